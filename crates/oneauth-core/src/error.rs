@@ -1,0 +1,333 @@
+//! The one error type of OneAuth and its stable numeric codes.
+//!
+//! Every failure that reaches a client is an [`Error`]. [`Error::code`] is the
+//! only `match` over the variants; the HTTP status and the OAuth2 `error`
+//! field follow from the [`ErrorCode`]. Numbers are pinned by a test and are
+//! never reused or renumbered: clients switch on them.
+
+use std::fmt;
+
+pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+/// Stable, documented error codes. The range gives the HTTP status
+/// (4xxx → 400, 2xxx → 401, 3xxx → 403, 5xxx → 500), except the 44xx codes
+/// that name an HTTP status of their own (4404 → 404, 4413 → 413, …).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum ErrorCode {
+    InvalidRequest,
+    InvalidScope,
+    UnsupportedResponseType,
+    UnsupportedGrantType,
+    RedirectUriMismatch,
+    InvalidGrant,
+    InvalidPkce,
+    InvalidClientMetadata,
+    AlreadyExists,
+    InvalidChallenge,
+    NotFound,
+    MethodNotAllowed,
+    PayloadTooLarge,
+    UnsupportedMediaType,
+    InvalidClient,
+    InvalidCredentials,
+    InvalidToken,
+    LoginRequired,
+    AdminUnauthorized,
+    AccessDenied,
+    UnauthorizedClient,
+    CsrfViolation,
+    ConsentRequired,
+    ServerError,
+    TemporarilyUnavailable,
+    RateLimited,
+}
+
+impl ErrorCode {
+    /// Every code, in documentation order.
+    pub const ALL: [ErrorCode; 26] = [
+        Self::InvalidRequest,
+        Self::InvalidScope,
+        Self::UnsupportedResponseType,
+        Self::UnsupportedGrantType,
+        Self::RedirectUriMismatch,
+        Self::InvalidGrant,
+        Self::InvalidPkce,
+        Self::InvalidClientMetadata,
+        Self::AlreadyExists,
+        Self::InvalidChallenge,
+        Self::NotFound,
+        Self::MethodNotAllowed,
+        Self::PayloadTooLarge,
+        Self::UnsupportedMediaType,
+        Self::InvalidClient,
+        Self::InvalidCredentials,
+        Self::InvalidToken,
+        Self::LoginRequired,
+        Self::AdminUnauthorized,
+        Self::AccessDenied,
+        Self::UnauthorizedClient,
+        Self::CsrfViolation,
+        Self::ConsentRequired,
+        Self::ServerError,
+        Self::TemporarilyUnavailable,
+        Self::RateLimited,
+    ];
+
+    /// (number, OAuth2 `error` value, what it means). The number is `None`
+    /// only for rate limiting, which the guide documents without a code.
+    const fn spec(self) -> (Option<u16>, &'static str, &'static str) {
+        match self {
+            Self::InvalidRequest => (Some(4001), "invalid_request", "The request is malformed or misses a required parameter."),
+            Self::InvalidScope => (Some(4002), "invalid_scope", "A requested scope is unknown or not allowed for the client."),
+            Self::UnsupportedResponseType => (Some(4003), "unsupported_response_type", "The response type is not supported or not allowed for the client."),
+            Self::UnsupportedGrantType => (Some(4004), "unsupported_grant_type", "The grant type is not supported or not allowed for the client."),
+            Self::RedirectUriMismatch => (Some(4005), "invalid_request", "The redirect URI is missing or not registered for the client."),
+            Self::InvalidGrant => (Some(4006), "invalid_grant", "The code or refresh token is invalid, expired, used or bound to another client."),
+            Self::InvalidPkce => (Some(4007), "invalid_request", "PKCE is missing or malformed, or uses a method other than S256."),
+            Self::InvalidClientMetadata => (Some(4008), "invalid_client_metadata", "The client registration is invalid."),
+            Self::AlreadyExists => (Some(4009), "already_exists", "The resource to create exists already."),
+            Self::InvalidChallenge => (Some(4010), "invalid_request", "The login or consent challenge is unknown, expired or used."),
+            Self::NotFound => (Some(4404), "not_found", "No such resource."),
+            Self::MethodNotAllowed => (Some(4405), "method_not_allowed", "The method is not allowed on this resource."),
+            Self::PayloadTooLarge => (Some(4413), "invalid_request", "The request body is too large."),
+            Self::UnsupportedMediaType => (Some(4415), "invalid_request", "The request body has the wrong content type or cannot be parsed."),
+            Self::InvalidClient => (Some(2001), "invalid_client", "Client authentication failed."),
+            Self::InvalidCredentials => (Some(2002), "invalid_credentials", "The identifier or the password is wrong."),
+            Self::InvalidToken => (Some(2003), "invalid_token", "The access token is missing, invalid, expired or revoked."),
+            Self::LoginRequired => (Some(2004), "login_required", "A login session is required."),
+            Self::AdminUnauthorized => (Some(2005), "unauthorized", "The admin API needs a valid admin token."),
+            Self::AccessDenied => (Some(3001), "access_denied", "The user or the server denied the request."),
+            Self::UnauthorizedClient => (Some(3002), "unauthorized_client", "The client may not use this grant, flow or endpoint."),
+            Self::CsrfViolation => (Some(3003), "csrf_violation", "The CSRF token is missing or wrong."),
+            Self::ConsentRequired => (Some(3004), "consent_required", "The user has to consent, and prompt=none forbids asking."),
+            Self::ServerError => (Some(5001), "server_error", "The server could not complete the request."),
+            Self::TemporarilyUnavailable => (Some(5002), "temporarily_unavailable", "A dependency such as the database is unavailable; retry later."),
+            Self::RateLimited => (None, "rate_limited", "Too many requests; retry after the Retry-After header's seconds."),
+        }
+    }
+
+    pub const fn number(self) -> Option<u16> {
+        self.spec().0
+    }
+
+    /// The RFC 6749 §5.2-style `error` value.
+    pub const fn oauth_error(self) -> &'static str {
+        self.spec().1
+    }
+
+    pub const fn meaning(self) -> &'static str {
+        self.spec().2
+    }
+
+    /// The HTTP status, derived from the number alone.
+    pub const fn http_status(self) -> u16 {
+        match self.number() {
+            None => 429,
+            Some(n @ 4400..=4499) => n - 4000,
+            Some(4001..=4999) => 400,
+            Some(2001..=2999) => 401,
+            Some(3001..=3999) => 403,
+            Some(_) => 500,
+        }
+    }
+
+    /// The generated error-code list of `docs/errors.md`.
+    pub fn markdown_table() -> String {
+        let mut out = String::from(
+            "| code | HTTP | error | meaning |\n|---|---|---|---|\n",
+        );
+        for c in Self::ALL {
+            let n = c.number().map_or_else(|| "—".to_owned(), |n| n.to_string());
+            out.push_str(&format!(
+                "| {n} | {} | `{}` | {} |\n",
+                c.http_status(),
+                c.oauth_error(),
+                c.meaning()
+            ));
+        }
+        out
+    }
+}
+
+/// Every error OneAuth answers with. The `Display` text is the public
+/// `error_description`; causes of [`Error::Internal`] are logged, never sent.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    #[error("{0}")]
+    InvalidRequest(String),
+    #[error("{0}")]
+    InvalidScope(String),
+    #[error("{0}")]
+    UnsupportedResponseType(String),
+    #[error("{0}")]
+    UnsupportedGrantType(String),
+    #[error("{0}")]
+    RedirectUriMismatch(String),
+    #[error("{0}")]
+    InvalidGrant(String),
+    #[error("{0}")]
+    InvalidPkce(String),
+    #[error("{0}")]
+    InvalidClientMetadata(String),
+    #[error("{0}")]
+    AlreadyExists(String),
+    #[error("The challenge is unknown, expired or already used.")]
+    InvalidChallenge,
+    #[error("{0}")]
+    NotFound(String),
+    #[error("The method is not allowed on this resource.")]
+    MethodNotAllowed,
+    #[error("The request body is larger than {0} bytes.")]
+    PayloadTooLarge(usize),
+    #[error("{0}")]
+    UnsupportedMediaType(String),
+    #[error("Client authentication failed.")]
+    InvalidClient,
+    #[error("The identifier or the password is wrong.")]
+    InvalidCredentials,
+    #[error("{0}")]
+    InvalidToken(String),
+    #[error("{0}")]
+    LoginRequired(String),
+    #[error("The admin API needs a valid admin token.")]
+    AdminUnauthorized,
+    #[error("{0}")]
+    AccessDenied(String),
+    #[error("{0}")]
+    UnauthorizedClient(String),
+    #[error("The CSRF token is missing or wrong; reload the page and try again.")]
+    CsrfViolation,
+    #[error("The user has to consent, and prompt=none forbids asking.")]
+    ConsentRequired,
+    #[error("The server could not complete the request.")]
+    Internal(#[source] anyhow::Error),
+    #[error("The service is temporarily unavailable; retry later.")]
+    Unavailable(#[source] anyhow::Error),
+    #[error("Too many requests; retry in {retry_after_secs} seconds.")]
+    RateLimited { retry_after_secs: u64 },
+}
+
+impl Error {
+    pub fn code(&self) -> ErrorCode {
+        use ErrorCode as C;
+        match self {
+            Self::InvalidRequest(_) => C::InvalidRequest,
+            Self::InvalidScope(_) => C::InvalidScope,
+            Self::UnsupportedResponseType(_) => C::UnsupportedResponseType,
+            Self::UnsupportedGrantType(_) => C::UnsupportedGrantType,
+            Self::RedirectUriMismatch(_) => C::RedirectUriMismatch,
+            Self::InvalidGrant(_) => C::InvalidGrant,
+            Self::InvalidPkce(_) => C::InvalidPkce,
+            Self::InvalidClientMetadata(_) => C::InvalidClientMetadata,
+            Self::AlreadyExists(_) => C::AlreadyExists,
+            Self::InvalidChallenge => C::InvalidChallenge,
+            Self::NotFound(_) => C::NotFound,
+            Self::MethodNotAllowed => C::MethodNotAllowed,
+            Self::PayloadTooLarge(_) => C::PayloadTooLarge,
+            Self::UnsupportedMediaType(_) => C::UnsupportedMediaType,
+            Self::InvalidClient => C::InvalidClient,
+            Self::InvalidCredentials => C::InvalidCredentials,
+            Self::InvalidToken(_) => C::InvalidToken,
+            Self::LoginRequired(_) => C::LoginRequired,
+            Self::AdminUnauthorized => C::AdminUnauthorized,
+            Self::AccessDenied(_) => C::AccessDenied,
+            Self::UnauthorizedClient(_) => C::UnauthorizedClient,
+            Self::CsrfViolation => C::CsrfViolation,
+            Self::ConsentRequired => C::ConsentRequired,
+            Self::Internal(_) => C::ServerError,
+            Self::Unavailable(_) => C::TemporarilyUnavailable,
+            Self::RateLimited { .. } => C::RateLimited,
+        }
+    }
+
+    /// Shorthand for an internal failure with a cause for the log.
+    pub fn internal(cause: impl fmt::Display) -> Self {
+        Self::Internal(anyhow::anyhow!("{cause}"))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::collections::HashSet;
+
+    /// Pins every (name, number) pair: a client switches on these.
+    #[test]
+    fn codes_are_pinned() {
+        let pinned: Vec<(ErrorCode, Option<u16>, &str, u16)> = vec![
+            (ErrorCode::InvalidRequest, Some(4001), "invalid_request", 400),
+            (ErrorCode::InvalidScope, Some(4002), "invalid_scope", 400),
+            (ErrorCode::UnsupportedResponseType, Some(4003), "unsupported_response_type", 400),
+            (ErrorCode::UnsupportedGrantType, Some(4004), "unsupported_grant_type", 400),
+            (ErrorCode::RedirectUriMismatch, Some(4005), "invalid_request", 400),
+            (ErrorCode::InvalidGrant, Some(4006), "invalid_grant", 400),
+            (ErrorCode::InvalidPkce, Some(4007), "invalid_request", 400),
+            (ErrorCode::InvalidClientMetadata, Some(4008), "invalid_client_metadata", 400),
+            (ErrorCode::AlreadyExists, Some(4009), "already_exists", 400),
+            (ErrorCode::InvalidChallenge, Some(4010), "invalid_request", 400),
+            (ErrorCode::NotFound, Some(4404), "not_found", 404),
+            (ErrorCode::MethodNotAllowed, Some(4405), "method_not_allowed", 405),
+            (ErrorCode::PayloadTooLarge, Some(4413), "invalid_request", 413),
+            (ErrorCode::UnsupportedMediaType, Some(4415), "invalid_request", 415),
+            (ErrorCode::InvalidClient, Some(2001), "invalid_client", 401),
+            (ErrorCode::InvalidCredentials, Some(2002), "invalid_credentials", 401),
+            (ErrorCode::InvalidToken, Some(2003), "invalid_token", 401),
+            (ErrorCode::LoginRequired, Some(2004), "login_required", 401),
+            (ErrorCode::AdminUnauthorized, Some(2005), "unauthorized", 401),
+            (ErrorCode::AccessDenied, Some(3001), "access_denied", 403),
+            (ErrorCode::UnauthorizedClient, Some(3002), "unauthorized_client", 403),
+            (ErrorCode::CsrfViolation, Some(3003), "csrf_violation", 403),
+            (ErrorCode::ConsentRequired, Some(3004), "consent_required", 403),
+            (ErrorCode::ServerError, Some(5001), "server_error", 500),
+            (ErrorCode::TemporarilyUnavailable, Some(5002), "temporarily_unavailable", 500),
+            (ErrorCode::RateLimited, None, "rate_limited", 429),
+        ];
+        assert_eq!(pinned.len(), ErrorCode::ALL.len(), "a code was added: pin it here");
+        for (code, number, name, status) in pinned {
+            assert_eq!(code.number(), number, "{code:?}");
+            assert_eq!(code.oauth_error(), name, "{code:?}");
+            assert_eq!(code.http_status(), status, "{code:?}");
+        }
+    }
+
+    #[test]
+    fn numbers_are_unique_and_in_their_ranges() {
+        let mut seen = HashSet::new();
+        for c in ErrorCode::ALL {
+            if let Some(n) = c.number() {
+                assert!(seen.insert(n), "{n} used twice");
+                assert!(matches!(n, 2001..=2999 | 3001..=3999 | 4001..=4999 | 5001..=5999));
+            }
+        }
+    }
+
+    #[test]
+    fn internal_errors_hide_their_cause() {
+        let e = Error::internal("password column missing in table identities");
+        assert_eq!(e.to_string(), "The server could not complete the request.");
+        assert_eq!(e.code().number(), Some(5001));
+    }
+
+    /// docs/errors.md carries the generated table; regenerate with
+    /// `UPDATE_DOCS=1 cargo test -p oneauth-core`.
+    #[test]
+    fn docs_error_list_matches_the_enum() {
+        let path = concat!(env!("CARGO_MANIFEST_DIR"), "/../../docs/errors.md");
+        let table = ErrorCode::markdown_table();
+        let doc = std::fs::read_to_string(path).unwrap_or_default();
+        let begin = "<!-- BEGIN GENERATED -->\n";
+        let end = "<!-- END GENERATED -->";
+        if std::env::var_os("UPDATE_DOCS").is_some() {
+            let (head, tail) = match (doc.find(begin), doc.find(end)) {
+                (Some(b), Some(e)) => (doc[..b].to_owned(), doc[e..].to_owned()),
+                _ => (String::new(), format!("{end}\n")),
+            };
+            std::fs::write(path, format!("{head}{begin}{table}{tail}")).expect("write docs");
+            return;
+        }
+        assert!(
+            doc.contains(&format!("{begin}{table}{end}")),
+            "docs/errors.md is out of date: run UPDATE_DOCS=1 cargo test -p oneauth-core"
+        );
+    }
+}

@@ -1,0 +1,224 @@
+//! Signing keys and compact JWS (RFC 7515) with cached key pairs: a key is
+//! parsed once when loaded, not per token (jsonwebtoken re-parses per call,
+//! which makes RS256 3× slower). The public halves form the JWKS (RFC 7517).
+
+use crate::b64url;
+use aws_lc_rs::encoding::AsDer;
+use aws_lc_rs::rand::SystemRandom;
+use aws_lc_rs::rsa::KeySize;
+use aws_lc_rs::signature::{
+    ECDSA_P256_SHA256_FIXED_SIGNING, EcdsaKeyPair, Ed25519KeyPair, KeyPair as _,
+    RSA_PKCS1_SHA256, RsaKeyPair,
+};
+use oneauth_core::config::SigningAlg;
+use serde::{Deserialize, Serialize};
+
+/// A private key, parsed and ready to sign.
+pub enum KeyMaterial {
+    Rsa(RsaKeyPair),
+    Ec(EcdsaKeyPair),
+    Ed(Ed25519KeyPair),
+}
+
+/// A public JWK as published in the JWKS.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Jwk {
+    pub kty: String,
+    pub kid: String,
+    #[serde(rename = "use")]
+    pub use_: String,
+    pub alg: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub n: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub e: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub crv: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub x: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub y: Option<String>,
+}
+
+impl KeyMaterial {
+    /// A new key pair for `alg`, as PKCS#8 v1 DER (the form we store, sealed).
+    pub fn generate(alg: SigningAlg) -> anyhow::Result<Vec<u8>> {
+        let der = match alg {
+            SigningAlg::RS256 => RsaKeyPair::generate(KeySize::Rsa2048)
+                .and_then(|k| k.as_der())
+                .map(|d| d.as_ref().to_vec()),
+            SigningAlg::ES256 => EcdsaKeyPair::generate(&ECDSA_P256_SHA256_FIXED_SIGNING)
+                .and_then(|k| k.to_pkcs8v1())
+                .map(|d| d.as_ref().to_vec()),
+            SigningAlg::EdDSA => Ed25519KeyPair::generate()
+                .and_then(|k| k.to_pkcs8v1())
+                .map(|d| d.as_ref().to_vec()),
+        };
+        der.map_err(|_| anyhow::anyhow!("generating a {} key failed", alg.as_str()))
+    }
+
+    pub fn from_pkcs8(alg: SigningAlg, der: &[u8]) -> anyhow::Result<Self> {
+        let bad = |e: aws_lc_rs::error::KeyRejected| anyhow::anyhow!("bad {} key: {e}", alg.as_str());
+        Ok(match alg {
+            SigningAlg::RS256 => Self::Rsa(RsaKeyPair::from_pkcs8(der).map_err(bad)?),
+            SigningAlg::ES256 => {
+                Self::Ec(EcdsaKeyPair::from_pkcs8(&ECDSA_P256_SHA256_FIXED_SIGNING, der).map_err(bad)?)
+            }
+            SigningAlg::EdDSA => Self::Ed(Ed25519KeyPair::from_pkcs8(der).map_err(bad)?),
+        })
+    }
+
+    fn public_jwk(&self, kid: &str, alg: SigningAlg) -> Jwk {
+        let mut jwk = Jwk {
+            kty: String::new(),
+            kid: kid.to_owned(),
+            use_: "sig".into(),
+            alg: alg.as_str().into(),
+            n: None,
+            e: None,
+            crv: None,
+            x: None,
+            y: None,
+        };
+        match self {
+            Self::Rsa(k) => {
+                let public = k.public_key();
+                jwk.kty = "RSA".into();
+                jwk.n = Some(b64url(public.modulus().big_endian_without_leading_zero()));
+                jwk.e = Some(b64url(public.exponent().big_endian_without_leading_zero()));
+            }
+            Self::Ec(k) => {
+                // Uncompressed SEC1 point: 0x04 || x || y.
+                let point = k.public_key().as_ref();
+                jwk.kty = "EC".into();
+                jwk.crv = Some("P-256".into());
+                jwk.x = Some(b64url(&point[1..33]));
+                jwk.y = Some(b64url(&point[33..65]));
+            }
+            Self::Ed(k) => {
+                jwk.kty = "OKP".into();
+                jwk.crv = Some("Ed25519".into());
+                jwk.x = Some(b64url(k.public_key().as_ref()));
+            }
+        }
+        jwk
+    }
+
+    fn sign(&self, msg: &[u8]) -> anyhow::Result<Vec<u8>> {
+        let failed = |_| anyhow::anyhow!("signing failed");
+        Ok(match self {
+            Self::Rsa(k) => {
+                let mut sig = vec![0u8; k.public_modulus_len()];
+                k.sign(&RSA_PKCS1_SHA256, &SystemRandom::new(), msg, &mut sig)
+                    .map_err(failed)?;
+                sig
+            }
+            Self::Ec(k) => k.sign(&SystemRandom::new(), msg).map_err(failed)?.as_ref().to_vec(),
+            Self::Ed(k) => k.sign(msg).as_ref().to_vec(),
+        })
+    }
+}
+
+/// One loaded signing key.
+pub struct SigningKey {
+    pub kid: String,
+    pub alg: SigningAlg,
+    pub jwk: Jwk,
+    material: KeyMaterial,
+}
+
+impl SigningKey {
+    pub fn load(kid: String, alg: SigningAlg, pkcs8: &[u8]) -> anyhow::Result<Self> {
+        let material = KeyMaterial::from_pkcs8(alg, pkcs8)?;
+        let jwk = material.public_jwk(&kid, alg);
+        Ok(Self { kid, alg, jwk, material })
+    }
+
+    /// Compact JWS of `claims` with `typ` (e.g. `JWT`, `at+jwt`).
+    pub fn sign_compact(&self, typ: &str, claims: &serde_json::Value) -> anyhow::Result<String> {
+        let header = serde_json::json!({ "alg": self.alg.as_str(), "kid": self.kid, "typ": typ });
+        let mut out = b64url(serde_json::to_vec(&header)?);
+        out.push('.');
+        out.push_str(&b64url(serde_json::to_vec(claims)?));
+        let sig = self.material.sign(out.as_bytes())?;
+        out.push('.');
+        out.push_str(&b64url(sig));
+        Ok(out)
+    }
+}
+
+/// The keys in use: the newest key of each algorithm signs; all of them are
+/// published so tokens signed before a rotation still verify.
+pub struct Keyring {
+    keys: Vec<SigningKey>,
+    jwks_json: String,
+}
+
+impl Keyring {
+    /// `keys` newest first.
+    pub fn new(keys: Vec<SigningKey>) -> Self {
+        let jwks = serde_json::json!({ "keys": keys.iter().map(|k| &k.jwk).collect::<Vec<_>>() });
+        Self { jwks_json: jwks.to_string(), keys }
+    }
+
+    /// The newest key for `alg`.
+    pub fn signer(&self, alg: SigningAlg) -> Option<&SigningKey> {
+        self.keys.iter().find(|k| k.alg == alg)
+    }
+
+    pub fn algorithms(&self) -> Vec<SigningAlg> {
+        SigningAlg::ALL
+            .into_iter()
+            .filter(|a| self.signer(*a).is_some())
+            .collect()
+    }
+
+    /// The JWKS document, serialised once.
+    pub fn jwks_json(&self) -> &str {
+        &self.jwks_json
+    }
+
+    pub fn keys(&self) -> &[SigningKey] {
+        &self.keys
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use aws_lc_rs::signature::{self, UnparsedPublicKey};
+
+    fn split(jws: &str) -> (String, Vec<u8>) {
+        let (signing_input, sig) = jws.rsplit_once('.').unwrap();
+        (signing_input.to_owned(), crate::b64url_decode(sig).unwrap())
+    }
+
+    #[test]
+    fn every_algorithm_signs_what_its_jwk_verifies() {
+        for alg in SigningAlg::ALL {
+            let der = KeyMaterial::generate(alg).unwrap();
+            let key = SigningKey::load("k1".into(), alg, &der).unwrap();
+            let jws = key.sign_compact("JWT", &serde_json::json!({"sub": "u"})).unwrap();
+            let (input, sig) = split(&jws);
+            let jwk = &key.jwk;
+            let d = |s: &Option<String>| crate::b64url_decode(s.as_deref().unwrap()).unwrap();
+            let ok = match alg {
+                SigningAlg::RS256 => signature::RsaPublicKeyComponents { n: d(&jwk.n), e: d(&jwk.e) }
+                    .verify(&signature::RSA_PKCS1_2048_8192_SHA256, input.as_bytes(), &sig)
+                    .is_ok(),
+                SigningAlg::ES256 => {
+                    let mut point = vec![4u8];
+                    point.extend(d(&jwk.x));
+                    point.extend(d(&jwk.y));
+                    UnparsedPublicKey::new(&signature::ECDSA_P256_SHA256_FIXED, point)
+                        .verify(input.as_bytes(), &sig)
+                        .is_ok()
+                }
+                SigningAlg::EdDSA => UnparsedPublicKey::new(&signature::ED25519, d(&jwk.x))
+                    .verify(input.as_bytes(), &sig)
+                    .is_ok(),
+            };
+            assert!(ok, "{alg:?} signature does not verify with its JWK");
+        }
+    }
+}

@@ -1,0 +1,449 @@
+// End-to-end browser test: a tiny web app uses oidc-client-ts exactly as the
+// integration guide's "Using Standard OIDC Libraries" section configures it,
+// and signs in through a real OneAuth server in headless Chromium.
+//
+// Run:  node --test tests/browser/          (picks up e2e.test.mjs -> this file)
+//   or  node --test tests/browser/run.mjs
+//
+// Environment:
+//   ONEAUTH_BIN        path to the oneauth binary
+//                      (default: $CARGO_TARGET_DIR/debug/oneauth or target/debug/oneauth)
+//   CHROMIUM_PATH      chromium executable (default /usr/bin/chromium)
+//   ONEAUTH_E2E_KEEP   if set, keep the temporary data directory
+
+import { after, before, describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { execFile, spawn } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import fs from 'node:fs/promises';
+import http from 'node:http';
+import net from 'node:net';
+import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { chromium } from 'playwright-core';
+
+const HERE = path.dirname(fileURLToPath(import.meta.url));
+const REPO_ROOT = path.resolve(HERE, '..', '..');
+const SCREENSHOT_DIR = path.join(HERE, 'screenshots');
+const OIDC_BUNDLE = path.join(HERE, 'node_modules', 'oidc-client-ts', 'dist', 'browser', 'oidc-client-ts.js');
+
+const ONEAUTH_BIN = process.env.ONEAUTH_BIN
+  ? path.resolve(process.env.ONEAUTH_BIN)
+  : path.join(
+      process.env.CARGO_TARGET_DIR ? path.resolve(process.env.CARGO_TARGET_DIR) : path.join(REPO_ROOT, 'target'),
+      'debug',
+      'oneauth',
+    );
+const CHROMIUM = process.env.CHROMIUM_PATH || '/usr/bin/chromium';
+
+const EMAIL = 'alice@example.com';
+const PASSWORD = 'correct horse battery staple';
+const CLIENT_ID = 'web-app';
+
+// Time budget (the whole file must finish well under 60 s).
+const CLI_TIMEOUT_MS = 15_000;
+const READY_TRIES = 80;
+const READY_INTERVAL_MS = 250;
+const SETUP_TIMEOUT_MS = 28_000;
+const LOGIN_TEST_TIMEOUT_MS = 15_000;
+const WRONG_PW_TEST_TIMEOUT_MS = 10_000;
+const TEARDOWN_TIMEOUT_MS = 5_000;
+const STEP_TIMEOUT_MS = 8_000;
+
+// ---------------------------------------------------------------- helpers
+
+const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+
+/** Free loopback ports: bind all to port 0 at once (so they differ), then close. */
+async function freePorts(n) {
+  const servers = await Promise.all(
+    Array.from({ length: n }, () =>
+      new Promise((resolve, reject) => {
+        const s = net.createServer();
+        s.unref();
+        s.once('error', reject);
+        s.listen(0, '127.0.0.1', () => resolve(s));
+      }),
+    ),
+  );
+  const ports = servers.map((s) => s.address().port);
+  await Promise.all(servers.map((s) => new Promise((r) => s.close(r))));
+  return ports;
+}
+
+/** Environment for oneauth: drop ONEAUTH_* config overrides so only our flags count. */
+function serverEnv() {
+  const env = { ...process.env };
+  for (const k of Object.keys(env)) if (k.startsWith('ONEAUTH_')) delete env[k];
+  env.RUST_BACKTRACE ??= '1';
+  return env;
+}
+
+function runCli(args) {
+  return new Promise((resolve, reject) => {
+    execFile(ONEAUTH_BIN, args, { env: serverEnv(), timeout: CLI_TIMEOUT_MS, maxBuffer: 4 << 20 }, (err, stdout, stderr) => {
+      if (err) {
+        reject(
+          new Error(
+            `oneauth ${args.join(' ')} failed (${err.killed ? 'timed out' : `exit ${err.code}`})\n` +
+              `--- stdout ---\n${stdout}\n--- stderr ---\n${stderr}`,
+          ),
+        );
+      } else resolve({ stdout, stderr });
+    });
+  });
+}
+
+const tail = (s, n = 4000) => (s.length > n ? `…${s.slice(-n)}` : s);
+const short = (u, n = 160) => (u.length > n ? `${u.slice(0, n)}…` : u);
+
+// ---------------------------------------------------------------- test app
+
+function indexHtml(config) {
+  return `<!doctype html>
+<html lang="en"><head><meta charset="utf-8"><title>Test App</title></head>
+<body>
+<h1>Test App</h1>
+<button id="signin" type="button">Sign in</button>
+<pre id="error"></pre>
+<script src="/oidc-client-ts.js"></script>
+<script>
+  const settings = ${JSON.stringify(config)};
+  const userManager = new oidc.UserManager(settings);
+  document.getElementById('signin').addEventListener('click', () => {
+    userManager.signinRedirect().catch((e) => {
+      document.getElementById('error').textContent = String((e && e.stack) || e);
+    });
+  });
+</script>
+</body></html>`;
+}
+
+function callbackHtml(config) {
+  return `<!doctype html>
+<html lang="en"><head><meta charset="utf-8"><title>Test App - callback</title></head>
+<body>
+<h1>Callback</h1>
+<p>sub: <span id="sub"></span></p>
+<p>email: <span id="email"></span></p>
+<pre id="error"></pre>
+<script src="/oidc-client-ts.js"></script>
+<script>
+  const settings = ${JSON.stringify(config)};
+  const userManager = new oidc.UserManager(settings);
+  userManager.signinRedirectCallback().then((user) => {
+    document.getElementById('email').textContent = user.profile.email || '';
+    document.getElementById('sub').textContent = user.profile.sub || '';
+    if (!user.profile.sub) document.getElementById('error').textContent = 'no sub in profile: ' + JSON.stringify(user.profile);
+  }).catch((e) => {
+    const extra = e && e.error ? ' [' + e.error + (e.error_description ? ': ' + e.error_description : '') + ']' : '';
+    document.getElementById('error').textContent = 'signinRedirectCallback failed: ' + String((e && e.message) || e) + extra;
+  });
+</script>
+</body></html>`;
+}
+
+async function startApp(port, config, requestLog) {
+  const bundle = await fs.readFile(OIDC_BUNDLE);
+  const server = http.createServer((req, res) => {
+    const url = new URL(req.url, `http://127.0.0.1:${port}`);
+    requestLog.push({ at: Date.now(), method: req.method, url: url.href });
+    const send = (status, type, body) => {
+      res.writeHead(status, { 'content-type': type, 'cache-control': 'no-store' });
+      res.end(body);
+    };
+    if (url.pathname === '/' || url.pathname === '/index.html') send(200, 'text/html; charset=utf-8', indexHtml(config));
+    else if (url.pathname === '/callback') send(200, 'text/html; charset=utf-8', callbackHtml(config));
+    else if (url.pathname === '/oidc-client-ts.js') send(200, 'text/javascript; charset=utf-8', bundle);
+    else if (url.pathname === '/favicon.ico') send(204, 'image/x-icon', '');
+    else send(404, 'text/plain', 'not found');
+  });
+  await new Promise((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(port, '127.0.0.1', resolve);
+  });
+  return server;
+}
+
+// ---------------------------------------------------------------- state
+
+const S = {
+  dataDir: null,
+  server: null, // child process
+  serverOut: '',
+  serverExit: null,
+  app: null,
+  appRequests: [],
+  browser: null,
+  ports: null,
+  issuer: null,
+  uiUrl: null,
+  appUrl: null,
+};
+
+function killServerSync() {
+  if (S.server && S.serverExit === null) {
+    try {
+      S.server.kill('SIGKILL');
+    } catch {}
+  }
+}
+process.on('exit', killServerSync);
+
+async function stopServer() {
+  if (!S.server || S.serverExit !== null) return;
+  const exited = new Promise((r) => S.server.once('exit', r));
+  S.server.kill('SIGTERM');
+  const res = await Promise.race([exited.then(() => true), sleep(3000).then(() => false)]);
+  if (!res) {
+    S.server.kill('SIGKILL');
+    await Promise.race([exited, sleep(1000)]);
+  }
+}
+
+async function startServer() {
+  const [pub, ui, admin] = S.ports;
+  const args = [
+    '--data-dir', S.dataDir,
+    'serve',
+    '--issuer', S.issuer,
+    '--ui-url', S.uiUrl,
+    '--public-listen', `127.0.0.1:${pub}`,
+    '--ui-listen', `127.0.0.1:${ui}`,
+    '--admin-listen', `127.0.0.1:${admin}`,
+  ];
+  S.server = spawn(ONEAUTH_BIN, args, { env: serverEnv(), stdio: ['ignore', 'pipe', 'pipe'] });
+  const collect = (d) => {
+    S.serverOut += d.toString();
+    if (S.serverOut.length > 200_000) S.serverOut = S.serverOut.slice(-100_000);
+  };
+  S.server.stdout.on('data', collect);
+  S.server.stderr.on('data', collect);
+  S.server.on('error', (e) => collect(`\n[spawn error] ${e.message}\n`));
+  S.server.on('exit', (code, signal) => {
+    S.serverExit = { code, signal };
+  });
+
+  const readyUrl = `${S.issuer}/health/ready`;
+  let last = 'no answer';
+  for (let i = 0; i < READY_TRIES; i++) {
+    if (S.serverExit !== null) {
+      throw new Error(
+        `oneauth serve exited early (${JSON.stringify(S.serverExit)})\n--- server output ---\n${tail(S.serverOut)}`,
+      );
+    }
+    try {
+      const r = await fetch(readyUrl, { signal: AbortSignal.timeout(1000) });
+      if (r.status === 200) return;
+      last = `HTTP ${r.status}: ${(await r.text()).slice(0, 300)}`;
+    } catch (e) {
+      last = `${e.name}: ${e.cause?.code || e.message}`;
+    }
+    await sleep(READY_INTERVAL_MS);
+  }
+  throw new Error(
+    `oneauth never became ready: GET ${readyUrl} -> ${last} after ${READY_TRIES} tries\n` +
+      `--- server output ---\n${tail(S.serverOut)}`,
+  );
+}
+
+/** Attach listeners that record what the browser saw, for failure reports. */
+function watchPage(page) {
+  const events = [];
+  page.on('console', (m) => events.push(`console.${m.type()}: ${m.text()}`));
+  page.on('pageerror', (e) => events.push(`pageerror: ${e.message}`));
+  page.on('requestfailed', (r) => events.push(`requestfailed: ${r.method()} ${short(r.url())} ${r.failure()?.errorText}`));
+  page.on('response', (r) => {
+    const s = r.status();
+    events.push(`${s >= 400 ? 'HTTP ERROR' : 'response'} ${s} ${r.request().method()} ${short(r.url())}`);
+  });
+  page.on('framenavigated', (f) => {
+    if (f === page.mainFrame()) events.push(`navigated: ${short(f.url())}`);
+  });
+  return events;
+}
+
+async function withDiagnostics(page, events, fn) {
+  try {
+    await fn();
+  } catch (err) {
+    let body = '';
+    try {
+      body = await page.evaluate(() => document.body?.innerText ?? '');
+    } catch {}
+    err.message +=
+      `\n--- page url ---\n${page.url()}` +
+      `\n--- page text ---\n${tail(body, 1500)}` +
+      `\n--- browser events ---\n${events.slice(-60).join('\n')}` +
+      `\n--- server output (tail) ---\n${tail(S.serverOut, 3000)}`;
+    throw err;
+  }
+}
+
+function assertLoginUrl(urlString) {
+  const u = new URL(urlString);
+  assert.equal(u.origin, S.uiUrl, `expected the OneAuth UI origin, got ${urlString}`);
+  assert.equal(u.pathname, '/login', `expected /login, got ${urlString}`);
+  assert.ok(u.searchParams.get('login_challenge'), `login_challenge missing in ${urlString}`);
+}
+
+const loginUrlPattern = () => (url) =>
+  url.origin === S.uiUrl && url.pathname === '/login' && url.searchParams.has('login_challenge');
+
+async function goToLogin(page) {
+  await page.goto(`${S.appUrl}/`, { timeout: STEP_TIMEOUT_MS });
+  await page.click('#signin', { timeout: STEP_TIMEOUT_MS });
+  await page.waitForURL(loginUrlPattern(), { timeout: STEP_TIMEOUT_MS });
+  assertLoginUrl(page.url());
+  await page.locator('input[name=identifier]').waitFor({ state: 'visible', timeout: STEP_TIMEOUT_MS });
+}
+
+// ---------------------------------------------------------------- tests
+
+describe('OneAuth browser login with oidc-client-ts', () => {
+  before(
+    async () => {
+      assert.ok(
+        existsSync(ONEAUTH_BIN),
+        `oneauth binary not found at ${ONEAUTH_BIN} (build it with \`cargo build -p oneauth\` or set ONEAUTH_BIN)`,
+      );
+      assert.ok(existsSync(CHROMIUM), `chromium not found at ${CHROMIUM} (apt-get install -y chromium)`);
+      assert.ok(existsSync(OIDC_BUNDLE), `oidc-client-ts browser bundle missing (run npm ci in tests/browser)`);
+
+      S.ports = await freePorts(4);
+      const [pub, ui, , appPort] = S.ports;
+      S.issuer = `http://127.0.0.1:${pub}`;
+      S.uiUrl = `http://127.0.0.1:${ui}`;
+      S.appUrl = `http://127.0.0.1:${appPort}`;
+      S.dataDir = await fs.mkdtemp(path.join(os.tmpdir(), 'oneauth-e2e-'));
+
+      await runCli([
+        '--data-dir', S.dataDir,
+        'clients', 'create',
+        '--id', CLIENT_ID,
+        '--name', 'Web App',
+        '--grant-type', 'authorization_code,refresh_token',
+        '--response-type', 'code',
+        '--scope', 'openid,profile,email,offline',
+        '--redirect-uri', `${S.appUrl}/callback`,
+        '--token-endpoint-auth-method', 'none',
+        '--skip-consent',
+      ]);
+      await runCli([
+        '--data-dir', S.dataDir,
+        'identities', 'create',
+        '--email', EMAIL,
+        '--password', PASSWORD,
+        '--name', 'Alice Example',
+      ]);
+
+      // The guide's settings, verbatim (authority = ONEAUTH_API_URL).
+      const config = {
+        authority: S.issuer,
+        client_id: CLIENT_ID,
+        redirect_uri: `${S.appUrl}/callback`,
+        response_type: 'code',
+        scope: 'openid profile email offline',
+      };
+      S.app = await startApp(appPort, config, S.appRequests);
+      await startServer();
+
+      S.browser = await chromium.launch({
+        executablePath: CHROMIUM,
+        timeout: 15_000,
+        args: [
+          '--headless',
+          '--no-sandbox',
+          '--disable-gpu',
+          '--disable-quic',
+          '--no-first-run',
+          '--disable-background-networking',
+          '--disable-component-update',
+          '--disable-sync',
+        ],
+      });
+    },
+    { timeout: SETUP_TIMEOUT_MS },
+  );
+
+  after(
+    async () => {
+      await S.browser?.close().catch(() => {});
+      await stopServer().catch(() => {});
+      if (S.app) await new Promise((r) => S.app.close(r));
+      S.app?.closeAllConnections?.();
+      if (S.dataDir && !process.env.ONEAUTH_E2E_KEEP) {
+        await fs.rm(S.dataDir, { recursive: true, force: true }).catch(() => {});
+      }
+    },
+    { timeout: TEARDOWN_TIMEOUT_MS },
+  );
+
+  test('sign in with email + password returns to the app with the user profile', { timeout: LOGIN_TEST_TIMEOUT_MS }, async () => {
+    const context = await S.browser.newContext();
+    const page = await context.newPage();
+    const events = watchPage(page);
+    try {
+      await withDiagnostics(page, events, async () => {
+        await goToLogin(page);
+
+        await fs.mkdir(SCREENSHOT_DIR, { recursive: true });
+        await page.screenshot({ path: path.join(SCREENSHOT_DIR, 'login.png'), fullPage: true });
+
+        await page.fill('input[name=identifier]', EMAIL);
+        await page.fill('input[name=password]', PASSWORD);
+        await page.click('button[type=submit]');
+
+        await page.waitForURL((u) => u.origin === S.appUrl && u.pathname === '/callback', { timeout: STEP_TIMEOUT_MS });
+        await page.locator('#sub:not(:empty), #error:not(:empty)').first().waitFor({ timeout: STEP_TIMEOUT_MS });
+
+        const error = await page.textContent('#error');
+        assert.equal(error, '', `callback page reported an error: ${error}`);
+        const sub = (await page.textContent('#sub')).trim();
+        const email = (await page.textContent('#email')).trim();
+        assert.ok(sub.length > 0, 'profile.sub is empty');
+        assert.equal(email, EMAIL, 'profile.email');
+
+        // The authorization response carried code, state and iss (RFC 9207).
+        const cb = S.appRequests.find((r) => new URL(r.url).pathname === '/callback');
+        assert.ok(cb, 'app never received /callback');
+        const q = new URL(cb.url).searchParams;
+        assert.ok(q.get('code'), 'code missing from callback');
+        assert.ok(q.get('state'), 'state missing from callback');
+        assert.equal(q.get('iss'), S.issuer, 'iss in the authorization response');
+      });
+    } finally {
+      await context.close().catch(() => {});
+    }
+  });
+
+  test('wrong password shows the login page again with an error and does not return to the app', { timeout: WRONG_PW_TEST_TIMEOUT_MS }, async () => {
+    const context = await S.browser.newContext();
+    const page = await context.newPage();
+    const events = watchPage(page);
+    try {
+      await withDiagnostics(page, events, async () => {
+        await goToLogin(page);
+        const alerts = page.locator('[role="alert"]').filter({ hasText: /\S/ });
+        assert.equal(await alerts.count(), 0, 'fresh login page should not show an error yet');
+
+        const startedAt = Date.now();
+        await page.fill('input[name=identifier]', EMAIL);
+        await page.fill('input[name=password]', 'definitely not the password');
+        await page.click('button[type=submit]');
+
+        await alerts.first().waitFor({ state: 'visible', timeout: STEP_TIMEOUT_MS });
+        await page.waitForLoadState('load', { timeout: STEP_TIMEOUT_MS });
+
+        const u = new URL(page.url());
+        assert.equal(u.origin, S.uiUrl, `expected to stay on the OneAuth UI, got ${page.url()}`);
+        await page.locator('input[name=password]').waitFor({ state: 'visible', timeout: STEP_TIMEOUT_MS });
+        const callbacks = S.appRequests.filter((r) => r.at >= startedAt && new URL(r.url).pathname === '/callback');
+        assert.equal(callbacks.length, 0, 'browser was redirected to the app after a wrong password');
+      });
+    } finally {
+      await context.close().catch(() => {});
+    }
+  });
+});
