@@ -1,1 +1,158 @@
-//! placeholder
+//! Storage behind traits, one per concern. Implementations live in
+//! `sqlite/` (and, for scale-out, PostgreSQL); nothing outside this crate
+//! knows which backend runs. Single-use and state changes are atomic inside
+//! the trait methods (`take_code`, `advance_flow`), never read-then-write in
+//! the caller. Every expiry check takes `now` from the caller.
+
+mod model;
+pub mod sqlite;
+
+pub use model::*;
+
+use async_trait::async_trait;
+use std::sync::Arc;
+
+/// Storage failures. "Not found" is not one: lookups return `Option`.
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    #[error("already exists")]
+    Conflict,
+    #[error("database unavailable: {0}")]
+    Unavailable(#[source] sqlx::Error),
+    #[error("database error: {0}")]
+    Other(#[source] anyhow::Error),
+}
+
+impl From<sqlx::Error> for StoreError {
+    fn from(e: sqlx::Error) -> Self {
+        match &e {
+            sqlx::Error::Database(db) if db.is_unique_violation() => Self::Conflict,
+            sqlx::Error::PoolTimedOut | sqlx::Error::Io(_) | sqlx::Error::PoolClosed => Self::Unavailable(e),
+            _ => Self::Other(e.into()),
+        }
+    }
+}
+
+impl From<serde_json::Error> for StoreError {
+    fn from(e: serde_json::Error) -> Self {
+        Self::Other(e.into())
+    }
+}
+
+impl From<StoreError> for oneauth_core::Error {
+    fn from(e: StoreError) -> Self {
+        match e {
+            StoreError::Conflict => Self::AlreadyExists("The resource exists already.".into()),
+            StoreError::Unavailable(e) => Self::Unavailable(e.into()),
+            StoreError::Other(e) => Self::Internal(e),
+        }
+    }
+}
+
+pub type StoreResult<T> = Result<T, StoreError>;
+
+#[async_trait]
+pub trait KeyStore {
+    async fn insert_key(&self, key: &StoredKey) -> StoreResult<()>;
+    /// Newest first.
+    async fn list_keys(&self) -> StoreResult<Vec<StoredKey>>;
+}
+
+#[async_trait]
+pub trait ClientStore {
+    async fn insert_client(&self, client: &Client) -> StoreResult<()>;
+    async fn update_client(&self, client: &Client) -> StoreResult<bool>;
+    async fn get_client(&self, id: &str) -> StoreResult<Option<Client>>;
+    async fn list_clients(&self) -> StoreResult<Vec<Client>>;
+    async fn delete_client(&self, id: &str) -> StoreResult<bool>;
+    /// Whether `origin` (scheme://host[:port]) is the origin of a registered redirect URI.
+    async fn is_client_origin(&self, origin: &str) -> StoreResult<bool>;
+}
+
+#[async_trait]
+pub trait IdentityStore {
+    async fn insert_identity(&self, identity: &Identity) -> StoreResult<()>;
+    async fn get_identity(&self, id: &str) -> StoreResult<Option<Identity>>;
+    /// `email` is compared as stored: callers normalise it first.
+    async fn get_identity_by_email(&self, email: &str) -> StoreResult<Option<Identity>>;
+    async fn list_identities(&self) -> StoreResult<Vec<Identity>>;
+    async fn delete_identity(&self, id: &str) -> StoreResult<bool>;
+}
+
+#[async_trait]
+pub trait SessionStore {
+    async fn insert_session(&self, session: &Session) -> StoreResult<()>;
+    /// A live session (not revoked, not expired at `now`).
+    async fn get_session(&self, token_hash: &str, now: i64) -> StoreResult<Option<Session>>;
+    async fn revoke_session(&self, id: &str, now: i64) -> StoreResult<()>;
+}
+
+/// Which secret of a flow a lookup presents.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum FlowKey {
+    LoginChallenge,
+    LoginVerifier,
+    ConsentChallenge,
+    ConsentVerifier,
+}
+
+#[async_trait]
+pub trait FlowStore {
+    async fn insert_flow(&self, flow: &Flow) -> StoreResult<()>;
+    /// An unexpired flow whose `key` hashes to `hash`.
+    async fn get_flow(&self, key: FlowKey, hash: &str, now: i64) -> StoreResult<Option<Flow>>;
+    /// Writes `flow` only if the stored state is still `from`: the
+    /// compare-and-swap that makes every challenge and verifier single-use.
+    async fn advance_flow(&self, flow: &Flow, from: FlowState) -> StoreResult<bool>;
+}
+
+#[async_trait]
+pub trait ConsentStore {
+    async fn get_consent(&self, identity_id: &str, client_id: &str) -> StoreResult<Option<Vec<String>>>;
+    async fn upsert_consent(&self, identity_id: &str, client_id: &str, scopes: &[String], now: i64) -> StoreResult<()>;
+}
+
+/// The result of presenting an authorization code.
+#[derive(Debug)]
+pub enum TakenCode {
+    Fresh(AuthorizationCode),
+    /// Used before: the caller revokes what the first use issued.
+    Reused { grant_id: String },
+    Unknown,
+}
+
+#[async_trait]
+pub trait CodeStore {
+    async fn insert_code(&self, code: &AuthorizationCode) -> StoreResult<()>;
+    /// Marks the code used and returns it, atomically; a second call gets `Reused`.
+    async fn take_code(&self, hash: &str, now: i64) -> StoreResult<TakenCode>;
+}
+
+#[async_trait]
+pub trait TokenStore {
+    async fn insert_tokens(&self, tokens: &[Token]) -> StoreResult<()>;
+    /// A live token of `kind` (not revoked, not expired at `now`).
+    async fn get_token(&self, kind: TokenKind, hash: &str, now: i64) -> StoreResult<Option<Token>>;
+    /// Revokes every token of a grant; returns how many were live.
+    async fn revoke_grant(&self, grant_id: &str, now: i64) -> StoreResult<u64>;
+}
+
+/// Everything OneAuth stores.
+#[async_trait]
+pub trait Store:
+    KeyStore + ClientStore + IdentityStore + SessionStore + FlowStore + ConsentStore + CodeStore + TokenStore + Send + Sync
+{
+    /// Cheap round trip for readiness checks.
+    async fn ping(&self) -> StoreResult<()>;
+}
+
+/// Opens the store named by `url` and brings its schema up to date.
+pub async fn open(url: &str) -> anyhow::Result<Arc<dyn Store>> {
+    if url.starts_with("sqlite:") {
+        Ok(Arc::new(sqlite::SqliteStore::open(url).await?))
+    } else if url.starts_with("postgres:") || url.starts_with("postgresql:") {
+        anyhow::bail!("PostgreSQL storage is not built yet; use a sqlite:// URL")
+    } else {
+        anyhow::bail!("unsupported database URL scheme (expected sqlite:// or postgres://)")
+    }
+}

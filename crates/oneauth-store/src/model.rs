@@ -1,0 +1,212 @@
+//! The records the stores keep. Times are unix seconds.
+
+use serde::{Deserialize, Serialize};
+
+#[derive(Debug, Clone)]
+pub struct StoredKey {
+    pub kid: String,
+    pub alg: String,
+    /// PKCS#8, sealed with the system secret (AAD = kid).
+    pub sealed_key: Vec<u8>,
+    pub created_at: i64,
+}
+
+/// An OAuth2 client, in RFC 7591 metadata terms.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Client {
+    pub client_id: String,
+    pub client_name: String,
+    /// HMAC of the secret under the system secret; `None` for public clients.
+    #[serde(skip)]
+    pub secret_hash: Option<String>,
+    pub redirect_uris: Vec<String>,
+    pub grant_types: Vec<String>,
+    pub response_types: Vec<String>,
+    /// Allowed scopes.
+    pub scope: Vec<String>,
+    pub token_endpoint_auth_method: String,
+    #[serde(default)]
+    pub post_logout_redirect_uris: Vec<String>,
+    /// Skip the consent screen (first-party apps).
+    #[serde(default)]
+    pub skip_consent: bool,
+    #[serde(default)]
+    pub id_token_signed_response_alg: Option<String>,
+    #[serde(default)]
+    pub created_at: i64,
+    #[serde(default)]
+    pub updated_at: i64,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum IdentityState {
+    Active,
+    Disabled,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Traits {
+    pub email: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+    #[serde(default)]
+    pub email_verified: bool,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct Identity {
+    pub id: String,
+    pub traits: Traits,
+    pub state: IdentityState,
+    /// argon2id PHC string.
+    pub password_hash: Option<String>,
+    pub created_at: i64,
+    pub updated_at: i64,
+}
+
+/// A login session (the `ory_kratos_session` cookie).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Session {
+    /// Public id, used as the id_token's `sid`.
+    pub id: String,
+    pub token_hash: String,
+    pub identity_id: String,
+    pub authenticated_at: i64,
+    /// Authentication methods references (RFC 8176), e.g. `pwd`.
+    pub amr: Vec<String>,
+    pub expires_at: i64,
+}
+
+/// Where an authorization request stands.
+///
+/// ```text
+///  LoginPending --accept login--> LoginAccepted --browser returns with
+///       |                         login_verifier--> ConsentPending
+///       |                                               |  (or straight to Done
+///       +--reject--> Done(denied)                        |   when consent is skipped)
+///                                 ConsentAccepted <--accept consent
+///                                        |
+///                          browser returns with consent_verifier --> Done (code issued)
+/// ```
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum FlowState {
+    LoginPending,
+    LoginAccepted,
+    ConsentPending,
+    ConsentAccepted,
+    Done,
+}
+
+impl FlowState {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::LoginPending => "login_pending",
+            Self::LoginAccepted => "login_accepted",
+            Self::ConsentPending => "consent_pending",
+            Self::ConsentAccepted => "consent_accepted",
+            Self::Done => "done",
+        }
+    }
+}
+
+/// The validated parameters of an authorization request.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct AuthorizeRequest {
+    pub client_id: String,
+    pub redirect_uri: String,
+    pub scope: Vec<String>,
+    pub state: Option<String>,
+    pub nonce: Option<String>,
+    pub code_challenge: Option<String>,
+    pub prompt: Vec<String>,
+    pub max_age: Option<i64>,
+    pub login_hint: Option<String>,
+    pub ui_locales: Option<String>,
+}
+
+/// An authorization request on its way through login and consent.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Flow {
+    pub id: String,
+    #[serde(skip)]
+    pub login_challenge_hash: String,
+    #[serde(skip)]
+    pub login_verifier_hash: Option<String>,
+    #[serde(skip)]
+    pub consent_challenge_hash: Option<String>,
+    #[serde(skip)]
+    pub consent_verifier_hash: Option<String>,
+    #[serde(skip, default = "default_state")]
+    pub state: FlowState,
+    pub request: AuthorizeRequest,
+    /// Hash of the browser-binding cookie set when the flow began; the
+    /// browser that returns with a verifier must carry the same cookie.
+    pub browser_hash: String,
+    pub requested_at: i64,
+    pub subject: Option<String>,
+    pub session_id: Option<String>,
+    pub auth_time: Option<i64>,
+    #[serde(default)]
+    pub amr: Vec<String>,
+    /// Login was skipped because of a live session.
+    #[serde(default)]
+    pub login_skipped: bool,
+    #[serde(default)]
+    pub granted_scope: Vec<String>,
+    #[serde(skip)]
+    pub expires_at: i64,
+}
+
+fn default_state() -> FlowState {
+    FlowState::LoginPending
+}
+
+/// What an authorization code stands for.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct AuthorizationCode {
+    #[serde(skip)]
+    pub hash: String,
+    pub grant_id: String,
+    pub client_id: String,
+    pub redirect_uri: String,
+    pub code_challenge: Option<String>,
+    pub nonce: Option<String>,
+    pub scope: Vec<String>,
+    pub subject: String,
+    pub session_id: String,
+    pub auth_time: i64,
+    pub amr: Vec<String>,
+    #[serde(skip)]
+    pub expires_at: i64,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TokenKind {
+    Access,
+    Refresh,
+}
+
+impl TokenKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Access => "access",
+            Self::Refresh => "refresh",
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct Token {
+    pub hash: String,
+    pub kind: TokenKind,
+    pub grant_id: String,
+    pub client_id: String,
+    /// `None` for client_credentials.
+    pub subject: Option<String>,
+    pub scope: Vec<String>,
+    pub session_id: Option<String>,
+    pub issued_at: i64,
+    pub expires_at: i64,
+}

@@ -1,0 +1,525 @@
+//! The SQLite store: one file, WAL, migrations embedded in the binary.
+
+use crate::*;
+use sqlx::Row as _;
+use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteRow, SqliteSynchronous};
+use std::str::FromStr as _;
+use std::time::Duration;
+
+static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/sqlite");
+
+pub struct SqliteStore {
+    pool: SqlitePool,
+}
+
+fn join(scope: &[String]) -> String {
+    scope.join(" ")
+}
+
+fn split(scope: &str) -> Vec<String> {
+    scope.split_whitespace().map(str::to_owned).collect()
+}
+
+impl SqliteStore {
+    /// Opens (creating if missing) the database at `url` and migrates it.
+    pub async fn open(url: &str) -> anyhow::Result<Self> {
+        let options = SqliteConnectOptions::from_str(url)?
+            .create_if_missing(true)
+            .journal_mode(SqliteJournalMode::Wal)
+            .synchronous(SqliteSynchronous::Normal)
+            .foreign_keys(true)
+            .busy_timeout(Duration::from_secs(5));
+        let pool = SqlitePoolOptions::new()
+            .max_connections(8)
+            .connect_with(options)
+            .await?;
+        MIGRATOR.run(&pool).await?;
+        Ok(Self { pool })
+    }
+
+    fn client_from(row: &SqliteRow) -> StoreResult<Client> {
+        let mut client: Client = serde_json::from_str(row.try_get("metadata")?)?;
+        client.secret_hash = row.try_get("secret_hash")?;
+        client.created_at = row.try_get("created_at")?;
+        client.updated_at = row.try_get("updated_at")?;
+        Ok(client)
+    }
+
+    fn identity_from(row: &SqliteRow) -> StoreResult<Identity> {
+        let state: String = row.try_get("state")?;
+        Ok(Identity {
+            id: row.try_get("id")?,
+            traits: serde_json::from_str(row.try_get("traits")?)?,
+            state: if state == "disabled" { IdentityState::Disabled } else { IdentityState::Active },
+            password_hash: row.try_get("password_hash")?,
+            created_at: row.try_get("created_at")?,
+            updated_at: row.try_get("updated_at")?,
+        })
+    }
+
+    fn flow_from(row: &SqliteRow) -> StoreResult<Flow> {
+        let mut flow: Flow = serde_json::from_str(row.try_get("data")?)?;
+        flow.login_challenge_hash = row.try_get("login_challenge_hash")?;
+        flow.login_verifier_hash = row.try_get("login_verifier_hash")?;
+        flow.consent_challenge_hash = row.try_get("consent_challenge_hash")?;
+        flow.consent_verifier_hash = row.try_get("consent_verifier_hash")?;
+        let state: String = row.try_get("state")?;
+        flow.state = [
+            FlowState::LoginPending,
+            FlowState::LoginAccepted,
+            FlowState::ConsentPending,
+            FlowState::ConsentAccepted,
+            FlowState::Done,
+        ]
+        .into_iter()
+        .find(|s| s.as_str() == state)
+        .ok_or_else(|| StoreError::Other(anyhow::anyhow!("unknown flow state {state}")))?;
+        flow.expires_at = row.try_get("expires_at")?;
+        Ok(flow)
+    }
+
+    async fn write_client_origins(
+        tx: &mut sqlx::Transaction<'_, sqlx::Sqlite>,
+        client: &Client,
+    ) -> StoreResult<()> {
+        sqlx::query("DELETE FROM client_origins WHERE client_id = $1")
+            .bind(&client.client_id)
+            .execute(&mut **tx)
+            .await?;
+        for origin in client_origins(client) {
+            sqlx::query("INSERT OR IGNORE INTO client_origins (origin, client_id) VALUES ($1, $2)")
+                .bind(origin)
+                .bind(&client.client_id)
+                .execute(&mut **tx)
+                .await?;
+        }
+        Ok(())
+    }
+}
+
+/// The origins (`scheme://host[:port]`) of a client's redirect URIs.
+pub fn client_origins(client: &Client) -> Vec<String> {
+    let mut origins: Vec<String> = client
+        .redirect_uris
+        .iter()
+        .filter_map(|u| url_origin(u))
+        .collect();
+    origins.sort();
+    origins.dedup();
+    origins
+}
+
+fn url_origin(uri: &str) -> Option<String> {
+    let (scheme, rest) = uri.split_once("://")?;
+    let authority = rest.split(['/', '?', '#']).next()?;
+    if authority.is_empty() || authority.contains('@') {
+        return None;
+    }
+    Some(format!("{}://{}", scheme.to_ascii_lowercase(), authority.to_ascii_lowercase()))
+}
+
+#[async_trait]
+impl KeyStore for SqliteStore {
+    async fn insert_key(&self, key: &StoredKey) -> StoreResult<()> {
+        sqlx::query("INSERT INTO signing_keys (kid, alg, sealed_key, created_at) VALUES ($1, $2, $3, $4)")
+            .bind(&key.kid)
+            .bind(&key.alg)
+            .bind(&key.sealed_key)
+            .bind(key.created_at)
+            .execute(&self.pool)
+            .await?;
+        Ok(())
+    }
+
+    async fn list_keys(&self) -> StoreResult<Vec<StoredKey>> {
+        let rows = sqlx::query("SELECT kid, alg, sealed_key, created_at FROM signing_keys ORDER BY created_at DESC, rowid DESC")
+            .fetch_all(&self.pool)
+            .await?;
+        rows.iter()
+            .map(|r| {
+                Ok(StoredKey {
+                    kid: r.try_get("kid")?,
+                    alg: r.try_get("alg")?,
+                    sealed_key: r.try_get("sealed_key")?,
+                    created_at: r.try_get("created_at")?,
+                })
+            })
+            .collect()
+    }
+}
+
+#[async_trait]
+impl ClientStore for SqliteStore {
+    async fn insert_client(&self, client: &Client) -> StoreResult<()> {
+        let mut tx = self.pool.begin().await?;
+        sqlx::query("INSERT INTO clients (id, secret_hash, metadata, created_at, updated_at) VALUES ($1, $2, $3, $4, $5)")
+            .bind(&client.client_id)
+            .bind(&client.secret_hash)
+            .bind(serde_json::to_string(client)?)
+            .bind(client.created_at)
+            .bind(client.updated_at)
+            .execute(&mut *tx)
+            .await?;
+        Self::write_client_origins(&mut tx, client).await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    async fn update_client(&self, client: &Client) -> StoreResult<bool> {
+        let mut tx = self.pool.begin().await?;
+        let n = sqlx::query("UPDATE clients SET secret_hash = $2, metadata = $3, updated_at = $4 WHERE id = $1")
+            .bind(&client.client_id)
+            .bind(&client.secret_hash)
+            .bind(serde_json::to_string(client)?)
+            .bind(client.updated_at)
+            .execute(&mut *tx)
+            .await?
+            .rows_affected();
+        if n == 1 {
+            Self::write_client_origins(&mut tx, client).await?;
+        }
+        tx.commit().await?;
+        Ok(n == 1)
+    }
+
+    async fn get_client(&self, id: &str) -> StoreResult<Option<Client>> {
+        sqlx::query("SELECT * FROM clients WHERE id = $1")
+            .bind(id)
+            .fetch_optional(&self.pool)
+            .await?
+            .as_ref()
+            .map(Self::client_from)
+            .transpose()
+    }
+
+    async fn list_clients(&self) -> StoreResult<Vec<Client>> {
+        let rows = sqlx::query("SELECT * FROM clients ORDER BY created_at, id")
+            .fetch_all(&self.pool)
+            .await?;
+        rows.iter().map(Self::client_from).collect()
+    }
+
+    async fn delete_client(&self, id: &str) -> StoreResult<bool> {
+        let n = sqlx::query("DELETE FROM clients WHERE id = $1")
+            .bind(id)
+            .execute(&self.pool)
+            .await?
+            .rows_affected();
+        Ok(n == 1)
+    }
+
+    async fn is_client_origin(&self, origin: &str) -> StoreResult<bool> {
+        let row = sqlx::query("SELECT 1 FROM client_origins WHERE origin = $1 LIMIT 1")
+            .bind(origin)
+            .fetch_optional(&self.pool)
+            .await?;
+        Ok(row.is_some())
+    }
+}
+
+#[async_trait]
+impl IdentityStore for SqliteStore {
+    async fn insert_identity(&self, identity: &Identity) -> StoreResult<()> {
+        sqlx::query(
+            "INSERT INTO identities (id, email, traits, state, password_hash, created_at, updated_at)
+             VALUES ($1, $2, $3, $4, $5, $6, $7)",
+        )
+        .bind(&identity.id)
+        .bind(&identity.traits.email)
+        .bind(serde_json::to_string(&identity.traits)?)
+        .bind(match identity.state {
+            IdentityState::Active => "active",
+            IdentityState::Disabled => "disabled",
+        })
+        .bind(&identity.password_hash)
+        .bind(identity.created_at)
+        .bind(identity.updated_at)
+        .execute(&self.pool)
+        .await?;
+        Ok(())
+    }
+
+    async fn get_identity(&self, id: &str) -> StoreResult<Option<Identity>> {
+        sqlx::query("SELECT * FROM identities WHERE id = $1")
+            .bind(id)
+            .fetch_optional(&self.pool)
+            .await?
+            .as_ref()
+            .map(Self::identity_from)
+            .transpose()
+    }
+
+    async fn get_identity_by_email(&self, email: &str) -> StoreResult<Option<Identity>> {
+        sqlx::query("SELECT * FROM identities WHERE email = $1")
+            .bind(email)
+            .fetch_optional(&self.pool)
+            .await?
+            .as_ref()
+            .map(Self::identity_from)
+            .transpose()
+    }
+
+    async fn list_identities(&self) -> StoreResult<Vec<Identity>> {
+        let rows = sqlx::query("SELECT * FROM identities ORDER BY created_at, id")
+            .fetch_all(&self.pool)
+            .await?;
+        rows.iter().map(Self::identity_from).collect()
+    }
+
+    async fn delete_identity(&self, id: &str) -> StoreResult<bool> {
+        let mut tx = self.pool.begin().await?;
+        // Tokens carry no foreign key (client_credentials tokens have no
+        // subject), so they go explicitly, in the same transaction.
+        sqlx::query("DELETE FROM tokens WHERE subject = $1")
+            .bind(id)
+            .execute(&mut *tx)
+            .await?;
+        let n = sqlx::query("DELETE FROM identities WHERE id = $1")
+            .bind(id)
+            .execute(&mut *tx)
+            .await?
+            .rows_affected();
+        tx.commit().await?;
+        Ok(n == 1)
+    }
+}
+
+#[async_trait]
+impl SessionStore for SqliteStore {
+    async fn insert_session(&self, s: &Session) -> StoreResult<()> {
+        sqlx::query(
+            "INSERT INTO sessions (id, token_hash, identity_id, authenticated_at, amr, expires_at)
+             VALUES ($1, $2, $3, $4, $5, $6)",
+        )
+        .bind(&s.id)
+        .bind(&s.token_hash)
+        .bind(&s.identity_id)
+        .bind(s.authenticated_at)
+        .bind(join(&s.amr))
+        .bind(s.expires_at)
+        .execute(&self.pool)
+        .await?;
+        Ok(())
+    }
+
+    async fn get_session(&self, token_hash: &str, now: i64) -> StoreResult<Option<Session>> {
+        let row = sqlx::query(
+            "SELECT * FROM sessions WHERE token_hash = $1 AND revoked_at IS NULL AND expires_at > $2",
+        )
+        .bind(token_hash)
+        .bind(now)
+        .fetch_optional(&self.pool)
+        .await?;
+        row.map(|r| {
+            Ok(Session {
+                id: r.try_get("id")?,
+                token_hash: r.try_get("token_hash")?,
+                identity_id: r.try_get("identity_id")?,
+                authenticated_at: r.try_get("authenticated_at")?,
+                amr: split(r.try_get("amr")?),
+                expires_at: r.try_get("expires_at")?,
+            })
+        })
+        .transpose()
+    }
+
+    async fn revoke_session(&self, id: &str, now: i64) -> StoreResult<()> {
+        sqlx::query("UPDATE sessions SET revoked_at = $2 WHERE id = $1 AND revoked_at IS NULL")
+            .bind(id)
+            .bind(now)
+            .execute(&self.pool)
+            .await?;
+        Ok(())
+    }
+}
+
+#[async_trait]
+impl FlowStore for SqliteStore {
+    async fn insert_flow(&self, f: &Flow) -> StoreResult<()> {
+        sqlx::query(
+            "INSERT INTO flows (id, login_challenge_hash, login_verifier_hash, consent_challenge_hash,
+                                consent_verifier_hash, state, data, expires_at)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+        )
+        .bind(&f.id)
+        .bind(&f.login_challenge_hash)
+        .bind(&f.login_verifier_hash)
+        .bind(&f.consent_challenge_hash)
+        .bind(&f.consent_verifier_hash)
+        .bind(f.state.as_str())
+        .bind(serde_json::to_string(f)?)
+        .bind(f.expires_at)
+        .execute(&self.pool)
+        .await?;
+        Ok(())
+    }
+
+    async fn get_flow(&self, key: FlowKey, hash: &str, now: i64) -> StoreResult<Option<Flow>> {
+        let sql = match key {
+            FlowKey::LoginChallenge => "SELECT * FROM flows WHERE login_challenge_hash = $1 AND expires_at > $2",
+            FlowKey::LoginVerifier => "SELECT * FROM flows WHERE login_verifier_hash = $1 AND expires_at > $2",
+            FlowKey::ConsentChallenge => "SELECT * FROM flows WHERE consent_challenge_hash = $1 AND expires_at > $2",
+            FlowKey::ConsentVerifier => "SELECT * FROM flows WHERE consent_verifier_hash = $1 AND expires_at > $2",
+        };
+        sqlx::query(sql)
+            .bind(hash)
+            .bind(now)
+            .fetch_optional(&self.pool)
+            .await?
+            .as_ref()
+            .map(Self::flow_from)
+            .transpose()
+    }
+
+    async fn advance_flow(&self, f: &Flow, from: FlowState) -> StoreResult<bool> {
+        let n = sqlx::query(
+            "UPDATE flows SET login_verifier_hash = $2, consent_challenge_hash = $3,
+                              consent_verifier_hash = $4, state = $5, data = $6
+             WHERE id = $1 AND state = $7",
+        )
+        .bind(&f.id)
+        .bind(&f.login_verifier_hash)
+        .bind(&f.consent_challenge_hash)
+        .bind(&f.consent_verifier_hash)
+        .bind(f.state.as_str())
+        .bind(serde_json::to_string(f)?)
+        .bind(from.as_str())
+        .execute(&self.pool)
+        .await?
+        .rows_affected();
+        Ok(n == 1)
+    }
+}
+
+#[async_trait]
+impl ConsentStore for SqliteStore {
+    async fn get_consent(&self, identity_id: &str, client_id: &str) -> StoreResult<Option<Vec<String>>> {
+        let row = sqlx::query("SELECT scopes FROM consents WHERE identity_id = $1 AND client_id = $2")
+            .bind(identity_id)
+            .bind(client_id)
+            .fetch_optional(&self.pool)
+            .await?;
+        row.map(|r| Ok(split(r.try_get("scopes")?))).transpose()
+    }
+
+    async fn upsert_consent(&self, identity_id: &str, client_id: &str, scopes: &[String], now: i64) -> StoreResult<()> {
+        sqlx::query(
+            "INSERT INTO consents (identity_id, client_id, scopes, granted_at) VALUES ($1, $2, $3, $4)
+             ON CONFLICT (identity_id, client_id) DO UPDATE SET scopes = excluded.scopes, granted_at = excluded.granted_at",
+        )
+        .bind(identity_id)
+        .bind(client_id)
+        .bind(join(scopes))
+        .bind(now)
+        .execute(&self.pool)
+        .await?;
+        Ok(())
+    }
+}
+
+#[async_trait]
+impl CodeStore for SqliteStore {
+    async fn insert_code(&self, code: &AuthorizationCode) -> StoreResult<()> {
+        sqlx::query("INSERT INTO authorization_codes (hash, grant_id, data, expires_at) VALUES ($1, $2, $3, $4)")
+            .bind(&code.hash)
+            .bind(&code.grant_id)
+            .bind(serde_json::to_string(code)?)
+            .bind(code.expires_at)
+            .execute(&self.pool)
+            .await?;
+        Ok(())
+    }
+
+    async fn take_code(&self, hash: &str, now: i64) -> StoreResult<TakenCode> {
+        let taken = sqlx::query(
+            "UPDATE authorization_codes SET used_at = $2 WHERE hash = $1 AND used_at IS NULL
+             RETURNING data, expires_at",
+        )
+        .bind(hash)
+        .bind(now)
+        .fetch_optional(&self.pool)
+        .await?;
+        if let Some(row) = taken {
+            let mut code: AuthorizationCode = serde_json::from_str(row.try_get("data")?)?;
+            code.hash = hash.to_owned();
+            code.expires_at = row.try_get("expires_at")?;
+            return Ok(TakenCode::Fresh(code));
+        }
+        let used = sqlx::query("SELECT grant_id FROM authorization_codes WHERE hash = $1")
+            .bind(hash)
+            .fetch_optional(&self.pool)
+            .await?;
+        Ok(match used {
+            Some(r) => TakenCode::Reused { grant_id: r.try_get("grant_id")? },
+            None => TakenCode::Unknown,
+        })
+    }
+}
+
+#[async_trait]
+impl TokenStore for SqliteStore {
+    async fn insert_tokens(&self, tokens: &[Token]) -> StoreResult<()> {
+        let mut tx = self.pool.begin().await?;
+        for t in tokens {
+            sqlx::query(
+                "INSERT INTO tokens (hash, kind, grant_id, client_id, subject, scope, session_id, issued_at, expires_at)
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
+            )
+            .bind(&t.hash)
+            .bind(t.kind.as_str())
+            .bind(&t.grant_id)
+            .bind(&t.client_id)
+            .bind(&t.subject)
+            .bind(join(&t.scope))
+            .bind(&t.session_id)
+            .bind(t.issued_at)
+            .bind(t.expires_at)
+            .execute(&mut *tx)
+            .await?;
+        }
+        tx.commit().await?;
+        Ok(())
+    }
+
+    async fn get_token(&self, kind: TokenKind, hash: &str, now: i64) -> StoreResult<Option<Token>> {
+        let row = sqlx::query(
+            "SELECT * FROM tokens WHERE hash = $1 AND kind = $2 AND revoked_at IS NULL AND expires_at > $3",
+        )
+        .bind(hash)
+        .bind(kind.as_str())
+        .bind(now)
+        .fetch_optional(&self.pool)
+        .await?;
+        row.map(|r| {
+            Ok(Token {
+                hash: r.try_get("hash")?,
+                kind,
+                grant_id: r.try_get("grant_id")?,
+                client_id: r.try_get("client_id")?,
+                subject: r.try_get("subject")?,
+                scope: split(r.try_get("scope")?),
+                session_id: r.try_get("session_id")?,
+                issued_at: r.try_get("issued_at")?,
+                expires_at: r.try_get("expires_at")?,
+            })
+        })
+        .transpose()
+    }
+
+    async fn revoke_grant(&self, grant_id: &str, now: i64) -> StoreResult<u64> {
+        Ok(sqlx::query("UPDATE tokens SET revoked_at = $2 WHERE grant_id = $1 AND revoked_at IS NULL")
+            .bind(grant_id)
+            .bind(now)
+            .execute(&self.pool)
+            .await?
+            .rows_affected())
+    }
+}
+
+#[async_trait]
+impl Store for SqliteStore {
+    async fn ping(&self) -> StoreResult<()> {
+        sqlx::query("SELECT 1").execute(&self.pool).await?;
+        Ok(())
+    }
+}
