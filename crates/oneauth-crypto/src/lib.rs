@@ -36,6 +36,11 @@ pub fn sha256(data: impl AsRef<[u8]>) -> [u8; 32] {
     d.as_ref().try_into().expect("SHA-256 is 32 bytes")
 }
 
+pub fn sha512(data: impl AsRef<[u8]>) -> [u8; 64] {
+    let d = aws_lc_rs::digest::digest(&aws_lc_rs::digest::SHA512, data.as_ref());
+    d.as_ref().try_into().expect("SHA-512 is 64 bytes")
+}
+
 /// Compares secrets without leaking where they first differ.
 pub fn ct_eq(a: &[u8], b: &[u8]) -> bool {
     a.ct_eq(b).into()

@@ -1,1 +1,79 @@
-//! placeholder
+//! The authorization server: clients, the authorization endpoint with its
+//! login and consent challenges, grants, tokens, discovery. No HTTP types:
+//! handlers pass parsed parameters and `now`, and get plain results back.
+
+pub mod authorize;
+pub mod challenge;
+pub mod client;
+pub mod discovery;
+pub mod grant;
+pub mod keys;
+pub mod pkce;
+pub mod token;
+pub mod userinfo;
+
+use oneauth_core::{Config, Error, Result};
+use oneauth_crypto::{Keyring, SystemKeys, TokenMinter};
+use oneauth_identity::Identities;
+use oneauth_store::Store;
+use std::sync::{Arc, RwLock};
+
+pub struct AuthorizationServer {
+    pub store: Arc<dyn Store>,
+    pub config: Arc<Config>,
+    pub system_keys: Arc<SystemKeys>,
+    pub minter: Arc<TokenMinter>,
+    pub identities: Arc<Identities>,
+    keyring: RwLock<Arc<Keyring>>,
+}
+
+impl AuthorizationServer {
+    pub fn new(
+        store: Arc<dyn Store>,
+        config: Arc<Config>,
+        system_keys: Arc<SystemKeys>,
+        minter: Arc<TokenMinter>,
+        identities: Arc<Identities>,
+        keyring: Keyring,
+    ) -> Self {
+        Self { store, config, system_keys, minter, identities, keyring: RwLock::new(Arc::new(keyring)) }
+    }
+
+    pub fn keyring(&self) -> Arc<Keyring> {
+        self.keyring.read().unwrap_or_else(|e| e.into_inner()).clone()
+    }
+
+    /// A public endpoint URL under the issuer.
+    pub fn endpoint(&self, path: &str) -> String {
+        format!("{}{}", self.config.issuer.as_str().trim_end_matches('/'), path)
+    }
+
+    /// A login UI URL.
+    pub fn ui_endpoint(&self, path: &str) -> String {
+        format!("{}{}", self.config.ui_url.as_str().trim_end_matches('/'), path)
+    }
+
+    /// The issuer exactly as configured (no trailing slash added or removed
+    /// beyond what the operator wrote, minus the one `Url` adds to a bare host).
+    pub fn issuer(&self) -> String {
+        let s = self.config.issuer.as_str();
+        if self.config.issuer.path() == "/" { s.trim_end_matches('/').to_owned() } else { s.to_owned() }
+    }
+}
+
+/// Splits a space-delimited scope string (RFC 6749 §3.3), without duplicates.
+pub fn parse_scope(raw: &str) -> Vec<String> {
+    let mut out: Vec<String> = Vec::new();
+    for s in raw.split(' ').filter(|s| !s.is_empty()) {
+        if !out.iter().any(|o| o == s) {
+            out.push(s.to_owned());
+        }
+    }
+    out
+}
+
+pub(crate) fn internal(e: impl Into<anyhow::Error>) -> Error {
+    Error::Internal(e.into())
+}
+
+pub(crate) type R<T> = Result<T>;

@@ -1,0 +1,40 @@
+//! Password login: identifier (email) + password, argon2id-verified.
+
+use super::{LoginMethod, MethodContext};
+use async_trait::async_trait;
+use oneauth_core::{Error, Result};
+use oneauth_store::{Identity, IdentityState};
+use std::collections::HashMap;
+
+pub struct PasswordMethod;
+
+#[async_trait]
+impl LoginMethod for PasswordMethod {
+    fn name(&self) -> &'static str {
+        "password"
+    }
+
+    fn amr(&self) -> &'static str {
+        "pwd"
+    }
+
+    async fn authenticate(&self, ctx: &MethodContext<'_>, fields: &HashMap<String, String>) -> Result<Identity> {
+        let field = |k: &str| fields.get(k).map(String::as_str).unwrap_or_default();
+        let (identifier, password) = (field("identifier"), field("password"));
+        if identifier.is_empty() || password.is_empty() {
+            return Err(Error::InvalidRequest("Enter your email and password.".into()));
+        }
+        // Unknown and malformed identifiers still cost one argon2 verify
+        // against a dummy hash, so timing does not reveal which accounts exist.
+        let identity = match crate::normalize_email(identifier) {
+            Ok(email) => ctx.store.get_identity_by_email(&email).await?,
+            Err(_) => None,
+        };
+        let stored = identity.as_ref().and_then(|i| i.password_hash.as_deref());
+        let ok = ctx.hasher.verify(password, stored).await.map_err(Error::Internal)?;
+        match identity {
+            Some(i) if ok && i.state == IdentityState::Active => Ok(i),
+            _ => Err(Error::InvalidCredentials),
+        }
+    }
+}

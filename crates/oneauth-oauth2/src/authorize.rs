@@ -1,0 +1,318 @@
+//! The authorization endpoint (RFC 6749 §4.1.1, OIDC Core §3.1.2) and the
+//! browser's returns to it after login and consent.
+//!
+//! ```text
+//! GET /oauth2/auth?client_id…      -> {UI}/login?login_challenge=C   (or skip: live session)
+//! UI accepts C                      -> /oauth2/auth?login_verifier=V
+//! GET /oauth2/auth?login_verifier=V -> {UI}/consent?consent_challenge=K (or skip)
+//! UI accepts K                      -> /oauth2/auth?consent_verifier=W
+//! GET /oauth2/auth?consent_verifier -> redirect_uri?code=…&state=…&iss=…
+//! ```
+//! Verifiers only count in the browser that started the flow (a cookie
+//! whose hash the flow keeps), so a challenge accepted elsewhere is useless.
+
+use crate::{AuthorizationServer, R, parse_scope, pkce};
+use oneauth_core::Error;
+use oneauth_crypto::{TokenHash, TokenKind};
+use oneauth_store::{AuthorizationCode, AuthorizeRequest, Client, Flow, FlowKey, FlowState, Session};
+use std::collections::HashMap;
+use time::OffsetDateTime;
+
+/// What the browser brought along.
+#[derive(Debug, Default)]
+pub struct BrowserContext {
+    /// The browser-binding cookie, if the browser has one.
+    pub browser_cookie: Option<String>,
+    /// The login session cookie.
+    pub session_cookie: Option<String>,
+}
+
+#[derive(Debug)]
+pub enum AuthorizeOutcome {
+    /// Client or redirect URI unverified: show the error on our own page,
+    /// never redirect (RFC 6749 §4.1.2.1).
+    ErrorPage(Error),
+    /// Send the browser on; set the browser-binding cookie if given.
+    Redirect { location: String, set_browser_cookie: Option<String> },
+}
+
+const MAX_PARAM: usize = 2048;
+
+fn redirect_with(base: &str, params: &[(&str, &str)]) -> String {
+    let mut url = url::Url::parse(base).expect("redirect URIs are validated at registration");
+    {
+        let mut q = url.query_pairs_mut();
+        for (k, v) in params {
+            q.append_pair(k, v);
+        }
+    }
+    url.into()
+}
+
+impl AuthorizationServer {
+    /// The error answer to a verified redirect URI (RFC 6749 §4.1.2.1,
+    /// RFC 9207 `iss`).
+    pub fn error_redirect(&self, redirect_uri: &str, state: Option<&str>, err: &Error) -> String {
+        let code = err.code();
+        let description = err.to_string();
+        let issuer = self.issuer();
+        let mut params = vec![("error", code.oauth_error()), ("error_description", description.as_str())];
+        if let Some(s) = state {
+            params.push(("state", s));
+        }
+        params.push(("iss", issuer.as_str()));
+        redirect_with(redirect_uri, &params)
+    }
+
+    pub async fn authorize(&self, params: &HashMap<String, String>, browser: &BrowserContext, now: OffsetDateTime) -> AuthorizeOutcome {
+        let redirect = |location| AuthorizeOutcome::Redirect { location, set_browser_cookie: None };
+        if let Some(v) = params.get("login_verifier") {
+            return match self.resume(FlowKey::LoginVerifier, v, browser, now).await {
+                Ok(location) => redirect(location),
+                Err(e) => AuthorizeOutcome::ErrorPage(e),
+            };
+        }
+        if let Some(v) = params.get("consent_verifier") {
+            return match self.resume(FlowKey::ConsentVerifier, v, browser, now).await {
+                Ok(location) => redirect(location),
+                Err(e) => AuthorizeOutcome::ErrorPage(e),
+            };
+        }
+        let (client, redirect_uri) = match self.verify_client_and_redirect(params).await {
+            Ok(v) => v,
+            Err(e) => return AuthorizeOutcome::ErrorPage(e),
+        };
+        let state = params.get("state").filter(|s| !s.is_empty());
+        match self.start(&client, &redirect_uri, params, browser, now).await {
+            Ok(outcome) => outcome,
+            Err(e @ (Error::Internal(_) | Error::Unavailable(_))) => {
+                tracing::error!(error = ?e, "authorization request failed");
+                redirect(self.error_redirect(&redirect_uri, state.map(String::as_str), &e))
+            }
+            Err(e) => redirect(self.error_redirect(&redirect_uri, state.map(String::as_str), &e)),
+        }
+    }
+
+    /// Client and exact redirect URI match (RFC 6749 §3.1.2.3, RFC 9700 §4.1.3).
+    async fn verify_client_and_redirect(&self, params: &HashMap<String, String>) -> R<(Client, String)> {
+        let client_id = params
+            .get("client_id")
+            .filter(|c| !c.is_empty())
+            .ok_or_else(|| Error::InvalidRequest("client_id is missing.".into()))?;
+        let client = self
+            .store
+            .get_client(client_id)
+            .await?
+            .ok_or_else(|| Error::InvalidRequest("The client is unknown.".into()))?;
+        let redirect_uri = params
+            .get("redirect_uri")
+            .ok_or_else(|| Error::RedirectUriMismatch("redirect_uri is missing.".into()))?;
+        if !client.redirect_uris.iter().any(|r| r == redirect_uri) {
+            return Err(Error::RedirectUriMismatch(
+                "redirect_uri does not exactly match a URI registered for the client.".into(),
+            ));
+        }
+        Ok((client, redirect_uri.clone()))
+    }
+
+    async fn start(
+        &self,
+        client: &Client,
+        redirect_uri: &str,
+        params: &HashMap<String, String>,
+        browser: &BrowserContext,
+        now: OffsetDateTime,
+    ) -> R<AuthorizeOutcome> {
+        if let Some((k, _)) = params.iter().find(|(_, v)| v.len() > MAX_PARAM) {
+            return Err(Error::InvalidRequest(format!("Parameter `{k}` is too long.")));
+        }
+        if params.contains_key("request") || params.contains_key("request_uri") {
+            return Err(Error::InvalidRequest("Request objects are not supported.".into()));
+        }
+        match params.get("response_type").map(String::as_str) {
+            Some("code") if client.response_types.iter().any(|r| r == "code") => {}
+            None => return Err(Error::InvalidRequest("response_type is missing.".into())),
+            Some(_) => return Err(Error::UnsupportedResponseType("Only response_type=code is supported for this client.".into())),
+        }
+        if !client.grant_types.iter().any(|g| g == "authorization_code") {
+            return Err(Error::UnauthorizedClient("The client may not use the authorization code grant.".into()));
+        }
+        if params.get("response_mode").is_some_and(|m| m != "query") {
+            return Err(Error::InvalidRequest("Only response_mode=query is supported.".into()));
+        }
+        let scope = parse_scope(params.get("scope").map_or("", String::as_str));
+        if let Some(s) = scope.iter().find(|s| !client.scope.contains(s)) {
+            return Err(Error::InvalidScope(format!("The client may not request scope `{s}`.")));
+        }
+        let code_challenge = match params.get("code_challenge") {
+            Some(c) => {
+                pkce::check_challenge(c, params.get("code_challenge_method").map(String::as_str))?;
+                Some(c.clone())
+            }
+            None if client.token_endpoint_auth_method == "none" => {
+                return Err(Error::InvalidPkce("Public clients must use PKCE (code_challenge with S256).".into()));
+            }
+            None if params.contains_key("code_challenge_method") => {
+                return Err(Error::InvalidPkce("code_challenge is missing.".into()));
+            }
+            None => None,
+        };
+        let prompt = parse_scope(params.get("prompt").map_or("", String::as_str));
+        if let Some(p) = prompt.iter().find(|p| !matches!(p.as_str(), "none" | "login" | "consent" | "select_account")) {
+            return Err(Error::InvalidRequest(format!("Unknown prompt value `{p}`.")));
+        }
+        if prompt.iter().any(|p| p == "none") && prompt.len() > 1 {
+            return Err(Error::InvalidRequest("prompt=none cannot be combined with other values.".into()));
+        }
+        let max_age = match params.get("max_age") {
+            Some(m) => Some(m.parse::<i64>().ok().filter(|m| *m >= 0).ok_or_else(|| Error::InvalidRequest("max_age must be a non-negative integer.".into()))?),
+            None => None,
+        };
+        let request = AuthorizeRequest {
+            client_id: client.client_id.clone(),
+            redirect_uri: redirect_uri.to_owned(),
+            scope,
+            state: params.get("state").filter(|s| !s.is_empty()).cloned(),
+            nonce: params.get("nonce").filter(|s| !s.is_empty()).cloned(),
+            code_challenge,
+            prompt,
+            max_age,
+            login_hint: params.get("login_hint").cloned(),
+            ui_locales: params.get("ui_locales").cloned(),
+        };
+
+        let (browser_cookie, set_browser_cookie) = match &browser.browser_cookie {
+            Some(c) if c.len() == 43 => (c.clone(), None),
+            _ => {
+                let c = oneauth_crypto::random_b64url(32);
+                (c.clone(), Some(c))
+            }
+        };
+        let (challenge, challenge_hash) = self.minter.mint(TokenKind::Challenge, "");
+        let mut flow = Flow {
+            id: uuid::Uuid::now_v7().to_string(),
+            login_challenge_hash: challenge_hash.0,
+            login_verifier_hash: None,
+            consent_challenge_hash: None,
+            consent_verifier_hash: None,
+            state: FlowState::LoginPending,
+            request,
+            browser_hash: TokenHash::of(&browser_cookie).0,
+            requested_at: now.unix_timestamp(),
+            subject: None,
+            session_id: None,
+            auth_time: None,
+            amr: vec![],
+            login_skipped: false,
+            granted_scope: vec![],
+            expires_at: now.unix_timestamp() + self.config.tokens.challenge_ttl_secs as i64,
+        };
+
+        // OIDC Core §3.1.2.3: reuse a live session unless the client asks
+        // for a fresh login, explicitly or through max_age.
+        let live = match &browser.session_cookie {
+            Some(c) => self.identities.session(c, now).await?,
+            None => None,
+        };
+        let fresh_login_needed = flow.request.prompt.iter().any(|p| p == "login");
+        let skip = live.filter(|(s, _)| !fresh_login_needed && !too_old(s, flow.request.max_age, now));
+        let location = if let Some((session, identity)) = skip {
+            flow.subject = Some(identity.id.clone());
+            flow.session_id = Some(session.id.clone());
+            flow.auth_time = Some(session.authenticated_at);
+            flow.amr = session.amr.clone();
+            flow.login_skipped = true;
+            flow.state = FlowState::LoginAccepted;
+            self.store.insert_flow(&flow).await?;
+            self.after_login(flow, client, now).await?
+        } else if flow.request.prompt.iter().any(|p| p == "none") {
+            return Err(Error::LoginRequired("The user is not logged in and prompt=none forbids asking.".into()));
+        } else {
+            self.store.insert_flow(&flow).await?;
+            redirect_with(&self.ui_endpoint("/login"), &[("login_challenge", &challenge)])
+        };
+        Ok(AuthorizeOutcome::Redirect { location, set_browser_cookie })
+    }
+
+    /// The browser returns with a verifier: check it belongs to this
+    /// browser and move the flow on.
+    async fn resume(&self, key: FlowKey, verifier: &str, browser: &BrowserContext, now: OffsetDateTime) -> R<String> {
+        let hash = self.minter.check(TokenKind::Challenge, "", verifier).ok_or(Error::InvalidChallenge)?;
+        let flow = self.store.get_flow(key, &hash.0, now.unix_timestamp()).await?.ok_or(Error::InvalidChallenge)?;
+        let same_browser = browser
+            .browser_cookie
+            .as_deref()
+            .is_some_and(|c| oneauth_crypto::ct_eq(TokenHash::of(c).0.as_bytes(), flow.browser_hash.as_bytes()));
+        if !same_browser {
+            return Err(Error::AccessDenied("The login was completed in another browser; start again.".into()));
+        }
+        let client = self.store.get_client(&flow.request.client_id).await?.ok_or(Error::InvalidChallenge)?;
+        match (key, flow.state) {
+            (FlowKey::LoginVerifier, FlowState::LoginAccepted) => self.after_login(flow, &client, now).await,
+            (FlowKey::ConsentVerifier, FlowState::ConsentAccepted) => self.issue_code(flow, FlowState::ConsentAccepted, now).await,
+            _ => Err(Error::InvalidChallenge),
+        }
+    }
+
+    /// Login done: consent is skipped for first-party clients and for scopes
+    /// the user granted before; otherwise ask on the consent page.
+    async fn after_login(&self, mut flow: Flow, client: &Client, now: OffsetDateTime) -> R<String> {
+        let subject = flow.subject.clone().ok_or(Error::InvalidChallenge)?;
+        let prompt_consent = flow.request.prompt.iter().any(|p| p == "consent");
+        let remembered = self.store.get_consent(&subject, &client.client_id).await?;
+        let covered = remembered.is_some_and(|granted| flow.request.scope.iter().all(|s| granted.contains(s)));
+        if client.skip_consent || (covered && !prompt_consent) {
+            flow.granted_scope = flow.request.scope.clone();
+            return self.issue_code(flow, FlowState::LoginAccepted, now).await;
+        }
+        if flow.request.prompt.iter().any(|p| p == "none") {
+            let err = Error::ConsentRequired;
+            return Ok(self.error_redirect(&flow.request.redirect_uri, flow.request.state.as_deref(), &err));
+        }
+        let (challenge, hash) = self.minter.mint(TokenKind::Challenge, "");
+        flow.consent_challenge_hash = Some(hash.0);
+        flow.state = FlowState::ConsentPending;
+        if !self.store.advance_flow(&flow, FlowState::LoginAccepted).await? {
+            return Err(Error::InvalidChallenge);
+        }
+        Ok(redirect_with(&self.ui_endpoint("/consent"), &[("consent_challenge", &challenge)]))
+    }
+
+    /// Ends the flow with an authorization code (RFC 6749 §4.1.2).
+    async fn issue_code(&self, mut flow: Flow, from: FlowState, now: OffsetDateTime) -> R<String> {
+        flow.state = FlowState::Done;
+        if !self.store.advance_flow(&flow, from).await? {
+            return Err(Error::InvalidChallenge);
+        }
+        let (code, hash) = self.minter.mint(TokenKind::AuthorizationCode, &self.config.tokens.authorization_code_prefix);
+        let missing = || Error::internal("accepted flow without subject");
+        self.store
+            .insert_code(&AuthorizationCode {
+                hash: hash.0,
+                grant_id: uuid::Uuid::now_v7().to_string(),
+                client_id: flow.request.client_id.clone(),
+                redirect_uri: flow.request.redirect_uri.clone(),
+                code_challenge: flow.request.code_challenge.clone(),
+                nonce: flow.request.nonce.clone(),
+                scope: flow.granted_scope.clone(),
+                subject: flow.subject.clone().ok_or_else(missing)?,
+                session_id: flow.session_id.clone().ok_or_else(missing)?,
+                auth_time: flow.auth_time.ok_or_else(missing)?,
+                amr: flow.amr.clone(),
+                expires_at: now.unix_timestamp() + self.config.tokens.authorization_code_ttl_secs as i64,
+            })
+            .await?;
+        let issuer = self.issuer();
+        let mut params = vec![("code", code.as_str())];
+        if let Some(s) = &flow.request.state {
+            params.push(("state", s));
+        }
+        params.push(("iss", &issuer));
+        Ok(redirect_with(&flow.request.redirect_uri, &params))
+    }
+}
+
+/// OIDC Core §3.1.2.1 `max_age`: the session is too old for this request.
+pub(crate) fn too_old(session: &Session, max_age: Option<i64>, now: OffsetDateTime) -> bool {
+    max_age.is_some_and(|m| now.unix_timestamp() - session.authenticated_at > m)
+}

@@ -1,0 +1,149 @@
+//! Minting the token set: opaque access and refresh tokens, the id_token.
+
+use crate::{AuthorizationServer, R, internal};
+use oneauth_core::config::SigningAlg;
+use oneauth_crypto::{TokenKind, b64url};
+use oneauth_store::{Client, Identity, Token};
+use serde::Serialize;
+use serde_json::{Value, json};
+use time::OffsetDateTime;
+
+/// RFC 6749 §5.1 successful token response, in the guide's shape.
+#[derive(Debug, Clone, Serialize)]
+pub struct TokenResponse {
+    pub access_token: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub refresh_token: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub id_token: Option<String>,
+    pub token_type: &'static str,
+    pub expires_in: i64,
+    pub scope: String,
+}
+
+/// What one issuance is for.
+pub struct Grant<'a> {
+    pub grant_id: &'a str,
+    pub client: &'a Client,
+    pub identity: Option<&'a Identity>,
+    pub scope: &'a [String],
+    pub session_id: Option<&'a str>,
+    pub auth_time: Option<i64>,
+    pub amr: &'a [String],
+    pub nonce: Option<&'a str>,
+}
+
+/// OIDC Core §3.1.3.6 `at_hash`: left half of the hash of the access token,
+/// with the hash function of the signing algorithm (SHA-512 for Ed25519).
+fn at_hash(alg: SigningAlg, access_token: &str) -> String {
+    let digest = match alg {
+        SigningAlg::RS256 | SigningAlg::ES256 => oneauth_crypto::sha256(access_token).to_vec(),
+        SigningAlg::EdDSA => oneauth_crypto::sha512(access_token).to_vec(),
+    };
+    b64url(&digest[..digest.len() / 2])
+}
+
+/// Claims a scope releases (OIDC Core §5.4).
+pub fn scope_claims(identity: &Identity, scope: &[String], claims: &mut serde_json::Map<String, Value>) {
+    if scope.iter().any(|s| s == "email") {
+        claims.insert("email".into(), json!(identity.traits.email));
+        claims.insert("email_verified".into(), json!(identity.traits.email_verified));
+    }
+    if scope.iter().any(|s| s == "profile")
+        && let Some(name) = &identity.traits.name
+    {
+        claims.insert("name".into(), json!(name));
+    }
+}
+
+impl AuthorizationServer {
+    /// Mints and stores the token set of a grant. A refresh token comes only
+    /// with `offline`/`offline_access` and a client allowed to refresh; an
+    /// id_token only with `openid` and a user.
+    pub async fn issue_tokens(&self, g: Grant<'_>, now: OffsetDateTime) -> R<TokenResponse> {
+        let t = &self.config.tokens;
+        let iat = now.unix_timestamp();
+        let (access_token, access_hash) = self.minter.mint(TokenKind::AccessToken, &t.access_token_prefix);
+        let record = |hash: String, kind, ttl: u64| Token {
+            hash,
+            kind,
+            grant_id: g.grant_id.to_owned(),
+            client_id: g.client.client_id.clone(),
+            subject: g.identity.map(|i| i.id.clone()),
+            scope: g.scope.to_vec(),
+            session_id: g.session_id.map(str::to_owned),
+            issued_at: iat,
+            expires_at: iat + ttl as i64,
+        };
+        let mut records = vec![record(access_hash.0, oneauth_store::TokenKind::Access, t.access_token_ttl_secs)];
+        let offline = g.scope.iter().any(|s| s == "offline" || s == "offline_access");
+        let refresh_token = if offline && g.identity.is_some() && g.client.grant_types.iter().any(|gt| gt == "refresh_token") {
+            let (rt, rt_hash) = self.minter.mint(TokenKind::RefreshToken, &t.refresh_token_prefix);
+            records.push(record(rt_hash.0, oneauth_store::TokenKind::Refresh, t.refresh_token_ttl_secs));
+            Some(rt)
+        } else {
+            None
+        };
+        let id_token = match g.identity {
+            Some(identity) if g.scope.iter().any(|s| s == "openid") => Some(self.id_token(&g, identity, &access_token, now)?),
+            _ => None,
+        };
+        self.store.insert_tokens(&records).await?;
+        Ok(TokenResponse {
+            access_token,
+            refresh_token,
+            id_token,
+            token_type: "bearer",
+            // One second less than the stored lifetime, so a client that adds
+            // this to its own (later) clock never outlives the server's view.
+            expires_in: t.access_token_ttl_secs as i64 - 1,
+            scope: g.scope.join(" "),
+        })
+    }
+
+    /// OIDC Core §2 id_token, signed with the client's or the default algorithm.
+    fn id_token(&self, g: &Grant<'_>, identity: &Identity, access_token: &str, now: OffsetDateTime) -> R<String> {
+        let alg = g
+            .client
+            .id_token_signed_response_alg
+            .as_deref()
+            .and_then(SigningAlg::parse)
+            .unwrap_or(self.config.tokens.id_token_signing_alg);
+        let keyring = self.keyring();
+        let key = keyring.signer(alg).ok_or_else(|| oneauth_core::Error::internal(format!("no {} key", alg.as_str())))?;
+        let iat = now.unix_timestamp();
+        let mut claims = serde_json::Map::new();
+        claims.insert("iss".into(), json!(self.issuer()));
+        claims.insert("sub".into(), json!(identity.id));
+        claims.insert("aud".into(), json!([g.client.client_id]));
+        claims.insert("exp".into(), json!(iat + self.config.tokens.id_token_ttl_secs as i64));
+        claims.insert("iat".into(), json!(iat));
+        claims.insert("jti".into(), json!(uuid::Uuid::new_v4().to_string()));
+        if let Some(at) = g.auth_time {
+            claims.insert("auth_time".into(), json!(at));
+        }
+        if let Some(n) = g.nonce {
+            claims.insert("nonce".into(), json!(n));
+        }
+        claims.insert("at_hash".into(), json!(at_hash(alg, access_token)));
+        if let Some(sid) = g.session_id {
+            claims.insert("sid".into(), json!(sid));
+        }
+        if !g.amr.is_empty() {
+            claims.insert("amr".into(), json!(g.amr));
+        }
+        scope_claims(identity, g.scope, &mut claims);
+        key.sign_compact("JWT", &Value::Object(claims)).map_err(internal)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn at_hash_matches_oidc_example() {
+        // OIDC Core A.3: access token "jHkWEdUXMU1BwAsC4vtUsZwnNvTIxEl0z9K3vx5KF0Y" -> at_hash "77QmUPtjPfzWtF2AnpK9RQ".
+        assert_eq!(at_hash(SigningAlg::RS256, "jHkWEdUXMU1BwAsC4vtUsZwnNvTIxEl0z9K3vx5KF0Y"), "77QmUPtjPfzWtF2AnpK9RQ");
+    }
+}

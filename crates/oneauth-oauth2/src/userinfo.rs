@@ -1,0 +1,42 @@
+//! OIDC Core §5.3 UserInfo: claims of the token's user, by granted scope.
+
+use crate::token::scope_claims;
+use crate::{AuthorizationServer, R};
+use oneauth_core::Error;
+use oneauth_crypto::TokenKind;
+use oneauth_store::{IdentityState, Token};
+use serde_json::{Value, json};
+use time::OffsetDateTime;
+
+impl AuthorizationServer {
+    /// The live access token behind a bearer value.
+    pub async fn access_token(&self, bearer: &str, now: OffsetDateTime) -> R<Token> {
+        let invalid = || Error::InvalidToken("The access token is invalid, expired or revoked.".into());
+        let hash = self
+            .minter
+            .check(TokenKind::AccessToken, &self.config.tokens.access_token_prefix, bearer)
+            .ok_or_else(invalid)?;
+        self.store
+            .get_token(oneauth_store::TokenKind::Access, &hash.0, now.unix_timestamp())
+            .await?
+            .ok_or_else(invalid)
+    }
+
+    pub async fn userinfo(&self, bearer: &str, now: OffsetDateTime) -> R<Value> {
+        let token = self.access_token(bearer, now).await?;
+        if !token.scope.iter().any(|s| s == "openid") {
+            return Err(Error::InvalidToken("The access token was not issued for openid.".into()));
+        }
+        let subject = token.subject.as_deref().ok_or_else(|| Error::InvalidToken("The access token has no user.".into()))?;
+        let identity = self
+            .store
+            .get_identity(subject)
+            .await?
+            .filter(|i| i.state == IdentityState::Active)
+            .ok_or_else(|| Error::InvalidToken("The user is no longer active.".into()))?;
+        let mut claims = serde_json::Map::new();
+        claims.insert("sub".into(), json!(identity.id));
+        scope_claims(&identity, &token.scope, &mut claims);
+        Ok(Value::Object(claims))
+    }
+}
