@@ -177,8 +177,8 @@ pub enum Error {
     NotFound(String),
     #[error("The method is not allowed on this resource.")]
     MethodNotAllowed,
-    #[error("The request body is larger than {0} bytes.")]
-    PayloadTooLarge(usize),
+    #[error("The request body is too large.")]
+    PayloadTooLarge,
     #[error("{0}")]
     UnsupportedMediaType(String),
     #[error("Client authentication failed.")]
@@ -223,7 +223,7 @@ impl Error {
             Self::InvalidChallenge => C::InvalidChallenge,
             Self::NotFound(_) => C::NotFound,
             Self::MethodNotAllowed => C::MethodNotAllowed,
-            Self::PayloadTooLarge(_) => C::PayloadTooLarge,
+            Self::PayloadTooLarge => C::PayloadTooLarge,
             Self::UnsupportedMediaType(_) => C::UnsupportedMediaType,
             Self::InvalidClient => C::InvalidClient,
             Self::InvalidCredentials => C::InvalidCredentials,

@@ -1,1 +1,134 @@
-//! placeholder
+//! The HTTP layer: the public and admin routers, extractors, the error
+//! mapping, request logging and CORS. Protocol logic lives below, in
+//! `oneauth-oauth2` and `oneauth-identity`.
+
+pub mod admin;
+pub mod error;
+pub mod extract;
+pub mod public;
+
+use axum::Router;
+use axum::extract::DefaultBodyLimit;
+use axum::http::{HeaderValue, Method, header};
+use axum::routing::{get, post, put};
+use axum_extra::extract::CookieJar;
+use error::ApiError;
+use oneauth_core::{Clock, Error};
+use oneauth_oauth2::AuthorizationServer;
+use oneauth_store::{Identity, Session};
+use std::sync::Arc;
+use tower_http::cors::{AllowOrigin, CorsLayer};
+
+#[derive(Clone)]
+pub struct AppState {
+    pub server: Arc<AuthorizationServer>,
+    pub clock: Arc<dyn Clock>,
+}
+
+impl AppState {
+    /// The live session of the request's session cookie.
+    pub async fn session(&self, jar: &CookieJar) -> Result<(Session, Identity), ApiError> {
+        let cookie = jar
+            .get(&self.server.config.session.cookie_name)
+            .ok_or_else(|| Error::LoginRequired("No login session.".into()))?;
+        self.server
+            .identities
+            .session(cookie.value(), self.clock.now())
+            .await?
+            .ok_or_else(|| ApiError(Error::LoginRequired("The login session is invalid or has ended.".into())))
+    }
+}
+
+/// Every public route. Discovery's endpoints must all be here (tested).
+pub fn public_router(app: AppState) -> Router {
+    let body_limit = app.server.config.body_limit_bytes;
+    Router::new()
+        .route("/.well-known/openid-configuration", get(public::discovery_get))
+        .route("/.well-known/jwks.json", get(public::jwks_get))
+        .route("/oauth2/auth", get(public::authorize_get))
+        .route("/oauth2/token", post(public::token_post))
+        .route("/api/oauth2/token", post(public::token_post))
+        .route("/userinfo", get(public::userinfo).post(public::userinfo))
+        .route("/api/hydra/login", get(public::login_request_get))
+        .route("/api/hydra/login/accept", put(public::login_accept_put))
+        .route("/api/hydra/consent", get(public::consent_request_get))
+        .route("/api/hydra/consent/accept", put(public::consent_accept_put))
+        .route("/api/hydra/consent/reject", put(public::consent_reject_put))
+        .route("/health/alive", get(public::alive_get))
+        .route("/health/ready", get(public::ready_get))
+        .fallback(not_found)
+        .method_not_allowed_fallback(method_not_allowed)
+        .layer(cors(app.clone()))
+        .layer(DefaultBodyLimit::max(body_limit))
+        .with_state(app)
+}
+
+pub fn admin_router(app: AppState) -> Router {
+    use axum::routing::get as g;
+    let body_limit = app.server.config.body_limit_bytes;
+    Router::new()
+        .route("/admin/clients", g(admin::clients_get).post(admin::clients_post))
+        .route("/admin/clients/{id}", g(admin::client_get).put(admin::client_put).delete(admin::client_delete))
+        .route("/admin/identities", g(admin::identities_get).post(admin::identities_post))
+        .route("/admin/identities/{id}", g(admin::identity_get).delete(admin::identity_delete))
+        .route("/health/alive", get(public::alive_get))
+        .route("/health/ready", get(public::ready_get))
+        .fallback(not_found)
+        .method_not_allowed_fallback(method_not_allowed)
+        .layer(axum::middleware::from_fn_with_state(app.clone(), admin::require_token))
+        .layer(DefaultBodyLimit::max(body_limit))
+        .with_state(app)
+}
+
+/// Browsers may call the public API from OneAuth's own origins and from the
+/// origins of registered redirect URIs, and from no others.
+fn cors(app: AppState) -> CorsLayer {
+    CorsLayer::new()
+        .allow_origin(AllowOrigin::async_predicate(move |origin: HeaderValue, _| {
+            let app = app.clone();
+            async move {
+                let Ok(origin) = origin.to_str() else { return false };
+                app.server.is_allowed_return_to(origin).await.unwrap_or(false)
+            }
+        }))
+        .allow_methods([Method::GET, Method::POST, Method::PUT])
+        .allow_headers([header::AUTHORIZATION, header::CONTENT_TYPE])
+        .allow_credentials(true)
+        .max_age(std::time::Duration::from_secs(600))
+}
+
+async fn not_found() -> ApiError {
+    ApiError(Error::NotFound("No such endpoint.".into()))
+}
+
+async fn method_not_allowed() -> ApiError {
+    ApiError(Error::MethodNotAllowed)
+}
+
+/// One log line per request, with a request id; the path only, never the
+/// query (it carries codes and challenges) nor any header value.
+pub async fn log_request(mut req: axum::extract::Request, next: axum::middleware::Next) -> axum::response::Response {
+    let id = req
+        .headers()
+        .get("x-request-id")
+        .and_then(|v| v.to_str().ok())
+        .filter(|v| v.len() <= 64 && v.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-'))
+        .map(str::to_owned)
+        .unwrap_or_else(|| uuid::Uuid::new_v4().to_string());
+    let method = req.method().clone();
+    let path = req.uri().path().to_owned();
+    let header_value = HeaderValue::from_str(&id).expect("validated id");
+    req.headers_mut().insert("x-request-id", header_value.clone());
+    let started = std::time::Instant::now();
+    let mut res = next.run(req).await;
+    res.headers_mut().insert("x-request-id", header_value);
+    tracing::info!(
+        request_id = %id,
+        method = %method,
+        path = %path,
+        status = res.status().as_u16(),
+        micros = started.elapsed().as_micros() as u64,
+        "request"
+    );
+    res
+}

@@ -45,16 +45,13 @@ pub struct ClientRegistration {
 pub struct ClientView {
     #[serde(flatten)]
     pub client: Client,
-    /// `scope` in RFC 7591's space-delimited form.
-    #[serde(rename = "scope")]
-    pub scope_string: String,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub client_secret: Option<String>,
 }
 
 impl ClientView {
     pub fn new(client: Client, client_secret: Option<String>) -> Self {
-        Self { scope_string: client.scope.join(" "), client, client_secret }
+        Self { client, client_secret }
     }
 }
 

@@ -61,6 +61,23 @@ impl AuthorizationServer {
     }
 }
 
+impl AuthorizationServer {
+    /// No open redirects: a post-login or post-logout URL is followed only
+    /// to OneAuth's own origins or the origin of a registered redirect URI.
+    pub async fn is_allowed_return_to(&self, target: &str) -> R<bool> {
+        let Ok(url) = url::Url::parse(target) else { return Ok(false) };
+        if !matches!(url.scheme(), "http" | "https") || !url.username().is_empty() || url.password().is_some() {
+            return Ok(false);
+        }
+        let origin = url.origin().ascii_serialization();
+        let own = [&self.config.issuer, &self.config.ui_url];
+        if own.iter().any(|u| u.origin().ascii_serialization() == origin) {
+            return Ok(true);
+        }
+        Ok(self.store.is_client_origin(&origin).await?)
+    }
+}
+
 /// Splits a space-delimited scope string (RFC 6749 §3.3), without duplicates.
 pub fn parse_scope(raw: &str) -> Vec<String> {
     let mut out: Vec<String> = Vec::new();

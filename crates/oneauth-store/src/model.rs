@@ -22,7 +22,8 @@ pub struct Client {
     pub redirect_uris: Vec<String>,
     pub grant_types: Vec<String>,
     pub response_types: Vec<String>,
-    /// Allowed scopes.
+    /// Allowed scopes; space-delimited on the wire (RFC 7591 §2).
+    #[serde(with = "space_delimited")]
     pub scope: Vec<String>,
     pub token_endpoint_auth_method: String,
     #[serde(default)]
@@ -36,6 +37,18 @@ pub struct Client {
     pub created_at: i64,
     #[serde(default)]
     pub updated_at: i64,
+}
+
+mod space_delimited {
+    use serde::{Deserialize, Deserializer, Serializer};
+
+    pub fn serialize<S: Serializer>(v: &[String], s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(&v.join(" "))
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Vec<String>, D::Error> {
+        Ok(String::deserialize(d)?.split_whitespace().map(str::to_owned).collect())
+    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]

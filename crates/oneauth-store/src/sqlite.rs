@@ -97,25 +97,20 @@ impl SqliteStore {
     }
 }
 
-/// The origins (`scheme://host[:port]`) of a client's redirect URIs.
+/// The origins (RFC 6454 serialisation) of a client's redirect URIs;
+/// private-use schemes have none.
 pub fn client_origins(client: &Client) -> Vec<String> {
     let mut origins: Vec<String> = client
         .redirect_uris
         .iter()
-        .filter_map(|u| url_origin(u))
+        .filter_map(|u| url::Url::parse(u).ok())
+        .map(|u| u.origin())
+        .filter(|o| o.is_tuple())
+        .map(|o| o.ascii_serialization())
         .collect();
     origins.sort();
     origins.dedup();
     origins
-}
-
-fn url_origin(uri: &str) -> Option<String> {
-    let (scheme, rest) = uri.split_once("://")?;
-    let authority = rest.split(['/', '?', '#']).next()?;
-    if authority.is_empty() || authority.contains('@') {
-        return None;
-    }
-    Some(format!("{}://{}", scheme.to_ascii_lowercase(), authority.to_ascii_lowercase()))
 }
 
 #[async_trait]

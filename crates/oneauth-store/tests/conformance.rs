@@ -125,7 +125,7 @@ async fn client_origins_follow_redirect_uris() {
         client_id: "web".into(),
         client_name: "Web".into(),
         secret_hash: None,
-        redirect_uris: vec!["http://App.example:3000/cb?x=1".into()],
+        redirect_uris: vec!["http://App.example:3000/cb?x=1", "com.example.app:/cb".into()],
         grant_types: vec!["authorization_code".into()],
         response_types: vec!["code".into()],
         scope: vec!["openid".into()],

@@ -1,0 +1,135 @@
+//! The admin listener (127.0.0.1:8082 by default): clients in RFC 7591
+//! metadata shape (as Hydra's admin API), identities. With `admin_token`
+//! set, every request needs it as a bearer token.
+
+use crate::AppState;
+use crate::error::{ApiError, ApiResult};
+use crate::extract::ApiJson;
+use axum::Json;
+use axum::extract::{Path, State};
+use axum::http::{StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use oneauth_core::Error;
+use oneauth_oauth2::client::{ClientRegistration, ClientView};
+use serde::{Deserialize, Serialize};
+
+/// Rejects requests without the configured admin token (when one is set).
+pub async fn require_token(
+    State(app): State<AppState>,
+    req: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> Response {
+    let expected = &app.server.config.admin_token;
+    if !expected.is_empty() {
+        let presented = req
+            .headers()
+            .get(header::AUTHORIZATION)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.strip_prefix("Bearer "))
+            .unwrap_or("");
+        if !oneauth_crypto::ct_eq(presented.as_bytes(), expected.as_bytes()) {
+            return ApiError(Error::AdminUnauthorized).into_response();
+        }
+    }
+    next.run(req).await
+}
+
+pub async fn clients_post(State(app): State<AppState>, ApiJson(reg): ApiJson<ClientRegistration>) -> ApiResult<Response> {
+    let view = app.server.create_client(reg, app.clock.now()).await?;
+    Ok((StatusCode::CREATED, Json(view)).into_response())
+}
+
+pub async fn clients_get(State(app): State<AppState>) -> ApiResult<Json<Vec<ClientView>>> {
+    let clients = app.server.store.list_clients().await?;
+    Ok(Json(clients.into_iter().map(|c| ClientView::new(c, None)).collect()))
+}
+
+fn no_client(id: &str) -> ApiError {
+    ApiError(Error::NotFound(format!("No client `{id}`.")))
+}
+
+pub async fn client_get(State(app): State<AppState>, Path(id): Path<String>) -> ApiResult<Json<ClientView>> {
+    let client = app.server.store.get_client(&id).await?.ok_or_else(|| no_client(&id))?;
+    Ok(Json(ClientView::new(client, None)))
+}
+
+pub async fn client_put(State(app): State<AppState>, Path(id): Path<String>, ApiJson(reg): ApiJson<ClientRegistration>) -> ApiResult<Json<ClientView>> {
+    if reg.client_id.as_deref().is_some_and(|c| c != id) {
+        return Err(Error::InvalidClientMetadata("client_id cannot be changed.".into()).into());
+    }
+    let view = app.server.update_client(&id, reg, app.clock.now()).await?.ok_or_else(|| no_client(&id))?;
+    Ok(Json(view))
+}
+
+pub async fn client_delete(State(app): State<AppState>, Path(id): Path<String>) -> ApiResult<StatusCode> {
+    if app.server.store.delete_client(&id).await? {
+        Ok(StatusCode::NO_CONTENT)
+    } else {
+        Err(no_client(&id))
+    }
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct IdentityCreate {
+    email: String,
+    #[serde(default)]
+    password: Option<String>,
+    #[serde(default)]
+    name: Option<String>,
+}
+
+/// An identity as the admin API shows it: never the password hash.
+#[derive(Serialize)]
+pub struct IdentityView {
+    id: String,
+    state: oneauth_store::IdentityState,
+    traits: oneauth_store::Traits,
+    has_password: bool,
+    created_at: i64,
+    updated_at: i64,
+}
+
+impl From<oneauth_store::Identity> for IdentityView {
+    fn from(i: oneauth_store::Identity) -> Self {
+        Self {
+            has_password: i.password_hash.is_some(),
+            id: i.id,
+            state: i.state,
+            traits: i.traits,
+            created_at: i.created_at,
+            updated_at: i.updated_at,
+        }
+    }
+}
+
+pub async fn identities_post(State(app): State<AppState>, ApiJson(body): ApiJson<IdentityCreate>) -> ApiResult<Response> {
+    let identity = app
+        .server
+        .identities
+        .create(&body.email, body.password.as_deref(), body.name, app.clock.now())
+        .await?;
+    Ok((StatusCode::CREATED, Json(IdentityView::from(identity))).into_response())
+}
+
+pub async fn identities_get(State(app): State<AppState>) -> ApiResult<Json<Vec<IdentityView>>> {
+    let all = app.server.store.list_identities().await?;
+    Ok(Json(all.into_iter().map(IdentityView::from).collect()))
+}
+
+fn no_identity(id: &str) -> ApiError {
+    ApiError(Error::NotFound(format!("No identity `{id}`.")))
+}
+
+pub async fn identity_get(State(app): State<AppState>, Path(id): Path<String>) -> ApiResult<Json<IdentityView>> {
+    let identity = app.server.identities.get(&id).await?.ok_or_else(|| no_identity(&id))?;
+    Ok(Json(identity.into()))
+}
+
+pub async fn identity_delete(State(app): State<AppState>, Path(id): Path<String>) -> ApiResult<StatusCode> {
+    if app.server.store.delete_identity(&id).await? {
+        Ok(StatusCode::NO_CONTENT)
+    } else {
+        Err(no_identity(&id))
+    }
+}

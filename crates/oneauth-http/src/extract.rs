@@ -1,0 +1,142 @@
+//! Extractors whose rejections are our error JSON, never axum's plain text.
+
+use crate::error::ApiError;
+use axum::body::Bytes;
+use axum::extract::rejection::BytesRejection;
+use axum::extract::{FromRequest, FromRequestParts, Request};
+use axum::http::header;
+use axum::http::request::Parts;
+use base64::Engine as _;
+use oneauth_core::Error;
+use oneauth_oauth2::client::ClientCredentials;
+use serde::de::DeserializeOwned;
+use std::collections::HashMap;
+
+fn content_type_is(req: &Request, expected: &str) -> bool {
+    req.headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.split(';').next())
+        .is_some_and(|v| v.trim().eq_ignore_ascii_case(expected))
+}
+
+async fn body<S: Send + Sync>(req: Request, state: &S) -> Result<Bytes, ApiError> {
+    Bytes::from_request(req, state).await.map_err(|e| match e {
+        BytesRejection::FailedToBufferBody(inner) if inner.to_string().contains("length limit") => {
+            ApiError(Error::PayloadTooLarge)
+        }
+        other => ApiError(Error::InvalidRequest(format!("The request body could not be read: {other}"))),
+    })
+}
+
+/// An `application/x-www-form-urlencoded` body as OAuth 2.0 sends it. A
+/// parameter given twice is refused (RFC 6749 §3.1, §3.2).
+pub struct OAuthForm(pub HashMap<String, String>);
+
+impl<S: Send + Sync> FromRequest<S> for OAuthForm {
+    type Rejection = ApiError;
+
+    async fn from_request(req: Request, state: &S) -> Result<Self, Self::Rejection> {
+        if !content_type_is(&req, "application/x-www-form-urlencoded") {
+            return Err(Error::UnsupportedMediaType("Send the parameters as application/x-www-form-urlencoded.".into()).into());
+        }
+        let bytes = body(req, state).await?;
+        Ok(Self(unique_params(form_urlencoded(&bytes))?))
+    }
+}
+
+fn form_urlencoded(bytes: &[u8]) -> Vec<(String, String)> {
+    url::form_urlencoded::parse(bytes).into_owned().collect()
+}
+
+/// Builds a map, refusing repeated parameters.
+pub fn unique_params(pairs: Vec<(String, String)>) -> Result<HashMap<String, String>, ApiError> {
+    let mut map = HashMap::with_capacity(pairs.len());
+    for (k, v) in pairs {
+        if map.insert(k.clone(), v).is_some() {
+            return Err(Error::InvalidRequest(format!("Parameter `{k}` is repeated.")).into());
+        }
+    }
+    Ok(map)
+}
+
+/// Query parameters with the same rule.
+pub struct OAuthQuery(pub HashMap<String, String>);
+
+impl<S: Send + Sync> FromRequestParts<S> for OAuthQuery {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Self::Rejection> {
+        let q = parts.uri.query().unwrap_or("");
+        Ok(Self(unique_params(form_urlencoded(q.as_bytes()))?))
+    }
+}
+
+/// A JSON body.
+pub struct ApiJson<T>(pub T);
+
+impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for ApiJson<T> {
+    type Rejection = ApiError;
+
+    async fn from_request(req: Request, state: &S) -> Result<Self, Self::Rejection> {
+        if !content_type_is(&req, "application/json") {
+            return Err(Error::UnsupportedMediaType("Send the body as application/json.".into()).into());
+        }
+        let bytes = body(req, state).await?;
+        serde_json::from_slice(&bytes)
+            .map(Self)
+            .map_err(|e| Error::InvalidRequest(format!("The JSON body is invalid: {e}")).into())
+    }
+}
+
+/// `Authorization: Basic` client credentials, each part form-urldecoded
+/// (RFC 6749 §2.3.1).
+pub struct BasicAuth(pub Option<(String, String)>);
+
+impl<S: Send + Sync> FromRequestParts<S> for BasicAuth {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Self::Rejection> {
+        let Some(value) = parts.headers.get(header::AUTHORIZATION) else { return Ok(Self(None)) };
+        let value = value.to_str().map_err(|_| ApiError(Error::InvalidClient))?;
+        let Some(encoded) = value.strip_prefix("Basic ").or_else(|| value.strip_prefix("basic ")) else {
+            return Ok(Self(None));
+        };
+        let decoded = base64::engine::general_purpose::STANDARD
+            .decode(encoded.trim())
+            .ok()
+            .and_then(|b| String::from_utf8(b).ok())
+            .ok_or(ApiError(Error::InvalidClient))?;
+        let (id, secret) = decoded.split_once(':').ok_or(ApiError(Error::InvalidClient))?;
+        let dec = |s: &str| url::form_urlencoded::parse(format!("x={s}").as_bytes()).next().map(|(_, v)| v.into_owned()).unwrap_or_default();
+        Ok(Self(Some((dec(id), dec(secret)))))
+    }
+}
+
+impl BasicAuth {
+    /// Client credentials from the header and the body's parameters.
+    pub fn credentials(self, params: &HashMap<String, String>) -> ClientCredentials {
+        ClientCredentials {
+            basic: self.0,
+            body_id: params.get("client_id").cloned(),
+            body_secret: params.get("client_secret").cloned(),
+        }
+    }
+}
+
+/// `Authorization: Bearer` (RFC 6750 §2.1).
+pub struct Bearer(pub String);
+
+impl<S: Send + Sync> FromRequestParts<S> for Bearer {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Self::Rejection> {
+        parts
+            .headers
+            .get(header::AUTHORIZATION)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.strip_prefix("Bearer ").or_else(|| v.strip_prefix("bearer ")))
+            .map(|t| Self(t.trim().to_owned()))
+            .ok_or_else(|| ApiError(Error::InvalidToken("A bearer access token is required.".into())))
+    }
+}

@@ -1,0 +1,160 @@
+//! `oneauth clients|identities|keys …`: the admin operations from the shell.
+//! Output is JSON, the same shape as the admin API's.
+
+use clap::Subcommand;
+use oneauth_core::Clock;
+use oneauth_oauth2::AuthorizationServer;
+use oneauth_oauth2::client::{ClientRegistration, ClientView};
+use std::sync::Arc;
+
+#[derive(Subcommand, Debug)]
+pub enum ClientsCommand {
+    /// Register a client (flags as `hydra create client`).
+    Create(ClientArgs),
+    /// List clients.
+    List,
+    /// Show one client.
+    Get { id: String },
+    /// Delete a client.
+    Delete { id: String },
+}
+
+fn csv(s: &str) -> Result<Vec<String>, String> {
+    Ok(s.split(',').map(str::trim).filter(|s| !s.is_empty()).map(str::to_owned).collect())
+}
+
+#[derive(clap::Args, Debug)]
+pub struct ClientArgs {
+    /// Client id; generated when omitted.
+    #[arg(long)]
+    id: Option<String>,
+    /// Human-readable name shown on consent pages.
+    #[arg(long)]
+    name: Option<String>,
+    /// Comma-separated, repeatable: authorization_code,refresh_token,client_credentials.
+    #[arg(long = "grant-type", value_parser = csv)]
+    grant_type: Vec<Vec<String>>,
+    /// Comma-separated, repeatable: code.
+    #[arg(long = "response-type", value_parser = csv)]
+    response_type: Vec<Vec<String>>,
+    /// Comma-separated, repeatable: allowed scopes.
+    #[arg(long, value_parser = csv)]
+    scope: Vec<Vec<String>>,
+    /// Repeatable: exact redirect URIs.
+    #[arg(long = "redirect-uri", value_parser = csv)]
+    redirect_uri: Vec<Vec<String>>,
+    /// Repeatable: post-logout redirect URIs.
+    #[arg(long = "post-logout-callback", value_parser = csv)]
+    post_logout_callback: Vec<Vec<String>>,
+    /// none, client_secret_basic or client_secret_post.
+    #[arg(long = "token-endpoint-auth-method")]
+    token_endpoint_auth_method: Option<String>,
+    /// A chosen secret (at least 16 characters); generated when omitted.
+    #[arg(long)]
+    secret: Option<String>,
+    /// Skip the consent screen (first-party apps).
+    #[arg(long)]
+    skip_consent: bool,
+}
+
+fn flat(v: Vec<Vec<String>>) -> Vec<String> {
+    v.into_iter().flatten().collect()
+}
+
+fn print<T: serde::Serialize>(v: &T) -> anyhow::Result<()> {
+    println!("{}", serde_json::to_string_pretty(v)?);
+    Ok(())
+}
+
+pub async fn clients(cmd: ClientsCommand, server: Arc<AuthorizationServer>, clock: Arc<dyn Clock>) -> anyhow::Result<()> {
+    match cmd {
+        ClientsCommand::Create(a) => {
+            let scope = flat(a.scope);
+            let reg = ClientRegistration {
+                client_id: a.id,
+                client_name: a.name,
+                client_secret: a.secret,
+                redirect_uris: flat(a.redirect_uri),
+                grant_types: flat(a.grant_type),
+                response_types: flat(a.response_type),
+                scope: (!scope.is_empty()).then(|| scope.join(" ")),
+                token_endpoint_auth_method: a.token_endpoint_auth_method,
+                post_logout_redirect_uris: flat(a.post_logout_callback),
+                skip_consent: a.skip_consent,
+                id_token_signed_response_alg: None,
+            };
+            print(&server.create_client(reg, clock.now()).await?)
+        }
+        ClientsCommand::List => {
+            let all: Vec<ClientView> = server.store.list_clients().await?.into_iter().map(|c| ClientView::new(c, None)).collect();
+            print(&all)
+        }
+        ClientsCommand::Get { id } => match server.store.get_client(&id).await? {
+            Some(c) => print(&ClientView::new(c, None)),
+            None => anyhow::bail!("no client `{id}`"),
+        },
+        ClientsCommand::Delete { id } => {
+            if !server.store.delete_client(&id).await? {
+                anyhow::bail!("no client `{id}`");
+            }
+            println!("deleted client {id}");
+            Ok(())
+        }
+    }
+}
+
+#[derive(Subcommand, Debug)]
+pub enum IdentitiesCommand {
+    /// Create an identity with an email and (optionally) a password.
+    Create {
+        #[arg(long)]
+        email: String,
+        #[arg(long)]
+        password: Option<String>,
+        #[arg(long)]
+        name: Option<String>,
+    },
+    List,
+    Get { id: String },
+    Delete { id: String },
+}
+
+fn identity_json(i: &oneauth_store::Identity) -> serde_json::Value {
+    serde_json::json!({ "id": i.id, "state": i.state, "traits": i.traits, "has_password": i.password_hash.is_some(), "created_at": i.created_at })
+}
+
+pub async fn identities(cmd: IdentitiesCommand, server: Arc<AuthorizationServer>, clock: Arc<dyn Clock>) -> anyhow::Result<()> {
+    match cmd {
+        IdentitiesCommand::Create { email, password, name } => {
+            let i = server.identities.create(&email, password.as_deref(), name, clock.now()).await?;
+            print(&identity_json(&i))
+        }
+        IdentitiesCommand::List => print(&server.store.list_identities().await?.iter().map(identity_json).collect::<Vec<_>>()),
+        IdentitiesCommand::Get { id } => match server.store.get_identity(&id).await? {
+            Some(i) => print(&identity_json(&i)),
+            None => anyhow::bail!("no identity `{id}`"),
+        },
+        IdentitiesCommand::Delete { id } => {
+            if !server.store.delete_identity(&id).await? {
+                anyhow::bail!("no identity `{id}`");
+            }
+            println!("deleted identity {id}");
+            Ok(())
+        }
+    }
+}
+
+#[derive(Subcommand, Debug)]
+pub enum KeysCommand {
+    /// List signing keys (public parts), newest first.
+    List,
+}
+
+pub async fn keys(cmd: KeysCommand, server: Arc<AuthorizationServer>) -> anyhow::Result<()> {
+    match cmd {
+        KeysCommand::List => {
+            let keyring = server.keyring();
+            print(&keyring.keys().iter().map(|k| &k.jwk).collect::<Vec<_>>())
+        }
+    }
+}

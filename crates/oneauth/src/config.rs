@@ -1,0 +1,74 @@
+//! Configuration: defaults < TOML file (`--config`) < `ONEAUTH_*`
+//! environment (nested keys with `__`, e.g. `ONEAUTH_LISTEN__PUBLIC`) < flags.
+
+use figment::Figment;
+use figment::providers::{Env, Format as _, Serialized, Toml};
+use oneauth_core::Config;
+use std::path::Path;
+
+/// Loads the configuration. `overrides` are the flags given, as a nested
+/// JSON object in the shape of [`Config`].
+pub fn load(file: Option<&Path>, overrides: serde_json::Value) -> anyhow::Result<Config> {
+    let defaults = Config::default();
+    let top_level: Vec<String> = match serde_json::to_value(&defaults)? {
+        serde_json::Value::Object(m) => m.keys().cloned().collect(),
+        _ => vec![],
+    };
+    let mut fig = Figment::from(Serialized::defaults(defaults));
+    if let Some(path) = file {
+        if !path.exists() {
+            anyhow::bail!("config file {} does not exist", path.display());
+        }
+        fig = fig.merge(Toml::file(path));
+    }
+    // Only names of settings: other ONEAUTH_* variables (a test harness's,
+    // say) are not ours to reject.
+    let env = Env::prefixed("ONEAUTH_").split("__").filter(move |key| {
+        let first = key.as_str().split('.').next().unwrap_or("");
+        top_level.iter().any(|k| k.eq_ignore_ascii_case(first))
+    });
+    let config: Config = fig
+        .merge(env)
+        .merge(Serialized::defaults(overrides))
+        .extract()
+        .map_err(|e| anyhow::anyhow!("invalid configuration: {e}"))?;
+    config.validate().map_err(|e| anyhow::anyhow!("invalid configuration: {e}"))?;
+    Ok(config)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn file_then_env_then_flags() {
+        figment::Jail::expect_with(|jail| {
+            jail.create_file(
+                "oneauth.toml",
+                "issuer = \"https://file.example\"\nui_url = \"https://ui.file.example\"\n[tokens]\naccess_token_ttl_secs = 60\n",
+            )?;
+            jail.set_env("ONEAUTH_UI_URL", "https://ui.env.example");
+            jail.set_env("ONEAUTH_TOKENS__ID_TOKEN_TTL_SECS", "120");
+            jail.set_env("ONEAUTH_SOMETHING_ELSE", "not a setting, ignored");
+            let c = load(Some(Path::new("oneauth.toml")), serde_json::json!({ "tokens": { "id_token_ttl_secs": 30 } }))
+                .map_err(|e| e.to_string())?;
+            assert_eq!(c.issuer.as_str(), "https://file.example/");
+            assert_eq!(c.ui_url.as_str(), "https://ui.env.example/");
+            assert_eq!(c.tokens.access_token_ttl_secs, 60);
+            assert_eq!(c.tokens.id_token_ttl_secs, 30, "flags win over env");
+            assert_eq!(c.tokens.refresh_token_ttl_secs, 30 * 24 * 3600);
+            Ok(())
+        });
+    }
+
+    #[test]
+    fn unknown_keys_and_unsafe_admin_binds_are_refused() {
+        figment::Jail::expect_with(|jail| {
+            jail.create_file("bad.toml", "isuer = \"typo\"\n")?;
+            assert!(load(Some(Path::new("bad.toml")), serde_json::json!({})).is_err());
+            let open_admin = serde_json::json!({ "listen": { "admin": "0.0.0.0:8082" } });
+            assert!(load(None, open_admin).is_err());
+            Ok(())
+        });
+    }
+}

@@ -1,0 +1,6 @@
+//! The `oneauth` program: configuration loading, assembly of the parts,
+//! the listeners, and the command line.
+
+pub mod cli;
+pub mod config;
+pub mod server;

@@ -1,0 +1,119 @@
+//! Assembles OneAuth from its parts and runs the three listeners.
+
+use anyhow::Context as _;
+use oneauth_core::{Clock, Config};
+use oneauth_crypto::{SystemKeys, TokenMinter};
+use oneauth_http::AppState;
+use oneauth_identity::Identities;
+use oneauth_oauth2::AuthorizationServer;
+use std::net::SocketAddr;
+use std::path::Path;
+use std::sync::Arc;
+use tokio::net::TcpListener;
+use tokio::sync::watch;
+use tokio::task::JoinSet;
+
+/// The system secret: configured, or (development) generated once into the
+/// data directory.
+fn system_secret(config: &Config) -> anyhow::Result<Vec<u8>> {
+    if !config.secrets.system.is_empty() {
+        return Ok(config.secrets.system.as_bytes().to_vec());
+    }
+    let path = config.data_dir.join("system.secret");
+    if let Ok(s) = std::fs::read_to_string(&path) {
+        return Ok(s.trim().as_bytes().to_vec());
+    }
+    let secret = oneauth_crypto::random_b64url(32);
+    write_private(&path, &secret)?;
+    tracing::warn!(
+        path = %path.display(),
+        "no secrets.system configured: generated a development secret; set ONEAUTH_SECRETS__SYSTEM in production"
+    );
+    Ok(secret.into_bytes())
+}
+
+fn write_private(path: &Path, content: &str) -> anyhow::Result<()> {
+    use std::io::Write as _;
+    use std::os::unix::fs::OpenOptionsExt as _;
+    let mut f = std::fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .mode(0o600)
+        .open(path)
+        .with_context(|| format!("creating {}", path.display()))?;
+    f.write_all(content.as_bytes())?;
+    Ok(())
+}
+
+/// Opens storage, loads or creates keys, and builds the authorization server.
+pub async fn build(config: Config, clock: Arc<dyn Clock>) -> anyhow::Result<Arc<AuthorizationServer>> {
+    std::fs::create_dir_all(&config.data_dir).with_context(|| format!("creating data dir {}", config.data_dir.display()))?;
+    let store = oneauth_store::open(&config.database_url()).await.context("opening the database")?;
+    let system_keys = Arc::new(SystemKeys::derive(&system_secret(&config)?));
+    let minter = Arc::new(TokenMinter::new(system_keys.token_tag.clone()));
+    let keyring = oneauth_oauth2::keys::load_or_generate(store.as_ref(), &system_keys, clock.now().unix_timestamp()).await?;
+    let identities = Arc::new(Identities::new(store.clone(), minter.clone(), &config)?);
+    Ok(Arc::new(AuthorizationServer::new(store, Arc::new(config), system_keys, minter, identities, keyring)))
+}
+
+/// A running OneAuth: its bound addresses and a way to stop it.
+pub struct Running {
+    pub public: SocketAddr,
+    pub ui: SocketAddr,
+    pub admin: SocketAddr,
+    pub server: Arc<AuthorizationServer>,
+    stop: watch::Sender<bool>,
+    tasks: JoinSet<std::io::Result<()>>,
+}
+
+impl Running {
+    /// Stops accepting, lets in-flight requests finish, and waits.
+    pub async fn shutdown(mut self) -> anyhow::Result<()> {
+        let _ = self.stop.send(true);
+        while let Some(r) = self.tasks.join_next().await {
+            r??;
+        }
+        Ok(())
+    }
+
+    /// Waits until a listener fails (it should not) or shutdown completes.
+    pub async fn wait(&mut self) -> anyhow::Result<()> {
+        if let Some(r) = self.tasks.join_next().await {
+            r??;
+        }
+        Ok(())
+    }
+
+    pub fn stopper(&self) -> watch::Sender<bool> {
+        self.stop.clone()
+    }
+}
+
+/// Binds the three listeners and serves until [`Running::shutdown`].
+pub async fn start(config: Config, clock: Arc<dyn Clock>) -> anyhow::Result<Running> {
+    let listen = config.listen.clone();
+    let server = build(config, clock.clone()).await?;
+    let state = AppState { server: server.clone(), clock: clock.clone() };
+    let ui_state = oneauth_ui::UiState { server: server.clone(), clock };
+    let (stop, stopped) = watch::channel(false);
+    let mut tasks = JoinSet::new();
+    let mut bind = async |addr: SocketAddr, router: axum::Router| -> anyhow::Result<SocketAddr> {
+        let listener = TcpListener::bind(addr).await.with_context(|| format!("binding {addr}"))?;
+        let local = listener.local_addr()?;
+        let mut stopped = stopped.clone();
+        let app = router.layer(axum::middleware::from_fn(oneauth_http::log_request));
+        tasks.spawn(async move {
+            axum::serve(listener, app.into_make_service_with_connect_info::<SocketAddr>())
+                .with_graceful_shutdown(async move {
+                    let _ = stopped.wait_for(|s| *s).await;
+                })
+                .await
+        });
+        Ok(local)
+    };
+    let public = bind(listen.public, oneauth_http::public_router(state.clone())).await?;
+    let ui = bind(listen.ui, oneauth_ui::router(ui_state)).await?;
+    let admin = bind(listen.admin, oneauth_http::admin_router(state)).await?;
+    tracing::info!(%public, %ui, %admin, issuer = %server.issuer(), "OneAuth is listening");
+    Ok(Running { public, ui, admin, server, stop, tasks })
+}
