@@ -10,6 +10,7 @@
 //                      (default: $CARGO_TARGET_DIR/debug/oneauth or target/debug/oneauth)
 //   CHROMIUM_PATH      chromium executable (default /usr/bin/chromium)
 //   ONEAUTH_E2E_KEEP   if set, keep the temporary data directory
+//   ONEAUTH_E2E_VERBOSE if set, print every browser event as a test diagnostic
 
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -264,9 +265,10 @@ function watchPage(page) {
   return events;
 }
 
-async function withDiagnostics(page, events, fn) {
+async function withDiagnostics(t, page, events, fn) {
   try {
     await fn();
+    if (process.env.ONEAUTH_E2E_VERBOSE) for (const e of events) t.diagnostic(e);
   } catch (err) {
     let body = '';
     try {
@@ -380,12 +382,12 @@ describe('OneAuth browser login with oidc-client-ts', () => {
     { timeout: TEARDOWN_TIMEOUT_MS },
   );
 
-  test('sign in with email + password returns to the app with the user profile', { timeout: LOGIN_TEST_TIMEOUT_MS }, async () => {
+  test('sign in with email + password returns to the app with the user profile', { timeout: LOGIN_TEST_TIMEOUT_MS }, async (t) => {
     const context = await S.browser.newContext();
     const page = await context.newPage();
     const events = watchPage(page);
     try {
-      await withDiagnostics(page, events, async () => {
+      await withDiagnostics(t, page, events, async () => {
         await goToLogin(page);
 
         await fs.mkdir(SCREENSHOT_DIR, { recursive: true });
@@ -418,12 +420,12 @@ describe('OneAuth browser login with oidc-client-ts', () => {
     }
   });
 
-  test('wrong password shows the login page again with an error and does not return to the app', { timeout: WRONG_PW_TEST_TIMEOUT_MS }, async () => {
+  test('wrong password shows the login page again with an error and does not return to the app', { timeout: WRONG_PW_TEST_TIMEOUT_MS }, async (t) => {
     const context = await S.browser.newContext();
     const page = await context.newPage();
     const events = watchPage(page);
     try {
-      await withDiagnostics(page, events, async () => {
+      await withDiagnostics(t, page, events, async () => {
         await goToLogin(page);
         const alerts = page.locator('[role="alert"]').filter({ hasText: /\S/ });
         assert.equal(await alerts.count(), 0, 'fresh login page should not show an error yet');

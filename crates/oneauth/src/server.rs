@@ -89,16 +89,33 @@ impl Running {
     }
 }
 
-/// Binds the three listeners and serves until [`Running::shutdown`].
+/// Binds the three listeners of the configuration and serves until
+/// [`Running::shutdown`].
 pub async fn start(config: Config, clock: Arc<dyn Clock>) -> anyhow::Result<Running> {
-    let listen = config.listen.clone();
+    let bind = async |addr: SocketAddr| TcpListener::bind(addr).await.with_context(|| format!("binding {addr}"));
+    let listeners = Listeners {
+        public: bind(config.listen.public).await?,
+        ui: bind(config.listen.ui).await?,
+        admin: bind(config.listen.admin).await?,
+    };
+    start_on(config, clock, listeners).await
+}
+
+/// Listeners bound by the caller (tests bind port 0 first, then set the
+/// issuer to the port they got).
+pub struct Listeners {
+    pub public: TcpListener,
+    pub ui: TcpListener,
+    pub admin: TcpListener,
+}
+
+pub async fn start_on(config: Config, clock: Arc<dyn Clock>, listeners: Listeners) -> anyhow::Result<Running> {
     let server = build(config, clock.clone()).await?;
     let state = AppState { server: server.clone(), clock: clock.clone() };
     let ui_state = oneauth_ui::UiState { server: server.clone(), clock };
     let (stop, stopped) = watch::channel(false);
     let mut tasks = JoinSet::new();
-    let mut bind = async |addr: SocketAddr, router: axum::Router| -> anyhow::Result<SocketAddr> {
-        let listener = TcpListener::bind(addr).await.with_context(|| format!("binding {addr}"))?;
+    let mut serve = |listener: TcpListener, router: axum::Router| -> anyhow::Result<SocketAddr> {
         let local = listener.local_addr()?;
         let mut stopped = stopped.clone();
         let app = router.layer(axum::middleware::from_fn(oneauth_http::log_request));
@@ -111,9 +128,9 @@ pub async fn start(config: Config, clock: Arc<dyn Clock>) -> anyhow::Result<Runn
         });
         Ok(local)
     };
-    let public = bind(listen.public, oneauth_http::public_router(state.clone())).await?;
-    let ui = bind(listen.ui, oneauth_ui::router(ui_state)).await?;
-    let admin = bind(listen.admin, oneauth_http::admin_router(state)).await?;
+    let public = serve(listeners.public, oneauth_http::public_router(state.clone()))?;
+    let ui = serve(listeners.ui, oneauth_ui::router(ui_state))?;
+    let admin = serve(listeners.admin, oneauth_http::admin_router(state))?;
     tracing::info!(%public, %ui, %admin, issuer = %server.issuer(), "OneAuth is listening");
     Ok(Running { public, ui, admin, server, stop, tasks })
 }

@@ -1,0 +1,214 @@
+//! A OneAuth on loopback for one test, and a browser-like HTTP client.
+
+use oneauth::server::{Listeners, Running};
+use oneauth_core::{Config, ManualClock};
+use oneauth_oauth2::client::ClientRegistration;
+use reqwest::redirect::Policy;
+use std::sync::Arc;
+use tokio::net::TcpListener;
+
+pub const PASSWORD: &str = "correct horse battery staple";
+pub const EMAIL: &str = "alice@example.com";
+pub const REDIRECT: &str = "http://127.0.0.1:3000/callback";
+/// RFC 7636 Appendix B.
+pub const VERIFIER: &str = "dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk";
+pub const CHALLENGE: &str = "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM";
+
+pub struct TestServer {
+    pub running: Option<Running>,
+    pub clock: Arc<ManualClock>,
+    pub public: String,
+    pub ui: String,
+    pub admin: String,
+    pub subject: String,
+    _dir: tempfile::TempDir,
+}
+
+impl Drop for TestServer {
+    fn drop(&mut self) {
+        if let Some(r) = self.running.take() {
+            tokio::spawn(r.shutdown());
+        }
+    }
+}
+
+async fn loopback() -> TcpListener {
+    TcpListener::bind("127.0.0.1:0").await.unwrap()
+}
+
+/// The guide's client: public, PKCE, skip consent.
+pub fn guide_client() -> ClientRegistration {
+    ClientRegistration {
+        client_id: Some("web-app".into()),
+        client_name: Some("Web App".into()),
+        redirect_uris: vec![REDIRECT.into()],
+        grant_types: vec!["authorization_code".into(), "refresh_token".into()],
+        response_types: vec!["code".into()],
+        scope: Some("openid profile email offline".into()),
+        token_endpoint_auth_method: Some("none".into()),
+        skip_consent: true,
+        ..Default::default()
+    }
+}
+
+impl TestServer {
+    /// A server with the guide's client and one user.
+    pub async fn start() -> Self {
+        Self::start_with(|_| {}).await
+    }
+
+    pub async fn start_with(tweak: impl FnOnce(&mut Config)) -> Self {
+        let dir = tempfile::tempdir().unwrap();
+        let (public, ui, admin) = (loopback().await, loopback().await, loopback().await);
+        let url = |l: &TcpListener| format!("http://{}", l.local_addr().unwrap());
+        let mut config = Config {
+            issuer: url(&public).parse().unwrap(),
+            ui_url: url(&ui).parse().unwrap(),
+            data_dir: dir.path().to_owned(),
+            ..Config::default()
+        };
+        config.secrets.system = "test-system-secret-0123456789abcdef".into();
+        tweak(&mut config);
+        let (p, u, a) = (url(&public), url(&ui), url(&admin));
+        let clock = Arc::new(ManualClock::starting_now());
+        let running = oneauth::server::start_on(config, clock.clone(), Listeners { public, ui, admin })
+            .await
+            .unwrap();
+        let now = oneauth_core::Clock::now(clock.as_ref());
+        running.server.create_client(guide_client(), now).await.unwrap();
+        let identity = running
+            .server
+            .identities
+            .create(EMAIL, Some(PASSWORD), Some("Alice Example".into()), now)
+            .await
+            .unwrap();
+        Self { running: Some(running), clock, public: p, ui: u, admin: a, subject: identity.id, _dir: dir }
+    }
+
+    pub fn server(&self) -> &oneauth_oauth2::AuthorizationServer {
+        &self.running.as_ref().unwrap().server
+    }
+
+    /// The guide's step 1 URL with `extra` parameters replacing defaults.
+    pub fn authorize_url(&self, extra: &[(&str, &str)]) -> String {
+        let mut params: Vec<(&str, &str)> = vec![
+            ("client_id", "web-app"),
+            ("redirect_uri", REDIRECT),
+            ("response_type", "code"),
+            ("scope", "openid profile email offline"),
+            ("state", "st-123"),
+            ("code_challenge", CHALLENGE),
+            ("code_challenge_method", "S256"),
+            ("nonce", "n-456"),
+        ];
+        for (k, v) in extra {
+            params.retain(|(pk, _)| pk != k);
+            if !v.is_empty() {
+                params.push((k, v));
+            }
+        }
+        let mut url = url::Url::parse(&format!("{}/oauth2/auth", self.public)).unwrap();
+        url.query_pairs_mut().extend_pairs(params);
+        url.into()
+    }
+}
+
+/// A cookie-keeping client that does not follow redirects.
+pub fn browser() -> reqwest::Client {
+    reqwest::Client::builder().cookie_store(true).redirect(Policy::none()).build().unwrap()
+}
+
+pub fn location(res: &reqwest::Response) -> String {
+    res.headers()
+        .get("location")
+        .unwrap_or_else(|| panic!("no Location on a {} answer", res.status()))
+        .to_str()
+        .unwrap()
+        .to_owned()
+}
+
+pub fn query_param(url: &str, name: &str) -> Option<String> {
+    url::Url::parse(url).unwrap().query_pairs().find(|(k, _)| k == name).map(|(_, v)| v.into_owned())
+}
+
+/// A hidden input's value on an HTML page.
+pub fn hidden(html: &str, name: &str) -> Option<String> {
+    let marker = format!("name=\"{name}\" value=\"");
+    let start = html.find(&marker)? + marker.len();
+    let end = html[start..].find('"')? + start;
+    Some(html[start..end].to_owned())
+}
+
+/// GET the login page and POST the form; returns the answer to the POST.
+pub async fn submit_login(b: &reqwest::Client, login_url: &str, password: &str) -> reqwest::Response {
+    let page = b.get(login_url).send().await.unwrap();
+    assert_eq!(page.status(), 200, "login page");
+    let html = page.text().await.unwrap();
+    let csrf = hidden(&html, "csrf_token").expect("csrf token on the login form");
+    let challenge = hidden(&html, "login_challenge").expect("challenge on the login form");
+    let ui = login_url.split("/login").next().unwrap();
+    b.post(format!("{ui}/login"))
+        .form(&[
+            ("csrf_token", csrf.as_str()),
+            ("login_challenge", challenge.as_str()),
+            ("method", "password"),
+            ("identifier", EMAIL),
+            ("password", password),
+        ])
+        .send()
+        .await
+        .unwrap()
+}
+
+/// Follows redirects by hand until one leaves OneAuth; returns that URL.
+pub async fn follow_to_client(b: &reqwest::Client, mut url: String) -> String {
+    for _ in 0..10 {
+        if url.starts_with("http://127.0.0.1:3000") {
+            return url;
+        }
+        let res = b.get(&url).send().await.unwrap();
+        assert!(res.status().is_redirection(), "{url} answered {}: {}", res.status(), res.text().await.unwrap());
+        url = location(&res);
+    }
+    panic!("too many redirects");
+}
+
+/// Steps 1–4 of the guide: authorize, log in, come back with a code.
+pub async fn login_for_code(srv: &TestServer, b: &reqwest::Client, extra: &[(&str, &str)]) -> String {
+    let res = b.get(srv.authorize_url(extra)).send().await.unwrap();
+    let login = location(&res);
+    assert!(login.starts_with(&format!("{}/login?login_challenge=", srv.ui)), "{login}");
+    let res = submit_login(b, &login, PASSWORD).await;
+    assert_eq!(res.status(), 303, "login POST");
+    let callback = follow_to_client(b, location(&res)).await;
+    query_param(&callback, "code").unwrap_or_else(|| panic!("no code in {callback}"))
+}
+
+/// The guide's step 5 request, byte for byte in shape.
+pub async fn exchange(srv: &TestServer, code: &str, verifier: &str) -> reqwest::Response {
+    reqwest::Client::new()
+        .post(format!("{}/api/oauth2/token", srv.public))
+        .header("Content-Type", "application/x-www-form-urlencoded")
+        .body(format!(
+            "grant_type=authorization_code&code={}&redirect_uri={}&client_id=web-app&code_verifier={}",
+            urlencode(code),
+            urlencode(REDIRECT),
+            urlencode(verifier)
+        ))
+        .send()
+        .await
+        .unwrap()
+}
+
+pub fn urlencode(s: &str) -> String {
+    url::form_urlencoded::byte_serialize(s.as_bytes()).collect()
+}
+
+/// An error answer in the documented shape; returns its code.
+pub async fn error_code(res: reqwest::Response, status: u16, error: &str) -> u64 {
+    assert_eq!(res.status(), status);
+    let body: serde_json::Value = res.json().await.expect("error body is JSON");
+    assert_eq!(body["error"], error, "{body}");
+    assert!(body["error_description"].is_string(), "{body}");
+    body["code"].as_u64().unwrap_or_else(|| panic!("no numeric code in {body}"))
+}
