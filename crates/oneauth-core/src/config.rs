@@ -244,7 +244,10 @@ impl Config {
         if !self.secrets.system.is_empty() && self.secrets.system.len() < 32 {
             return Err("secrets.system must be at least 32 characters".into());
         }
-        if self.issuer.cannot_be_a_base() || self.issuer.query().is_some() || self.issuer.fragment().is_some() {
+        if self.issuer.cannot_be_a_base()
+            || self.issuer.query().is_some()
+            || self.issuer.fragment().is_some()
+        {
             return Err("issuer must be an http(s) URL without query or fragment".into());
         }
         Ok(())

@@ -77,32 +77,128 @@ impl ErrorCode {
     /// only for rate limiting, which the guide documents without a code.
     const fn spec(self) -> (Option<u16>, &'static str, &'static str) {
         match self {
-            Self::InvalidRequest => (Some(4001), "invalid_request", "The request is malformed or misses a required parameter."),
-            Self::InvalidScope => (Some(4002), "invalid_scope", "A requested scope is unknown or not allowed for the client."),
-            Self::UnsupportedResponseType => (Some(4003), "unsupported_response_type", "The response type is not supported or not allowed for the client."),
-            Self::UnsupportedGrantType => (Some(4004), "unsupported_grant_type", "The grant type is not supported or not allowed for the client."),
-            Self::RedirectUriMismatch => (Some(4005), "invalid_request", "The redirect URI is missing or not registered for the client."),
-            Self::InvalidGrant => (Some(4006), "invalid_grant", "The code or refresh token is invalid, expired, used or bound to another client."),
-            Self::InvalidPkce => (Some(4007), "invalid_request", "PKCE is missing or malformed, or uses a method other than S256."),
-            Self::InvalidClientMetadata => (Some(4008), "invalid_client_metadata", "The client registration is invalid."),
-            Self::AlreadyExists => (Some(4009), "already_exists", "The resource to create exists already."),
-            Self::InvalidChallenge => (Some(4010), "invalid_request", "The login or consent challenge is unknown, expired or used."),
+            Self::InvalidRequest => (
+                Some(4001),
+                "invalid_request",
+                "The request is malformed or misses a required parameter.",
+            ),
+            Self::InvalidScope => (
+                Some(4002),
+                "invalid_scope",
+                "A requested scope is unknown or not allowed for the client.",
+            ),
+            Self::UnsupportedResponseType => (
+                Some(4003),
+                "unsupported_response_type",
+                "The response type is not supported or not allowed for the client.",
+            ),
+            Self::UnsupportedGrantType => (
+                Some(4004),
+                "unsupported_grant_type",
+                "The grant type is not supported or not allowed for the client.",
+            ),
+            Self::RedirectUriMismatch => (
+                Some(4005),
+                "invalid_request",
+                "The redirect URI is missing or not registered for the client.",
+            ),
+            Self::InvalidGrant => (
+                Some(4006),
+                "invalid_grant",
+                "The code or refresh token is invalid, expired, used or bound to another client.",
+            ),
+            Self::InvalidPkce => (
+                Some(4007),
+                "invalid_request",
+                "PKCE is missing or malformed, or uses a method other than S256.",
+            ),
+            Self::InvalidClientMetadata => (
+                Some(4008),
+                "invalid_client_metadata",
+                "The client registration is invalid.",
+            ),
+            Self::AlreadyExists => (
+                Some(4009),
+                "already_exists",
+                "The resource to create exists already.",
+            ),
+            Self::InvalidChallenge => (
+                Some(4010),
+                "invalid_request",
+                "The login or consent challenge is unknown, expired or used.",
+            ),
             Self::NotFound => (Some(4404), "not_found", "No such resource."),
-            Self::MethodNotAllowed => (Some(4405), "method_not_allowed", "The method is not allowed on this resource."),
-            Self::PayloadTooLarge => (Some(4413), "invalid_request", "The request body is too large."),
-            Self::UnsupportedMediaType => (Some(4415), "invalid_request", "The request body has the wrong content type or cannot be parsed."),
-            Self::InvalidClient => (Some(2001), "invalid_client", "Client authentication failed."),
-            Self::InvalidCredentials => (Some(2002), "invalid_credentials", "The identifier or the password is wrong."),
-            Self::InvalidToken => (Some(2003), "invalid_token", "The access token is missing, invalid, expired or revoked."),
+            Self::MethodNotAllowed => (
+                Some(4405),
+                "method_not_allowed",
+                "The method is not allowed on this resource.",
+            ),
+            Self::PayloadTooLarge => (
+                Some(4413),
+                "invalid_request",
+                "The request body is too large.",
+            ),
+            Self::UnsupportedMediaType => (
+                Some(4415),
+                "invalid_request",
+                "The request body has the wrong content type or cannot be parsed.",
+            ),
+            Self::InvalidClient => (
+                Some(2001),
+                "invalid_client",
+                "Client authentication failed.",
+            ),
+            Self::InvalidCredentials => (
+                Some(2002),
+                "invalid_credentials",
+                "The identifier or the password is wrong.",
+            ),
+            Self::InvalidToken => (
+                Some(2003),
+                "invalid_token",
+                "The access token is missing, invalid, expired or revoked.",
+            ),
             Self::LoginRequired => (Some(2004), "login_required", "A login session is required."),
-            Self::AdminUnauthorized => (Some(2005), "unauthorized", "The admin API needs a valid admin token."),
-            Self::AccessDenied => (Some(3001), "access_denied", "The user or the server denied the request."),
-            Self::UnauthorizedClient => (Some(3002), "unauthorized_client", "The client may not use this grant, flow or endpoint."),
-            Self::CsrfViolation => (Some(3003), "csrf_violation", "The CSRF token is missing or wrong."),
-            Self::ConsentRequired => (Some(3004), "consent_required", "The user has to consent, and prompt=none forbids asking."),
-            Self::ServerError => (Some(5001), "server_error", "The server could not complete the request."),
-            Self::TemporarilyUnavailable => (Some(5002), "temporarily_unavailable", "A dependency such as the database is unavailable; retry later."),
-            Self::RateLimited => (None, "rate_limited", "Too many requests; retry after the Retry-After header's seconds."),
+            Self::AdminUnauthorized => (
+                Some(2005),
+                "unauthorized",
+                "The admin API needs a valid admin token.",
+            ),
+            Self::AccessDenied => (
+                Some(3001),
+                "access_denied",
+                "The user or the server denied the request.",
+            ),
+            Self::UnauthorizedClient => (
+                Some(3002),
+                "unauthorized_client",
+                "The client may not use this grant, flow or endpoint.",
+            ),
+            Self::CsrfViolation => (
+                Some(3003),
+                "csrf_violation",
+                "The CSRF token is missing or wrong.",
+            ),
+            Self::ConsentRequired => (
+                Some(3004),
+                "consent_required",
+                "The user has to consent, and prompt=none forbids asking.",
+            ),
+            Self::ServerError => (
+                Some(5001),
+                "server_error",
+                "The server could not complete the request.",
+            ),
+            Self::TemporarilyUnavailable => (
+                Some(5002),
+                "temporarily_unavailable",
+                "A dependency such as the database is unavailable; retry later.",
+            ),
+            Self::RateLimited => (
+                None,
+                "rate_limited",
+                "Too many requests; retry after the Retry-After header's seconds.",
+            ),
         }
     }
 
@@ -133,9 +229,7 @@ impl ErrorCode {
 
     /// The generated error-code list of `docs/errors.md`.
     pub fn markdown_table() -> String {
-        let mut out = String::from(
-            "| code | HTTP | error | meaning |\n|---|---|---|---|\n",
-        );
+        let mut out = String::from("| code | HTTP | error | meaning |\n|---|---|---|---|\n");
         for c in Self::ALL {
             let n = c.number().map_or_else(|| "—".to_owned(), |n| n.to_string());
             out.push_str(&format!(
@@ -255,34 +349,108 @@ mod tests {
     #[test]
     fn codes_are_pinned() {
         let pinned: Vec<(ErrorCode, Option<u16>, &str, u16)> = vec![
-            (ErrorCode::InvalidRequest, Some(4001), "invalid_request", 400),
+            (
+                ErrorCode::InvalidRequest,
+                Some(4001),
+                "invalid_request",
+                400,
+            ),
             (ErrorCode::InvalidScope, Some(4002), "invalid_scope", 400),
-            (ErrorCode::UnsupportedResponseType, Some(4003), "unsupported_response_type", 400),
-            (ErrorCode::UnsupportedGrantType, Some(4004), "unsupported_grant_type", 400),
-            (ErrorCode::RedirectUriMismatch, Some(4005), "invalid_request", 400),
+            (
+                ErrorCode::UnsupportedResponseType,
+                Some(4003),
+                "unsupported_response_type",
+                400,
+            ),
+            (
+                ErrorCode::UnsupportedGrantType,
+                Some(4004),
+                "unsupported_grant_type",
+                400,
+            ),
+            (
+                ErrorCode::RedirectUriMismatch,
+                Some(4005),
+                "invalid_request",
+                400,
+            ),
             (ErrorCode::InvalidGrant, Some(4006), "invalid_grant", 400),
             (ErrorCode::InvalidPkce, Some(4007), "invalid_request", 400),
-            (ErrorCode::InvalidClientMetadata, Some(4008), "invalid_client_metadata", 400),
+            (
+                ErrorCode::InvalidClientMetadata,
+                Some(4008),
+                "invalid_client_metadata",
+                400,
+            ),
             (ErrorCode::AlreadyExists, Some(4009), "already_exists", 400),
-            (ErrorCode::InvalidChallenge, Some(4010), "invalid_request", 400),
+            (
+                ErrorCode::InvalidChallenge,
+                Some(4010),
+                "invalid_request",
+                400,
+            ),
             (ErrorCode::NotFound, Some(4404), "not_found", 404),
-            (ErrorCode::MethodNotAllowed, Some(4405), "method_not_allowed", 405),
-            (ErrorCode::PayloadTooLarge, Some(4413), "invalid_request", 413),
-            (ErrorCode::UnsupportedMediaType, Some(4415), "invalid_request", 415),
+            (
+                ErrorCode::MethodNotAllowed,
+                Some(4405),
+                "method_not_allowed",
+                405,
+            ),
+            (
+                ErrorCode::PayloadTooLarge,
+                Some(4413),
+                "invalid_request",
+                413,
+            ),
+            (
+                ErrorCode::UnsupportedMediaType,
+                Some(4415),
+                "invalid_request",
+                415,
+            ),
             (ErrorCode::InvalidClient, Some(2001), "invalid_client", 401),
-            (ErrorCode::InvalidCredentials, Some(2002), "invalid_credentials", 401),
+            (
+                ErrorCode::InvalidCredentials,
+                Some(2002),
+                "invalid_credentials",
+                401,
+            ),
             (ErrorCode::InvalidToken, Some(2003), "invalid_token", 401),
             (ErrorCode::LoginRequired, Some(2004), "login_required", 401),
-            (ErrorCode::AdminUnauthorized, Some(2005), "unauthorized", 401),
+            (
+                ErrorCode::AdminUnauthorized,
+                Some(2005),
+                "unauthorized",
+                401,
+            ),
             (ErrorCode::AccessDenied, Some(3001), "access_denied", 403),
-            (ErrorCode::UnauthorizedClient, Some(3002), "unauthorized_client", 403),
+            (
+                ErrorCode::UnauthorizedClient,
+                Some(3002),
+                "unauthorized_client",
+                403,
+            ),
             (ErrorCode::CsrfViolation, Some(3003), "csrf_violation", 403),
-            (ErrorCode::ConsentRequired, Some(3004), "consent_required", 403),
+            (
+                ErrorCode::ConsentRequired,
+                Some(3004),
+                "consent_required",
+                403,
+            ),
             (ErrorCode::ServerError, Some(5001), "server_error", 500),
-            (ErrorCode::TemporarilyUnavailable, Some(5002), "temporarily_unavailable", 500),
+            (
+                ErrorCode::TemporarilyUnavailable,
+                Some(5002),
+                "temporarily_unavailable",
+                500,
+            ),
             (ErrorCode::RateLimited, None, "rate_limited", 429),
         ];
-        assert_eq!(pinned.len(), ErrorCode::ALL.len(), "a code was added: pin it here");
+        assert_eq!(
+            pinned.len(),
+            ErrorCode::ALL.len(),
+            "a code was added: pin it here"
+        );
         for (code, number, name, status) in pinned {
             assert_eq!(code.number(), number, "{code:?}");
             assert_eq!(code.oauth_error(), name, "{code:?}");

@@ -7,8 +7,8 @@ use aws_lc_rs::encoding::AsDer;
 use aws_lc_rs::rand::SystemRandom;
 use aws_lc_rs::rsa::KeySize;
 use aws_lc_rs::signature::{
-    ECDSA_P256_SHA256_FIXED_SIGNING, EcdsaKeyPair, Ed25519KeyPair, KeyPair as _,
-    RSA_PKCS1_SHA256, RsaKeyPair,
+    ECDSA_P256_SHA256_FIXED_SIGNING, EcdsaKeyPair, Ed25519KeyPair, KeyPair as _, RSA_PKCS1_SHA256,
+    RsaKeyPair,
 };
 use oneauth_core::config::SigningAlg;
 use serde::{Deserialize, Serialize};
@@ -58,12 +58,13 @@ impl KeyMaterial {
     }
 
     pub fn from_pkcs8(alg: SigningAlg, der: &[u8]) -> anyhow::Result<Self> {
-        let bad = |e: aws_lc_rs::error::KeyRejected| anyhow::anyhow!("bad {} key: {e}", alg.as_str());
+        let bad =
+            |e: aws_lc_rs::error::KeyRejected| anyhow::anyhow!("bad {} key: {e}", alg.as_str());
         Ok(match alg {
             SigningAlg::RS256 => Self::Rsa(RsaKeyPair::from_pkcs8(der).map_err(bad)?),
-            SigningAlg::ES256 => {
-                Self::Ec(EcdsaKeyPair::from_pkcs8(&ECDSA_P256_SHA256_FIXED_SIGNING, der).map_err(bad)?)
-            }
+            SigningAlg::ES256 => Self::Ec(
+                EcdsaKeyPair::from_pkcs8(&ECDSA_P256_SHA256_FIXED_SIGNING, der).map_err(bad)?,
+            ),
             SigningAlg::EdDSA => Self::Ed(Ed25519KeyPair::from_pkcs8(der).map_err(bad)?),
         })
     }
@@ -113,7 +114,11 @@ impl KeyMaterial {
                     .map_err(failed)?;
                 sig
             }
-            Self::Ec(k) => k.sign(&SystemRandom::new(), msg).map_err(failed)?.as_ref().to_vec(),
+            Self::Ec(k) => k
+                .sign(&SystemRandom::new(), msg)
+                .map_err(failed)?
+                .as_ref()
+                .to_vec(),
             Self::Ed(k) => k.sign(msg).as_ref().to_vec(),
         })
     }
@@ -131,7 +136,12 @@ impl SigningKey {
     pub fn load(kid: String, alg: SigningAlg, pkcs8: &[u8]) -> anyhow::Result<Self> {
         let material = KeyMaterial::from_pkcs8(alg, pkcs8)?;
         let jwk = material.public_jwk(&kid, alg);
-        Ok(Self { kid, alg, jwk, material })
+        Ok(Self {
+            kid,
+            alg,
+            jwk,
+            material,
+        })
     }
 
     /// Compact JWS of `claims` with `typ` (e.g. `JWT`, `at+jwt`).
@@ -158,7 +168,10 @@ impl Keyring {
     /// `keys` newest first.
     pub fn new(keys: Vec<SigningKey>) -> Self {
         let jwks = serde_json::json!({ "keys": keys.iter().map(|k| &k.jwk).collect::<Vec<_>>() });
-        Self { jwks_json: jwks.to_string(), keys }
+        Self {
+            jwks_json: jwks.to_string(),
+            keys,
+        }
     }
 
     /// The newest key for `alg`.
@@ -198,14 +211,23 @@ mod tests {
         for alg in SigningAlg::ALL {
             let der = KeyMaterial::generate(alg).unwrap();
             let key = SigningKey::load("k1".into(), alg, &der).unwrap();
-            let jws = key.sign_compact("JWT", &serde_json::json!({"sub": "u"})).unwrap();
+            let jws = key
+                .sign_compact("JWT", &serde_json::json!({"sub": "u"}))
+                .unwrap();
             let (input, sig) = split(&jws);
             let jwk = &key.jwk;
             let d = |s: &Option<String>| crate::b64url_decode(s.as_deref().unwrap()).unwrap();
             let ok = match alg {
-                SigningAlg::RS256 => signature::RsaPublicKeyComponents { n: d(&jwk.n), e: d(&jwk.e) }
-                    .verify(&signature::RSA_PKCS1_2048_8192_SHA256, input.as_bytes(), &sig)
-                    .is_ok(),
+                SigningAlg::RS256 => signature::RsaPublicKeyComponents {
+                    n: d(&jwk.n),
+                    e: d(&jwk.e),
+                }
+                .verify(
+                    &signature::RSA_PKCS1_2048_8192_SHA256,
+                    input.as_bytes(),
+                    &sig,
+                )
+                .is_ok(),
                 SigningAlg::ES256 => {
                     let mut point = vec![4u8];
                     point.extend(d(&jwk.x));

@@ -18,8 +18,13 @@ pub struct PasswordHasher {
 
 impl PasswordHasher {
     pub fn new(cfg: &PasswordConfig) -> anyhow::Result<Self> {
-        let params = Params::new(cfg.argon2_memory_kib, cfg.argon2_iterations, cfg.argon2_parallelism, None)
-            .map_err(|e| anyhow::anyhow!("invalid argon2 parameters: {e}"))?;
+        let params = Params::new(
+            cfg.argon2_memory_kib,
+            cfg.argon2_iterations,
+            cfg.argon2_parallelism,
+            None,
+        )
+        .map_err(|e| anyhow::anyhow!("invalid argon2 parameters: {e}"))?;
         let dummy = hash_with(&params, "oneauth: no such account")?;
         Ok(Self {
             params,
@@ -43,8 +48,13 @@ impl PasswordHasher {
         let stored = stored.map_or_else(|| self.dummy.as_str().to_owned(), str::to_owned);
         let password = password.to_owned();
         let ok = tokio::task::spawn_blocking(move || {
-            let parsed = PasswordHash::new(&stored).map_err(|e| anyhow::anyhow!("bad stored hash: {e}"))?;
-            Ok::<_, anyhow::Error>(Argon2::default().verify_password(password.as_bytes(), &parsed).is_ok())
+            let parsed =
+                PasswordHash::new(&stored).map_err(|e| anyhow::anyhow!("bad stored hash: {e}"))?;
+            Ok::<_, anyhow::Error>(
+                Argon2::default()
+                    .verify_password(password.as_bytes(), &parsed)
+                    .is_ok(),
+            )
         })
         .await??;
         Ok(ok && known)
@@ -66,7 +76,10 @@ mod tests {
     async fn hashes_are_argon2id_and_verify() {
         let h = PasswordHasher::new(&PasswordConfig::default()).unwrap();
         let stored = h.hash("correct horse").await.unwrap();
-        assert!(stored.starts_with("$argon2id$v=19$m=19456,t=2,p=1$"), "{stored}");
+        assert!(
+            stored.starts_with("$argon2id$v=19$m=19456,t=2,p=1$"),
+            "{stored}"
+        );
         assert!(h.verify("correct horse", Some(&stored)).await.unwrap());
         assert!(!h.verify("wrong horse", Some(&stored)).await.unwrap());
         assert!(!h.verify("oneauth: no such account", None).await.unwrap());

@@ -82,7 +82,10 @@ impl SystemKeys {
 
     /// Constant-time check of a presented client secret against its stored form.
     pub fn verify_client_secret(&self, presented: &str, stored: &str) -> bool {
-        crate::ct_eq(self.hash_client_secret(presented).as_bytes(), stored.as_bytes())
+        crate::ct_eq(
+            self.hash_client_secret(presented).as_bytes(),
+            stored.as_bytes(),
+        )
     }
 }
 
@@ -95,7 +98,10 @@ mod tests {
         let a = SystemKeys::derive(b"0123456789abcdef0123456789abcdef");
         let b = SystemKeys::derive(b"another secret of 32 characters!");
         let sealed = a.seal(b"kid-1", b"private key bytes");
-        assert_eq!(a.open(b"kid-1", &sealed).as_deref(), Some(&b"private key bytes"[..]));
+        assert_eq!(
+            a.open(b"kid-1", &sealed).as_deref(),
+            Some(&b"private key bytes"[..])
+        );
         assert_eq!(a.open(b"kid-2", &sealed), None);
         assert_eq!(b.open(b"kid-1", &sealed), None);
         assert!(!sealed.windows(7).any(|w| w == b"private"));

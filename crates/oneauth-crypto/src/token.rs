@@ -63,7 +63,9 @@ impl TokenMinter {
         ctx.update(b".");
         ctx.update(body.as_bytes());
         let full = ctx.sign();
-        full.as_ref()[..TAG_BYTES].try_into().expect("HMAC-SHA256 is 32 bytes")
+        full.as_ref()[..TAG_BYTES]
+            .try_into()
+            .expect("HMAC-SHA256 is 32 bytes")
     }
 
     /// A fresh token and its stored hash.
@@ -100,7 +102,10 @@ mod tests {
         let m = minter();
         let (t, h) = m.mint(TokenKind::AccessToken, "ory_at_");
         assert!(t.starts_with("ory_at_"));
-        assert_eq!(m.check(TokenKind::AccessToken, "ory_at_", &t), Some(h.clone()));
+        assert_eq!(
+            m.check(TokenKind::AccessToken, "ory_at_", &t),
+            Some(h.clone())
+        );
         assert_ne!(h.0, t);
     }
 

@@ -34,34 +34,61 @@ pub async fn require_token(
     next.run(req).await
 }
 
-pub async fn clients_post(State(app): State<AppState>, ApiJson(reg): ApiJson<ClientRegistration>) -> ApiResult<Response> {
+pub async fn clients_post(
+    State(app): State<AppState>,
+    ApiJson(reg): ApiJson<ClientRegistration>,
+) -> ApiResult<Response> {
     let view = app.server.create_client(reg, app.clock.now()).await?;
     Ok((StatusCode::CREATED, Json(view)).into_response())
 }
 
 pub async fn clients_get(State(app): State<AppState>) -> ApiResult<Json<Vec<ClientView>>> {
     let clients = app.server.store.list_clients().await?;
-    Ok(Json(clients.into_iter().map(|c| ClientView::new(c, None)).collect()))
+    Ok(Json(
+        clients
+            .into_iter()
+            .map(|c| ClientView::new(c, None))
+            .collect(),
+    ))
 }
 
 fn no_client(id: &str) -> ApiError {
     ApiError(Error::NotFound(format!("No client `{id}`.")))
 }
 
-pub async fn client_get(State(app): State<AppState>, Path(id): Path<String>) -> ApiResult<Json<ClientView>> {
-    let client = app.server.store.get_client(&id).await?.ok_or_else(|| no_client(&id))?;
+pub async fn client_get(
+    State(app): State<AppState>,
+    Path(id): Path<String>,
+) -> ApiResult<Json<ClientView>> {
+    let client = app
+        .server
+        .store
+        .get_client(&id)
+        .await?
+        .ok_or_else(|| no_client(&id))?;
     Ok(Json(ClientView::new(client, None)))
 }
 
-pub async fn client_put(State(app): State<AppState>, Path(id): Path<String>, ApiJson(reg): ApiJson<ClientRegistration>) -> ApiResult<Json<ClientView>> {
+pub async fn client_put(
+    State(app): State<AppState>,
+    Path(id): Path<String>,
+    ApiJson(reg): ApiJson<ClientRegistration>,
+) -> ApiResult<Json<ClientView>> {
     if reg.client_id.as_deref().is_some_and(|c| c != id) {
         return Err(Error::InvalidClientMetadata("client_id cannot be changed.".into()).into());
     }
-    let view = app.server.update_client(&id, reg, app.clock.now()).await?.ok_or_else(|| no_client(&id))?;
+    let view = app
+        .server
+        .update_client(&id, reg, app.clock.now())
+        .await?
+        .ok_or_else(|| no_client(&id))?;
     Ok(Json(view))
 }
 
-pub async fn client_delete(State(app): State<AppState>, Path(id): Path<String>) -> ApiResult<StatusCode> {
+pub async fn client_delete(
+    State(app): State<AppState>,
+    Path(id): Path<String>,
+) -> ApiResult<StatusCode> {
     if app.server.store.delete_client(&id).await? {
         Ok(StatusCode::NO_CONTENT)
     } else {
@@ -103,11 +130,19 @@ impl From<oneauth_store::Identity> for IdentityView {
     }
 }
 
-pub async fn identities_post(State(app): State<AppState>, ApiJson(body): ApiJson<IdentityCreate>) -> ApiResult<Response> {
+pub async fn identities_post(
+    State(app): State<AppState>,
+    ApiJson(body): ApiJson<IdentityCreate>,
+) -> ApiResult<Response> {
     let identity = app
         .server
         .identities
-        .create(&body.email, body.password.as_deref(), body.name, app.clock.now())
+        .create(
+            &body.email,
+            body.password.as_deref(),
+            body.name,
+            app.clock.now(),
+        )
         .await?;
     Ok((StatusCode::CREATED, Json(IdentityView::from(identity))).into_response())
 }
@@ -121,12 +156,23 @@ fn no_identity(id: &str) -> ApiError {
     ApiError(Error::NotFound(format!("No identity `{id}`.")))
 }
 
-pub async fn identity_get(State(app): State<AppState>, Path(id): Path<String>) -> ApiResult<Json<IdentityView>> {
-    let identity = app.server.identities.get(&id).await?.ok_or_else(|| no_identity(&id))?;
+pub async fn identity_get(
+    State(app): State<AppState>,
+    Path(id): Path<String>,
+) -> ApiResult<Json<IdentityView>> {
+    let identity = app
+        .server
+        .identities
+        .get(&id)
+        .await?
+        .ok_or_else(|| no_identity(&id))?;
     Ok(Json(identity.into()))
 }
 
-pub async fn identity_delete(State(app): State<AppState>, Path(id): Path<String>) -> ApiResult<StatusCode> {
+pub async fn identity_delete(
+    State(app): State<AppState>,
+    Path(id): Path<String>,
+) -> ApiResult<StatusCode> {
     if app.server.store.delete_identity(&id).await? {
         Ok(StatusCode::NO_CONTENT)
     } else {

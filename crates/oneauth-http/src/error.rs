@@ -25,7 +25,8 @@ impl IntoResponse for ApiError {
         if matches!(err, Error::Internal(_) | Error::Unavailable(_)) {
             tracing::error!(error = ?err, code = ?code.number(), "request failed");
         }
-        let status = StatusCode::from_u16(code.http_status()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+        let status =
+            StatusCode::from_u16(code.http_status()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
         let mut body = json!({ "error": code.oauth_error(), "error_description": err.to_string() });
         if let Some(n) = code.number() {
             body["code"] = json!(n);
@@ -39,11 +40,17 @@ impl IntoResponse for ApiError {
             }
             // RFC 6750 §3 for bearer-protected resources.
             (_, ErrorCode::InvalidToken) => {
-                headers.insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer error=\"invalid_token\""));
+                headers.insert(
+                    header::WWW_AUTHENTICATE,
+                    HeaderValue::from_static("Bearer error=\"invalid_token\""),
+                );
             }
             // RFC 6749 §5.2: 401 invalid_client carries the scheme the client tried.
             (_, ErrorCode::InvalidClient) => {
-                headers.insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Basic realm=\"oneauth\""));
+                headers.insert(
+                    header::WWW_AUTHENTICATE,
+                    HeaderValue::from_static("Basic realm=\"oneauth\""),
+                );
             }
             _ => {}
         }

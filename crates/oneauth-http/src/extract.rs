@@ -25,7 +25,9 @@ async fn body<S: Send + Sync>(req: Request, state: &S) -> Result<Bytes, ApiError
         BytesRejection::FailedToBufferBody(inner) if inner.to_string().contains("length limit") => {
             ApiError(Error::PayloadTooLarge)
         }
-        other => ApiError(Error::InvalidRequest(format!("The request body could not be read: {other}"))),
+        other => ApiError(Error::InvalidRequest(format!(
+            "The request body could not be read: {other}"
+        ))),
     })
 }
 
@@ -38,7 +40,10 @@ impl<S: Send + Sync> FromRequest<S> for OAuthForm {
 
     async fn from_request(req: Request, state: &S) -> Result<Self, Self::Rejection> {
         if !content_type_is(&req, "application/x-www-form-urlencoded") {
-            return Err(Error::UnsupportedMediaType("Send the parameters as application/x-www-form-urlencoded.".into()).into());
+            return Err(Error::UnsupportedMediaType(
+                "Send the parameters as application/x-www-form-urlencoded.".into(),
+            )
+            .into());
         }
         let bytes = body(req, state).await?;
         Ok(Self(unique_params(form_urlencoded(&bytes))?))
@@ -80,7 +85,9 @@ impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for ApiJson<T> {
 
     async fn from_request(req: Request, state: &S) -> Result<Self, Self::Rejection> {
         if !content_type_is(&req, "application/json") {
-            return Err(Error::UnsupportedMediaType("Send the body as application/json.".into()).into());
+            return Err(
+                Error::UnsupportedMediaType("Send the body as application/json.".into()).into(),
+            );
         }
         let bytes = body(req, state).await?;
         serde_json::from_slice(&bytes)
@@ -97,9 +104,14 @@ impl<S: Send + Sync> FromRequestParts<S> for BasicAuth {
     type Rejection = ApiError;
 
     async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Self::Rejection> {
-        let Some(value) = parts.headers.get(header::AUTHORIZATION) else { return Ok(Self(None)) };
+        let Some(value) = parts.headers.get(header::AUTHORIZATION) else {
+            return Ok(Self(None));
+        };
         let value = value.to_str().map_err(|_| ApiError(Error::InvalidClient))?;
-        let Some(encoded) = value.strip_prefix("Basic ").or_else(|| value.strip_prefix("basic ")) else {
+        let Some(encoded) = value
+            .strip_prefix("Basic ")
+            .or_else(|| value.strip_prefix("basic "))
+        else {
             return Ok(Self(None));
         };
         let decoded = base64::engine::general_purpose::STANDARD
@@ -107,8 +119,15 @@ impl<S: Send + Sync> FromRequestParts<S> for BasicAuth {
             .ok()
             .and_then(|b| String::from_utf8(b).ok())
             .ok_or(ApiError(Error::InvalidClient))?;
-        let (id, secret) = decoded.split_once(':').ok_or(ApiError(Error::InvalidClient))?;
-        let dec = |s: &str| url::form_urlencoded::parse(format!("x={s}").as_bytes()).next().map(|(_, v)| v.into_owned()).unwrap_or_default();
+        let (id, secret) = decoded
+            .split_once(':')
+            .ok_or(ApiError(Error::InvalidClient))?;
+        let dec = |s: &str| {
+            url::form_urlencoded::parse(format!("x={s}").as_bytes())
+                .next()
+                .map(|(_, v)| v.into_owned())
+                .unwrap_or_default()
+        };
         Ok(Self(Some((dec(id), dec(secret)))))
     }
 }
@@ -135,8 +154,15 @@ impl<S: Send + Sync> FromRequestParts<S> for Bearer {
             .headers
             .get(header::AUTHORIZATION)
             .and_then(|v| v.to_str().ok())
-            .and_then(|v| v.strip_prefix("Bearer ").or_else(|| v.strip_prefix("bearer ")))
+            .and_then(|v| {
+                v.strip_prefix("Bearer ")
+                    .or_else(|| v.strip_prefix("bearer "))
+            })
             .map(|t| Self(t.trim().to_owned()))
-            .ok_or_else(|| ApiError(Error::InvalidToken("A bearer access token is required.".into())))
+            .ok_or_else(|| {
+                ApiError(Error::InvalidToken(
+                    "A bearer access token is required.".into(),
+                ))
+            })
     }
 }

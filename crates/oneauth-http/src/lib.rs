@@ -35,7 +35,11 @@ impl AppState {
             .identities
             .session(cookie.value(), self.clock.now())
             .await?
-            .ok_or_else(|| ApiError(Error::LoginRequired("The login session is invalid or has ended.".into())))
+            .ok_or_else(|| {
+                ApiError(Error::LoginRequired(
+                    "The login session is invalid or has ended.".into(),
+                ))
+            })
     }
 }
 
@@ -43,7 +47,10 @@ impl AppState {
 pub fn public_router(app: AppState) -> Router {
     let body_limit = app.server.config.body_limit_bytes;
     Router::new()
-        .route("/.well-known/openid-configuration", get(public::discovery_get))
+        .route(
+            "/.well-known/openid-configuration",
+            get(public::discovery_get),
+        )
         .route("/.well-known/jwks.json", get(public::jwks_get))
         .route("/oauth2/auth", get(public::authorize_get))
         .route("/oauth2/token", post(public::token_post))
@@ -67,15 +74,32 @@ pub fn admin_router(app: AppState) -> Router {
     use axum::routing::get as g;
     let body_limit = app.server.config.body_limit_bytes;
     Router::new()
-        .route("/admin/clients", g(admin::clients_get).post(admin::clients_post))
-        .route("/admin/clients/{id}", g(admin::client_get).put(admin::client_put).delete(admin::client_delete))
-        .route("/admin/identities", g(admin::identities_get).post(admin::identities_post))
-        .route("/admin/identities/{id}", g(admin::identity_get).delete(admin::identity_delete))
+        .route(
+            "/admin/clients",
+            g(admin::clients_get).post(admin::clients_post),
+        )
+        .route(
+            "/admin/clients/{id}",
+            g(admin::client_get)
+                .put(admin::client_put)
+                .delete(admin::client_delete),
+        )
+        .route(
+            "/admin/identities",
+            g(admin::identities_get).post(admin::identities_post),
+        )
+        .route(
+            "/admin/identities/{id}",
+            g(admin::identity_get).delete(admin::identity_delete),
+        )
         .route("/health/alive", get(public::alive_get))
         .route("/health/ready", get(public::ready_get))
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
-        .layer(axum::middleware::from_fn_with_state(app.clone(), admin::require_token))
+        .layer(axum::middleware::from_fn_with_state(
+            app.clone(),
+            admin::require_token,
+        ))
         .layer(DefaultBodyLimit::max(body_limit))
         .with_state(app)
 }
@@ -84,13 +108,20 @@ pub fn admin_router(app: AppState) -> Router {
 /// origins of registered redirect URIs, and from no others.
 fn cors(app: AppState) -> CorsLayer {
     CorsLayer::new()
-        .allow_origin(AllowOrigin::async_predicate(move |origin: HeaderValue, _| {
-            let app = app.clone();
-            async move {
-                let Ok(origin) = origin.to_str() else { return false };
-                app.server.is_allowed_return_to(origin).await.unwrap_or(false)
-            }
-        }))
+        .allow_origin(AllowOrigin::async_predicate(
+            move |origin: HeaderValue, _| {
+                let app = app.clone();
+                async move {
+                    let Ok(origin) = origin.to_str() else {
+                        return false;
+                    };
+                    app.server
+                        .is_allowed_return_to(origin)
+                        .await
+                        .unwrap_or(false)
+                }
+            },
+        ))
         .allow_methods([Method::GET, Method::POST, Method::PUT])
         .allow_headers([header::AUTHORIZATION, header::CONTENT_TYPE])
         .allow_credentials(true)
@@ -107,7 +138,10 @@ async fn method_not_allowed() -> ApiError {
 
 /// One log line per request, with a request id; the path only, never the
 /// query (it carries codes and challenges) nor any header value.
-pub async fn log_request(mut req: axum::extract::Request, next: axum::middleware::Next) -> axum::response::Response {
+pub async fn log_request(
+    mut req: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> axum::response::Response {
     let id = req
         .headers()
         .get("x-request-id")
@@ -118,7 +152,8 @@ pub async fn log_request(mut req: axum::extract::Request, next: axum::middleware
     let method = req.method().clone();
     let path = req.uri().path().to_owned();
     let header_value = HeaderValue::from_str(&id).expect("validated id");
-    req.headers_mut().insert("x-request-id", header_value.clone());
+    req.headers_mut()
+        .insert("x-request-id", header_value.clone());
     let started = std::time::Instant::now();
     let mut res = next.run(req).await;
     res.headers_mut().insert("x-request-id", header_value);

@@ -29,8 +29,14 @@ pub async fn jwks_get(State(app): State<AppState>) -> Response {
 fn cached_json(body: String) -> Response {
     (
         [
-            (header::CONTENT_TYPE, HeaderValue::from_static("application/json")),
-            (header::CACHE_CONTROL, HeaderValue::from_static("public, max-age=300")),
+            (
+                header::CONTENT_TYPE,
+                HeaderValue::from_static("application/json"),
+            ),
+            (
+                header::CACHE_CONTROL,
+                HeaderValue::from_static("public, max-age=300"),
+            ),
         ],
         body,
     )
@@ -38,18 +44,31 @@ fn cached_json(body: String) -> Response {
 }
 
 /// RFC 6749 §4.1.1 authorization endpoint (and the returns from login and consent).
-pub async fn authorize_get(State(app): State<AppState>, jar: CookieJar, query: Result<OAuthQuery, ApiError>) -> Response {
+pub async fn authorize_get(
+    State(app): State<AppState>,
+    jar: CookieJar,
+    query: Result<OAuthQuery, ApiError>,
+) -> Response {
     let params = match query {
         Ok(OAuthQuery(p)) => p,
         Err(ApiError(e)) => return ui_error_redirect(&app, &e),
     };
     let browser = BrowserContext {
         browser_cookie: jar.get(BROWSER_COOKIE).map(|c| c.value().to_owned()),
-        session_cookie: jar.get(&app.server.config.session.cookie_name).map(|c| c.value().to_owned()),
+        session_cookie: jar
+            .get(&app.server.config.session.cookie_name)
+            .map(|c| c.value().to_owned()),
     };
-    match app.server.authorize(&params, &browser, app.clock.now()).await {
+    match app
+        .server
+        .authorize(&params, &browser, app.clock.now())
+        .await
+    {
         AuthorizeOutcome::ErrorPage(e) => ui_error_redirect(&app, &e),
-        AuthorizeOutcome::Redirect { location, set_browser_cookie } => {
+        AuthorizeOutcome::Redirect {
+            location,
+            set_browser_cookie,
+        } => {
             let jar = match set_browser_cookie {
                 Some(value) => jar.add(
                     Cookie::build((BROWSER_COOKIE, value))
@@ -77,15 +96,32 @@ fn ui_error_redirect(app: &AppState, e: &Error) -> Response {
     url.query_pairs_mut()
         .append_pair("error", code.oauth_error())
         .append_pair("error_description", &e.to_string())
-        .append_pair("code", &code.number().map(|n| n.to_string()).unwrap_or_default());
+        .append_pair(
+            "code",
+            &code.number().map(|n| n.to_string()).unwrap_or_default(),
+        );
     Redirect::to(url.as_str()).into_response()
 }
 
 /// RFC 6749 §3.2 token endpoint; also the guide's `/api/oauth2/token`.
-pub async fn token_post(State(app): State<AppState>, basic: BasicAuth, OAuthForm(params): OAuthForm) -> ApiResult<Response> {
-    let client = app.server.authenticate_client(&basic.credentials(&params)).await?;
+pub async fn token_post(
+    State(app): State<AppState>,
+    basic: BasicAuth,
+    OAuthForm(params): OAuthForm,
+) -> ApiResult<Response> {
+    let client = app
+        .server
+        .authenticate_client(&basic.credentials(&params))
+        .await?;
     let tokens = app.server.token(&client, &params, app.clock.now()).await?;
-    Ok(([(header::CACHE_CONTROL, "no-store"), (header::PRAGMA, "no-cache")], Json(tokens)).into_response())
+    Ok((
+        [
+            (header::CACHE_CONTROL, "no-store"),
+            (header::PRAGMA, "no-cache"),
+        ],
+        Json(tokens),
+    )
+        .into_response())
 }
 
 /// OIDC Core §5.3 UserInfo.
@@ -104,7 +140,10 @@ pub struct ConsentChallengeQuery {
     consent_challenge: String,
 }
 
-fn challenge_query<T>(q: Result<Query<T>, axum::extract::rejection::QueryRejection>, name: &str) -> ApiResult<T> {
+fn challenge_query<T>(
+    q: Result<Query<T>, axum::extract::rejection::QueryRejection>,
+    name: &str,
+) -> ApiResult<T> {
     q.map(|Query(v)| v)
         .map_err(|_| ApiError(Error::InvalidRequest(format!("{name} is missing."))))
 }
@@ -114,7 +153,11 @@ pub async fn login_request_get(
     q: Result<Query<LoginChallengeQuery>, axum::extract::rejection::QueryRejection>,
 ) -> ApiResult<Json<LoginRequest>> {
     let q = challenge_query(q, "login_challenge")?;
-    Ok(Json(app.server.login_request(&q.login_challenge, app.clock.now()).await?))
+    Ok(Json(
+        app.server
+            .login_request(&q.login_challenge, app.clock.now())
+            .await?,
+    ))
 }
 
 /// Accepts the challenge for the user of the session cookie.
@@ -126,7 +169,11 @@ pub async fn login_accept_put(
     let q = challenge_query(q, "login_challenge")?;
     let now = app.clock.now();
     let (session, identity) = app.session(&jar).await?;
-    Ok(Json(app.server.accept_login(&q.login_challenge, &session, &identity, now).await?))
+    Ok(Json(
+        app.server
+            .accept_login(&q.login_challenge, &session, &identity, now)
+            .await?,
+    ))
 }
 
 pub async fn consent_request_get(
@@ -134,7 +181,11 @@ pub async fn consent_request_get(
     q: Result<Query<ConsentChallengeQuery>, axum::extract::rejection::QueryRejection>,
 ) -> ApiResult<Json<ConsentRequest>> {
     let q = challenge_query(q, "consent_challenge")?;
-    Ok(Json(app.server.consent_request(&q.consent_challenge, app.clock.now()).await?))
+    Ok(Json(
+        app.server
+            .consent_request(&q.consent_challenge, app.clock.now())
+            .await?,
+    ))
 }
 
 #[derive(Deserialize, Default)]
@@ -154,10 +205,20 @@ pub async fn consent_accept_put(
     let body: ConsentAcceptBody = if body.is_empty() {
         ConsentAcceptBody::default()
     } else {
-        serde_json::from_slice(&body).map_err(|e| Error::InvalidRequest(format!("The JSON body is invalid: {e}")))?
+        serde_json::from_slice(&body)
+            .map_err(|e| Error::InvalidRequest(format!("The JSON body is invalid: {e}")))?
     };
     let (_, identity) = app.session(&jar).await?;
-    Ok(Json(app.server.accept_consent(&q.consent_challenge, &identity, body.grant_scope, app.clock.now()).await?))
+    Ok(Json(
+        app.server
+            .accept_consent(
+                &q.consent_challenge,
+                &identity,
+                body.grant_scope,
+                app.clock.now(),
+            )
+            .await?,
+    ))
 }
 
 pub async fn consent_reject_put(
@@ -167,7 +228,11 @@ pub async fn consent_reject_put(
 ) -> ApiResult<Json<RedirectTo>> {
     let q = challenge_query(q, "consent_challenge")?;
     let (_, identity) = app.session(&jar).await?;
-    Ok(Json(app.server.reject_consent(&q.consent_challenge, &identity, app.clock.now()).await?))
+    Ok(Json(
+        app.server
+            .reject_consent(&q.consent_challenge, &identity, app.clock.now())
+            .await?,
+    ))
 }
 
 pub async fn alive_get() -> Json<serde_json::Value> {

@@ -24,13 +24,18 @@ pub fn normalize_email(raw: &str) -> Result<String> {
     let email = raw.trim().to_lowercase();
     let valid = email.len() <= 254
         && email.split_once('@').is_some_and(|(local, domain)| {
-            !local.is_empty() && domain.contains('.') && !domain.starts_with('.') && !domain.ends_with('.')
+            !local.is_empty()
+                && domain.contains('.')
+                && !domain.starts_with('.')
+                && !domain.ends_with('.')
         })
         && !email.chars().any(|c| c.is_whitespace() || c.is_control());
     if valid {
         Ok(email)
     } else {
-        Err(Error::InvalidRequest("The email address is not valid.".into()))
+        Err(Error::InvalidRequest(
+            "The email address is not valid.".into(),
+        ))
     }
 }
 
@@ -38,7 +43,11 @@ pub fn normalize_email(raw: &str) -> Result<String> {
 pub const MIN_PASSWORD_CHARS: usize = 8;
 
 impl Identities {
-    pub fn new(store: Arc<dyn Store>, minter: Arc<TokenMinter>, config: &Config) -> anyhow::Result<Self> {
+    pub fn new(
+        store: Arc<dyn Store>,
+        minter: Arc<TokenMinter>,
+        config: &Config,
+    ) -> anyhow::Result<Self> {
         let hasher = PasswordHasher::new(&config.password)?;
         let mut methods: HashMap<&'static str, Box<dyn LoginMethod>> = HashMap::new();
         let password = method::password::PasswordMethod;
@@ -52,7 +61,13 @@ impl Identities {
         })
     }
 
-    pub async fn create(&self, email: &str, password: Option<&str>, name: Option<String>, now: OffsetDateTime) -> Result<Identity> {
+    pub async fn create(
+        &self,
+        email: &str,
+        password: Option<&str>,
+        name: Option<String>,
+        now: OffsetDateTime,
+    ) -> Result<Identity> {
         let email = normalize_email(email)?;
         let password_hash = match password {
             Some(p) if p.chars().count() < MIN_PASSWORD_CHARS => {
@@ -65,16 +80,25 @@ impl Identities {
         };
         let identity = Identity {
             id: uuid::Uuid::now_v7().to_string(),
-            traits: Traits { email, name: name.filter(|n| !n.trim().is_empty()), email_verified: false },
+            traits: Traits {
+                email,
+                name: name.filter(|n| !n.trim().is_empty()),
+                email_verified: false,
+            },
             state: IdentityState::Active,
             password_hash,
             created_at: now.unix_timestamp(),
             updated_at: now.unix_timestamp(),
         };
-        self.store.insert_identity(&identity).await.map_err(|e| match e {
-            oneauth_store::StoreError::Conflict => Error::AlreadyExists("An identity with this email exists already.".into()),
-            e => e.into(),
-        })?;
+        self.store
+            .insert_identity(&identity)
+            .await
+            .map_err(|e| match e {
+                oneauth_store::StoreError::Conflict => {
+                    Error::AlreadyExists("An identity with this email exists already.".into())
+                }
+                e => e.into(),
+            })?;
         Ok(identity)
     }
 
@@ -85,19 +109,31 @@ impl Identities {
     /// Logs in with the method named `method`. Every failure, whatever its
     /// reason (unknown account, wrong secret, disabled), is the same
     /// `InvalidCredentials`, after the same amount of work.
-    pub async fn authenticate(&self, method: &str, fields: &HashMap<String, String>) -> Result<(Identity, &'static str)> {
+    pub async fn authenticate(
+        &self,
+        method: &str,
+        fields: &HashMap<String, String>,
+    ) -> Result<(Identity, &'static str)> {
         let m = self
             .methods
             .get(method)
             .ok_or_else(|| Error::InvalidRequest(format!("Unknown login method `{method}`.")))?;
-        let ctx = MethodContext { store: self.store.as_ref(), hasher: &self.hasher };
+        let ctx = MethodContext {
+            store: self.store.as_ref(),
+            hasher: &self.hasher,
+        };
         let identity = m.authenticate(&ctx, fields).await?;
         Ok((identity, m.amr()))
     }
 
     /// Starts a new login session. A fresh id on every login: the session
     /// id rotates, so a fixated cookie is worth nothing.
-    pub async fn start_session(&self, identity: &Identity, amr: &[&str], now: OffsetDateTime) -> Result<(String, Session)> {
+    pub async fn start_session(
+        &self,
+        identity: &Identity,
+        amr: &[&str],
+        now: OffsetDateTime,
+    ) -> Result<(String, Session)> {
         let (token, hash) = self.minter.mint(TokenKind::Session, "ory_st_");
         let session = Session {
             id: uuid::Uuid::new_v4().to_string(),
@@ -112,7 +148,11 @@ impl Identities {
     }
 
     /// The live session and active identity behind a session cookie value.
-    pub async fn session(&self, cookie: &str, now: OffsetDateTime) -> Result<Option<(Session, Identity)>> {
+    pub async fn session(
+        &self,
+        cookie: &str,
+        now: OffsetDateTime,
+    ) -> Result<Option<(Session, Identity)>> {
         let Some(TokenHash(hash)) = self.minter.check(TokenKind::Session, "ory_st_", cookie) else {
             return Ok(None);
         };
@@ -126,6 +166,9 @@ impl Identities {
     }
 
     pub async fn end_session(&self, session: &Session, now: OffsetDateTime) -> Result<()> {
-        Ok(self.store.revoke_session(&session.id, now.unix_timestamp()).await?)
+        Ok(self
+            .store
+            .revoke_session(&session.id, now.unix_timestamp())
+            .await?)
     }
 }

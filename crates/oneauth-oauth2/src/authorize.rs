@@ -14,7 +14,9 @@
 use crate::{AuthorizationServer, R, parse_scope, pkce};
 use oneauth_core::Error;
 use oneauth_crypto::{TokenHash, TokenKind};
-use oneauth_store::{AuthorizationCode, AuthorizeRequest, Client, Flow, FlowKey, FlowState, Session};
+use oneauth_store::{
+    AuthorizationCode, AuthorizeRequest, Client, Flow, FlowKey, FlowState, Session,
+};
 use std::collections::HashMap;
 use time::OffsetDateTime;
 
@@ -33,7 +35,10 @@ pub enum AuthorizeOutcome {
     /// never redirect (RFC 6749 §4.1.2.1).
     ErrorPage(Error),
     /// Send the browser on; set the browser-binding cookie if given.
-    Redirect { location: String, set_browser_cookie: Option<String> },
+    Redirect {
+        location: String,
+        set_browser_cookie: Option<String>,
+    },
 }
 
 const MAX_PARAM: usize = 2048;
@@ -56,7 +61,10 @@ impl AuthorizationServer {
         let code = err.code();
         let description = err.to_string();
         let issuer = self.issuer();
-        let mut params = vec![("error", code.oauth_error()), ("error_description", description.as_str())];
+        let mut params = vec![
+            ("error", code.oauth_error()),
+            ("error_description", description.as_str()),
+        ];
         if let Some(s) = state {
             params.push(("state", s));
         }
@@ -64,8 +72,16 @@ impl AuthorizationServer {
         redirect_with(redirect_uri, &params)
     }
 
-    pub async fn authorize(&self, params: &HashMap<String, String>, browser: &BrowserContext, now: OffsetDateTime) -> AuthorizeOutcome {
-        let redirect = |location| AuthorizeOutcome::Redirect { location, set_browser_cookie: None };
+    pub async fn authorize(
+        &self,
+        params: &HashMap<String, String>,
+        browser: &BrowserContext,
+        now: OffsetDateTime,
+    ) -> AuthorizeOutcome {
+        let redirect = |location| AuthorizeOutcome::Redirect {
+            location,
+            set_browser_cookie: None,
+        };
         if let Some(v) = params.get("login_verifier") {
             return match self.resume(FlowKey::LoginVerifier, v, browser, now).await {
                 Ok(location) => redirect(location),
@@ -83,7 +99,10 @@ impl AuthorizationServer {
             Err(e) => return AuthorizeOutcome::ErrorPage(e),
         };
         let state = params.get("state").filter(|s| !s.is_empty());
-        match self.start(&client, &redirect_uri, params, browser, now).await {
+        match self
+            .start(&client, &redirect_uri, params, browser, now)
+            .await
+        {
             Ok(outcome) => outcome,
             Err(e @ (Error::Internal(_) | Error::Unavailable(_))) => {
                 tracing::error!(error = ?e, "authorization request failed");
@@ -94,7 +113,10 @@ impl AuthorizationServer {
     }
 
     /// Client and exact redirect URI match (RFC 6749 §3.1.2.3, RFC 9700 §4.1.3).
-    async fn verify_client_and_redirect(&self, params: &HashMap<String, String>) -> R<(Client, String)> {
+    async fn verify_client_and_redirect(
+        &self,
+        params: &HashMap<String, String>,
+    ) -> R<(Client, String)> {
         let client_id = params
             .get("client_id")
             .filter(|c| !c.is_empty())
@@ -124,25 +146,39 @@ impl AuthorizationServer {
         now: OffsetDateTime,
     ) -> R<AuthorizeOutcome> {
         if let Some((k, _)) = params.iter().find(|(_, v)| v.len() > MAX_PARAM) {
-            return Err(Error::InvalidRequest(format!("Parameter `{k}` is too long.")));
+            return Err(Error::InvalidRequest(format!(
+                "Parameter `{k}` is too long."
+            )));
         }
         if params.contains_key("request") || params.contains_key("request_uri") {
-            return Err(Error::InvalidRequest("Request objects are not supported.".into()));
+            return Err(Error::InvalidRequest(
+                "Request objects are not supported.".into(),
+            ));
         }
         match params.get("response_type").map(String::as_str) {
             Some("code") if client.response_types.iter().any(|r| r == "code") => {}
             None => return Err(Error::InvalidRequest("response_type is missing.".into())),
-            Some(_) => return Err(Error::UnsupportedResponseType("Only response_type=code is supported for this client.".into())),
+            Some(_) => {
+                return Err(Error::UnsupportedResponseType(
+                    "Only response_type=code is supported for this client.".into(),
+                ));
+            }
         }
         if !client.grant_types.iter().any(|g| g == "authorization_code") {
-            return Err(Error::UnauthorizedClient("The client may not use the authorization code grant.".into()));
+            return Err(Error::UnauthorizedClient(
+                "The client may not use the authorization code grant.".into(),
+            ));
         }
         if params.get("response_mode").is_some_and(|m| m != "query") {
-            return Err(Error::InvalidRequest("Only response_mode=query is supported.".into()));
+            return Err(Error::InvalidRequest(
+                "Only response_mode=query is supported.".into(),
+            ));
         }
         let scope = parse_scope(params.get("scope").map_or("", String::as_str));
         if let Some(s) = scope.iter().find(|s| !client.scope.contains(s)) {
-            return Err(Error::InvalidScope(format!("The client may not request scope `{s}`.")));
+            return Err(Error::InvalidScope(format!(
+                "The client may not request scope `{s}`."
+            )));
         }
         let code_challenge = match params.get("code_challenge") {
             Some(c) => {
@@ -150,7 +186,9 @@ impl AuthorizationServer {
                 Some(c.clone())
             }
             None if client.token_endpoint_auth_method == "none" => {
-                return Err(Error::InvalidPkce("Public clients must use PKCE (code_challenge with S256).".into()));
+                return Err(Error::InvalidPkce(
+                    "Public clients must use PKCE (code_challenge with S256).".into(),
+                ));
             }
             None if params.contains_key("code_challenge_method") => {
                 return Err(Error::InvalidPkce("code_challenge is missing.".into()));
@@ -158,14 +196,23 @@ impl AuthorizationServer {
             None => None,
         };
         let prompt = parse_scope(params.get("prompt").map_or("", String::as_str));
-        if let Some(p) = prompt.iter().find(|p| !matches!(p.as_str(), "none" | "login" | "consent" | "select_account")) {
-            return Err(Error::InvalidRequest(format!("Unknown prompt value `{p}`.")));
+        if let Some(p) = prompt
+            .iter()
+            .find(|p| !matches!(p.as_str(), "none" | "login" | "consent" | "select_account"))
+        {
+            return Err(Error::InvalidRequest(format!(
+                "Unknown prompt value `{p}`."
+            )));
         }
         if prompt.iter().any(|p| p == "none") && prompt.len() > 1 {
-            return Err(Error::InvalidRequest("prompt=none cannot be combined with other values.".into()));
+            return Err(Error::InvalidRequest(
+                "prompt=none cannot be combined with other values.".into(),
+            ));
         }
         let max_age = match params.get("max_age") {
-            Some(m) => Some(m.parse::<i64>().ok().filter(|m| *m >= 0).ok_or_else(|| Error::InvalidRequest("max_age must be a non-negative integer.".into()))?),
+            Some(m) => Some(m.parse::<i64>().ok().filter(|m| *m >= 0).ok_or_else(|| {
+                Error::InvalidRequest("max_age must be a non-negative integer.".into())
+            })?),
             None => None,
         };
         let request = AuthorizeRequest {
@@ -203,6 +250,7 @@ impl AuthorizationServer {
             session_id: None,
             auth_time: None,
             amr: vec![],
+            stale_session_id: None,
             login_skipped: false,
             granted_scope: vec![],
             expires_at: now.unix_timestamp() + self.config.tokens.challenge_ttl_secs as i64,
@@ -215,7 +263,13 @@ impl AuthorizationServer {
             None => None,
         };
         let fresh_login_needed = flow.request.prompt.iter().any(|p| p == "login");
-        let skip = live.filter(|(s, _)| !fresh_login_needed && !too_old(s, flow.request.max_age, now));
+        let skip = match live {
+            Some((s, _)) if fresh_login_needed || too_old(&s, flow.request.max_age, now) => {
+                flow.stale_session_id = Some(s.id);
+                None
+            }
+            live => live,
+        };
         let location = if let Some((session, identity)) = skip {
             flow.subject = Some(identity.id.clone());
             flow.session_id = Some(session.id.clone());
@@ -226,30 +280,60 @@ impl AuthorizationServer {
             self.store.insert_flow(&flow).await?;
             self.after_login(flow, client, now).await?
         } else if flow.request.prompt.iter().any(|p| p == "none") {
-            return Err(Error::LoginRequired("The user is not logged in and prompt=none forbids asking.".into()));
+            return Err(Error::LoginRequired(
+                "The user is not logged in and prompt=none forbids asking.".into(),
+            ));
         } else {
             self.store.insert_flow(&flow).await?;
-            redirect_with(&self.ui_endpoint("/login"), &[("login_challenge", &challenge)])
+            redirect_with(
+                &self.ui_endpoint("/login"),
+                &[("login_challenge", &challenge)],
+            )
         };
-        Ok(AuthorizeOutcome::Redirect { location, set_browser_cookie })
+        Ok(AuthorizeOutcome::Redirect {
+            location,
+            set_browser_cookie,
+        })
     }
 
     /// The browser returns with a verifier: check it belongs to this
     /// browser and move the flow on.
-    async fn resume(&self, key: FlowKey, verifier: &str, browser: &BrowserContext, now: OffsetDateTime) -> R<String> {
-        let hash = self.minter.check(TokenKind::Challenge, "", verifier).ok_or(Error::InvalidChallenge)?;
-        let flow = self.store.get_flow(key, &hash.0, now.unix_timestamp()).await?.ok_or(Error::InvalidChallenge)?;
-        let same_browser = browser
-            .browser_cookie
-            .as_deref()
-            .is_some_and(|c| oneauth_crypto::ct_eq(TokenHash::of(c).0.as_bytes(), flow.browser_hash.as_bytes()));
+    async fn resume(
+        &self,
+        key: FlowKey,
+        verifier: &str,
+        browser: &BrowserContext,
+        now: OffsetDateTime,
+    ) -> R<String> {
+        let hash = self
+            .minter
+            .check(TokenKind::Challenge, "", verifier)
+            .ok_or(Error::InvalidChallenge)?;
+        let flow = self
+            .store
+            .get_flow(key, &hash.0, now.unix_timestamp())
+            .await?
+            .ok_or(Error::InvalidChallenge)?;
+        let same_browser = browser.browser_cookie.as_deref().is_some_and(|c| {
+            oneauth_crypto::ct_eq(TokenHash::of(c).0.as_bytes(), flow.browser_hash.as_bytes())
+        });
         if !same_browser {
-            return Err(Error::AccessDenied("The login was completed in another browser; start again.".into()));
+            return Err(Error::AccessDenied(
+                "The login was completed in another browser; start again.".into(),
+            ));
         }
-        let client = self.store.get_client(&flow.request.client_id).await?.ok_or(Error::InvalidChallenge)?;
+        let client = self
+            .store
+            .get_client(&flow.request.client_id)
+            .await?
+            .ok_or(Error::InvalidChallenge)?;
         match (key, flow.state) {
-            (FlowKey::LoginVerifier, FlowState::LoginAccepted) => self.after_login(flow, &client, now).await,
-            (FlowKey::ConsentVerifier, FlowState::ConsentAccepted) => self.issue_code(flow, FlowState::ConsentAccepted, now).await,
+            (FlowKey::LoginVerifier, FlowState::LoginAccepted) => {
+                self.after_login(flow, &client, now).await
+            }
+            (FlowKey::ConsentVerifier, FlowState::ConsentAccepted) => {
+                self.issue_code(flow, FlowState::ConsentAccepted, now).await
+            }
             _ => Err(Error::InvalidChallenge),
         }
     }
@@ -260,22 +344,34 @@ impl AuthorizationServer {
         let subject = flow.subject.clone().ok_or(Error::InvalidChallenge)?;
         let prompt_consent = flow.request.prompt.iter().any(|p| p == "consent");
         let remembered = self.store.get_consent(&subject, &client.client_id).await?;
-        let covered = remembered.is_some_and(|granted| flow.request.scope.iter().all(|s| granted.contains(s)));
+        let covered = remembered
+            .is_some_and(|granted| flow.request.scope.iter().all(|s| granted.contains(s)));
         if client.skip_consent || (covered && !prompt_consent) {
             flow.granted_scope = flow.request.scope.clone();
             return self.issue_code(flow, FlowState::LoginAccepted, now).await;
         }
         if flow.request.prompt.iter().any(|p| p == "none") {
             let err = Error::ConsentRequired;
-            return Ok(self.error_redirect(&flow.request.redirect_uri, flow.request.state.as_deref(), &err));
+            return Ok(self.error_redirect(
+                &flow.request.redirect_uri,
+                flow.request.state.as_deref(),
+                &err,
+            ));
         }
         let (challenge, hash) = self.minter.mint(TokenKind::Challenge, "");
         flow.consent_challenge_hash = Some(hash.0);
         flow.state = FlowState::ConsentPending;
-        if !self.store.advance_flow(&flow, FlowState::LoginAccepted).await? {
+        if !self
+            .store
+            .advance_flow(&flow, FlowState::LoginAccepted)
+            .await?
+        {
             return Err(Error::InvalidChallenge);
         }
-        Ok(redirect_with(&self.ui_endpoint("/consent"), &[("consent_challenge", &challenge)]))
+        Ok(redirect_with(
+            &self.ui_endpoint("/consent"),
+            &[("consent_challenge", &challenge)],
+        ))
     }
 
     /// Ends the flow with an authorization code (RFC 6749 §4.1.2).
@@ -284,7 +380,10 @@ impl AuthorizationServer {
         if !self.store.advance_flow(&flow, from).await? {
             return Err(Error::InvalidChallenge);
         }
-        let (code, hash) = self.minter.mint(TokenKind::AuthorizationCode, &self.config.tokens.authorization_code_prefix);
+        let (code, hash) = self.minter.mint(
+            TokenKind::AuthorizationCode,
+            &self.config.tokens.authorization_code_prefix,
+        );
         let missing = || Error::internal("accepted flow without subject");
         self.store
             .insert_code(&AuthorizationCode {
@@ -299,7 +398,8 @@ impl AuthorizationServer {
                 session_id: flow.session_id.clone().ok_or_else(missing)?,
                 auth_time: flow.auth_time.ok_or_else(missing)?,
                 amr: flow.amr.clone(),
-                expires_at: now.unix_timestamp() + self.config.tokens.authorization_code_ttl_secs as i64,
+                expires_at: now.unix_timestamp()
+                    + self.config.tokens.authorization_code_ttl_secs as i64,
             })
             .await?;
         let issuer = self.issuer();

@@ -48,19 +48,46 @@ pub struct RedirectTo {
 }
 
 impl AuthorizationServer {
-    async fn flow_for(&self, key: FlowKey, challenge: &str, state: FlowState, now: OffsetDateTime) -> R<Flow> {
-        let hash = self.minter.check(TokenKind::Challenge, "", challenge).ok_or(Error::InvalidChallenge)?;
-        let flow = self.store.get_flow(key, &hash.0, now.unix_timestamp()).await?;
-        flow.filter(|f| f.state == state).ok_or(Error::InvalidChallenge)
+    async fn flow_for(
+        &self,
+        key: FlowKey,
+        challenge: &str,
+        state: FlowState,
+        now: OffsetDateTime,
+    ) -> R<Flow> {
+        let hash = self
+            .minter
+            .check(TokenKind::Challenge, "", challenge)
+            .ok_or(Error::InvalidChallenge)?;
+        let flow = self
+            .store
+            .get_flow(key, &hash.0, now.unix_timestamp())
+            .await?;
+        flow.filter(|f| f.state == state)
+            .ok_or(Error::InvalidChallenge)
     }
 
     async fn client_summary(&self, client_id: &str) -> R<ClientSummary> {
-        let c = self.store.get_client(client_id).await?.ok_or(Error::InvalidChallenge)?;
-        Ok(ClientSummary { client_id: c.client_id, client_name: c.client_name })
+        let c = self
+            .store
+            .get_client(client_id)
+            .await?
+            .ok_or(Error::InvalidChallenge)?;
+        Ok(ClientSummary {
+            client_id: c.client_id,
+            client_name: c.client_name,
+        })
     }
 
     pub async fn login_request(&self, challenge: &str, now: OffsetDateTime) -> R<LoginRequest> {
-        let flow = self.flow_for(FlowKey::LoginChallenge, challenge, FlowState::LoginPending, now).await?;
+        let flow = self
+            .flow_for(
+                FlowKey::LoginChallenge,
+                challenge,
+                FlowState::LoginPending,
+                now,
+            )
+            .await?;
         Ok(LoginRequest {
             challenge: challenge.to_owned(),
             client: self.client_summary(&flow.request.client_id).await?,
@@ -76,12 +103,31 @@ impl AuthorizationServer {
 
     /// Accepts a login challenge for the holder of `session`. When the
     /// request demanded a fresh login (`prompt=login`, or `max_age`
-    /// exceeded), only a session authenticated after the request counts.
-    pub async fn accept_login(&self, challenge: &str, session: &Session, identity: &Identity, now: OffsetDateTime) -> R<RedirectTo> {
-        let mut flow = self.flow_for(FlowKey::LoginChallenge, challenge, FlowState::LoginPending, now).await?;
-        let fresh_needed = flow.request.prompt.iter().any(|p| p == "login") || too_old(session, flow.request.max_age, now);
-        if fresh_needed && session.authenticated_at < flow.requested_at {
-            return Err(Error::LoginRequired("This request needs a fresh login.".into()));
+    /// exceeded), only a session newer than the request counts.
+    pub async fn accept_login(
+        &self,
+        challenge: &str,
+        session: &Session,
+        identity: &Identity,
+        now: OffsetDateTime,
+    ) -> R<RedirectTo> {
+        let mut flow = self
+            .flow_for(
+                FlowKey::LoginChallenge,
+                challenge,
+                FlowState::LoginPending,
+                now,
+            )
+            .await?;
+        // A fresh login was demanded: the session live at the start of the
+        // flow, or any older one, does not count.
+        let stale = flow.stale_session_id.as_deref() == Some(session.id.as_str())
+            || (flow.request.prompt.iter().any(|p| p == "login")
+                && session.authenticated_at < flow.requested_at);
+        if stale || too_old(session, flow.request.max_age, now) {
+            return Err(Error::LoginRequired(
+                "This request needs a fresh login.".into(),
+            ));
         }
         let (verifier, hash) = self.minter.mint(TokenKind::Challenge, "");
         flow.subject = Some(identity.id.clone());
@@ -90,14 +136,30 @@ impl AuthorizationServer {
         flow.amr = session.amr.clone();
         flow.login_verifier_hash = Some(hash.0);
         flow.state = FlowState::LoginAccepted;
-        if !self.store.advance_flow(&flow, FlowState::LoginPending).await? {
+        if !self
+            .store
+            .advance_flow(&flow, FlowState::LoginPending)
+            .await?
+        {
             return Err(Error::InvalidChallenge);
         }
-        Ok(RedirectTo { redirect_to: format!("{}?login_verifier={verifier}", self.endpoint("/oauth2/auth")) })
+        Ok(RedirectTo {
+            redirect_to: format!(
+                "{}?login_verifier={verifier}",
+                self.endpoint("/oauth2/auth")
+            ),
+        })
     }
 
     pub async fn consent_request(&self, challenge: &str, now: OffsetDateTime) -> R<ConsentRequest> {
-        let flow = self.flow_for(FlowKey::ConsentChallenge, challenge, FlowState::ConsentPending, now).await?;
+        let flow = self
+            .flow_for(
+                FlowKey::ConsentChallenge,
+                challenge,
+                FlowState::ConsentPending,
+                now,
+            )
+            .await?;
         Ok(ConsentRequest {
             challenge: challenge.to_owned(),
             client: self.client_summary(&flow.request.client_id).await?,
@@ -109,39 +171,94 @@ impl AuthorizationServer {
 
     /// Grants `grant_scope` (a subset of what was requested) and remembers
     /// it. Only the user the flow logged in may consent.
-    pub async fn accept_consent(&self, challenge: &str, identity: &Identity, grant_scope: Option<Vec<String>>, now: OffsetDateTime) -> R<RedirectTo> {
-        let mut flow = self.flow_for(FlowKey::ConsentChallenge, challenge, FlowState::ConsentPending, now).await?;
+    pub async fn accept_consent(
+        &self,
+        challenge: &str,
+        identity: &Identity,
+        grant_scope: Option<Vec<String>>,
+        now: OffsetDateTime,
+    ) -> R<RedirectTo> {
+        let mut flow = self
+            .flow_for(
+                FlowKey::ConsentChallenge,
+                challenge,
+                FlowState::ConsentPending,
+                now,
+            )
+            .await?;
         if flow.subject.as_deref() != Some(identity.id.as_str()) {
-            return Err(Error::AccessDenied("This consent request belongs to another user.".into()));
+            return Err(Error::AccessDenied(
+                "This consent request belongs to another user.".into(),
+            ));
         }
         let granted = grant_scope.unwrap_or_else(|| flow.request.scope.clone());
         if let Some(s) = granted.iter().find(|s| !flow.request.scope.contains(s)) {
-            return Err(Error::InvalidScope(format!("Scope `{s}` was not requested.")));
+            return Err(Error::InvalidScope(format!(
+                "Scope `{s}` was not requested."
+            )));
         }
         let (verifier, hash) = self.minter.mint(TokenKind::Challenge, "");
         flow.granted_scope = granted;
         flow.consent_verifier_hash = Some(hash.0);
         flow.state = FlowState::ConsentAccepted;
-        if !self.store.advance_flow(&flow, FlowState::ConsentPending).await? {
+        if !self
+            .store
+            .advance_flow(&flow, FlowState::ConsentPending)
+            .await?
+        {
             return Err(Error::InvalidChallenge);
         }
         self.store
-            .upsert_consent(&identity.id, &flow.request.client_id, &flow.granted_scope, now.unix_timestamp())
+            .upsert_consent(
+                &identity.id,
+                &flow.request.client_id,
+                &flow.granted_scope,
+                now.unix_timestamp(),
+            )
             .await?;
-        Ok(RedirectTo { redirect_to: format!("{}?consent_verifier={verifier}", self.endpoint("/oauth2/auth")) })
+        Ok(RedirectTo {
+            redirect_to: format!(
+                "{}?consent_verifier={verifier}",
+                self.endpoint("/oauth2/auth")
+            ),
+        })
     }
 
     /// The user said no: the client gets `access_denied` (RFC 6749 §4.1.2.1).
-    pub async fn reject_consent(&self, challenge: &str, identity: &Identity, now: OffsetDateTime) -> R<RedirectTo> {
-        let mut flow = self.flow_for(FlowKey::ConsentChallenge, challenge, FlowState::ConsentPending, now).await?;
+    pub async fn reject_consent(
+        &self,
+        challenge: &str,
+        identity: &Identity,
+        now: OffsetDateTime,
+    ) -> R<RedirectTo> {
+        let mut flow = self
+            .flow_for(
+                FlowKey::ConsentChallenge,
+                challenge,
+                FlowState::ConsentPending,
+                now,
+            )
+            .await?;
         if flow.subject.as_deref() != Some(identity.id.as_str()) {
-            return Err(Error::AccessDenied("This consent request belongs to another user.".into()));
+            return Err(Error::AccessDenied(
+                "This consent request belongs to another user.".into(),
+            ));
         }
         flow.state = FlowState::Done;
-        if !self.store.advance_flow(&flow, FlowState::ConsentPending).await? {
+        if !self
+            .store
+            .advance_flow(&flow, FlowState::ConsentPending)
+            .await?
+        {
             return Err(Error::InvalidChallenge);
         }
         let err = Error::AccessDenied("The user denied the request.".into());
-        Ok(RedirectTo { redirect_to: self.error_redirect(&flow.request.redirect_uri, flow.request.state.as_deref(), &err) })
+        Ok(RedirectTo {
+            redirect_to: self.error_redirect(
+                &flow.request.redirect_uri,
+                flow.request.state.as_deref(),
+                &err,
+            ),
+        })
     }
 }

@@ -51,52 +51,88 @@ pub struct ClientView {
 
 impl ClientView {
     pub fn new(client: Client, client_secret: Option<String>) -> Self {
-        Self { client, client_secret }
+        Self {
+            client,
+            client_secret,
+        }
     }
 }
 
 /// A redirect URI we accept at registration: absolute, no fragment
 /// (RFC 6749 §3.1.2), http(s) or a private-use scheme for native apps.
 fn check_redirect_uri(uri: &str) -> R<()> {
-    let parsed = url::Url::parse(uri)
-        .map_err(|_| Error::InvalidClientMetadata(format!("redirect URI `{uri}` is not an absolute URI")))?;
+    let parsed = url::Url::parse(uri).map_err(|_| {
+        Error::InvalidClientMetadata(format!("redirect URI `{uri}` is not an absolute URI"))
+    })?;
     if parsed.fragment().is_some() {
-        return Err(Error::InvalidClientMetadata(format!("redirect URI `{uri}` must not have a fragment")));
+        return Err(Error::InvalidClientMetadata(format!(
+            "redirect URI `{uri}` must not have a fragment"
+        )));
     }
     if matches!(parsed.scheme(), "javascript" | "data" | "file" | "vbscript") {
-        return Err(Error::InvalidClientMetadata(format!("redirect URI `{uri}` has a forbidden scheme")));
+        return Err(Error::InvalidClientMetadata(format!(
+            "redirect URI `{uri}` has a forbidden scheme"
+        )));
     }
     if !parsed.username().is_empty() || parsed.password().is_some() {
-        return Err(Error::InvalidClientMetadata(format!("redirect URI `{uri}` must not carry credentials")));
+        return Err(Error::InvalidClientMetadata(format!(
+            "redirect URI `{uri}` must not carry credentials"
+        )));
     }
     Ok(())
 }
 
 fn check_in(kind: &str, values: &[String], allowed: &[&str]) -> R<()> {
     match values.iter().find(|v| !allowed.contains(&v.as_str())) {
-        Some(v) => Err(Error::InvalidClientMetadata(format!("unsupported {kind} `{v}`"))),
+        Some(v) => Err(Error::InvalidClientMetadata(format!(
+            "unsupported {kind} `{v}`"
+        ))),
         None => Ok(()),
     }
 }
 
 impl AuthorizationServer {
     /// Registers a client. Returns it with its secret in clear, once.
-    pub async fn create_client(&self, reg: ClientRegistration, now: OffsetDateTime) -> R<ClientView> {
-        let client_id = reg.client_id.clone().unwrap_or_else(|| uuid::Uuid::new_v4().to_string());
+    pub async fn create_client(
+        &self,
+        reg: ClientRegistration,
+        now: OffsetDateTime,
+    ) -> R<ClientView> {
+        let client_id = reg
+            .client_id
+            .clone()
+            .unwrap_or_else(|| uuid::Uuid::new_v4().to_string());
         let (client, secret) = self.build_client(client_id, reg, None, now)?;
-        self.store.insert_client(&client).await.map_err(|e| match e {
-            oneauth_store::StoreError::Conflict => Error::AlreadyExists(format!("A client with id `{}` exists already.", client.client_id)),
-            e => e.into(),
-        })?;
+        self.store
+            .insert_client(&client)
+            .await
+            .map_err(|e| match e {
+                oneauth_store::StoreError::Conflict => Error::AlreadyExists(format!(
+                    "A client with id `{}` exists already.",
+                    client.client_id
+                )),
+                e => e.into(),
+            })?;
         Ok(ClientView::new(client, secret))
     }
 
     /// Replaces a client's metadata; keeps its secret unless a new one is given.
-    pub async fn update_client(&self, id: &str, reg: ClientRegistration, now: OffsetDateTime) -> R<Option<ClientView>> {
-        let Some(existing) = self.store.get_client(id).await? else { return Ok(None) };
+    pub async fn update_client(
+        &self,
+        id: &str,
+        reg: ClientRegistration,
+        now: OffsetDateTime,
+    ) -> R<Option<ClientView>> {
+        let Some(existing) = self.store.get_client(id).await? else {
+            return Ok(None);
+        };
         let (mut client, secret) = self.build_client(id.to_owned(), reg, Some(&existing), now)?;
         client.created_at = existing.created_at;
-        Ok(self.store.update_client(&client).await?.then(|| ClientView::new(client, secret)))
+        Ok(self
+            .store
+            .update_client(&client)
+            .await?
+            .then(|| ClientView::new(client, secret)))
     }
 
     fn build_client(
@@ -106,38 +142,73 @@ impl AuthorizationServer {
         existing: Option<&Client>,
         now: OffsetDateTime,
     ) -> R<(Client, Option<String>)> {
-        if client_id.is_empty() || client_id.len() > 255 || client_id.chars().any(|c| c.is_control() || c.is_whitespace()) {
-            return Err(Error::InvalidClientMetadata("client_id must be 1–255 visible characters".into()));
+        if client_id.is_empty()
+            || client_id.len() > 255
+            || client_id
+                .chars()
+                .any(|c| c.is_control() || c.is_whitespace())
+        {
+            return Err(Error::InvalidClientMetadata(
+                "client_id must be 1–255 visible characters".into(),
+            ));
         }
-        let or = |v: Vec<String>, d: &[&str]| if v.is_empty() { d.iter().map(|s| s.to_string()).collect() } else { v };
+        let or = |v: Vec<String>, d: &[&str]| {
+            if v.is_empty() {
+                d.iter().map(|s| s.to_string()).collect()
+            } else {
+                v
+            }
+        };
         let grant_types = or(reg.grant_types, &["authorization_code"]);
         let response_types = or(reg.response_types, &["code"]);
-        let method = reg.token_endpoint_auth_method.unwrap_or_else(|| "client_secret_basic".into());
+        let method = reg
+            .token_endpoint_auth_method
+            .unwrap_or_else(|| "client_secret_basic".into());
         check_in("grant type", &grant_types, &GRANT_TYPES)?;
         check_in("response type", &response_types, &["code"])?;
-        check_in("token_endpoint_auth_method", std::slice::from_ref(&method), &AUTH_METHODS)?;
-        for uri in reg.redirect_uris.iter().chain(&reg.post_logout_redirect_uris) {
+        check_in(
+            "token_endpoint_auth_method",
+            std::slice::from_ref(&method),
+            &AUTH_METHODS,
+        )?;
+        for uri in reg
+            .redirect_uris
+            .iter()
+            .chain(&reg.post_logout_redirect_uris)
+        {
             check_redirect_uri(uri)?;
         }
         if grant_types.iter().any(|g| g == "authorization_code") && reg.redirect_uris.is_empty() {
-            return Err(Error::InvalidClientMetadata("the authorization_code grant needs at least one redirect URI".into()));
+            return Err(Error::InvalidClientMetadata(
+                "the authorization_code grant needs at least one redirect URI".into(),
+            ));
         }
         if method == "none" && grant_types.iter().any(|g| g == "client_credentials") {
-            return Err(Error::InvalidClientMetadata("a public client cannot use client_credentials".into()));
+            return Err(Error::InvalidClientMetadata(
+                "a public client cannot use client_credentials".into(),
+            ));
         }
         if let Some(alg) = &reg.id_token_signed_response_alg
             && oneauth_core::config::SigningAlg::parse(alg).is_none()
         {
-            return Err(Error::InvalidClientMetadata(format!("unsupported id_token_signed_response_alg `{alg}`")));
+            return Err(Error::InvalidClientMetadata(format!(
+                "unsupported id_token_signed_response_alg `{alg}`"
+            )));
         }
-        let scope = crate::parse_scope(reg.scope.as_deref().unwrap_or("openid offline_access offline profile email"));
+        let scope = crate::parse_scope(
+            reg.scope
+                .as_deref()
+                .unwrap_or("openid offline_access offline profile email"),
+        );
         // Confidential clients get a generated secret unless one is given;
         // it is shown once and stored only as an HMAC.
         let (secret, secret_hash) = if method == "none" {
             (None, None)
         } else if let Some(s) = reg.client_secret {
             if s.len() < 16 {
-                return Err(Error::InvalidClientMetadata("client_secret must have at least 16 characters".into()));
+                return Err(Error::InvalidClientMetadata(
+                    "client_secret must have at least 16 characters".into(),
+                ));
             }
             let h = self.system_keys.hash_client_secret(&s);
             (Some(s), Some(h))
@@ -183,23 +254,33 @@ impl AuthorizationServer {
     pub async fn authenticate_client(&self, creds: &ClientCredentials) -> R<Client> {
         let (id, secret, method) = match (&creds.basic, &creds.body_id, &creds.body_secret) {
             (Some(_), _, Some(_)) => {
-                return Err(Error::InvalidRequest("Use one client authentication method, not two.".into()));
+                return Err(Error::InvalidRequest(
+                    "Use one client authentication method, not two.".into(),
+                ));
             }
             (Some((id, _)), Some(body_id), None) if id != body_id => {
-                return Err(Error::InvalidRequest("client_id in the body differs from the authenticated client.".into()));
+                return Err(Error::InvalidRequest(
+                    "client_id in the body differs from the authenticated client.".into(),
+                ));
             }
             (Some((id, s)), _, None) => (id.as_str(), Some(s.as_str()), "client_secret_basic"),
             (None, Some(id), Some(s)) => (id.as_str(), Some(s.as_str()), "client_secret_post"),
             (None, Some(id), None) => (id.as_str(), None, "none"),
             (None, None, _) => return Err(Error::InvalidClient),
         };
-        let client = self.store.get_client(id).await?.ok_or(Error::InvalidClient)?;
+        let client = self
+            .store
+            .get_client(id)
+            .await?
+            .ok_or(Error::InvalidClient)?;
         if client.token_endpoint_auth_method != method {
             return Err(Error::InvalidClient);
         }
         match (secret, &client.secret_hash) {
             (None, None) => Ok(client),
-            (Some(s), Some(stored)) if self.system_keys.verify_client_secret(s, stored) => Ok(client),
+            (Some(s), Some(stored)) if self.system_keys.verify_client_secret(s, stored) => {
+                Ok(client)
+            }
             _ => Err(Error::InvalidClient),
         }
     }

@@ -7,7 +7,12 @@ use serde_json::{Value, json};
 
 impl AuthorizationServer {
     pub fn discovery(&self) -> Value {
-        let algs: Vec<&str> = self.keyring().algorithms().into_iter().map(|a| a.as_str()).collect();
+        let algs: Vec<&str> = self
+            .keyring()
+            .algorithms()
+            .into_iter()
+            .map(|a| a.as_str())
+            .collect();
         json!({
             "issuer": self.issuer(),
             "authorization_endpoint": self.endpoint("/oauth2/auth"),

@@ -6,7 +6,11 @@ use oneauth_crypto::{KeyMaterial, Keyring, SigningKey, SystemKeys};
 use oneauth_store::{Store, StoredKey};
 
 /// Loads the keyring, generating a key for every algorithm that has none.
-pub async fn load_or_generate(store: &dyn Store, keys: &SystemKeys, now: i64) -> anyhow::Result<Keyring> {
+pub async fn load_or_generate(
+    store: &dyn Store,
+    keys: &SystemKeys,
+    now: i64,
+) -> anyhow::Result<Keyring> {
     let stored = store.list_keys().await?;
     for alg in SigningAlg::ALL {
         if !stored.iter().any(|k| k.alg == alg.as_str()) {
@@ -17,11 +21,21 @@ pub async fn load_or_generate(store: &dyn Store, keys: &SystemKeys, now: i64) ->
 }
 
 /// A new key for `alg`; it signs from the next load on.
-pub async fn generate(store: &dyn Store, keys: &SystemKeys, alg: SigningAlg, now: i64) -> anyhow::Result<String> {
+pub async fn generate(
+    store: &dyn Store,
+    keys: &SystemKeys,
+    alg: SigningAlg,
+    now: i64,
+) -> anyhow::Result<String> {
     let der = KeyMaterial::generate(alg)?;
     let kid = uuid::Uuid::now_v7().to_string();
     store
-        .insert_key(&StoredKey { kid: kid.clone(), alg: alg.as_str().into(), sealed_key: keys.seal(kid.as_bytes(), &der), created_at: now })
+        .insert_key(&StoredKey {
+            kid: kid.clone(),
+            alg: alg.as_str().into(),
+            sealed_key: keys.seal(kid.as_bytes(), &der),
+            created_at: now,
+        })
         .await?;
     tracing::info!(kid, alg = alg.as_str(), "generated signing key");
     Ok(kid)
@@ -30,9 +44,13 @@ pub async fn generate(store: &dyn Store, keys: &SystemKeys, alg: SigningAlg, now
 pub async fn load(store: &dyn Store, keys: &SystemKeys) -> anyhow::Result<Keyring> {
     let mut loaded = Vec::new();
     for k in store.list_keys().await? {
-        let alg = SigningAlg::parse(&k.alg).ok_or_else(|| anyhow::anyhow!("key {} has unknown alg {}", k.kid, k.alg))?;
+        let alg = SigningAlg::parse(&k.alg)
+            .ok_or_else(|| anyhow::anyhow!("key {} has unknown alg {}", k.kid, k.alg))?;
         let der = keys.open(k.kid.as_bytes(), &k.sealed_key).ok_or_else(|| {
-            anyhow::anyhow!("signing key {} cannot be decrypted: is this the system secret it was stored with?", k.kid)
+            anyhow::anyhow!(
+                "signing key {} cannot be decrypted: is this the system secret it was stored with?",
+                k.kid
+            )
         })?;
         loaded.push(SigningKey::load(k.kid, alg, &der)?);
     }

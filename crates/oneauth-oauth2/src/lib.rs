@@ -36,28 +36,50 @@ impl AuthorizationServer {
         identities: Arc<Identities>,
         keyring: Keyring,
     ) -> Self {
-        Self { store, config, system_keys, minter, identities, keyring: RwLock::new(Arc::new(keyring)) }
+        Self {
+            store,
+            config,
+            system_keys,
+            minter,
+            identities,
+            keyring: RwLock::new(Arc::new(keyring)),
+        }
     }
 
     pub fn keyring(&self) -> Arc<Keyring> {
-        self.keyring.read().unwrap_or_else(|e| e.into_inner()).clone()
+        self.keyring
+            .read()
+            .unwrap_or_else(|e| e.into_inner())
+            .clone()
     }
 
     /// A public endpoint URL under the issuer.
     pub fn endpoint(&self, path: &str) -> String {
-        format!("{}{}", self.config.issuer.as_str().trim_end_matches('/'), path)
+        format!(
+            "{}{}",
+            self.config.issuer.as_str().trim_end_matches('/'),
+            path
+        )
     }
 
     /// A login UI URL.
     pub fn ui_endpoint(&self, path: &str) -> String {
-        format!("{}{}", self.config.ui_url.as_str().trim_end_matches('/'), path)
+        format!(
+            "{}{}",
+            self.config.ui_url.as_str().trim_end_matches('/'),
+            path
+        )
     }
 
     /// The issuer exactly as configured (no trailing slash added or removed
     /// beyond what the operator wrote, minus the one `Url` adds to a bare host).
     pub fn issuer(&self) -> String {
         let s = self.config.issuer.as_str();
-        if self.config.issuer.path() == "/" { s.trim_end_matches('/').to_owned() } else { s.to_owned() }
+        if self.config.issuer.path() == "/" {
+            s.trim_end_matches('/').to_owned()
+        } else {
+            s.to_owned()
+        }
     }
 }
 
@@ -65,13 +87,21 @@ impl AuthorizationServer {
     /// No open redirects: a post-login or post-logout URL is followed only
     /// to OneAuth's own origins or the origin of a registered redirect URI.
     pub async fn is_allowed_return_to(&self, target: &str) -> R<bool> {
-        let Ok(url) = url::Url::parse(target) else { return Ok(false) };
-        if !matches!(url.scheme(), "http" | "https") || !url.username().is_empty() || url.password().is_some() {
+        let Ok(url) = url::Url::parse(target) else {
+            return Ok(false);
+        };
+        if !matches!(url.scheme(), "http" | "https")
+            || !url.username().is_empty()
+            || url.password().is_some()
+        {
             return Ok(false);
         }
         let origin = url.origin().ascii_serialization();
         let own = [&self.config.issuer, &self.config.ui_url];
-        if own.iter().any(|u| u.origin().ascii_serialization() == origin) {
+        if own
+            .iter()
+            .any(|u| u.origin().ascii_serialization() == origin)
+        {
             return Ok(true);
         }
         Ok(self.store.is_client_origin(&origin).await?)

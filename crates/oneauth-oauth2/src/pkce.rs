@@ -5,7 +5,8 @@ use oneauth_core::{Error, Result};
 use oneauth_crypto::{b64url, ct_eq, sha256};
 
 fn is_unreserved(s: &str) -> bool {
-    s.bytes().all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.' | b'_' | b'~'))
+    s.bytes()
+        .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.' | b'_' | b'~'))
 }
 
 /// Validates the authorization request's `code_challenge` and method
@@ -22,7 +23,9 @@ pub fn check_challenge(challenge: &str, method: Option<&str>) -> Result<()> {
     }
     // base64url(SHA-256) is always 43 characters.
     if challenge.len() != 43 || !is_unreserved(challenge) {
-        return Err(Error::InvalidPkce("code_challenge must be a base64url SHA-256 (43 characters).".into()));
+        return Err(Error::InvalidPkce(
+            "code_challenge must be a base64url SHA-256 (43 characters).".into(),
+        ));
     }
     Ok(())
 }
@@ -45,7 +48,10 @@ mod tests {
         let challenge = "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM";
         assert!(check_challenge(challenge, Some("S256")).is_ok());
         assert!(verify(verifier, challenge));
-        assert!(!verify("dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXj", challenge));
+        assert!(!verify(
+            "dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXj",
+            challenge
+        ));
     }
 
     #[test]

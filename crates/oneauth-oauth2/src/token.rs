@@ -44,10 +44,17 @@ fn at_hash(alg: SigningAlg, access_token: &str) -> String {
 }
 
 /// Claims a scope releases (OIDC Core §5.4).
-pub fn scope_claims(identity: &Identity, scope: &[String], claims: &mut serde_json::Map<String, Value>) {
+pub fn scope_claims(
+    identity: &Identity,
+    scope: &[String],
+    claims: &mut serde_json::Map<String, Value>,
+) {
     if scope.iter().any(|s| s == "email") {
         claims.insert("email".into(), json!(identity.traits.email));
-        claims.insert("email_verified".into(), json!(identity.traits.email_verified));
+        claims.insert(
+            "email_verified".into(),
+            json!(identity.traits.email_verified),
+        );
     }
     if scope.iter().any(|s| s == "profile")
         && let Some(name) = &identity.traits.name
@@ -63,7 +70,9 @@ impl AuthorizationServer {
     pub async fn issue_tokens(&self, g: Grant<'_>, now: OffsetDateTime) -> R<TokenResponse> {
         let t = &self.config.tokens;
         let iat = now.unix_timestamp();
-        let (access_token, access_hash) = self.minter.mint(TokenKind::AccessToken, &t.access_token_prefix);
+        let (access_token, access_hash) = self
+            .minter
+            .mint(TokenKind::AccessToken, &t.access_token_prefix);
         let record = |hash: String, kind, ttl: u64| Token {
             hash,
             kind,
@@ -75,17 +84,35 @@ impl AuthorizationServer {
             issued_at: iat,
             expires_at: iat + ttl as i64,
         };
-        let mut records = vec![record(access_hash.0, oneauth_store::TokenKind::Access, t.access_token_ttl_secs)];
-        let offline = g.scope.iter().any(|s| s == "offline" || s == "offline_access");
-        let refresh_token = if offline && g.identity.is_some() && g.client.grant_types.iter().any(|gt| gt == "refresh_token") {
-            let (rt, rt_hash) = self.minter.mint(TokenKind::RefreshToken, &t.refresh_token_prefix);
-            records.push(record(rt_hash.0, oneauth_store::TokenKind::Refresh, t.refresh_token_ttl_secs));
+        let mut records = vec![record(
+            access_hash.0,
+            oneauth_store::TokenKind::Access,
+            t.access_token_ttl_secs,
+        )];
+        let offline = g
+            .scope
+            .iter()
+            .any(|s| s == "offline" || s == "offline_access");
+        let refresh_token = if offline
+            && g.identity.is_some()
+            && g.client.grant_types.iter().any(|gt| gt == "refresh_token")
+        {
+            let (rt, rt_hash) = self
+                .minter
+                .mint(TokenKind::RefreshToken, &t.refresh_token_prefix);
+            records.push(record(
+                rt_hash.0,
+                oneauth_store::TokenKind::Refresh,
+                t.refresh_token_ttl_secs,
+            ));
             Some(rt)
         } else {
             None
         };
         let id_token = match g.identity {
-            Some(identity) if g.scope.iter().any(|s| s == "openid") => Some(self.id_token(&g, identity, &access_token, now)?),
+            Some(identity) if g.scope.iter().any(|s| s == "openid") => {
+                Some(self.id_token(&g, identity, &access_token, now)?)
+            }
             _ => None,
         };
         self.store.insert_tokens(&records).await?;
@@ -102,7 +129,13 @@ impl AuthorizationServer {
     }
 
     /// OIDC Core §2 id_token, signed with the client's or the default algorithm.
-    fn id_token(&self, g: &Grant<'_>, identity: &Identity, access_token: &str, now: OffsetDateTime) -> R<String> {
+    fn id_token(
+        &self,
+        g: &Grant<'_>,
+        identity: &Identity,
+        access_token: &str,
+        now: OffsetDateTime,
+    ) -> R<String> {
         let alg = g
             .client
             .id_token_signed_response_alg
@@ -110,13 +143,18 @@ impl AuthorizationServer {
             .and_then(SigningAlg::parse)
             .unwrap_or(self.config.tokens.id_token_signing_alg);
         let keyring = self.keyring();
-        let key = keyring.signer(alg).ok_or_else(|| oneauth_core::Error::internal(format!("no {} key", alg.as_str())))?;
+        let key = keyring
+            .signer(alg)
+            .ok_or_else(|| oneauth_core::Error::internal(format!("no {} key", alg.as_str())))?;
         let iat = now.unix_timestamp();
         let mut claims = serde_json::Map::new();
         claims.insert("iss".into(), json!(self.issuer()));
         claims.insert("sub".into(), json!(identity.id));
         claims.insert("aud".into(), json!([g.client.client_id]));
-        claims.insert("exp".into(), json!(iat + self.config.tokens.id_token_ttl_secs as i64));
+        claims.insert(
+            "exp".into(),
+            json!(iat + self.config.tokens.id_token_ttl_secs as i64),
+        );
         claims.insert("iat".into(), json!(iat));
         claims.insert("jti".into(), json!(uuid::Uuid::new_v4().to_string()));
         if let Some(at) = g.auth_time {
@@ -133,7 +171,8 @@ impl AuthorizationServer {
             claims.insert("amr".into(), json!(g.amr));
         }
         scope_claims(identity, g.scope, &mut claims);
-        key.sign_compact("JWT", &Value::Object(claims)).map_err(internal)
+        key.sign_compact("JWT", &Value::Object(claims))
+            .map_err(internal)
     }
 }
 
@@ -144,6 +183,12 @@ mod tests {
     #[test]
     fn at_hash_matches_oidc_example() {
         // OIDC Core A.3: access token "jHkWEdUXMU1BwAsC4vtUsZwnNvTIxEl0z9K3vx5KF0Y" -> at_hash "77QmUPtjPfzWtF2AnpK9RQ".
-        assert_eq!(at_hash(SigningAlg::RS256, "jHkWEdUXMU1BwAsC4vtUsZwnNvTIxEl0z9K3vx5KF0Y"), "77QmUPtjPfzWtF2AnpK9RQ");
+        assert_eq!(
+            at_hash(
+                SigningAlg::RS256,
+                "jHkWEdUXMU1BwAsC4vtUsZwnNvTIxEl0z9K3vx5KF0Y"
+            ),
+            "77QmUPtjPfzWtF2AnpK9RQ"
+        );
     }
 }

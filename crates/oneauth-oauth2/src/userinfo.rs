@@ -11,13 +11,22 @@ use time::OffsetDateTime;
 impl AuthorizationServer {
     /// The live access token behind a bearer value.
     pub async fn access_token(&self, bearer: &str, now: OffsetDateTime) -> R<Token> {
-        let invalid = || Error::InvalidToken("The access token is invalid, expired or revoked.".into());
+        let invalid =
+            || Error::InvalidToken("The access token is invalid, expired or revoked.".into());
         let hash = self
             .minter
-            .check(TokenKind::AccessToken, &self.config.tokens.access_token_prefix, bearer)
+            .check(
+                TokenKind::AccessToken,
+                &self.config.tokens.access_token_prefix,
+                bearer,
+            )
             .ok_or_else(invalid)?;
         self.store
-            .get_token(oneauth_store::TokenKind::Access, &hash.0, now.unix_timestamp())
+            .get_token(
+                oneauth_store::TokenKind::Access,
+                &hash.0,
+                now.unix_timestamp(),
+            )
             .await?
             .ok_or_else(invalid)
     }
@@ -25,9 +34,14 @@ impl AuthorizationServer {
     pub async fn userinfo(&self, bearer: &str, now: OffsetDateTime) -> R<Value> {
         let token = self.access_token(bearer, now).await?;
         if !token.scope.iter().any(|s| s == "openid") {
-            return Err(Error::InvalidToken("The access token was not issued for openid.".into()));
+            return Err(Error::InvalidToken(
+                "The access token was not issued for openid.".into(),
+            ));
         }
-        let subject = token.subject.as_deref().ok_or_else(|| Error::InvalidToken("The access token has no user.".into()))?;
+        let subject = token
+            .subject
+            .as_deref()
+            .ok_or_else(|| Error::InvalidToken("The access token has no user.".into()))?;
         let identity = self
             .store
             .get_identity(subject)

@@ -27,7 +27,9 @@ impl From<sqlx::Error> for StoreError {
     fn from(e: sqlx::Error) -> Self {
         match &e {
             sqlx::Error::Database(db) if db.is_unique_violation() => Self::Conflict,
-            sqlx::Error::PoolTimedOut | sqlx::Error::Io(_) | sqlx::Error::PoolClosed => Self::Unavailable(e),
+            sqlx::Error::PoolTimedOut | sqlx::Error::Io(_) | sqlx::Error::PoolClosed => {
+                Self::Unavailable(e)
+            }
             _ => Self::Other(e.into()),
         }
     }
@@ -108,16 +110,28 @@ pub trait FlowStore {
 
 #[async_trait]
 pub trait ConsentStore {
-    async fn get_consent(&self, identity_id: &str, client_id: &str) -> StoreResult<Option<Vec<String>>>;
-    async fn upsert_consent(&self, identity_id: &str, client_id: &str, scopes: &[String], now: i64) -> StoreResult<()>;
+    async fn get_consent(
+        &self,
+        identity_id: &str,
+        client_id: &str,
+    ) -> StoreResult<Option<Vec<String>>>;
+    async fn upsert_consent(
+        &self,
+        identity_id: &str,
+        client_id: &str,
+        scopes: &[String],
+        now: i64,
+    ) -> StoreResult<()>;
 }
 
 /// The result of presenting an authorization code.
 #[derive(Debug)]
 pub enum TakenCode {
-    Fresh(AuthorizationCode),
+    Fresh(Box<AuthorizationCode>),
     /// Used before: the caller revokes what the first use issued.
-    Reused { grant_id: String },
+    Reused {
+        grant_id: String,
+    },
     Unknown,
 }
 
@@ -140,7 +154,16 @@ pub trait TokenStore {
 /// Everything OneAuth stores.
 #[async_trait]
 pub trait Store:
-    KeyStore + ClientStore + IdentityStore + SessionStore + FlowStore + ConsentStore + CodeStore + TokenStore + Send + Sync
+    KeyStore
+    + ClientStore
+    + IdentityStore
+    + SessionStore
+    + FlowStore
+    + ConsentStore
+    + CodeStore
+    + TokenStore
+    + Send
+    + Sync
 {
     /// Cheap round trip for readiness checks.
     async fn ping(&self) -> StoreResult<()>;

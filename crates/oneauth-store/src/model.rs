@@ -47,7 +47,10 @@ mod space_delimited {
     }
 
     pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Vec<String>, D::Error> {
-        Ok(String::deserialize(d)?.split_whitespace().map(str::to_owned).collect())
+        Ok(String::deserialize(d)?
+            .split_whitespace()
+            .map(str::to_owned)
+            .collect())
     }
 }
 
@@ -163,6 +166,10 @@ pub struct Flow {
     pub auth_time: Option<i64>,
     #[serde(default)]
     pub amr: Vec<String>,
+    /// The session that was live when a fresh login was demanded
+    /// (`prompt=login`, `max_age`); it cannot accept this flow.
+    #[serde(default)]
+    pub stale_session_id: Option<String>,
     /// Login was skipped because of a live session.
     #[serde(default)]
     pub login_skipped: bool,

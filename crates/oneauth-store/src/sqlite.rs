@@ -2,7 +2,10 @@
 
 use crate::*;
 use sqlx::Row as _;
-use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteRow, SqliteSynchronous};
+use sqlx::sqlite::{
+    SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteRow,
+    SqliteSynchronous,
+};
 use std::str::FromStr as _;
 use std::time::Duration;
 
@@ -50,7 +53,11 @@ impl SqliteStore {
         Ok(Identity {
             id: row.try_get("id")?,
             traits: serde_json::from_str(row.try_get("traits")?)?,
-            state: if state == "disabled" { IdentityState::Disabled } else { IdentityState::Active },
+            state: if state == "disabled" {
+                IdentityState::Disabled
+            } else {
+                IdentityState::Active
+            },
             password_hash: row.try_get("password_hash")?,
             created_at: row.try_get("created_at")?,
             updated_at: row.try_get("updated_at")?,
@@ -116,13 +123,15 @@ pub fn client_origins(client: &Client) -> Vec<String> {
 #[async_trait]
 impl KeyStore for SqliteStore {
     async fn insert_key(&self, key: &StoredKey) -> StoreResult<()> {
-        sqlx::query("INSERT INTO signing_keys (kid, alg, sealed_key, created_at) VALUES ($1, $2, $3, $4)")
-            .bind(&key.kid)
-            .bind(&key.alg)
-            .bind(&key.sealed_key)
-            .bind(key.created_at)
-            .execute(&self.pool)
-            .await?;
+        sqlx::query(
+            "INSERT INTO signing_keys (kid, alg, sealed_key, created_at) VALUES ($1, $2, $3, $4)",
+        )
+        .bind(&key.kid)
+        .bind(&key.alg)
+        .bind(&key.sealed_key)
+        .bind(key.created_at)
+        .execute(&self.pool)
+        .await?;
         Ok(())
     }
 
@@ -162,14 +171,16 @@ impl ClientStore for SqliteStore {
 
     async fn update_client(&self, client: &Client) -> StoreResult<bool> {
         let mut tx = self.pool.begin().await?;
-        let n = sqlx::query("UPDATE clients SET secret_hash = $2, metadata = $3, updated_at = $4 WHERE id = $1")
-            .bind(&client.client_id)
-            .bind(&client.secret_hash)
-            .bind(serde_json::to_string(client)?)
-            .bind(client.updated_at)
-            .execute(&mut *tx)
-            .await?
-            .rows_affected();
+        let n = sqlx::query(
+            "UPDATE clients SET secret_hash = $2, metadata = $3, updated_at = $4 WHERE id = $1",
+        )
+        .bind(&client.client_id)
+        .bind(&client.secret_hash)
+        .bind(serde_json::to_string(client)?)
+        .bind(client.updated_at)
+        .execute(&mut *tx)
+        .await?
+        .rows_affected();
         if n == 1 {
             Self::write_client_origins(&mut tx, client).await?;
         }
@@ -351,10 +362,18 @@ impl FlowStore for SqliteStore {
 
     async fn get_flow(&self, key: FlowKey, hash: &str, now: i64) -> StoreResult<Option<Flow>> {
         let sql = match key {
-            FlowKey::LoginChallenge => "SELECT * FROM flows WHERE login_challenge_hash = $1 AND expires_at > $2",
-            FlowKey::LoginVerifier => "SELECT * FROM flows WHERE login_verifier_hash = $1 AND expires_at > $2",
-            FlowKey::ConsentChallenge => "SELECT * FROM flows WHERE consent_challenge_hash = $1 AND expires_at > $2",
-            FlowKey::ConsentVerifier => "SELECT * FROM flows WHERE consent_verifier_hash = $1 AND expires_at > $2",
+            FlowKey::LoginChallenge => {
+                "SELECT * FROM flows WHERE login_challenge_hash = $1 AND expires_at > $2"
+            }
+            FlowKey::LoginVerifier => {
+                "SELECT * FROM flows WHERE login_verifier_hash = $1 AND expires_at > $2"
+            }
+            FlowKey::ConsentChallenge => {
+                "SELECT * FROM flows WHERE consent_challenge_hash = $1 AND expires_at > $2"
+            }
+            FlowKey::ConsentVerifier => {
+                "SELECT * FROM flows WHERE consent_verifier_hash = $1 AND expires_at > $2"
+            }
         };
         sqlx::query(sql)
             .bind(hash)
@@ -388,16 +407,27 @@ impl FlowStore for SqliteStore {
 
 #[async_trait]
 impl ConsentStore for SqliteStore {
-    async fn get_consent(&self, identity_id: &str, client_id: &str) -> StoreResult<Option<Vec<String>>> {
-        let row = sqlx::query("SELECT scopes FROM consents WHERE identity_id = $1 AND client_id = $2")
-            .bind(identity_id)
-            .bind(client_id)
-            .fetch_optional(&self.pool)
-            .await?;
+    async fn get_consent(
+        &self,
+        identity_id: &str,
+        client_id: &str,
+    ) -> StoreResult<Option<Vec<String>>> {
+        let row =
+            sqlx::query("SELECT scopes FROM consents WHERE identity_id = $1 AND client_id = $2")
+                .bind(identity_id)
+                .bind(client_id)
+                .fetch_optional(&self.pool)
+                .await?;
         row.map(|r| Ok(split(r.try_get("scopes")?))).transpose()
     }
 
-    async fn upsert_consent(&self, identity_id: &str, client_id: &str, scopes: &[String], now: i64) -> StoreResult<()> {
+    async fn upsert_consent(
+        &self,
+        identity_id: &str,
+        client_id: &str,
+        scopes: &[String],
+        now: i64,
+    ) -> StoreResult<()> {
         sqlx::query(
             "INSERT INTO consents (identity_id, client_id, scopes, granted_at) VALUES ($1, $2, $3, $4)
              ON CONFLICT (identity_id, client_id) DO UPDATE SET scopes = excluded.scopes, granted_at = excluded.granted_at",
@@ -438,14 +468,16 @@ impl CodeStore for SqliteStore {
             let mut code: AuthorizationCode = serde_json::from_str(row.try_get("data")?)?;
             code.hash = hash.to_owned();
             code.expires_at = row.try_get("expires_at")?;
-            return Ok(TakenCode::Fresh(code));
+            return Ok(TakenCode::Fresh(Box::new(code)));
         }
         let used = sqlx::query("SELECT grant_id FROM authorization_codes WHERE hash = $1")
             .bind(hash)
             .fetch_optional(&self.pool)
             .await?;
         Ok(match used {
-            Some(r) => TakenCode::Reused { grant_id: r.try_get("grant_id")? },
+            Some(r) => TakenCode::Reused {
+                grant_id: r.try_get("grant_id")?,
+            },
             None => TakenCode::Unknown,
         })
     }
@@ -502,12 +534,14 @@ impl TokenStore for SqliteStore {
     }
 
     async fn revoke_grant(&self, grant_id: &str, now: i64) -> StoreResult<u64> {
-        Ok(sqlx::query("UPDATE tokens SET revoked_at = $2 WHERE grant_id = $1 AND revoked_at IS NULL")
-            .bind(grant_id)
-            .bind(now)
-            .execute(&self.pool)
-            .await?
-            .rows_affected())
+        Ok(sqlx::query(
+            "UPDATE tokens SET revoked_at = $2 WHERE grant_id = $1 AND revoked_at IS NULL",
+        )
+        .bind(grant_id)
+        .bind(now)
+        .execute(&self.pool)
+        .await?
+        .rows_affected())
     }
 }
 

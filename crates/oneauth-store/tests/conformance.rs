@@ -35,7 +35,9 @@ async fn take_code_is_single_use_even_under_concurrency() {
     let mut tasks = Vec::new();
     for _ in 0..10 {
         let s = store.clone();
-        tasks.push(tokio::spawn(async move { s.take_code("h1", 5).await.unwrap() }));
+        tasks.push(tokio::spawn(
+            async move { s.take_code("h1", 5).await.unwrap() },
+        ));
     }
     let mut fresh = 0;
     for t in tasks {
@@ -50,7 +52,10 @@ async fn take_code_is_single_use_even_under_concurrency() {
         }
     }
     assert_eq!(fresh, 1);
-    assert!(matches!(store.take_code("nope", 5).await.unwrap(), TakenCode::Unknown));
+    assert!(matches!(
+        store.take_code("nope", 5).await.unwrap(),
+        TakenCode::Unknown
+    ));
 }
 
 #[tokio::test]
@@ -67,12 +72,41 @@ async fn tokens_expire_and_revoke_by_grant() {
         issued_at: 0,
         expires_at: 10,
     };
-    store.insert_tokens(&[t("a", TokenKind::Access), t("r", TokenKind::Refresh)]).await.unwrap();
-    assert!(store.get_token(TokenKind::Access, "a", 9).await.unwrap().is_some());
-    assert!(store.get_token(TokenKind::Access, "a", 10).await.unwrap().is_none(), "expired at 10");
-    assert!(store.get_token(TokenKind::Refresh, "a", 1).await.unwrap().is_none(), "wrong kind");
+    store
+        .insert_tokens(&[t("a", TokenKind::Access), t("r", TokenKind::Refresh)])
+        .await
+        .unwrap();
+    assert!(
+        store
+            .get_token(TokenKind::Access, "a", 9)
+            .await
+            .unwrap()
+            .is_some()
+    );
+    assert!(
+        store
+            .get_token(TokenKind::Access, "a", 10)
+            .await
+            .unwrap()
+            .is_none(),
+        "expired at 10"
+    );
+    assert!(
+        store
+            .get_token(TokenKind::Refresh, "a", 1)
+            .await
+            .unwrap()
+            .is_none(),
+        "wrong kind"
+    );
     assert_eq!(store.revoke_grant("g", 2).await.unwrap(), 2);
-    assert!(store.get_token(TokenKind::Refresh, "r", 3).await.unwrap().is_none());
+    assert!(
+        store
+            .get_token(TokenKind::Refresh, "r", 3)
+            .await
+            .unwrap()
+            .is_none()
+    );
 }
 
 #[tokio::test]
@@ -103,6 +137,7 @@ async fn flows_advance_only_from_the_expected_state() {
         session_id: None,
         auth_time: None,
         amr: vec![],
+        stale_session_id: None,
         login_skipped: false,
         granted_scope: vec![],
         expires_at: 50,
@@ -111,11 +146,33 @@ async fn flows_advance_only_from_the_expected_state() {
     flow.state = FlowState::LoginAccepted;
     flow.login_verifier_hash = Some("lv".into());
     flow.subject = Some("alice".into());
-    assert!(store.advance_flow(&flow, FlowState::LoginPending).await.unwrap());
-    assert!(!store.advance_flow(&flow, FlowState::LoginPending).await.unwrap(), "second accept must fail");
-    let got = store.get_flow(FlowKey::LoginVerifier, "lv", 1).await.unwrap().unwrap();
+    assert!(
+        store
+            .advance_flow(&flow, FlowState::LoginPending)
+            .await
+            .unwrap()
+    );
+    assert!(
+        !store
+            .advance_flow(&flow, FlowState::LoginPending)
+            .await
+            .unwrap(),
+        "second accept must fail"
+    );
+    let got = store
+        .get_flow(FlowKey::LoginVerifier, "lv", 1)
+        .await
+        .unwrap()
+        .unwrap();
     assert_eq!(got, flow);
-    assert!(store.get_flow(FlowKey::LoginChallenge, "lc", 50).await.unwrap().is_none(), "expired");
+    assert!(
+        store
+            .get_flow(FlowKey::LoginChallenge, "lc", 50)
+            .await
+            .unwrap()
+            .is_none(),
+        "expired"
+    );
 }
 
 #[tokio::test]
@@ -125,7 +182,10 @@ async fn client_origins_follow_redirect_uris() {
         client_id: "web".into(),
         client_name: "Web".into(),
         secret_hash: None,
-        redirect_uris: vec!["http://App.example:3000/cb?x=1", "com.example.app:/cb".into()],
+        redirect_uris: vec![
+            "http://App.example:3000/cb?x=1".into(),
+            "com.example.app:/cb".into(),
+        ],
         grant_types: vec!["authorization_code".into()],
         response_types: vec!["code".into()],
         scope: vec!["openid".into()],
@@ -137,13 +197,36 @@ async fn client_origins_follow_redirect_uris() {
         updated_at: 1,
     };
     store.insert_client(&c).await.unwrap();
-    assert!(matches!(store.insert_client(&c).await, Err(StoreError::Conflict)));
-    assert!(store.is_client_origin("http://app.example:3000").await.unwrap());
+    assert!(matches!(
+        store.insert_client(&c).await,
+        Err(StoreError::Conflict)
+    ));
+    assert!(
+        store
+            .is_client_origin("http://app.example:3000")
+            .await
+            .unwrap()
+    );
     c.redirect_uris = vec!["https://other.example/cb".into()];
     assert!(store.update_client(&c).await.unwrap());
-    assert!(!store.is_client_origin("http://app.example:3000").await.unwrap());
-    assert!(store.is_client_origin("https://other.example").await.unwrap());
+    assert!(
+        !store
+            .is_client_origin("http://app.example:3000")
+            .await
+            .unwrap()
+    );
+    assert!(
+        store
+            .is_client_origin("https://other.example")
+            .await
+            .unwrap()
+    );
     assert_eq!(store.get_client("web").await.unwrap().unwrap(), c);
     assert!(store.delete_client("web").await.unwrap());
-    assert!(!store.is_client_origin("https://other.example").await.unwrap());
+    assert!(
+        !store
+            .is_client_origin("https://other.example")
+            .await
+            .unwrap()
+    );
 }

@@ -10,7 +10,10 @@ use axum_extra::extract::cookie::{Cookie, SameSite};
 const COOKIE: &str = "oneauth_csrf";
 
 fn token_for(state: &UiState, cookie: &str) -> String {
-    oneauth_crypto::b64url(hmac::sign(&state.server.system_keys.csrf, cookie.as_bytes()))
+    oneauth_crypto::b64url(hmac::sign(
+        &state.server.system_keys.csrf,
+        cookie.as_bytes(),
+    ))
 }
 
 /// The form token for this browser, setting the cookie when it has none.
@@ -32,7 +35,9 @@ pub fn ensure(state: &UiState, jar: CookieJar) -> (CookieJar, String) {
 
 pub fn verify(state: &UiState, jar: &CookieJar, submitted: Option<&str>) -> bool {
     match (jar.get(COOKIE), submitted) {
-        (Some(c), Some(s)) => oneauth_crypto::ct_eq(token_for(state, c.value()).as_bytes(), s.as_bytes()),
+        (Some(c), Some(s)) => {
+            oneauth_crypto::ct_eq(token_for(state, c.value()).as_bytes(), s.as_bytes())
+        }
         _ => false,
     }
 }

@@ -6,11 +6,11 @@ mod csrf;
 pub mod i18n;
 
 use askama::Template;
+use axum::Router;
 use axum::extract::{Form, Query, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{Html, IntoResponse, Redirect, Response};
 use axum::routing::get;
-use axum::Router;
 use axum_extra::extract::CookieJar;
 use axum_extra::extract::cookie::{Cookie, SameSite};
 use i18n::Strings;
@@ -49,7 +49,11 @@ async fn security_headers(req: axum::extract::Request, next: axum::middleware::N
     let set = |h: &mut HeaderMap, k: header::HeaderName, v: &'static str| {
         h.insert(k, HeaderValue::from_static(v));
     };
-    set(h, header::CONTENT_SECURITY_POLICY, "default-src 'none'; style-src 'self'; img-src 'self' data:; frame-ancestors 'none'; base-uri 'none'");
+    set(
+        h,
+        header::CONTENT_SECURITY_POLICY,
+        "default-src 'none'; style-src 'self'; img-src 'self' data:; frame-ancestors 'none'; base-uri 'none'",
+    );
     set(h, header::X_FRAME_OPTIONS, "DENY");
     set(h, header::X_CONTENT_TYPE_OPTIONS, "nosniff");
     set(h, header::REFERRER_POLICY, "no-referrer");
@@ -60,7 +64,12 @@ async fn security_headers(req: axum::extract::Request, next: axum::middleware::N
 }
 
 fn lang(headers: &HeaderMap, ui_locales: Option<&str>) -> &'static Strings {
-    i18n::pick(ui_locales, headers.get(header::ACCEPT_LANGUAGE).and_then(|v| v.to_str().ok()))
+    i18n::pick(
+        ui_locales,
+        headers
+            .get(header::ACCEPT_LANGUAGE)
+            .and_then(|v| v.to_str().ok()),
+    )
 }
 
 #[derive(Template)]
@@ -118,7 +127,14 @@ fn error_page(t: &Strings, err: &Error) -> Response {
     let status = StatusCode::from_u16(code.http_status()).unwrap_or(StatusCode::BAD_REQUEST);
     render(
         status,
-        MessagePage { t, brand: BRAND, heading: t.error, text: err.to_string(), is_error: true, code: code.number().map(|n| n.to_string()) },
+        MessagePage {
+            t,
+            brand: BRAND,
+            heading: t.error,
+            text: err.to_string(),
+            is_error: true,
+            code: code.number().map(|n| n.to_string()),
+        },
     )
 }
 
@@ -143,7 +159,12 @@ struct LoginQuery {
     return_to: Option<String>,
 }
 
-async fn login_get(State(state): State<UiState>, Query(q): Query<LoginQuery>, headers: HeaderMap, jar: CookieJar) -> Response {
+async fn login_get(
+    State(state): State<UiState>,
+    Query(q): Query<LoginQuery>,
+    headers: HeaderMap,
+    jar: CookieJar,
+) -> Response {
     let now = state.clock.now();
     let (jar, csrf_token) = csrf::ensure(&state, jar);
     let mut page = LoginPage {
@@ -164,8 +185,12 @@ async fn login_get(State(state): State<UiState>, Query(q): Query<LoginQuery>, he
         page.t = lang(&headers, req.ui_locales.as_deref());
         // A live session that satisfies the request needs no form.
         if let Some(cookie) = jar.get(&state.server.config.session.cookie_name)
-            && let Ok(Some((session, identity))) = state.server.identities.session(cookie.value(), now).await
-            && let Ok(to) = state.server.accept_login(&challenge, &session, &identity, now).await
+            && let Ok(Some((session, identity))) =
+                state.server.identities.session(cookie.value(), now).await
+            && let Ok(to) = state
+                .server
+                .accept_login(&challenge, &session, &identity, now)
+                .await
         {
             return (jar, Redirect::to(&to.redirect_to)).into_response();
         }
@@ -176,7 +201,12 @@ async fn login_get(State(state): State<UiState>, Query(q): Query<LoginQuery>, he
     (jar, render(StatusCode::OK, page)).into_response()
 }
 
-async fn login_post(State(state): State<UiState>, headers: HeaderMap, jar: CookieJar, Form(form): Form<HashMap<String, String>>) -> Response {
+async fn login_post(
+    State(state): State<UiState>,
+    headers: HeaderMap,
+    jar: CookieJar,
+    Form(form): Form<HashMap<String, String>>,
+) -> Response {
     let now = state.clock.now();
     let field = |k: &str| form.get(k).filter(|v| !v.is_empty()).cloned();
     let mut t = lang(&headers, None);
@@ -193,10 +223,19 @@ async fn login_post(State(state): State<UiState>, headers: HeaderMap, jar: Cooki
     let identity = match state.server.identities.authenticate(&method, &form).await {
         Ok((identity, amr)) => (identity, amr),
         Err(e @ (Error::InvalidCredentials | Error::InvalidRequest(_))) => {
-            let error = if matches!(e, Error::InvalidCredentials) { t.wrong_credentials.to_owned() } else { e.to_string() };
+            let error = if matches!(e, Error::InvalidCredentials) {
+                t.wrong_credentials.to_owned()
+            } else {
+                e.to_string()
+            };
             let (jar, csrf_token) = csrf::ensure(&state, jar);
             let client_name = match field("login_challenge") {
-                Some(ch) => state.server.login_request(&ch, now).await.ok().map(|r| r.client.client_name),
+                Some(ch) => state
+                    .server
+                    .login_request(&ch, now)
+                    .await
+                    .ok()
+                    .map(|r| r.client.client_name),
                 None => None,
             };
             let page = LoginPage {
@@ -222,23 +261,43 @@ async fn login_post(State(state): State<UiState>, headers: HeaderMap, jar: Cooki
     {
         return error_page(t, &e);
     }
-    let (token, session) = match state.server.identities.start_session(&identity, &[amr], now).await {
+    let (token, session) = match state
+        .server
+        .identities
+        .start_session(&identity, &[amr], now)
+        .await
+    {
         Ok(s) => s,
         Err(e) => return error_page(t, &e),
     };
     let jar = jar.add(session_cookie(&state, token));
     if let Some(challenge) = field("login_challenge") {
-        return match state.server.accept_login(&challenge, &session, &identity, now).await {
+        return match state
+            .server
+            .accept_login(&challenge, &session, &identity, now)
+            .await
+        {
             Ok(to) => (jar, Redirect::to(&to.redirect_to)).into_response(),
             Err(e) => (jar, error_page(t, &e)).into_response(),
         };
     }
     if let Some(to) = field("return_to")
-        && state.server.is_allowed_return_to(&to).await.unwrap_or(false)
+        && state
+            .server
+            .is_allowed_return_to(&to)
+            .await
+            .unwrap_or(false)
     {
         return (jar, Redirect::to(&to)).into_response();
     }
-    let page = MessagePage { t, brand: BRAND, heading: t.signed_in, text: t.signed_in_text.into(), is_error: false, code: None };
+    let page = MessagePage {
+        t,
+        brand: BRAND,
+        heading: t.signed_in,
+        text: t.signed_in_text.into(),
+        is_error: false,
+        code: None,
+    };
     (jar, render(StatusCode::OK, page)).into_response()
 }
 
@@ -247,14 +306,26 @@ struct ConsentQuery {
     consent_challenge: String,
 }
 
-async fn consent_get(State(state): State<UiState>, Query(q): Query<ConsentQuery>, headers: HeaderMap, jar: CookieJar) -> Response {
+async fn consent_get(
+    State(state): State<UiState>,
+    Query(q): Query<ConsentQuery>,
+    headers: HeaderMap,
+    jar: CookieJar,
+) -> Response {
     let now = state.clock.now();
-    let req = match state.server.consent_request(&q.consent_challenge, now).await {
+    let req = match state
+        .server
+        .consent_request(&q.consent_challenge, now)
+        .await
+    {
         Ok(r) => r,
         Err(e) => return error_page(lang(&headers, None), &e),
     };
     let t = lang(&headers, req.ui_locales.as_deref());
-    if current_identity(&state, &jar).await.is_none_or(|i| i.id != req.subject) {
+    if current_identity(&state, &jar)
+        .await
+        .is_none_or(|i| i.id != req.subject)
+    {
         return error_page(t, &Error::LoginRequired(t.session_required.into()));
     }
     let (jar, csrf_token) = csrf::ensure(&state, jar);
@@ -269,7 +340,12 @@ async fn consent_get(State(state): State<UiState>, Query(q): Query<ConsentQuery>
     (jar, render(StatusCode::OK, page)).into_response()
 }
 
-async fn consent_post(State(state): State<UiState>, headers: HeaderMap, jar: CookieJar, Form(form): Form<HashMap<String, String>>) -> Response {
+async fn consent_post(
+    State(state): State<UiState>,
+    headers: HeaderMap,
+    jar: CookieJar,
+    Form(form): Form<HashMap<String, String>>,
+) -> Response {
     let now = state.clock.now();
     let t = lang(&headers, None);
     if !csrf::verify(&state, &jar, form.get("csrf_token").map(String::as_str)) {
@@ -278,9 +354,17 @@ async fn consent_post(State(state): State<UiState>, headers: HeaderMap, jar: Coo
     let Some(identity) = current_identity(&state, &jar).await else {
         return error_page(t, &Error::LoginRequired(t.session_required.into()));
     };
-    let challenge = form.get("consent_challenge").map(String::as_str).unwrap_or_default();
+    let challenge = form
+        .get("consent_challenge")
+        .map(String::as_str)
+        .unwrap_or_default();
     let result = match form.get("action").map(String::as_str) {
-        Some("allow") => state.server.accept_consent(challenge, &identity, None, now).await,
+        Some("allow") => {
+            state
+                .server
+                .accept_consent(challenge, &identity, None, now)
+                .await
+        }
         Some("deny") => state.server.reject_consent(challenge, &identity, now).await,
         _ => Err(Error::InvalidRequest("Choose allow or deny.".into())),
     };
@@ -293,7 +377,14 @@ async fn consent_post(State(state): State<UiState>, headers: HeaderMap, jar: Coo
 async fn current_identity(state: &UiState, jar: &CookieJar) -> Option<oneauth_store::Identity> {
     let cookie = jar.get(&state.server.config.session.cookie_name)?;
     let now = state.clock.now();
-    state.server.identities.session(cookie.value(), now).await.ok().flatten().map(|(_, i)| i)
+    state
+        .server
+        .identities
+        .session(cookie.value(), now)
+        .await
+        .ok()
+        .flatten()
+        .map(|(_, i)| i)
 }
 
 #[derive(Deserialize)]
@@ -306,16 +397,38 @@ struct ErrorQuery {
 /// Where the authorization endpoint sends errors it must not redirect.
 async fn error_get(Query(q): Query<ErrorQuery>, headers: HeaderMap) -> Response {
     let t = lang(&headers, None);
-    let text = q.error_description.or(q.error).unwrap_or_else(|| t.error.into());
-    let code = q.code.filter(|c| c.len() <= 4 && c.bytes().all(|b| b.is_ascii_digit()));
-    render(StatusCode::BAD_REQUEST, MessagePage { t, brand: BRAND, heading: t.error, text, is_error: true, code })
+    let text = q
+        .error_description
+        .or(q.error)
+        .unwrap_or_else(|| t.error.into());
+    let code = q
+        .code
+        .filter(|c| c.len() <= 4 && c.bytes().all(|b| b.is_ascii_digit()));
+    render(
+        StatusCode::BAD_REQUEST,
+        MessagePage {
+            t,
+            brand: BRAND,
+            heading: t.error,
+            text,
+            is_error: true,
+            code,
+        },
+    )
 }
 
 async fn asset_get(axum::extract::Path(path): axum::extract::Path<String>) -> Response {
     match Assets::get(&path) {
         Some(file) => {
             let mime = file.metadata.mimetype().to_owned();
-            ([(header::CONTENT_TYPE, mime), (header::CACHE_CONTROL, "public, max-age=3600".into())], file.data).into_response()
+            (
+                [
+                    (header::CONTENT_TYPE, mime),
+                    (header::CACHE_CONTROL, "public, max-age=3600".into()),
+                ],
+                file.data,
+            )
+                .into_response()
         }
         None => not_found().await,
     }

@@ -46,14 +46,32 @@ fn write_private(path: &Path, content: &str) -> anyhow::Result<()> {
 }
 
 /// Opens storage, loads or creates keys, and builds the authorization server.
-pub async fn build(config: Config, clock: Arc<dyn Clock>) -> anyhow::Result<Arc<AuthorizationServer>> {
-    std::fs::create_dir_all(&config.data_dir).with_context(|| format!("creating data dir {}", config.data_dir.display()))?;
-    let store = oneauth_store::open(&config.database_url()).await.context("opening the database")?;
+pub async fn build(
+    config: Config,
+    clock: Arc<dyn Clock>,
+) -> anyhow::Result<Arc<AuthorizationServer>> {
+    std::fs::create_dir_all(&config.data_dir)
+        .with_context(|| format!("creating data dir {}", config.data_dir.display()))?;
+    let store = oneauth_store::open(&config.database_url())
+        .await
+        .context("opening the database")?;
     let system_keys = Arc::new(SystemKeys::derive(&system_secret(&config)?));
     let minter = Arc::new(TokenMinter::new(system_keys.token_tag.clone()));
-    let keyring = oneauth_oauth2::keys::load_or_generate(store.as_ref(), &system_keys, clock.now().unix_timestamp()).await?;
+    let keyring = oneauth_oauth2::keys::load_or_generate(
+        store.as_ref(),
+        &system_keys,
+        clock.now().unix_timestamp(),
+    )
+    .await?;
     let identities = Arc::new(Identities::new(store.clone(), minter.clone(), &config)?);
-    Ok(Arc::new(AuthorizationServer::new(store, Arc::new(config), system_keys, minter, identities, keyring)))
+    Ok(Arc::new(AuthorizationServer::new(
+        store,
+        Arc::new(config),
+        system_keys,
+        minter,
+        identities,
+        keyring,
+    )))
 }
 
 /// A running OneAuth: its bound addresses and a way to stop it.
@@ -92,7 +110,11 @@ impl Running {
 /// Binds the three listeners of the configuration and serves until
 /// [`Running::shutdown`].
 pub async fn start(config: Config, clock: Arc<dyn Clock>) -> anyhow::Result<Running> {
-    let bind = async |addr: SocketAddr| TcpListener::bind(addr).await.with_context(|| format!("binding {addr}"));
+    let bind = async |addr: SocketAddr| {
+        TcpListener::bind(addr)
+            .await
+            .with_context(|| format!("binding {addr}"))
+    };
     let listeners = Listeners {
         public: bind(config.listen.public).await?,
         ui: bind(config.listen.ui).await?,
@@ -109,10 +131,20 @@ pub struct Listeners {
     pub admin: TcpListener,
 }
 
-pub async fn start_on(config: Config, clock: Arc<dyn Clock>, listeners: Listeners) -> anyhow::Result<Running> {
+pub async fn start_on(
+    config: Config,
+    clock: Arc<dyn Clock>,
+    listeners: Listeners,
+) -> anyhow::Result<Running> {
     let server = build(config, clock.clone()).await?;
-    let state = AppState { server: server.clone(), clock: clock.clone() };
-    let ui_state = oneauth_ui::UiState { server: server.clone(), clock };
+    let state = AppState {
+        server: server.clone(),
+        clock: clock.clone(),
+    };
+    let ui_state = oneauth_ui::UiState {
+        server: server.clone(),
+        clock,
+    };
     let (stop, stopped) = watch::channel(false);
     let mut tasks = JoinSet::new();
     let mut serve = |listener: TcpListener, router: axum::Router| -> anyhow::Result<SocketAddr> {
@@ -120,11 +152,14 @@ pub async fn start_on(config: Config, clock: Arc<dyn Clock>, listeners: Listener
         let mut stopped = stopped.clone();
         let app = router.layer(axum::middleware::from_fn(oneauth_http::log_request));
         tasks.spawn(async move {
-            axum::serve(listener, app.into_make_service_with_connect_info::<SocketAddr>())
-                .with_graceful_shutdown(async move {
-                    let _ = stopped.wait_for(|s| *s).await;
-                })
-                .await
+            axum::serve(
+                listener,
+                app.into_make_service_with_connect_info::<SocketAddr>(),
+            )
+            .with_graceful_shutdown(async move {
+                let _ = stopped.wait_for(|s| *s).await;
+            })
+            .await
         });
         Ok(local)
     };
@@ -132,5 +167,12 @@ pub async fn start_on(config: Config, clock: Arc<dyn Clock>, listeners: Listener
     let ui = serve(listeners.ui, oneauth_ui::router(ui_state))?;
     let admin = serve(listeners.admin, oneauth_http::admin_router(state))?;
     tracing::info!(%public, %ui, %admin, issuer = %server.issuer(), "OneAuth is listening");
-    Ok(Running { public, ui, admin, server, stop, tasks })
+    Ok(Running {
+        public,
+        ui,
+        admin,
+        server,
+        stop,
+        tasks,
+    })
 }

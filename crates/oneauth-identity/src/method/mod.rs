@@ -22,5 +22,9 @@ pub trait LoginMethod: Send + Sync {
     fn name(&self) -> &'static str;
     /// RFC 8176 authentication method reference for the id_token's `amr`.
     fn amr(&self) -> &'static str;
-    async fn authenticate(&self, ctx: &MethodContext<'_>, fields: &HashMap<String, String>) -> Result<Identity>;
+    async fn authenticate(
+        &self,
+        ctx: &MethodContext<'_>,
+        fields: &HashMap<String, String>,
+    ) -> Result<Identity>;
 }

@@ -18,11 +18,17 @@ impl LoginMethod for PasswordMethod {
         "pwd"
     }
 
-    async fn authenticate(&self, ctx: &MethodContext<'_>, fields: &HashMap<String, String>) -> Result<Identity> {
+    async fn authenticate(
+        &self,
+        ctx: &MethodContext<'_>,
+        fields: &HashMap<String, String>,
+    ) -> Result<Identity> {
         let field = |k: &str| fields.get(k).map(String::as_str).unwrap_or_default();
         let (identifier, password) = (field("identifier"), field("password"));
         if identifier.is_empty() || password.is_empty() {
-            return Err(Error::InvalidRequest("Enter your email and password.".into()));
+            return Err(Error::InvalidRequest(
+                "Enter your email and password.".into(),
+            ));
         }
         // Unknown and malformed identifiers still cost one argon2 verify
         // against a dummy hash, so timing does not reveal which accounts exist.
@@ -31,7 +37,11 @@ impl LoginMethod for PasswordMethod {
             Err(_) => None,
         };
         let stored = identity.as_ref().and_then(|i| i.password_hash.as_deref());
-        let ok = ctx.hasher.verify(password, stored).await.map_err(Error::Internal)?;
+        let ok = ctx
+            .hasher
+            .verify(password, stored)
+            .await
+            .map_err(Error::Internal)?;
         match identity {
             Some(i) if ok && i.state == IdentityState::Active => Ok(i),
             _ => Err(Error::InvalidCredentials),

@@ -15,18 +15,32 @@ fn invalid(why: &str) -> Error {
 impl AuthorizationServer {
     /// Exchanges a code once. A second use is refused and revokes every
     /// token the first use issued (RFC 6749 §4.1.2, RFC 9700 §4.5).
-    pub async fn exchange_code(&self, client: &Client, params: &HashMap<String, String>, now: OffsetDateTime) -> R<TokenResponse> {
-        let code = params.get("code").ok_or_else(|| Error::InvalidRequest("code is missing.".into()))?;
+    pub async fn exchange_code(
+        &self,
+        client: &Client,
+        params: &HashMap<String, String>,
+        now: OffsetDateTime,
+    ) -> R<TokenResponse> {
+        let code = params
+            .get("code")
+            .ok_or_else(|| Error::InvalidRequest("code is missing.".into()))?;
         let redirect_uri = params.get("redirect_uri");
         let verifier = params.get("code_verifier");
         let hash = self
             .minter
-            .check(TokenKind::AuthorizationCode, &self.config.tokens.authorization_code_prefix, code)
+            .check(
+                TokenKind::AuthorizationCode,
+                &self.config.tokens.authorization_code_prefix,
+                code,
+            )
             .ok_or_else(|| invalid("The authorization code is invalid."))?;
         let code = match self.store.take_code(&hash.0, now.unix_timestamp()).await? {
             TakenCode::Fresh(c) => c,
             TakenCode::Reused { grant_id } => {
-                let revoked = self.store.revoke_grant(&grant_id, now.unix_timestamp()).await?;
+                let revoked = self
+                    .store
+                    .revoke_grant(&grant_id, now.unix_timestamp())
+                    .await?;
                 tracing::warn!(client_id = %client.client_id, revoked, "authorization code reused; its tokens are revoked");
                 return Err(invalid("The authorization code was used already."));
             }
@@ -36,18 +50,30 @@ impl AuthorizationServer {
             return Err(invalid("The authorization code has expired."));
         }
         if code.client_id != client.client_id {
-            return Err(invalid("The authorization code was issued to another client."));
+            return Err(invalid(
+                "The authorization code was issued to another client.",
+            ));
         }
         if redirect_uri != Some(&code.redirect_uri) {
-            return Err(invalid("redirect_uri differs from the authorization request's."));
+            return Err(invalid(
+                "redirect_uri differs from the authorization request's.",
+            ));
         }
         match (&code.code_challenge, verifier) {
             (Some(challenge), Some(v)) if pkce::verify(v, challenge) => {}
-            (Some(_), Some(_)) => return Err(invalid("The PKCE code_verifier does not match the code_challenge.")),
+            (Some(_), Some(_)) => {
+                return Err(invalid(
+                    "The PKCE code_verifier does not match the code_challenge.",
+                ));
+            }
             (Some(_), None) => return Err(invalid("code_verifier is missing.")),
             // RFC 9700 §4.8.2: a verifier for a code issued without a
             // challenge is a downgrade attempt.
-            (None, Some(_)) => return Err(invalid("code_verifier was sent but the request had no code_challenge.")),
+            (None, Some(_)) => {
+                return Err(invalid(
+                    "code_verifier was sent but the request had no code_challenge.",
+                ));
+            }
             (None, None) => {}
         }
         let identity = self

@@ -30,14 +30,22 @@ impl GrantType {
 
 impl AuthorizationServer {
     /// RFC 6749 §3.2: one token request from an authenticated client.
-    pub async fn token(&self, client: &Client, params: &HashMap<String, String>, now: OffsetDateTime) -> R<TokenResponse> {
+    pub async fn token(
+        &self,
+        client: &Client,
+        params: &HashMap<String, String>,
+        now: OffsetDateTime,
+    ) -> R<TokenResponse> {
         let raw = params
             .get("grant_type")
             .ok_or_else(|| Error::InvalidRequest("grant_type is missing.".into()))?;
-        let grant = GrantType::parse(raw)
-            .ok_or_else(|| Error::UnsupportedGrantType(format!("Grant type `{raw}` is not supported.")))?;
+        let grant = GrantType::parse(raw).ok_or_else(|| {
+            Error::UnsupportedGrantType(format!("Grant type `{raw}` is not supported."))
+        })?;
         if !client.grant_types.iter().any(|g| g == grant.as_str()) {
-            return Err(Error::UnauthorizedClient(format!("The client may not use the {raw} grant.")));
+            return Err(Error::UnauthorizedClient(format!(
+                "The client may not use the {raw} grant."
+            )));
         }
         match grant {
             GrantType::AuthorizationCode => self.exchange_code(client, params, now).await,

@@ -20,7 +20,11 @@ pub enum ClientsCommand {
 }
 
 fn csv(s: &str) -> Result<Vec<String>, String> {
-    Ok(s.split(',').map(str::trim).filter(|s| !s.is_empty()).map(str::to_owned).collect())
+    Ok(s.split(',')
+        .map(str::trim)
+        .filter(|s| !s.is_empty())
+        .map(str::to_owned)
+        .collect())
 }
 
 #[derive(clap::Args, Debug)]
@@ -66,7 +70,11 @@ fn print<T: serde::Serialize>(v: &T) -> anyhow::Result<()> {
     Ok(())
 }
 
-pub async fn clients(cmd: ClientsCommand, server: Arc<AuthorizationServer>, clock: Arc<dyn Clock>) -> anyhow::Result<()> {
+pub async fn clients(
+    cmd: ClientsCommand,
+    server: Arc<AuthorizationServer>,
+    clock: Arc<dyn Clock>,
+) -> anyhow::Result<()> {
     match cmd {
         ClientsCommand::Create(a) => {
             let scope = flat(a.scope);
@@ -86,7 +94,13 @@ pub async fn clients(cmd: ClientsCommand, server: Arc<AuthorizationServer>, cloc
             print(&server.create_client(reg, clock.now()).await?)
         }
         ClientsCommand::List => {
-            let all: Vec<ClientView> = server.store.list_clients().await?.into_iter().map(|c| ClientView::new(c, None)).collect();
+            let all: Vec<ClientView> = server
+                .store
+                .list_clients()
+                .await?
+                .into_iter()
+                .map(|c| ClientView::new(c, None))
+                .collect();
             print(&all)
         }
         ClientsCommand::Get { id } => match server.store.get_client(&id).await? {
@@ -115,21 +129,44 @@ pub enum IdentitiesCommand {
         name: Option<String>,
     },
     List,
-    Get { id: String },
-    Delete { id: String },
+    Get {
+        id: String,
+    },
+    Delete {
+        id: String,
+    },
 }
 
 fn identity_json(i: &oneauth_store::Identity) -> serde_json::Value {
     serde_json::json!({ "id": i.id, "state": i.state, "traits": i.traits, "has_password": i.password_hash.is_some(), "created_at": i.created_at })
 }
 
-pub async fn identities(cmd: IdentitiesCommand, server: Arc<AuthorizationServer>, clock: Arc<dyn Clock>) -> anyhow::Result<()> {
+pub async fn identities(
+    cmd: IdentitiesCommand,
+    server: Arc<AuthorizationServer>,
+    clock: Arc<dyn Clock>,
+) -> anyhow::Result<()> {
     match cmd {
-        IdentitiesCommand::Create { email, password, name } => {
-            let i = server.identities.create(&email, password.as_deref(), name, clock.now()).await?;
+        IdentitiesCommand::Create {
+            email,
+            password,
+            name,
+        } => {
+            let i = server
+                .identities
+                .create(&email, password.as_deref(), name, clock.now())
+                .await?;
             print(&identity_json(&i))
         }
-        IdentitiesCommand::List => print(&server.store.list_identities().await?.iter().map(identity_json).collect::<Vec<_>>()),
+        IdentitiesCommand::List => print(
+            &server
+                .store
+                .list_identities()
+                .await?
+                .iter()
+                .map(identity_json)
+                .collect::<Vec<_>>(),
+        ),
         IdentitiesCommand::Get { id } => match server.store.get_identity(&id).await? {
             Some(i) => print(&identity_json(&i)),
             None => anyhow::bail!("no identity `{id}`"),

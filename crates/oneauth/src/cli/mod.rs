@@ -11,7 +11,11 @@ use std::path::PathBuf;
 use std::sync::Arc;
 
 #[derive(Parser, Debug)]
-#[command(name = "oneauth", version, about = "OneAuth: OAuth 2.0 and OpenID Connect identity server")]
+#[command(
+    name = "oneauth",
+    version,
+    about = "OneAuth: OAuth 2.0 and OpenID Connect identity server"
+)]
 pub struct Cli {
     /// TOML configuration file.
     #[arg(long, global = true, env = "ONEAUTH_CONFIG")]
@@ -87,13 +91,21 @@ impl Cli {
             put(&["database_url"], u.clone().into());
         }
         if let Command::Serve(s) = &self.command {
-            let strings = [(&["issuer"][..], &s.issuer), (&["ui_url"], &s.ui_url), (&["log", "format"], &s.log_format)];
+            let strings = [
+                (&["issuer"][..], &s.issuer),
+                (&["ui_url"], &s.ui_url),
+                (&["log", "format"], &s.log_format),
+            ];
             for (path, v) in strings {
                 if let Some(v) = v {
                     put(path, v.clone().into());
                 }
             }
-            let addrs = [(&["listen", "public"][..], s.public_listen), (&["listen", "ui"], s.ui_listen), (&["listen", "admin"], s.admin_listen)];
+            let addrs = [
+                (&["listen", "public"][..], s.public_listen),
+                (&["listen", "ui"], s.ui_listen),
+                (&["listen", "admin"], s.admin_listen),
+            ];
             for (path, v) in addrs {
                 if let Some(v) = v {
                     put(path, v.to_string().into());
@@ -116,9 +128,15 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             println!("migrations applied");
             Ok(())
         }
-        Command::Clients(c) => admin::clients(c, crate::server::build(config, clock.clone()).await?, clock).await,
-        Command::Identities(c) => admin::identities(c, crate::server::build(config, clock.clone()).await?, clock).await,
-        Command::Keys(c) => admin::keys(c, crate::server::build(config, clock.clone()).await?).await,
+        Command::Clients(c) => {
+            admin::clients(c, crate::server::build(config, clock.clone()).await?, clock).await
+        }
+        Command::Identities(c) => {
+            admin::identities(c, crate::server::build(config, clock.clone()).await?, clock).await
+        }
+        Command::Keys(c) => {
+            admin::keys(c, crate::server::build(config, clock.clone()).await?).await
+        }
     }
 }
 
@@ -145,9 +163,15 @@ async fn shutdown_signal() {
 
 fn init_tracing(config: &oneauth_core::Config, serving: bool) {
     use tracing_subscriber::EnvFilter;
-    let default = if serving { config.log.level.as_str() } else { "warn" };
+    let default = if serving {
+        config.log.level.as_str()
+    } else {
+        "warn"
+    };
     let filter = EnvFilter::try_from_env("ONEAUTH_LOG").unwrap_or_else(|_| EnvFilter::new(default));
-    let builder = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr);
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr);
     match config.log.format {
         oneauth_core::config::LogFormat::Json => builder.json().init(),
         oneauth_core::config::LogFormat::Text => builder.init(),

@@ -7,9 +7,29 @@ use crate::support::*;
 async fn unknown_routes_and_methods_answer_json() {
     let srv = TestServer::start().await;
     let c = reqwest::Client::new();
-    assert_eq!(error_code(c.get(format!("{}/nope", srv.public)).send().await.unwrap(), 404, "not_found").await, 4404);
-    assert_eq!(error_code(c.get(format!("{}/nope", srv.admin)).send().await.unwrap(), 404, "not_found").await, 4404);
-    let res = c.delete(format!("{}/oauth2/token", srv.public)).send().await.unwrap();
+    assert_eq!(
+        error_code(
+            c.get(format!("{}/nope", srv.public)).send().await.unwrap(),
+            404,
+            "not_found"
+        )
+        .await,
+        4404
+    );
+    assert_eq!(
+        error_code(
+            c.get(format!("{}/nope", srv.admin)).send().await.unwrap(),
+            404,
+            "not_found"
+        )
+        .await,
+        4404
+    );
+    let res = c
+        .delete(format!("{}/oauth2/token", srv.public))
+        .send()
+        .await
+        .unwrap();
     assert_eq!(error_code(res, 405, "method_not_allowed").await, 4405);
 }
 
@@ -51,13 +71,26 @@ async fn oversized_bodies_are_refused() {
 async fn unknown_grant_types_and_clients() {
     let srv = TestServer::start().await;
     let c = reqwest::Client::new();
-    let token = |form: Vec<(&'static str, &'static str)>| c.post(format!("{}/oauth2/token", srv.public)).form(&form).send();
-    let res = token(vec![("grant_type", "password"), ("client_id", "web-app")]).await.unwrap();
+    let token = |form: Vec<(&'static str, &'static str)>| {
+        c.post(format!("{}/oauth2/token", srv.public))
+            .form(&form)
+            .send()
+    };
+    let res = token(vec![("grant_type", "password"), ("client_id", "web-app")])
+        .await
+        .unwrap();
     assert_eq!(error_code(res, 400, "unsupported_grant_type").await, 4004);
-    let res = token(vec![("grant_type", "authorization_code"), ("client_id", "ghost")]).await.unwrap();
+    let res = token(vec![
+        ("grant_type", "authorization_code"),
+        ("client_id", "ghost"),
+    ])
+    .await
+    .unwrap();
     assert!(res.headers().contains_key("www-authenticate"));
     assert_eq!(error_code(res, 401, "invalid_client").await, 2001);
-    let res = token(vec![("grant_type", "authorization_code")]).await.unwrap();
+    let res = token(vec![("grant_type", "authorization_code")])
+        .await
+        .unwrap();
     assert_eq!(error_code(res, 401, "invalid_client").await, 2001);
 }
 
@@ -79,22 +112,59 @@ async fn confidential_clients_authenticate_by_their_registered_method_only() {
         .unwrap();
     assert_eq!(res.status(), 201);
     let created: serde_json::Value = res.json().await.unwrap();
-    let secret = created["client_secret"].as_str().expect("secret shown once").to_owned();
-    let shown: serde_json::Value = c.get(format!("{}/admin/clients/backend", srv.admin)).send().await.unwrap().json().await.unwrap();
+    let secret = created["client_secret"]
+        .as_str()
+        .expect("secret shown once")
+        .to_owned();
+    let shown: serde_json::Value = c
+        .get(format!("{}/admin/clients/backend", srv.admin))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
     assert!(shown.get("client_secret").is_none(), "{shown}");
 
     let token = |user: &str, pass: &str, extra: Vec<(&'static str, String)>| {
-        let mut form = vec![("grant_type", "authorization_code".to_owned()), ("code", "ory_ac_x.y".to_owned())];
+        let mut form = vec![
+            ("grant_type", "authorization_code".to_owned()),
+            ("code", "ory_ac_x.y".to_owned()),
+        ];
         form.extend(extra);
-        c.post(format!("{}/oauth2/token", srv.public)).basic_auth(user, Some(pass)).form(&form).send()
+        c.post(format!("{}/oauth2/token", srv.public))
+            .basic_auth(user, Some(pass))
+            .form(&form)
+            .send()
     };
     // Right secret: authentication passes, the bogus code then fails.
-    assert_eq!(error_code(token("backend", &secret, vec![]).await.unwrap(), 400, "invalid_grant").await, 4006);
-    assert_eq!(error_code(token("backend", "wrong-secret", vec![]).await.unwrap(), 401, "invalid_client").await, 2001);
+    assert_eq!(
+        error_code(
+            token("backend", &secret, vec![]).await.unwrap(),
+            400,
+            "invalid_grant"
+        )
+        .await,
+        4006
+    );
+    assert_eq!(
+        error_code(
+            token("backend", "wrong-secret", vec![]).await.unwrap(),
+            401,
+            "invalid_client"
+        )
+        .await,
+        2001
+    );
     // The same secret in the body is another method than the one registered.
     let res = c
         .post(format!("{}/oauth2/token", srv.public))
-        .form(&[("grant_type", "authorization_code"), ("code", "x"), ("client_id", "backend"), ("client_secret", secret.as_str())])
+        .form(&[
+            ("grant_type", "authorization_code"),
+            ("code", "x"),
+            ("client_id", "backend"),
+            ("client_secret", secret.as_str()),
+        ])
         .send()
         .await
         .unwrap();
@@ -102,7 +172,11 @@ async fn confidential_clients_authenticate_by_their_registered_method_only() {
     // A public-client request for a confidential client is refused.
     let res = c
         .post(format!("{}/oauth2/token", srv.public))
-        .form(&[("grant_type", "authorization_code"), ("code", "x"), ("client_id", "backend")])
+        .form(&[
+            ("grant_type", "authorization_code"),
+            ("code", "x"),
+            ("client_id", "backend"),
+        ])
         .send()
         .await
         .unwrap();
@@ -114,29 +188,77 @@ async fn admin_api_validates_clients_and_identities() {
     let srv = TestServer::start().await;
     let c = reqwest::Client::new();
     let post = |path: &str, body: &'static str| {
-        c.post(format!("{}{path}", srv.admin)).header("content-type", "application/json").body(body).send()
+        c.post(format!("{}{path}", srv.admin))
+            .header("content-type", "application/json")
+            .body(body)
+            .send()
     };
-    assert_eq!(error_code(post("/admin/clients", "{not json").await.unwrap(), 400, "invalid_request").await, 4001);
-    let res = post("/admin/clients", r#"{"client_id":"x","redirect_uris":["javascript:alert(1)"]}"#).await.unwrap();
+    assert_eq!(
+        error_code(
+            post("/admin/clients", "{not json").await.unwrap(),
+            400,
+            "invalid_request"
+        )
+        .await,
+        4001
+    );
+    let res = post(
+        "/admin/clients",
+        r#"{"client_id":"x","redirect_uris":["javascript:alert(1)"]}"#,
+    )
+    .await
+    .unwrap();
     assert_eq!(error_code(res, 400, "invalid_client_metadata").await, 4008);
-    let res = post("/admin/clients", r#"{"client_id":"web-app","redirect_uris":["http://a.example/cb"]}"#).await.unwrap();
+    let res = post(
+        "/admin/clients",
+        r#"{"client_id":"web-app","redirect_uris":["http://a.example/cb"]}"#,
+    )
+    .await
+    .unwrap();
     assert_eq!(error_code(res, 400, "already_exists").await, 4009);
-    let res = post("/admin/identities", r#"{"email":"bob@example.com","password":"short"}"#).await.unwrap();
+    let res = post(
+        "/admin/identities",
+        r#"{"email":"bob@example.com","password":"short"}"#,
+    )
+    .await
+    .unwrap();
     assert_eq!(error_code(res, 400, "invalid_request").await, 4001);
-    let res = post("/admin/identities", r#"{"email":"ALICE@example.com","password":"long enough password"}"#).await.unwrap();
+    let res = post(
+        "/admin/identities",
+        r#"{"email":"ALICE@example.com","password":"long enough password"}"#,
+    )
+    .await
+    .unwrap();
     assert_eq!(error_code(res, 400, "already_exists").await, 4009);
-    let res = post("/admin/identities", r#"{"email":"bob@example.com","password":"long enough password"}"#).await.unwrap();
+    let res = post(
+        "/admin/identities",
+        r#"{"email":"bob@example.com","password":"long enough password"}"#,
+    )
+    .await
+    .unwrap();
     assert_eq!(res.status(), 201);
     let bob: serde_json::Value = res.json().await.unwrap();
-    assert!(bob.get("password_hash").is_none() && bob["has_password"] == true, "{bob}");
+    assert!(
+        bob.get("password_hash").is_none() && bob["has_password"] == true,
+        "{bob}"
+    );
 }
 
 #[tokio::test]
 async fn the_admin_api_needs_its_token_when_one_is_set() {
     let srv = TestServer::start_with(|c| c.admin_token = "admin-token-0123456789".into()).await;
     let c = reqwest::Client::new();
-    let res = c.get(format!("{}/admin/clients", srv.admin)).send().await.unwrap();
+    let res = c
+        .get(format!("{}/admin/clients", srv.admin))
+        .send()
+        .await
+        .unwrap();
     assert_eq!(error_code(res, 401, "unauthorized").await, 2005);
-    let res = c.get(format!("{}/admin/clients", srv.admin)).bearer_auth("admin-token-0123456789").send().await.unwrap();
+    let res = c
+        .get(format!("{}/admin/clients", srv.admin))
+        .bearer_auth("admin-token-0123456789")
+        .send()
+        .await
+        .unwrap();
     assert_eq!(res.status(), 200);
 }

@@ -5,7 +5,12 @@ use base64::Engine as _;
 
 fn claims(jwt: &str) -> serde_json::Value {
     let payload = jwt.split('.').nth(1).unwrap();
-    serde_json::from_slice(&base64::engine::general_purpose::URL_SAFE_NO_PAD.decode(payload).unwrap()).unwrap()
+    serde_json::from_slice(
+        &base64::engine::general_purpose::URL_SAFE_NO_PAD
+            .decode(payload)
+            .unwrap(),
+    )
+    .unwrap()
 }
 
 #[tokio::test]
@@ -17,7 +22,11 @@ async fn guide_flow_lands_with_code_state_iss_and_exchanges_for_the_guides_token
     let res = submit_login(&b, &login, PASSWORD).await;
     let callback = follow_to_client(&b, location(&res)).await;
     assert_eq!(query_param(&callback, "state").as_deref(), Some("st-123"));
-    assert_eq!(query_param(&callback, "iss").as_deref(), Some(srv.public.as_str()), "RFC 9207 iss");
+    assert_eq!(
+        query_param(&callback, "iss").as_deref(),
+        Some(srv.public.as_str()),
+        "RFC 9207 iss"
+    );
     let code = query_param(&callback, "code").unwrap();
     assert!(code.starts_with("ory_ac_"), "{code}");
 
@@ -25,9 +34,24 @@ async fn guide_flow_lands_with_code_state_iss_and_exchanges_for_the_guides_token
     assert_eq!(res.status(), 200);
     assert_eq!(res.headers()["cache-control"], "no-store");
     let body: serde_json::Value = res.json().await.unwrap();
-    assert!(body["access_token"].as_str().unwrap().starts_with("ory_at_"), "{body}");
-    assert!(body["refresh_token"].as_str().unwrap().starts_with("ory_rt_"), "{body}");
-    assert!(body["id_token"].as_str().unwrap().starts_with("eyJ"), "{body}");
+    assert!(
+        body["access_token"]
+            .as_str()
+            .unwrap()
+            .starts_with("ory_at_"),
+        "{body}"
+    );
+    assert!(
+        body["refresh_token"]
+            .as_str()
+            .unwrap()
+            .starts_with("ory_rt_"),
+        "{body}"
+    );
+    assert!(
+        body["id_token"].as_str().unwrap().starts_with("eyJ"),
+        "{body}"
+    );
     assert_eq!(body["token_type"], "bearer");
     assert_eq!(body["expires_in"], 3599);
     assert_eq!(body["scope"], "openid profile email offline");
@@ -43,13 +67,31 @@ async fn guide_flow_lands_with_code_state_iss_and_exchanges_for_the_guides_token
     for claim in ["exp", "iat", "auth_time", "at_hash", "sid"] {
         assert!(!id[claim].is_null(), "id_token lacks {claim}: {id}");
     }
-    let header = claims(&format!("x.{}", body["id_token"].as_str().unwrap().split('.').next().unwrap()));
+    let header = claims(&format!(
+        "x.{}",
+        body["id_token"]
+            .as_str()
+            .unwrap()
+            .split('.')
+            .next()
+            .unwrap()
+    ));
     assert_eq!(header["alg"], "RS256");
 
     let at = body["access_token"].as_str().unwrap();
     for res in [
-        reqwest::Client::new().get(format!("{}/userinfo", srv.public)).bearer_auth(at).send().await.unwrap(),
-        reqwest::Client::new().post(format!("{}/userinfo", srv.public)).bearer_auth(at).send().await.unwrap(),
+        reqwest::Client::new()
+            .get(format!("{}/userinfo", srv.public))
+            .bearer_auth(at)
+            .send()
+            .await
+            .unwrap(),
+        reqwest::Client::new()
+            .post(format!("{}/userinfo", srv.public))
+            .bearer_auth(at)
+            .send()
+            .await
+            .unwrap(),
     ] {
         assert_eq!(res.status(), 200);
         let info: serde_json::Value = res.json().await.unwrap();
@@ -73,13 +115,24 @@ async fn live_session_skips_the_login_form_unless_prompt_login() {
     let b = browser();
     login_for_code(&srv, &b, &[]).await;
 
-    let res = b.get(srv.authorize_url(&[("state", "again")])).send().await.unwrap();
+    let res = b
+        .get(srv.authorize_url(&[("state", "again")]))
+        .send()
+        .await
+        .unwrap();
     let next = location(&res);
-    assert!(!next.contains("/login"), "a live session must skip the form: {next}");
+    assert!(
+        !next.contains("/login"),
+        "a live session must skip the form: {next}"
+    );
     let callback = follow_to_client(&b, next).await;
     assert_eq!(query_param(&callback, "state").as_deref(), Some("again"));
 
-    let res = b.get(srv.authorize_url(&[("prompt", "login")])).send().await.unwrap();
+    let res = b
+        .get(srv.authorize_url(&[("prompt", "login")]))
+        .send()
+        .await
+        .unwrap();
     assert!(location(&res).starts_with(&format!("{}/login?login_challenge=", srv.ui)));
 }
 
@@ -89,9 +142,17 @@ async fn max_age_exceeded_asks_for_the_password_again() {
     let b = browser();
     login_for_code(&srv, &b, &[]).await;
     srv.clock.advance(time::Duration::seconds(120));
-    let res = b.get(srv.authorize_url(&[("max_age", "60")])).send().await.unwrap();
+    let res = b
+        .get(srv.authorize_url(&[("max_age", "60")]))
+        .send()
+        .await
+        .unwrap();
     assert!(location(&res).contains("/login?login_challenge="));
-    let res = b.get(srv.authorize_url(&[("max_age", "600")])).send().await.unwrap();
+    let res = b
+        .get(srv.authorize_url(&[("max_age", "600")]))
+        .send()
+        .await
+        .unwrap();
     assert!(!location(&res).contains("/login"));
 }
 
@@ -115,7 +176,10 @@ async fn tokens_codes_and_sessions_are_stored_only_as_hashes() {
     ];
     for s in secrets {
         let needle = &s.as_bytes()[s.len() - 20..];
-        assert!(!bytes.windows(needle.len()).any(|w| w == needle), "`{s}` is stored in clear");
+        assert!(
+            !bytes.windows(needle.len()).any(|w| w == needle),
+            "`{s}` is stored in clear"
+        );
     }
 }
 
@@ -126,20 +190,37 @@ async fn consent_is_asked_remembered_and_denial_returns_access_denied() {
     reg.client_id = Some("third-party".into());
     reg.client_name = Some("Third Party".into());
     reg.skip_consent = false;
-    srv.server().create_client(reg, oneauth_core::Clock::now(srv.clock.as_ref())).await.unwrap();
+    srv.server()
+        .create_client(reg, oneauth_core::Clock::now(srv.clock.as_ref()))
+        .await
+        .unwrap();
     let b = browser();
-    let res = b.get(srv.authorize_url(&[("client_id", "third-party")])).send().await.unwrap();
+    let res = b
+        .get(srv.authorize_url(&[("client_id", "third-party")]))
+        .send()
+        .await
+        .unwrap();
     let res = submit_login(&b, &location(&res), PASSWORD).await;
     let res = b.get(location(&res)).send().await.unwrap();
     let consent = location(&res);
-    assert!(consent.starts_with(&format!("{}/consent?consent_challenge=", srv.ui)), "{consent}");
+    assert!(
+        consent.starts_with(&format!("{}/consent?consent_challenge=", srv.ui)),
+        "{consent}"
+    );
     let html = b.get(&consent).send().await.unwrap().text().await.unwrap();
-    assert!(html.contains("Third Party") && html.contains("email"), "{html}");
+    assert!(
+        html.contains("Third Party") && html.contains("email"),
+        "{html}"
+    );
     let csrf = hidden(&html, "csrf_token").unwrap();
     let challenge = hidden(&html, "consent_challenge").unwrap();
     let res = b
         .post(format!("{}/consent", srv.ui))
-        .form(&[("csrf_token", csrf.as_str()), ("consent_challenge", challenge.as_str()), ("action", "allow")])
+        .form(&[
+            ("csrf_token", csrf.as_str()),
+            ("consent_challenge", challenge.as_str()),
+            ("action", "allow"),
+        ])
         .send()
         .await
         .unwrap();
@@ -147,20 +228,35 @@ async fn consent_is_asked_remembered_and_denial_returns_access_denied() {
     assert!(query_param(&callback, "code").is_some(), "{callback}");
 
     // Remembered: the next request for the same scopes skips the page.
-    let res = b.get(srv.authorize_url(&[("client_id", "third-party")])).send().await.unwrap();
+    let res = b
+        .get(srv.authorize_url(&[("client_id", "third-party")]))
+        .send()
+        .await
+        .unwrap();
     let callback = follow_to_client(&b, location(&res)).await;
     assert!(query_param(&callback, "code").is_some(), "{callback}");
 
     // prompt=consent asks again; deny sends access_denied to the client.
-    let res = b.get(srv.authorize_url(&[("client_id", "third-party"), ("prompt", "consent")])).send().await.unwrap();
-    let res = b.get(location(&res)).send().await.unwrap();
+    // The session is live, so the authorization endpoint goes straight to consent.
+    let res = b
+        .get(srv.authorize_url(&[("client_id", "third-party"), ("prompt", "consent")]))
+        .send()
+        .await
+        .unwrap();
     let consent = location(&res);
+    assert!(
+        consent.starts_with(&format!("{}/consent?consent_challenge=", srv.ui)),
+        "{consent}"
+    );
     let html = b.get(&consent).send().await.unwrap().text().await.unwrap();
     let res = b
         .post(format!("{}/consent", srv.ui))
         .form(&[
             ("csrf_token", hidden(&html, "csrf_token").unwrap().as_str()),
-            ("consent_challenge", hidden(&html, "consent_challenge").unwrap().as_str()),
+            (
+                "consent_challenge",
+                hidden(&html, "consent_challenge").unwrap().as_str(),
+            ),
             ("action", "deny"),
         ])
         .send()
@@ -168,7 +264,10 @@ async fn consent_is_asked_remembered_and_denial_returns_access_denied() {
         .unwrap();
     let denied = location(&res);
     assert!(denied.starts_with(REDIRECT), "{denied}");
-    assert_eq!(query_param(&denied, "error").as_deref(), Some("access_denied"));
+    assert_eq!(
+        query_param(&denied, "error").as_deref(),
+        Some("access_denied")
+    );
     assert_eq!(query_param(&denied, "state").as_deref(), Some("st-123"));
 }
 

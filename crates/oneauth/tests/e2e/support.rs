@@ -71,18 +71,31 @@ impl TestServer {
         tweak(&mut config);
         let (p, u, a) = (url(&public), url(&ui), url(&admin));
         let clock = Arc::new(ManualClock::starting_now());
-        let running = oneauth::server::start_on(config, clock.clone(), Listeners { public, ui, admin })
+        let running =
+            oneauth::server::start_on(config, clock.clone(), Listeners { public, ui, admin })
+                .await
+                .unwrap();
+        let now = oneauth_core::Clock::now(clock.as_ref());
+        running
+            .server
+            .create_client(guide_client(), now)
             .await
             .unwrap();
-        let now = oneauth_core::Clock::now(clock.as_ref());
-        running.server.create_client(guide_client(), now).await.unwrap();
         let identity = running
             .server
             .identities
             .create(EMAIL, Some(PASSWORD), Some("Alice Example".into()), now)
             .await
             .unwrap();
-        Self { running: Some(running), clock, public: p, ui: u, admin: a, subject: identity.id, _dir: dir }
+        Self {
+            running: Some(running),
+            clock,
+            public: p,
+            ui: u,
+            admin: a,
+            subject: identity.id,
+            _dir: dir,
+        }
     }
 
     pub fn server(&self) -> &oneauth_oauth2::AuthorizationServer {
@@ -115,7 +128,11 @@ impl TestServer {
 
 /// A cookie-keeping client that does not follow redirects.
 pub fn browser() -> reqwest::Client {
-    reqwest::Client::builder().cookie_store(true).redirect(Policy::none()).build().unwrap()
+    reqwest::Client::builder()
+        .cookie_store(true)
+        .redirect(Policy::none())
+        .build()
+        .unwrap()
 }
 
 pub fn location(res: &reqwest::Response) -> String {
@@ -128,7 +145,11 @@ pub fn location(res: &reqwest::Response) -> String {
 }
 
 pub fn query_param(url: &str, name: &str) -> Option<String> {
-    url::Url::parse(url).unwrap().query_pairs().find(|(k, _)| k == name).map(|(_, v)| v.into_owned())
+    url::Url::parse(url)
+        .unwrap()
+        .query_pairs()
+        .find(|(k, _)| k == name)
+        .map(|(_, v)| v.into_owned())
 }
 
 /// A hidden input's value on an HTML page.
@@ -140,7 +161,11 @@ pub fn hidden(html: &str, name: &str) -> Option<String> {
 }
 
 /// GET the login page and POST the form; returns the answer to the POST.
-pub async fn submit_login(b: &reqwest::Client, login_url: &str, password: &str) -> reqwest::Response {
+pub async fn submit_login(
+    b: &reqwest::Client,
+    login_url: &str,
+    password: &str,
+) -> reqwest::Response {
     let page = b.get(login_url).send().await.unwrap();
     assert_eq!(page.status(), 200, "login page");
     let html = page.text().await.unwrap();
@@ -167,17 +192,29 @@ pub async fn follow_to_client(b: &reqwest::Client, mut url: String) -> String {
             return url;
         }
         let res = b.get(&url).send().await.unwrap();
-        assert!(res.status().is_redirection(), "{url} answered {}: {}", res.status(), res.text().await.unwrap());
+        assert!(
+            res.status().is_redirection(),
+            "{url} answered {}: {}",
+            res.status(),
+            res.text().await.unwrap()
+        );
         url = location(&res);
     }
     panic!("too many redirects");
 }
 
 /// Steps 1–4 of the guide: authorize, log in, come back with a code.
-pub async fn login_for_code(srv: &TestServer, b: &reqwest::Client, extra: &[(&str, &str)]) -> String {
+pub async fn login_for_code(
+    srv: &TestServer,
+    b: &reqwest::Client,
+    extra: &[(&str, &str)],
+) -> String {
     let res = b.get(srv.authorize_url(extra)).send().await.unwrap();
     let login = location(&res);
-    assert!(login.starts_with(&format!("{}/login?login_challenge=", srv.ui)), "{login}");
+    assert!(
+        login.starts_with(&format!("{}/login?login_challenge=", srv.ui)),
+        "{login}"
+    );
     let res = submit_login(b, &login, PASSWORD).await;
     assert_eq!(res.status(), 303, "login POST");
     let callback = follow_to_client(b, location(&res)).await;
@@ -210,5 +247,7 @@ pub async fn error_code(res: reqwest::Response, status: u16, error: &str) -> u64
     let body: serde_json::Value = res.json().await.expect("error body is JSON");
     assert_eq!(body["error"], error, "{body}");
     assert!(body["error_description"].is_string(), "{body}");
-    body["code"].as_u64().unwrap_or_else(|| panic!("no numeric code in {body}"))
+    body["code"]
+        .as_u64()
+        .unwrap_or_else(|| panic!("no numeric code in {body}"))
 }
