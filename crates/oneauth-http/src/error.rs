@@ -7,7 +7,7 @@ use axum::Json;
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use oneauth_core::{Error, ErrorCode};
-use serde_json::json;
+use oneauth_proto::ErrorBody;
 
 #[derive(Debug)]
 pub struct ApiError(pub Error);
@@ -27,10 +27,11 @@ impl IntoResponse for ApiError {
         }
         let status =
             StatusCode::from_u16(code.http_status()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
-        let mut body = json!({ "error": code.oauth_error(), "error_description": err.to_string() });
-        if let Some(n) = code.number() {
-            body["code"] = json!(n);
-        }
+        let body = ErrorBody {
+            error: code.oauth_error().into(),
+            error_description: err.to_string(),
+            code: code.number(),
+        };
         let mut res = (status, Json(body)).into_response();
         let headers = res.headers_mut();
         headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));

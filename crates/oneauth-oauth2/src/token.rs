@@ -3,23 +3,10 @@
 use crate::{AuthorizationServer, R, internal};
 use oneauth_core::config::SigningAlg;
 use oneauth_crypto::{TokenKind, b64url};
+pub use oneauth_proto::TokenResponse;
 use oneauth_store::{Client, Identity, Token};
-use serde::Serialize;
 use serde_json::{Value, json};
 use time::OffsetDateTime;
-
-/// RFC 6749 §5.1 successful token response, in the guide's shape.
-#[derive(Debug, Clone, Serialize)]
-pub struct TokenResponse {
-    pub access_token: String,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub refresh_token: Option<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub id_token: Option<String>,
-    pub token_type: &'static str,
-    pub expires_in: i64,
-    pub scope: String,
-}
 
 /// What one issuance is for.
 pub struct Grant<'a> {
@@ -120,7 +107,7 @@ impl AuthorizationServer {
             access_token,
             refresh_token,
             id_token,
-            token_type: "bearer",
+            token_type: "bearer".into(),
             // One second less than the stored lifetime, so a client that adds
             // this to its own (later) clock never outlives the server's view.
             expires_in: t.access_token_ttl_secs as i64 - 1,
