@@ -69,6 +69,8 @@ pub trait ClientStore {
     async fn delete_client(&self, id: &str) -> StoreResult<bool>;
     /// Whether `origin` (scheme://host[:port]) is the origin of a registered redirect URI.
     async fn is_client_origin(&self, origin: &str) -> StoreResult<bool>;
+    /// Whether `uri` is a registered post-logout redirect URI of some client.
+    async fn is_post_logout_uri(&self, uri: &str) -> StoreResult<bool>;
 }
 
 #[async_trait]
@@ -78,7 +80,11 @@ pub trait IdentityStore {
     /// `email` is compared as stored: callers normalise it first.
     async fn get_identity_by_email(&self, email: &str) -> StoreResult<Option<Identity>>;
     async fn list_identities(&self) -> StoreResult<Vec<Identity>>;
+    /// Deletes the identity with its sessions, consents and tokens.
     async fn delete_identity(&self, id: &str) -> StoreResult<bool>;
+    /// Sets the state; disabling revokes the identity's sessions and tokens
+    /// in the same transaction.
+    async fn set_identity_state(&self, id: &str, state: IdentityState, now: i64) -> StoreResult<bool>;
 }
 
 #[async_trait]
@@ -124,6 +130,19 @@ pub trait ConsentStore {
     ) -> StoreResult<()>;
 }
 
+/// The result of presenting a refresh token for rotation.
+#[derive(Debug)]
+pub enum Rotation {
+    /// The token was live; it is now used and the successors are stored.
+    Rotated,
+    /// Used within the grace window: the sealed successor pair it got then.
+    Replayed { sealed_successor: Vec<u8> },
+    /// Used before the grace window: the caller revokes the family.
+    Reused { grant_id: String },
+    /// Unknown, expired or revoked.
+    Invalid,
+}
+
 /// The result of presenting an authorization code.
 #[derive(Debug)]
 pub enum TakenCode {
@@ -149,6 +168,26 @@ pub trait TokenStore {
     async fn get_token(&self, kind: TokenKind, hash: &str, now: i64) -> StoreResult<Option<Token>>;
     /// Revokes every token of a grant; returns how many were live.
     async fn revoke_grant(&self, grant_id: &str, now: i64) -> StoreResult<u64>;
+    /// Marks the live refresh token `hash` used and stores `successors`,
+    /// atomically: of any number of concurrent calls exactly one rotates.
+    /// A replay no later than `grace_secs` after the use gets the sealed
+    /// successor back.
+    async fn rotate_refresh(
+        &self,
+        hash: &str,
+        now: i64,
+        grace_secs: i64,
+        successors: &[Token],
+        sealed_successor: &[u8],
+    ) -> StoreResult<Rotation>;
+}
+
+/// Removal of rows nobody can use any more.
+#[async_trait]
+pub trait Cleanup {
+    /// Deletes up to `batch` rows per table that expired before `now`, and
+    /// wipes sealed successors older than `sealed_before`. Returns rows deleted.
+    async fn delete_expired(&self, now: i64, sealed_before: i64, batch: i64) -> StoreResult<u64>;
 }
 
 /// Everything OneAuth stores.
@@ -162,6 +201,7 @@ pub trait Store:
     + ConsentStore
     + CodeStore
     + TokenStore
+    + Cleanup
     + Send
     + Sync
 {

@@ -33,6 +33,14 @@ pub struct Client {
     pub skip_consent: bool,
     #[serde(default)]
     pub id_token_signed_response_alg: Option<String>,
+    /// `jwt` for RFC 9068 access tokens; `opaque` (or unset) for the
+    /// server default.
+    #[serde(default)]
+    pub access_token_strategy: Option<String>,
+    /// May log users in with `POST /oauth/native/cli` (password, for
+    /// headless tools). Off by default.
+    #[serde(default)]
+    pub native_cli_login: bool,
     #[serde(default)]
     pub created_at: i64,
     #[serde(default)]
@@ -59,6 +67,15 @@ mod space_delimited {
 pub enum IdentityState {
     Active,
     Disabled,
+}
+
+impl IdentityState {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Active => "active",
+            Self::Disabled => "disabled",
+        }
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

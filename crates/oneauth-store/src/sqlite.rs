@@ -93,6 +93,17 @@ impl SqliteStore {
             .bind(&client.client_id)
             .execute(&mut **tx)
             .await?;
+        sqlx::query("DELETE FROM client_logout_uris WHERE client_id = $1")
+            .bind(&client.client_id)
+            .execute(&mut **tx)
+            .await?;
+        for uri in &client.post_logout_redirect_uris {
+            sqlx::query("INSERT OR IGNORE INTO client_logout_uris (uri, client_id) VALUES ($1, $2)")
+                .bind(uri)
+                .bind(&client.client_id)
+                .execute(&mut **tx)
+                .await?;
+        }
         for origin in client_origins(client) {
             sqlx::query("INSERT OR IGNORE INTO client_origins (origin, client_id) VALUES ($1, $2)")
                 .bind(origin)
@@ -221,6 +232,14 @@ impl ClientStore for SqliteStore {
             .await?;
         Ok(row.is_some())
     }
+
+    async fn is_post_logout_uri(&self, uri: &str) -> StoreResult<bool> {
+        let row = sqlx::query("SELECT 1 FROM client_logout_uris WHERE uri = $1 LIMIT 1")
+            .bind(uri)
+            .fetch_optional(&self.pool)
+            .await?;
+        Ok(row.is_some())
+    }
 }
 
 #[async_trait]
@@ -233,10 +252,7 @@ impl IdentityStore for SqliteStore {
         .bind(&identity.id)
         .bind(&identity.traits.email)
         .bind(serde_json::to_string(&identity.traits)?)
-        .bind(match identity.state {
-            IdentityState::Active => "active",
-            IdentityState::Disabled => "disabled",
-        })
+        .bind(identity.state.as_str())
         .bind(&identity.password_hash)
         .bind(identity.created_at)
         .bind(identity.updated_at)
@@ -285,6 +301,31 @@ impl IdentityStore for SqliteStore {
             .execute(&mut *tx)
             .await?
             .rows_affected();
+        tx.commit().await?;
+        Ok(n == 1)
+    }
+
+    async fn set_identity_state(&self, id: &str, state: IdentityState, now: i64) -> StoreResult<bool> {
+        let mut tx = self.pool.begin().await?;
+        let n = sqlx::query("UPDATE identities SET state = $2, updated_at = $3 WHERE id = $1")
+            .bind(id)
+            .bind(state.as_str())
+            .bind(now)
+            .execute(&mut *tx)
+            .await?
+            .rows_affected();
+        if n == 1 && state == IdentityState::Disabled {
+            sqlx::query("UPDATE tokens SET revoked_at = $2 WHERE subject = $1 AND revoked_at IS NULL")
+                .bind(id)
+                .bind(now)
+                .execute(&mut *tx)
+                .await?;
+            sqlx::query("UPDATE sessions SET revoked_at = $2 WHERE identity_id = $1 AND revoked_at IS NULL")
+                .bind(id)
+                .bind(now)
+                .execute(&mut *tx)
+                .await?;
+        }
         tx.commit().await?;
         Ok(n == 1)
     }
@@ -487,26 +528,55 @@ impl CodeStore for SqliteStore {
 impl TokenStore for SqliteStore {
     async fn insert_tokens(&self, tokens: &[Token]) -> StoreResult<()> {
         let mut tx = self.pool.begin().await?;
-        for t in tokens {
-            sqlx::query(
-                "INSERT INTO tokens (hash, kind, grant_id, client_id, subject, scope, session_id, issued_at, expires_at)
-                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
-            )
-            .bind(&t.hash)
-            .bind(t.kind.as_str())
-            .bind(&t.grant_id)
-            .bind(&t.client_id)
-            .bind(&t.subject)
-            .bind(join(&t.scope))
-            .bind(&t.session_id)
-            .bind(t.issued_at)
-            .bind(t.expires_at)
-            .execute(&mut *tx)
-            .await?;
-        }
+        Self::insert_tokens_in(&mut tx, tokens).await?;
         tx.commit().await?;
         Ok(())
     }
+
+    async fn rotate_refresh(
+        &self,
+        hash: &str,
+        now: i64,
+        grace_secs: i64,
+        successors: &[Token],
+        sealed_successor: &[u8],
+    ) -> StoreResult<Rotation> {
+        // The conditional UPDATE is the compare-and-swap: SQLite runs one
+        // writer at a time, so exactly one caller sees a row change.
+        let mut tx = self.pool.begin().await?;
+        let rotated = sqlx::query(
+            "UPDATE tokens SET used_at = $2, successor = $3
+             WHERE hash = $1 AND kind = 'refresh' AND used_at IS NULL AND revoked_at IS NULL AND expires_at > $2",
+        )
+        .bind(hash)
+        .bind(now)
+        .bind(sealed_successor)
+        .execute(&mut *tx)
+        .await?
+        .rows_affected();
+        if rotated == 1 {
+            Self::insert_tokens_in(&mut tx, successors).await?;
+            tx.commit().await?;
+            return Ok(Rotation::Rotated);
+        }
+        let row = sqlx::query("SELECT grant_id, used_at, successor, revoked_at, expires_at FROM tokens WHERE hash = $1 AND kind = 'refresh'")
+            .bind(hash)
+            .fetch_optional(&mut *tx)
+            .await?;
+        tx.commit().await?;
+        let Some(row) = row else { return Ok(Rotation::Invalid) };
+        let used_at: Option<i64> = row.try_get("used_at")?;
+        let revoked_at: Option<i64> = row.try_get("revoked_at")?;
+        let expires_at: i64 = row.try_get("expires_at")?;
+        let successor: Option<Vec<u8>> = row.try_get("successor")?;
+        Ok(match (used_at, successor) {
+            _ if revoked_at.is_some() || expires_at <= now => Rotation::Invalid,
+            (Some(used), Some(sealed)) if now - used <= grace_secs => Rotation::Replayed { sealed_successor: sealed },
+            (Some(_), _) => Rotation::Reused { grant_id: row.try_get("grant_id")? },
+            (None, _) => Rotation::Invalid,
+        })
+    }
+
 
     async fn get_token(&self, kind: TokenKind, hash: &str, now: i64) -> StoreResult<Option<Token>> {
         let row = sqlx::query(
@@ -545,10 +615,62 @@ impl TokenStore for SqliteStore {
     }
 }
 
+impl SqliteStore {
+    async fn insert_tokens_in(tx: &mut sqlx::Transaction<'_, sqlx::Sqlite>, tokens: &[Token]) -> StoreResult<()> {
+        for t in tokens {
+            sqlx::query(
+                "INSERT INTO tokens (hash, kind, grant_id, client_id, subject, scope, session_id, issued_at, expires_at)
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
+            )
+            .bind(&t.hash)
+            .bind(t.kind.as_str())
+            .bind(&t.grant_id)
+            .bind(&t.client_id)
+            .bind(&t.subject)
+            .bind(join(&t.scope))
+            .bind(&t.session_id)
+            .bind(t.issued_at)
+            .bind(t.expires_at)
+            .execute(&mut **tx)
+            .await?;
+        }
+        Ok(())
+    }
+}
+
 #[async_trait]
 impl Store for SqliteStore {
     async fn ping(&self) -> StoreResult<()> {
         sqlx::query("SELECT 1").execute(&self.pool).await?;
         Ok(())
+    }
+}
+
+#[async_trait]
+impl Cleanup for SqliteStore {
+    async fn delete_expired(&self, now: i64, sealed_before: i64, batch: i64) -> StoreResult<u64> {
+        let mut deleted = 0;
+        // Batches keep each write transaction short, so logins and token
+        // requests never wait long behind the cleaner.
+        const SQL: [&str; 4] = [
+            "DELETE FROM tokens WHERE rowid IN (SELECT rowid FROM tokens WHERE expires_at < $1 LIMIT $2)",
+            "DELETE FROM authorization_codes WHERE rowid IN (SELECT rowid FROM authorization_codes WHERE expires_at < $1 LIMIT $2)",
+            "DELETE FROM flows WHERE rowid IN (SELECT rowid FROM flows WHERE expires_at < $1 LIMIT $2)",
+            "DELETE FROM sessions WHERE rowid IN (SELECT rowid FROM sessions WHERE expires_at < $1 LIMIT $2)",
+        ];
+        for sql in SQL {
+            loop {
+                let n = sqlx::query(sql).bind(now).bind(batch).execute(&self.pool).await?.rows_affected();
+                deleted += n;
+                if n < batch as u64 {
+                    break;
+                }
+            }
+        }
+        sqlx::query("UPDATE tokens SET successor = NULL WHERE successor IS NOT NULL AND used_at < $1")
+            .bind(sealed_before)
+            .execute(&self.pool)
+            .await?;
+        Ok(deleted)
     }
 }
