@@ -29,6 +29,8 @@ pub struct Config {
     pub session: Session,
     pub password: Password,
     pub log: Log,
+    pub limits: Limits,
+    pub maintenance: Maintenance,
     /// Largest accepted request body, in bytes.
     pub body_limit_bytes: usize,
 }
@@ -68,6 +70,56 @@ pub struct Tokens {
     pub authorization_code_prefix: String,
     /// Default id_token signing algorithm: RS256, ES256 or EdDSA.
     pub id_token_signing_alg: SigningAlg,
+    /// `opaque` or `jwt` (RFC 9068); a client's `access_token_strategy` wins.
+    pub access_token_strategy: AccessTokenStrategy,
+    /// A used refresh token replayed within this many seconds gets the same
+    /// successor pair again (retries, racing tabs); later, its whole family
+    /// is revoked.
+    pub refresh_grace_secs: u64,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[serde(rename_all = "lowercase")]
+pub enum AccessTokenStrategy {
+    #[default]
+    Opaque,
+    Jwt,
+}
+
+impl AccessTokenStrategy {
+    pub fn parse(s: &str) -> Option<Self> {
+        match s {
+            "opaque" => Some(Self::Opaque),
+            "jwt" => Some(Self::Jwt),
+            _ => None,
+        }
+    }
+}
+
+/// Request rates per minute; 0 turns a limit off. Counted per node until
+/// the cluster-wide limiter lands.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct Limits {
+    /// Password attempts per identifier (UI login and CLI login).
+    pub login_per_identifier_per_minute: u32,
+    /// Password attempts per client IP.
+    pub login_per_ip_per_minute: u32,
+    /// Token endpoint requests per client IP.
+    pub token_per_ip_per_minute: u32,
+}
+
+/// Background upkeep.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct Maintenance {
+    /// How often expired tokens, codes, flows and sessions are deleted.
+    pub cleanup_interval_secs: u64,
+    /// Rows deleted per statement, so no write blocks others for long.
+    pub cleanup_batch: u32,
+    /// How often signing keys are reloaded from the database (rotations
+    /// made by `oneauth keys rotate` or another node).
+    pub key_reload_interval_secs: u64,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -154,6 +206,8 @@ impl Default for Config {
             session: Session::default(),
             password: Password::default(),
             log: Log::default(),
+            limits: Limits::default(),
+            maintenance: Maintenance::default(),
             body_limit_bytes: 64 * 1024,
         }
     }
@@ -181,6 +235,28 @@ impl Default for Tokens {
             refresh_token_prefix: "ory_rt_".into(),
             authorization_code_prefix: "ory_ac_".into(),
             id_token_signing_alg: SigningAlg::RS256,
+            access_token_strategy: AccessTokenStrategy::Opaque,
+            refresh_grace_secs: 5,
+        }
+    }
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Self {
+            login_per_identifier_per_minute: 10,
+            login_per_ip_per_minute: 60,
+            token_per_ip_per_minute: 60_000,
+        }
+    }
+}
+
+impl Default for Maintenance {
+    fn default() -> Self {
+        Self {
+            cleanup_interval_secs: 300,
+            cleanup_batch: 1000,
+            key_reload_interval_secs: 10,
         }
     }
 }

@@ -129,19 +129,45 @@ pub struct SigningKey {
     pub kid: String,
     pub alg: SigningAlg,
     pub jwk: Jwk,
+    /// Unix seconds; a newer key of the same algorithm supersedes it.
+    pub created_at: i64,
     material: KeyMaterial,
 }
 
 impl SigningKey {
-    pub fn load(kid: String, alg: SigningAlg, pkcs8: &[u8]) -> anyhow::Result<Self> {
+    pub fn load(
+        kid: String,
+        alg: SigningAlg,
+        created_at: i64,
+        pkcs8: &[u8],
+    ) -> anyhow::Result<Self> {
         let material = KeyMaterial::from_pkcs8(alg, pkcs8)?;
         let jwk = material.public_jwk(&kid, alg);
         Ok(Self {
             kid,
             alg,
             jwk,
+            created_at,
             material,
         })
+    }
+
+    /// Checks a signature with this key's public half.
+    fn verify(&self, signing_input: &[u8], sig: &[u8]) -> bool {
+        use aws_lc_rs::signature::{self, UnparsedPublicKey};
+        let (alg, public): (&'static dyn signature::VerificationAlgorithm, &[u8]) = match &self
+            .material
+        {
+            KeyMaterial::Rsa(k) => (
+                &signature::RSA_PKCS1_2048_8192_SHA256,
+                k.public_key().as_ref(),
+            ),
+            KeyMaterial::Ec(k) => (&signature::ECDSA_P256_SHA256_FIXED, k.public_key().as_ref()),
+            KeyMaterial::Ed(k) => (&signature::ED25519, k.public_key().as_ref()),
+        };
+        UnparsedPublicKey::new(alg, public)
+            .verify(signing_input, sig)
+            .is_ok()
     }
 
     /// Compact JWS of `claims` with `typ` (e.g. `JWT`, `at+jwt`).
@@ -157,17 +183,31 @@ impl SigningKey {
     }
 }
 
-/// The keys in use: the newest key of each algorithm signs; all of them are
-/// published so tokens signed before a rotation still verify.
+/// The keys in use: the newest key of each algorithm signs; an older key
+/// stays published until everything it signed has expired, so tokens
+/// signed before a rotation still verify.
 pub struct Keyring {
     keys: Vec<SigningKey>,
     jwks_json: String,
 }
 
 impl Keyring {
-    /// `keys` newest first.
-    pub fn new(keys: Vec<SigningKey>) -> Self {
-        let jwks = serde_json::json!({ "keys": keys.iter().map(|k| &k.jwk).collect::<Vec<_>>() });
+    /// `keys` newest first. A key superseded at time T (the creation of the
+    /// next key of its algorithm) is published until T + `retention_secs`.
+    pub fn new(keys: Vec<SigningKey>, now: i64, retention_secs: i64) -> Self {
+        let published: Vec<&Jwk> = keys
+            .iter()
+            .filter(|k| {
+                let superseded_at = keys
+                    .iter()
+                    .filter(|n| n.alg == k.alg && n.created_at > k.created_at)
+                    .map(|n| n.created_at)
+                    .min();
+                superseded_at.is_none_or(|t| now < t + retention_secs)
+            })
+            .map(|k| &k.jwk)
+            .collect();
+        let jwks = serde_json::json!({ "keys": published });
         Self {
             jwks_json: jwks.to_string(),
             keys,
@@ -194,6 +234,28 @@ impl Keyring {
     pub fn keys(&self) -> &[SigningKey] {
         &self.keys
     }
+
+    pub fn kids(&self) -> Vec<&str> {
+        self.keys.iter().map(|k| k.kid.as_str()).collect()
+    }
+
+    /// The claims of a compact JWS signed by one of our keys. The key, and so
+    /// the algorithm, comes from our registry by `kid`, never from the
+    /// header's `alg` (no algorithm confusion, no `none`).
+    pub fn verify_compact(&self, jws: &str) -> Option<serde_json::Value> {
+        let (signing_input, sig) = jws.rsplit_once('.')?;
+        let (header, payload) = signing_input.split_once('.')?;
+        let header: serde_json::Value =
+            serde_json::from_slice(&crate::b64url_decode(header)?).ok()?;
+        let kid = header.get("kid")?.as_str()?;
+        let key = self.keys.iter().find(|k| k.kid == kid)?;
+        if header.get("alg")?.as_str()? != key.alg.as_str() {
+            return None;
+        }
+        key.verify(signing_input.as_bytes(), &crate::b64url_decode(sig)?)
+            .then(|| serde_json::from_slice(&crate::b64url_decode(payload)?).ok())
+            .flatten()
+    }
 }
 
 #[cfg(test)]
@@ -210,7 +272,7 @@ mod tests {
     fn every_algorithm_signs_what_its_jwk_verifies() {
         for alg in SigningAlg::ALL {
             let der = KeyMaterial::generate(alg).unwrap();
-            let key = SigningKey::load("k1".into(), alg, &der).unwrap();
+            let key = SigningKey::load("k1".into(), alg, 0, &der).unwrap();
             let jws = key
                 .sign_compact("JWT", &serde_json::json!({"sub": "u"}))
                 .unwrap();
@@ -242,5 +304,63 @@ mod tests {
             };
             assert!(ok, "{alg:?} signature does not verify with its JWK");
         }
+    }
+}
+
+#[cfg(test)]
+mod keyring_tests {
+    use super::*;
+
+    fn key(kid: &str, alg: SigningAlg, created_at: i64) -> SigningKey {
+        SigningKey::load(
+            kid.into(),
+            alg,
+            created_at,
+            &KeyMaterial::generate(alg).unwrap(),
+        )
+        .unwrap()
+    }
+
+    #[test]
+    fn superseded_keys_stay_published_for_the_retention_then_go() {
+        let keys = || {
+            vec![
+                key("new", SigningAlg::ES256, 100),
+                key("old", SigningAlg::ES256, 10),
+            ]
+        };
+        let ring = Keyring::new(keys(), 150, 60);
+        assert_eq!(ring.signer(SigningAlg::ES256).unwrap().kid, "new");
+        assert!(ring.jwks_json().contains("\"old\""));
+        let later = Keyring::new(keys(), 161, 60);
+        assert!(!later.jwks_json().contains("\"old\""));
+        assert!(later.jwks_json().contains("\"new\""));
+    }
+
+    #[test]
+    fn verify_takes_the_key_by_kid_and_refuses_tampering() {
+        let ring = Keyring::new(
+            vec![
+                key("a", SigningAlg::EdDSA, 0),
+                key("b", SigningAlg::ES256, 0),
+            ],
+            0,
+            60,
+        );
+        let jws = ring
+            .signer(SigningAlg::EdDSA)
+            .unwrap()
+            .sign_compact("JWT", &serde_json::json!({"sub": "x"}))
+            .unwrap();
+        assert_eq!(ring.verify_compact(&jws).unwrap()["sub"], "x");
+        let mut parts: Vec<String> = jws.split('.').map(str::to_owned).collect();
+        parts[1] = crate::b64url(br#"{"sub":"y"}"#);
+        assert!(ring.verify_compact(&parts.join(".")).is_none());
+        let none_alg = format!(
+            "{}.{}.",
+            crate::b64url(br#"{"alg":"none","kid":"a"}"#),
+            crate::b64url(br#"{"sub":"x"}"#)
+        );
+        assert!(ring.verify_compact(&none_alg).is_none());
     }
 }

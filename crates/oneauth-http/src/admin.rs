@@ -179,3 +179,34 @@ pub async fn identity_delete(
         Err(no_identity(&id))
     }
 }
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct IdentityPatch {
+    state: oneauth_store::IdentityState,
+}
+
+/// Disables (or re-enables) an identity. Disabling revokes its sessions and
+/// tokens at once.
+pub async fn identity_patch(
+    State(app): State<AppState>,
+    Path(id): Path<String>,
+    ApiJson(body): ApiJson<IdentityPatch>,
+) -> ApiResult<Json<IdentityView>> {
+    let now = app.clock.now().unix_timestamp();
+    if !app
+        .server
+        .store
+        .set_identity_state(&id, body.state, now)
+        .await?
+    {
+        return Err(no_identity(&id));
+    }
+    let identity = app
+        .server
+        .identities
+        .get(&id)
+        .await?
+        .ok_or_else(|| no_identity(&id))?;
+    Ok(Json(identity.into()))
+}

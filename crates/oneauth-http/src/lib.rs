@@ -55,6 +55,18 @@ pub fn public_router(app: AppState) -> Router {
         .route("/oauth2/auth", get(public::authorize_get))
         .route("/oauth2/token", post(public::token_post))
         .route("/api/oauth2/token", post(public::token_post))
+        .route("/oauth2/introspect", post(public::introspect_post))
+        .route("/oauth2/revoke", post(public::revoke_post))
+        .route(
+            "/oauth2/sessions/logout",
+            get(public::end_session).post(public::end_session),
+        )
+        .route("/api/oauth/refresh", post(public::refresh_post))
+        .route("/oauth/token/verify", post(public::verify_post))
+        .route("/api/oauth/logout", post(public::token_logout_post))
+        .route("/api/auth/logout", get(public::session_logout_get))
+        .route("/api/oauth/web/exchange", post(public::web_exchange_post))
+        .route("/oauth/native/cli", post(public::native_cli_post))
         .route("/userinfo", get(public::userinfo).post(public::userinfo))
         .route("/api/hydra/login", get(public::login_request_get))
         .route("/api/hydra/login/accept", put(public::login_accept_put))
@@ -90,7 +102,9 @@ pub fn admin_router(app: AppState) -> Router {
         )
         .route(
             "/admin/identities/{id}",
-            g(admin::identity_get).delete(admin::identity_delete),
+            g(admin::identity_get)
+                .patch(admin::identity_patch)
+                .delete(admin::identity_delete),
         )
         .route("/health/alive", get(public::alive_get))
         .route("/health/ready", get(public::ready_get))

@@ -3,8 +3,9 @@
 
 use crate::AppState;
 use crate::error::{ApiError, ApiResult};
-use crate::extract::{BasicAuth, Bearer, OAuthForm, OAuthQuery};
+use crate::extract::{ApiJson, BasicAuth, Bearer, OAuthForm, OAuthQuery};
 use axum::Json;
+use axum::extract::{ConnectInfo, FromRequest as _};
 use axum::extract::{Query, State};
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Redirect, Response};
@@ -13,7 +14,11 @@ use axum_extra::extract::cookie::{Cookie, SameSite};
 use oneauth_core::Error;
 use oneauth_oauth2::authorize::{AuthorizeOutcome, BrowserContext};
 use oneauth_oauth2::challenge::{ConsentRequest, LoginRequest, RedirectTo};
+use oneauth_oauth2::exchange::SilentExchange;
+use oneauth_oauth2::logout::EndSessionRequest;
+use oneauth_oauth2::native::NativeLogin;
 use serde::Deserialize;
+use std::net::SocketAddr;
 
 /// Binds an authorization flow to the browser that started it.
 pub const BROWSER_COOKIE: &str = "oneauth_browser";
@@ -101,27 +106,6 @@ fn ui_error_redirect(app: &AppState, e: &Error) -> Response {
             &code.number().map(|n| n.to_string()).unwrap_or_default(),
         );
     Redirect::to(url.as_str()).into_response()
-}
-
-/// RFC 6749 §3.2 token endpoint; also the guide's `/api/oauth2/token`.
-pub async fn token_post(
-    State(app): State<AppState>,
-    basic: BasicAuth,
-    OAuthForm(params): OAuthForm,
-) -> ApiResult<Response> {
-    let client = app
-        .server
-        .authenticate_client(&basic.credentials(&params))
-        .await?;
-    let tokens = app.server.token(&client, &params, app.clock.now()).await?;
-    Ok((
-        [
-            (header::CACHE_CONTROL, "no-store"),
-            (header::PRAGMA, "no-cache"),
-        ],
-        Json(tokens),
-    )
-        .into_response())
 }
 
 /// OIDC Core §5.3 UserInfo.
@@ -248,4 +232,262 @@ pub async fn ready_get(State(app): State<AppState>) -> Response {
             res
         }
     }
+}
+
+/// Token endpoint rate limit, per client IP.
+fn token_limit(app: &AppState, peer: &SocketAddr) -> ApiResult<()> {
+    Ok(app.server.limits.token_request(Some(peer.ip()))?)
+}
+
+/// RFC 6749 §3.2 token endpoint; also the guide's `/api/oauth2/token`.
+pub async fn token_post(
+    State(app): State<AppState>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    basic: BasicAuth,
+    OAuthForm(params): OAuthForm,
+) -> ApiResult<Response> {
+    token_limit(&app, &peer)?;
+    let client = app
+        .server
+        .authenticate_client(&basic.credentials(&params))
+        .await?;
+    let tokens = app.server.token(&client, &params, app.clock.now()).await?;
+    Ok(no_store(Json(tokens)))
+}
+
+fn no_store(body: impl IntoResponse) -> Response {
+    (
+        [
+            (header::CACHE_CONTROL, "no-store"),
+            (header::PRAGMA, "no-cache"),
+        ],
+        body,
+    )
+        .into_response()
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RefreshBody {
+    refresh_token: String,
+}
+
+/// The guide's `POST /api/oauth/refresh {"refresh_token": …}`. It carries
+/// no client credentials, so only public clients' tokens are accepted here;
+/// confidential clients refresh at the token endpoint with their secret.
+pub async fn refresh_post(
+    State(app): State<AppState>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    ApiJson(body): ApiJson<RefreshBody>,
+) -> ApiResult<Response> {
+    token_limit(&app, &peer)?;
+    let now = app.clock.now();
+    let client = app
+        .server
+        .refresh_token_client(&body.refresh_token, now)
+        .await?;
+    if client.token_endpoint_auth_method != "none" {
+        return Err(Error::InvalidClient.into());
+    }
+    let tokens = app
+        .server
+        .refresh(&client, &body.refresh_token, None, now)
+        .await?;
+    Ok(no_store(Json(tokens)))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct VerifyBody {
+    token: String,
+}
+
+/// The guide's `POST /oauth/token/verify`.
+pub async fn verify_post(
+    State(app): State<AppState>,
+    ApiJson(body): ApiJson<VerifyBody>,
+) -> ApiResult<Response> {
+    Ok(no_store(Json(
+        app.server
+            .verify_access_token(&body.token, app.clock.now())
+            .await?,
+    )))
+}
+
+fn required<'a>(
+    params: &'a std::collections::HashMap<String, String>,
+    name: &str,
+) -> ApiResult<&'a str> {
+    params
+        .get(name)
+        .map(String::as_str)
+        .ok_or_else(|| ApiError(Error::InvalidRequest(format!("{name} is missing."))))
+}
+
+/// RFC 7662 introspection.
+pub async fn introspect_post(
+    State(app): State<AppState>,
+    basic: BasicAuth,
+    OAuthForm(params): OAuthForm,
+) -> ApiResult<Response> {
+    let client = app
+        .server
+        .authenticate_client(&basic.credentials(&params))
+        .await?;
+    let token = required(&params, "token")?;
+    let hint = params.get("token_type_hint").map(String::as_str);
+    Ok(no_store(Json(
+        app.server
+            .introspect(&client, token, hint, app.clock.now())
+            .await?,
+    )))
+}
+
+/// RFC 7009 revocation: 200 with an empty body, also for unknown tokens.
+pub async fn revoke_post(
+    State(app): State<AppState>,
+    basic: BasicAuth,
+    OAuthForm(params): OAuthForm,
+) -> ApiResult<StatusCode> {
+    let client = app
+        .server
+        .authenticate_client(&basic.credentials(&params))
+        .await?;
+    app.server
+        .revoke(&client, required(&params, "token")?, app.clock.now())
+        .await?;
+    Ok(StatusCode::OK)
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct LogoutBody {
+    #[serde(default)]
+    access_token: Option<String>,
+    #[serde(default)]
+    refresh_token: Option<String>,
+}
+
+/// The guide's logout step 1: revoke both tokens (and the refresh family).
+pub async fn token_logout_post(
+    State(app): State<AppState>,
+    ApiJson(body): ApiJson<LogoutBody>,
+) -> ApiResult<Json<serde_json::Value>> {
+    app.server
+        .revoke_pair(
+            body.access_token.as_deref(),
+            body.refresh_token.as_deref(),
+            app.clock.now(),
+        )
+        .await?;
+    Ok(Json(serde_json::json!({ "revoked": true })))
+}
+
+/// Clears the session cookie with the attributes it was set with.
+fn clear_session_cookie(app: &AppState, jar: CookieJar) -> CookieJar {
+    let cfg = &app.server.config.session;
+    let mut c = Cookie::build((cfg.cookie_name.clone(), ""))
+        .path("/")
+        .build();
+    if !cfg.cookie_domain.is_empty() {
+        c.set_domain(cfg.cookie_domain.clone());
+    }
+    jar.remove(c)
+}
+
+async fn end_session_and_go(
+    app: &AppState,
+    jar: CookieJar,
+    target: Option<String>,
+) -> ApiResult<Response> {
+    let cookie = jar
+        .get(&app.server.config.session.cookie_name)
+        .map(|c| c.value().to_owned());
+    app.server
+        .end_login_session(cookie.as_deref(), app.clock.now())
+        .await?;
+    let jar = clear_session_cookie(app, jar);
+    let to = target.unwrap_or_else(|| app.server.ui_endpoint("/logged-out"));
+    Ok((jar, Redirect::to(&to)).into_response())
+}
+
+#[derive(Deserialize)]
+pub struct GuideLogoutQuery {
+    post_logout_redirect_uri: Option<String>,
+}
+
+/// The guide's logout step 2: end the login session, then go to a
+/// registered destination or the logged-out page.
+pub async fn session_logout_get(
+    State(app): State<AppState>,
+    jar: CookieJar,
+    Query(q): Query<GuideLogoutQuery>,
+) -> ApiResult<Response> {
+    let target = match &q.post_logout_redirect_uri {
+        Some(uri) => app.server.guide_logout_target(uri).await?,
+        None => None,
+    };
+    end_session_and_go(&app, jar, target).await
+}
+
+/// OIDC RP-Initiated Logout 1.0 (GET or form POST).
+pub async fn end_session(
+    State(app): State<AppState>,
+    jar: CookieJar,
+    req: axum::extract::Request,
+) -> ApiResult<Response> {
+    let params = if req.method() == axum::http::Method::POST {
+        let OAuthForm(p) = OAuthForm::from_request(req, &app).await?;
+        p
+    } else {
+        let q = req.uri().query().unwrap_or("");
+        crate::extract::unique_params(
+            url::form_urlencoded::parse(q.as_bytes())
+                .into_owned()
+                .collect(),
+        )?
+    };
+    let request = EndSessionRequest {
+        id_token_hint: params.get("id_token_hint").cloned(),
+        client_id: params.get("client_id").cloned(),
+        post_logout_redirect_uri: params.get("post_logout_redirect_uri").cloned(),
+        state: params.get("state").cloned(),
+    };
+    let target = app.server.end_session_target(&request).await?;
+    end_session_and_go(&app, jar, target).await
+}
+
+/// The guide's silent exchange: tokens from the session cookie.
+pub async fn web_exchange_post(
+    State(app): State<AppState>,
+    jar: CookieJar,
+    headers: axum::http::HeaderMap,
+    ApiJson(body): ApiJson<SilentExchange>,
+) -> ApiResult<Response> {
+    let origin = match headers.get(header::ORIGIN) {
+        Some(v) => Some(
+            v.to_str()
+                .map_err(|_| Error::AccessDenied("Malformed Origin.".into()))?,
+        ),
+        None => None,
+    };
+    let (session, identity) = app.session(&jar).await?;
+    let tokens = app
+        .server
+        .silent_exchange(&body, &session, &identity, origin, app.clock.now())
+        .await?;
+    Ok(no_store(Json(tokens)))
+}
+
+/// The guide's CLI login.
+pub async fn native_cli_post(
+    State(app): State<AppState>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    ApiJson(body): ApiJson<NativeLogin>,
+) -> ApiResult<Response> {
+    let tokens = app
+        .server
+        .native_login(body, Some(peer.ip()), app.clock.now())
+        .await?;
+    Ok(no_store(Json(tokens)))
 }

@@ -1,6 +1,7 @@
 //! Identities, their credentials, login methods as plug-ins, and login
 //! sessions. No HTTP types: callers pass parsed input and `now`.
 
+pub mod limit;
 pub mod method;
 
 use method::{LoginMethod, MethodContext};

@@ -37,6 +37,12 @@ pub struct ClientRegistration {
     pub skip_consent: bool,
     #[serde(default)]
     pub id_token_signed_response_alg: Option<String>,
+    /// `opaque` or `jwt` (RFC 9068 access tokens).
+    #[serde(default)]
+    pub access_token_strategy: Option<String>,
+    /// Allow `POST /oauth/native/cli` password logins.
+    #[serde(default)]
+    pub native_cli_login: bool,
 }
 
 /// A registered client as the admin API shows it; the secret appears once,
@@ -195,6 +201,13 @@ impl AuthorizationServer {
                 "unsupported id_token_signed_response_alg `{alg}`"
             )));
         }
+        if let Some(s) = &reg.access_token_strategy
+            && oneauth_core::config::AccessTokenStrategy::parse(s).is_none()
+        {
+            return Err(Error::InvalidClientMetadata(format!(
+                "access_token_strategy must be opaque or jwt, not `{s}`"
+            )));
+        }
         let scope = crate::parse_scope(
             reg.scope
                 .as_deref()
@@ -231,6 +244,8 @@ impl AuthorizationServer {
             post_logout_redirect_uris: reg.post_logout_redirect_uris,
             skip_consent: reg.skip_consent,
             id_token_signed_response_alg: reg.id_token_signed_response_alg,
+            access_token_strategy: reg.access_token_strategy,
+            native_cli_login: reg.native_cli_login,
             created_at: now.unix_timestamp(),
             updated_at: now.unix_timestamp(),
         };

@@ -5,11 +5,19 @@ use oneauth_core::config::SigningAlg;
 use oneauth_crypto::{KeyMaterial, Keyring, SigningKey, SystemKeys};
 use oneauth_store::{Store, StoredKey};
 
+/// How long a superseded signing key stays published: as long as anything
+/// it signed (id_tokens, JWT access tokens) can be live.
+pub fn retention_secs(config: &oneauth_core::Config) -> i64 {
+    let t = &config.tokens;
+    t.id_token_ttl_secs.max(t.access_token_ttl_secs) as i64
+}
+
 /// Loads the keyring, generating a key for every algorithm that has none.
 pub async fn load_or_generate(
     store: &dyn Store,
     keys: &SystemKeys,
     now: i64,
+    retention: i64,
 ) -> anyhow::Result<Keyring> {
     let stored = store.list_keys().await?;
     for alg in SigningAlg::ALL {
@@ -17,7 +25,7 @@ pub async fn load_or_generate(
             generate(store, keys, alg, now).await?;
         }
     }
-    load(store, keys).await
+    load(store, keys, now, retention).await
 }
 
 /// A new key for `alg`; it signs from the next load on.
@@ -41,9 +49,24 @@ pub async fn generate(
     Ok(kid)
 }
 
-pub async fn load(store: &dyn Store, keys: &SystemKeys) -> anyhow::Result<Keyring> {
+pub async fn load(
+    store: &dyn Store,
+    keys: &SystemKeys,
+    now: i64,
+    retention: i64,
+) -> anyhow::Result<Keyring> {
+    load_from(store.list_keys().await?, keys, now, retention)
+}
+
+/// Builds the keyring from stored rows (newest first).
+pub fn load_from(
+    stored: Vec<StoredKey>,
+    keys: &SystemKeys,
+    now: i64,
+    retention: i64,
+) -> anyhow::Result<Keyring> {
     let mut loaded = Vec::new();
-    for k in store.list_keys().await? {
+    for k in stored {
         let alg = SigningAlg::parse(&k.alg)
             .ok_or_else(|| anyhow::anyhow!("key {} has unknown alg {}", k.kid, k.alg))?;
         let der = keys.open(k.kid.as_bytes(), &k.sealed_key).ok_or_else(|| {
@@ -52,7 +75,7 @@ pub async fn load(store: &dyn Store, keys: &SystemKeys) -> anyhow::Result<Keyrin
                 k.kid
             )
         })?;
-        loaded.push(SigningKey::load(k.kid, alg, &der)?);
+        loaded.push(SigningKey::load(k.kid, alg, k.created_at, &der)?);
     }
-    Ok(Keyring::new(loaded))
+    Ok(Keyring::new(loaded, now, retention))
 }

@@ -6,8 +6,12 @@ pub mod authorize;
 pub mod challenge;
 pub mod client;
 pub mod discovery;
+pub mod exchange;
 pub mod grant;
+pub mod introspect;
 pub mod keys;
+pub mod logout;
+pub mod native;
 pub mod pkce;
 pub mod token;
 pub mod userinfo;
@@ -15,8 +19,10 @@ pub mod userinfo;
 use oneauth_core::{Config, Error, Result};
 use oneauth_crypto::{Keyring, SystemKeys, TokenMinter};
 use oneauth_identity::Identities;
+use oneauth_identity::limit::Limits;
 use oneauth_store::Store;
 use std::sync::{Arc, RwLock};
+use time::OffsetDateTime;
 
 pub struct AuthorizationServer {
     pub store: Arc<dyn Store>,
@@ -24,6 +30,7 @@ pub struct AuthorizationServer {
     pub system_keys: Arc<SystemKeys>,
     pub minter: Arc<TokenMinter>,
     pub identities: Arc<Identities>,
+    pub limits: Arc<Limits>,
     keyring: RwLock<Arc<Keyring>>,
 }
 
@@ -36,14 +43,51 @@ impl AuthorizationServer {
         identities: Arc<Identities>,
         keyring: Keyring,
     ) -> Self {
+        let limits = Arc::new(Limits::new(&config.limits));
         Self {
             store,
             config,
             system_keys,
             minter,
             identities,
+            limits,
             keyring: RwLock::new(Arc::new(keyring)),
         }
+    }
+
+    /// Reloads signing keys when the stored set changed (a rotation here or
+    /// on another node), and drops keys whose retention ran out. Returns
+    /// whether the keyring changed.
+    pub async fn reload_keys(&self, now: OffsetDateTime) -> anyhow::Result<bool> {
+        let stored = self.store.list_keys().await?;
+        let current = self.keyring();
+        let keyring = keys::load_from(
+            stored,
+            &self.system_keys,
+            now.unix_timestamp(),
+            keys::retention_secs(&self.config),
+        )?;
+        let changed =
+            keyring.kids() != current.kids() || keyring.jwks_json() != current.jwks_json();
+        if changed {
+            *self.keyring.write().unwrap_or_else(|e| e.into_inner()) = Arc::new(keyring);
+        }
+        Ok(changed)
+    }
+
+    /// Deletes expired rows; run periodically.
+    pub async fn cleanup(&self, now: OffsetDateTime) -> R<u64> {
+        let now = now.unix_timestamp();
+        let grace = self.config.tokens.refresh_grace_secs as i64;
+        self.limits.retain_recent();
+        Ok(self
+            .store
+            .delete_expired(
+                now,
+                now - grace,
+                self.config.maintenance.cleanup_batch.max(1) as i64,
+            )
+            .await?)
     }
 
     pub fn keyring(&self) -> Arc<Keyring> {

@@ -1,12 +1,15 @@
-//! Minting the token set: opaque access and refresh tokens, the id_token.
+//! Minting the token set: access token (opaque, or RFC 9068 JWT), refresh
+//! token, id_token. Minting is separate from storing so a refresh can store
+//! its successors inside the rotation's compare-and-swap.
 
 use crate::{AuthorizationServer, R, internal};
-use oneauth_core::config::SigningAlg;
+use oneauth_core::config::{AccessTokenStrategy, SigningAlg};
 use oneauth_crypto::{TokenKind, b64url};
-pub use oneauth_proto::TokenResponse;
 use oneauth_store::{Client, Identity, Token};
 use serde_json::{Value, json};
 use time::OffsetDateTime;
+
+pub use oneauth_proto::TokenResponse;
 
 /// What one issuance is for.
 pub struct Grant<'a> {
@@ -51,15 +54,23 @@ pub fn scope_claims(
 }
 
 impl AuthorizationServer {
-    /// Mints and stores the token set of a grant. A refresh token comes only
-    /// with `offline`/`offline_access` and a client allowed to refresh; an
-    /// id_token only with `openid` and a user.
+    /// Mints and stores the token set of a grant.
     pub async fn issue_tokens(&self, g: Grant<'_>, now: OffsetDateTime) -> R<TokenResponse> {
+        let (response, records) = self.mint_tokens(&g, now)?;
+        self.store.insert_tokens(&records).await?;
+        Ok(response)
+    }
+
+    /// Mints a token set and the records to store for it. A refresh token
+    /// comes only with `offline`/`offline_access`, a user, and a client
+    /// allowed to refresh; an id_token only with `openid` and a user.
+    pub fn mint_tokens(
+        &self,
+        g: &Grant<'_>,
+        now: OffsetDateTime,
+    ) -> R<(TokenResponse, Vec<Token>)> {
         let t = &self.config.tokens;
         let iat = now.unix_timestamp();
-        let (access_token, access_hash) = self
-            .minter
-            .mint(TokenKind::AccessToken, &t.access_token_prefix);
         let record = |hash: String, kind, ttl: u64| Token {
             hash,
             kind,
@@ -70,9 +81,29 @@ impl AuthorizationServer {
             session_id: g.session_id.map(str::to_owned),
             issued_at: iat,
             expires_at: iat + ttl as i64,
+            used_at: None,
+        };
+        let strategy = g
+            .client
+            .access_token_strategy
+            .as_deref()
+            .and_then(AccessTokenStrategy::parse)
+            .unwrap_or(t.access_token_strategy);
+        let (access_token, access_hash) = match strategy {
+            AccessTokenStrategy::Opaque => {
+                let (token, hash) = self
+                    .minter
+                    .mint(TokenKind::AccessToken, &t.access_token_prefix);
+                (token, hash.0)
+            }
+            AccessTokenStrategy::Jwt => {
+                let jwt = self.jwt_access_token(g, now)?;
+                let hash = oneauth_crypto::TokenHash::of(&jwt).0;
+                (jwt, hash)
+            }
         };
         let mut records = vec![record(
-            access_hash.0,
+            access_hash,
             oneauth_store::TokenKind::Access,
             t.access_token_ttl_secs,
         )];
@@ -98,12 +129,11 @@ impl AuthorizationServer {
         };
         let id_token = match g.identity {
             Some(identity) if g.scope.iter().any(|s| s == "openid") => {
-                Some(self.id_token(&g, identity, &access_token, now)?)
+                Some(self.id_token(g, identity, &access_token, now)?)
             }
             _ => None,
         };
-        self.store.insert_tokens(&records).await?;
-        Ok(TokenResponse {
+        let response = TokenResponse {
             access_token,
             refresh_token,
             id_token,
@@ -112,7 +142,32 @@ impl AuthorizationServer {
             // this to its own (later) clock never outlives the server's view.
             expires_in: t.access_token_ttl_secs as i64 - 1,
             scope: g.scope.join(" "),
-        })
+        };
+        Ok((response, records))
+    }
+
+    /// RFC 9068 JWT access token, signed with the default algorithm.
+    fn jwt_access_token(&self, g: &Grant<'_>, now: OffsetDateTime) -> R<String> {
+        let alg = self.config.tokens.id_token_signing_alg;
+        let keyring = self.keyring();
+        let key = keyring
+            .signer(alg)
+            .ok_or_else(|| oneauth_core::Error::internal(format!("no {} key", alg.as_str())))?;
+        let iat = now.unix_timestamp();
+        let mut claims = json!({
+            "iss": self.issuer(),
+            "sub": g.identity.map_or(g.client.client_id.as_str(), |i| i.id.as_str()),
+            "aud": [g.client.client_id],
+            "client_id": g.client.client_id,
+            "scope": g.scope.join(" "),
+            "iat": iat,
+            "exp": iat + self.config.tokens.access_token_ttl_secs as i64,
+            "jti": uuid::Uuid::new_v4().to_string(),
+        });
+        if let Some(at) = g.auth_time {
+            claims["auth_time"] = json!(at);
+        }
+        key.sign_compact("at+jwt", &claims).map_err(internal)
     }
 
     /// OIDC Core §2 id_token, signed with the client's or the default algorithm.

@@ -3,7 +3,6 @@
 use crate::token::scope_claims;
 use crate::{AuthorizationServer, R};
 use oneauth_core::Error;
-use oneauth_crypto::TokenKind;
 use oneauth_store::{IdentityState, Token};
 use serde_json::{Value, json};
 use time::OffsetDateTime;
@@ -11,24 +10,11 @@ use time::OffsetDateTime;
 impl AuthorizationServer {
     /// The live access token behind a bearer value.
     pub async fn access_token(&self, bearer: &str, now: OffsetDateTime) -> R<Token> {
-        let invalid =
-            || Error::InvalidToken("The access token is invalid, expired or revoked.".into());
-        let hash = self
-            .minter
-            .check(
-                TokenKind::AccessToken,
-                &self.config.tokens.access_token_prefix,
-                bearer,
-            )
-            .ok_or_else(invalid)?;
-        self.store
-            .get_token(
-                oneauth_store::TokenKind::Access,
-                &hash.0,
-                now.unix_timestamp(),
-            )
+        self.live_token(bearer, &[oneauth_store::TokenKind::Access], now)
             .await?
-            .ok_or_else(invalid)
+            .ok_or_else(|| {
+                Error::InvalidToken("The access token is invalid, expired or revoked.".into())
+            })
     }
 
     pub async fn userinfo(&self, bearer: &str, now: OffsetDateTime) -> R<Value> {

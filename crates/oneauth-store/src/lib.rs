@@ -84,7 +84,12 @@ pub trait IdentityStore {
     async fn delete_identity(&self, id: &str) -> StoreResult<bool>;
     /// Sets the state; disabling revokes the identity's sessions and tokens
     /// in the same transaction.
-    async fn set_identity_state(&self, id: &str, state: IdentityState, now: i64) -> StoreResult<bool>;
+    async fn set_identity_state(
+        &self,
+        id: &str,
+        state: IdentityState,
+        now: i64,
+    ) -> StoreResult<bool>;
 }
 
 #[async_trait]
@@ -164,8 +169,11 @@ pub trait CodeStore {
 #[async_trait]
 pub trait TokenStore {
     async fn insert_tokens(&self, tokens: &[Token]) -> StoreResult<()>;
-    /// A live token of `kind` (not revoked, not expired at `now`).
+    /// A token of `kind` that is not revoked and not expired at `now`. A
+    /// used refresh token is returned too (with `used_at`), for reuse detection.
     async fn get_token(&self, kind: TokenKind, hash: &str, now: i64) -> StoreResult<Option<Token>>;
+    /// Revokes one token; false when it was unknown or revoked already.
+    async fn revoke_token(&self, hash: &str, now: i64) -> StoreResult<bool>;
     /// Revokes every token of a grant; returns how many were live.
     async fn revoke_grant(&self, grant_id: &str, now: i64) -> StoreResult<u64>;
     /// Marks the live refresh token `hash` used and stores `successors`,

@@ -246,4 +246,7 @@ pub struct Token {
     pub session_id: Option<String>,
     pub issued_at: i64,
     pub expires_at: i64,
+    /// When a refresh token was rotated; a used token is not live, but is
+    /// kept to recognise replays.
+    pub used_at: Option<i64>,
 }

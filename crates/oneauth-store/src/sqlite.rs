@@ -98,11 +98,13 @@ impl SqliteStore {
             .execute(&mut **tx)
             .await?;
         for uri in &client.post_logout_redirect_uris {
-            sqlx::query("INSERT OR IGNORE INTO client_logout_uris (uri, client_id) VALUES ($1, $2)")
-                .bind(uri)
-                .bind(&client.client_id)
-                .execute(&mut **tx)
-                .await?;
+            sqlx::query(
+                "INSERT OR IGNORE INTO client_logout_uris (uri, client_id) VALUES ($1, $2)",
+            )
+            .bind(uri)
+            .bind(&client.client_id)
+            .execute(&mut **tx)
+            .await?;
         }
         for origin in client_origins(client) {
             sqlx::query("INSERT OR IGNORE INTO client_origins (origin, client_id) VALUES ($1, $2)")
@@ -305,7 +307,12 @@ impl IdentityStore for SqliteStore {
         Ok(n == 1)
     }
 
-    async fn set_identity_state(&self, id: &str, state: IdentityState, now: i64) -> StoreResult<bool> {
+    async fn set_identity_state(
+        &self,
+        id: &str,
+        state: IdentityState,
+        now: i64,
+    ) -> StoreResult<bool> {
         let mut tx = self.pool.begin().await?;
         let n = sqlx::query("UPDATE identities SET state = $2, updated_at = $3 WHERE id = $1")
             .bind(id)
@@ -315,16 +322,20 @@ impl IdentityStore for SqliteStore {
             .await?
             .rows_affected();
         if n == 1 && state == IdentityState::Disabled {
-            sqlx::query("UPDATE tokens SET revoked_at = $2 WHERE subject = $1 AND revoked_at IS NULL")
-                .bind(id)
-                .bind(now)
-                .execute(&mut *tx)
-                .await?;
-            sqlx::query("UPDATE sessions SET revoked_at = $2 WHERE identity_id = $1 AND revoked_at IS NULL")
-                .bind(id)
-                .bind(now)
-                .execute(&mut *tx)
-                .await?;
+            sqlx::query(
+                "UPDATE tokens SET revoked_at = $2 WHERE subject = $1 AND revoked_at IS NULL",
+            )
+            .bind(id)
+            .bind(now)
+            .execute(&mut *tx)
+            .await?;
+            sqlx::query(
+                "UPDATE sessions SET revoked_at = $2 WHERE identity_id = $1 AND revoked_at IS NULL",
+            )
+            .bind(id)
+            .bind(now)
+            .execute(&mut *tx)
+            .await?;
         }
         tx.commit().await?;
         Ok(n == 1)
@@ -564,19 +575,24 @@ impl TokenStore for SqliteStore {
             .fetch_optional(&mut *tx)
             .await?;
         tx.commit().await?;
-        let Some(row) = row else { return Ok(Rotation::Invalid) };
+        let Some(row) = row else {
+            return Ok(Rotation::Invalid);
+        };
         let used_at: Option<i64> = row.try_get("used_at")?;
         let revoked_at: Option<i64> = row.try_get("revoked_at")?;
         let expires_at: i64 = row.try_get("expires_at")?;
         let successor: Option<Vec<u8>> = row.try_get("successor")?;
         Ok(match (used_at, successor) {
             _ if revoked_at.is_some() || expires_at <= now => Rotation::Invalid,
-            (Some(used), Some(sealed)) if now - used <= grace_secs => Rotation::Replayed { sealed_successor: sealed },
-            (Some(_), _) => Rotation::Reused { grant_id: row.try_get("grant_id")? },
+            (Some(used), Some(sealed)) if now - used <= grace_secs => Rotation::Replayed {
+                sealed_successor: sealed,
+            },
+            (Some(_), _) => Rotation::Reused {
+                grant_id: row.try_get("grant_id")?,
+            },
             (None, _) => Rotation::Invalid,
         })
     }
-
 
     async fn get_token(&self, kind: TokenKind, hash: &str, now: i64) -> StoreResult<Option<Token>> {
         let row = sqlx::query(
@@ -598,9 +614,21 @@ impl TokenStore for SqliteStore {
                 session_id: r.try_get("session_id")?,
                 issued_at: r.try_get("issued_at")?,
                 expires_at: r.try_get("expires_at")?,
+                used_at: r.try_get("used_at")?,
             })
         })
         .transpose()
+    }
+
+    async fn revoke_token(&self, hash: &str, now: i64) -> StoreResult<bool> {
+        let n =
+            sqlx::query("UPDATE tokens SET revoked_at = $2 WHERE hash = $1 AND revoked_at IS NULL")
+                .bind(hash)
+                .bind(now)
+                .execute(&self.pool)
+                .await?
+                .rows_affected();
+        Ok(n == 1)
     }
 
     async fn revoke_grant(&self, grant_id: &str, now: i64) -> StoreResult<u64> {
@@ -616,7 +644,10 @@ impl TokenStore for SqliteStore {
 }
 
 impl SqliteStore {
-    async fn insert_tokens_in(tx: &mut sqlx::Transaction<'_, sqlx::Sqlite>, tokens: &[Token]) -> StoreResult<()> {
+    async fn insert_tokens_in(
+        tx: &mut sqlx::Transaction<'_, sqlx::Sqlite>,
+        tokens: &[Token],
+    ) -> StoreResult<()> {
         for t in tokens {
             sqlx::query(
                 "INSERT INTO tokens (hash, kind, grant_id, client_id, subject, scope, session_id, issued_at, expires_at)
@@ -660,17 +691,24 @@ impl Cleanup for SqliteStore {
         ];
         for sql in SQL {
             loop {
-                let n = sqlx::query(sql).bind(now).bind(batch).execute(&self.pool).await?.rows_affected();
+                let n = sqlx::query(sql)
+                    .bind(now)
+                    .bind(batch)
+                    .execute(&self.pool)
+                    .await?
+                    .rows_affected();
                 deleted += n;
                 if n < batch as u64 {
                     break;
                 }
             }
         }
-        sqlx::query("UPDATE tokens SET successor = NULL WHERE successor IS NOT NULL AND used_at < $1")
-            .bind(sealed_before)
-            .execute(&self.pool)
-            .await?;
+        sqlx::query(
+            "UPDATE tokens SET successor = NULL WHERE successor IS NOT NULL AND used_at < $1",
+        )
+        .bind(sealed_before)
+        .execute(&self.pool)
+        .await?;
         Ok(deleted)
     }
 }

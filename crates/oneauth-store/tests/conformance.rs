@@ -71,6 +71,7 @@ async fn tokens_expire_and_revoke_by_grant() {
         session_id: None,
         issued_at: 0,
         expires_at: 10,
+        used_at: None,
     };
     store
         .insert_tokens(&[t("a", TokenKind::Access), t("r", TokenKind::Refresh)])
@@ -245,6 +246,7 @@ fn refresh(hash: &str, expires_at: i64) -> Token {
         session_id: None,
         issued_at: 0,
         expires_at,
+        used_at: None,
     }
 }
 
@@ -257,7 +259,9 @@ async fn refresh_rotation_is_a_compare_and_swap_with_a_grace_window() {
         let s = store.clone();
         tasks.push(tokio::spawn(async move {
             let next = refresh(&format!("r1-{i}"), 1000);
-            s.rotate_refresh("r0", 10, 5, &[next], format!("sealed-{i}").as_bytes()).await.unwrap()
+            s.rotate_refresh("r0", 10, 5, &[next], format!("sealed-{i}").as_bytes())
+                .await
+                .unwrap()
         }));
     }
     let mut winners = Vec::new();
@@ -271,28 +275,78 @@ async fn refresh_rotation_is_a_compare_and_swap_with_a_grace_window() {
     }
     assert_eq!(winners.len(), 1, "exactly one rotation");
     let w = winners[0];
-    assert!(replays.iter().all(|r| r == format!("sealed-{w}").as_bytes()), "every replay gets the winner's pair");
-    assert!(store.get_token(TokenKind::Refresh, &format!("r1-{w}"), 11).await.unwrap().is_some());
+    assert!(
+        replays
+            .iter()
+            .all(|r| r == format!("sealed-{w}").as_bytes()),
+        "every replay gets the winner's pair"
+    );
+    assert!(
+        store
+            .get_token(TokenKind::Refresh, &format!("r1-{w}"), 11)
+            .await
+            .unwrap()
+            .is_some()
+    );
     let loser = (w + 1) % 20;
-    assert!(store.get_token(TokenKind::Refresh, &format!("r1-{loser}"), 11).await.unwrap().is_none());
+    assert!(
+        store
+            .get_token(TokenKind::Refresh, &format!("r1-{loser}"), 11)
+            .await
+            .unwrap()
+            .is_none()
+    );
 
     // After the grace window a replay is reuse; unknown tokens are invalid.
-    let late = store.rotate_refresh("r0", 16, 5, &[refresh("late", 1000)], b"x").await.unwrap();
-    assert!(matches!(late, Rotation::Reused { ref grant_id } if grant_id == "family"), "{late:?}");
-    assert!(matches!(store.rotate_refresh("nope", 16, 5, &[], b"x").await.unwrap(), Rotation::Invalid));
+    let late = store
+        .rotate_refresh("r0", 16, 5, &[refresh("late", 1000)], b"x")
+        .await
+        .unwrap();
+    assert!(
+        matches!(late, Rotation::Reused { ref grant_id } if grant_id == "family"),
+        "{late:?}"
+    );
+    assert!(matches!(
+        store
+            .rotate_refresh("nope", 16, 5, &[], b"x")
+            .await
+            .unwrap(),
+        Rotation::Invalid
+    ));
     store.revoke_grant("family", 17).await.unwrap();
-    assert!(matches!(store.rotate_refresh(&format!("r1-{w}"), 18, 5, &[], b"x").await.unwrap(), Rotation::Invalid));
+    assert!(matches!(
+        store
+            .rotate_refresh(&format!("r1-{w}"), 18, 5, &[], b"x")
+            .await
+            .unwrap(),
+        Rotation::Invalid
+    ));
 }
 
 #[tokio::test]
 async fn expired_rows_are_deleted_in_batches() {
     let (_d, store) = sqlite().await;
-    let tokens: Vec<Token> = (0..25).map(|i| refresh(&format!("t{i}"), if i < 20 { 50 } else { 500 })).collect();
+    let tokens: Vec<Token> = (0..25)
+        .map(|i| refresh(&format!("t{i}"), if i < 20 { 50 } else { 500 }))
+        .collect();
     store.insert_tokens(&tokens).await.unwrap();
     store.insert_code(&code("c-old")).await.unwrap();
-    assert_eq!(store.delete_expired(101, 101, 7).await.unwrap(), 21, "20 tokens and one code");
-    assert!(store.get_token(TokenKind::Refresh, "t24", 100).await.unwrap().is_some());
-    assert!(matches!(store.take_code("c-old", 100).await.unwrap(), TakenCode::Unknown));
+    assert_eq!(
+        store.delete_expired(101, 101, 7).await.unwrap(),
+        21,
+        "20 tokens and one code"
+    );
+    assert!(
+        store
+            .get_token(TokenKind::Refresh, "t24", 100)
+            .await
+            .unwrap()
+            .is_some()
+    );
+    assert!(matches!(
+        store.take_code("c-old", 100).await.unwrap(),
+        TakenCode::Unknown
+    ));
 }
 
 #[tokio::test]
@@ -300,7 +354,11 @@ async fn disabling_an_identity_revokes_its_sessions_and_tokens() {
     let (_d, store) = sqlite().await;
     let identity = Identity {
         id: "s".into(),
-        traits: Traits { email: "s@example.com".into(), name: None, email_verified: false },
+        traits: Traits {
+            email: "s@example.com".into(),
+            name: None,
+            email_verified: false,
+        },
         state: IdentityState::Active,
         password_hash: None,
         created_at: 0,
@@ -319,9 +377,28 @@ async fn disabling_an_identity_revokes_its_sessions_and_tokens() {
         .await
         .unwrap();
     store.insert_tokens(&[refresh("rt", 1000)]).await.unwrap();
-    assert!(store.set_identity_state("s", IdentityState::Disabled, 5).await.unwrap());
+    assert!(
+        store
+            .set_identity_state("s", IdentityState::Disabled, 5)
+            .await
+            .unwrap()
+    );
     assert!(store.get_session("sh", 6).await.unwrap().is_none());
-    assert!(store.get_token(TokenKind::Refresh, "rt", 6).await.unwrap().is_none());
-    assert_eq!(store.get_identity("s").await.unwrap().unwrap().state, IdentityState::Disabled);
-    assert!(!store.set_identity_state("ghost", IdentityState::Disabled, 5).await.unwrap());
+    assert!(
+        store
+            .get_token(TokenKind::Refresh, "rt", 6)
+            .await
+            .unwrap()
+            .is_none()
+    );
+    assert_eq!(
+        store.get_identity("s").await.unwrap().unwrap().state,
+        IdentityState::Disabled
+    );
+    assert!(
+        !store
+            .set_identity_state("ghost", IdentityState::Disabled, 5)
+            .await
+            .unwrap()
+    );
 }

@@ -18,6 +18,8 @@ pub struct Strings {
     pub signed_in_text: &'static str,
     pub session_required: &'static str,
     pub csrf_failed: &'static str,
+    pub logged_out: &'static str,
+    pub logged_out_text: &'static str,
 }
 
 pub static EN: Strings = Strings {
@@ -37,6 +39,8 @@ pub static EN: Strings = Strings {
     signed_in_text: "You are signed in. You can close this page.",
     session_required: "Your session has ended. Please sign in again.",
     csrf_failed: "The form expired. Please reload the page and try again.",
+    logged_out: "Signed out",
+    logged_out_text: "You are signed out.",
 };
 
 pub static ZH_CN: Strings = Strings {
@@ -56,6 +60,8 @@ pub static ZH_CN: Strings = Strings {
     signed_in_text: "您已登录，可以关闭此页面。",
     session_required: "会话已结束，请重新登录。",
     csrf_failed: "表单已过期，请刷新页面后重试。",
+    logged_out: "已退出登录",
+    logged_out_text: "您已退出登录。",
 };
 
 /// `ui_locales` (space-separated, in order) wins over `Accept-Language`.

@@ -7,7 +7,7 @@ pub mod i18n;
 
 use askama::Template;
 use axum::Router;
-use axum::extract::{Form, Query, State};
+use axum::extract::{ConnectInfo, Form, Query, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{Html, IntoResponse, Redirect, Response};
 use axum::routing::get;
@@ -18,6 +18,7 @@ use oneauth_core::{Clock, Error};
 use oneauth_oauth2::AuthorizationServer;
 use serde::Deserialize;
 use std::collections::HashMap;
+use std::net::SocketAddr;
 use std::sync::Arc;
 
 #[derive(Clone)]
@@ -35,6 +36,7 @@ pub fn router(state: UiState) -> Router {
         .route("/login", get(login_get).post(login_post))
         .route("/consent", get(consent_get).post(consent_post))
         .route("/error", get(error_get))
+        .route("/logged-out", get(logged_out_get))
         .route("/assets/{*path}", get(asset_get))
         .fallback(not_found)
         .layer(axum::middleware::from_fn(security_headers))
@@ -125,7 +127,7 @@ fn error_page(t: &Strings, err: &Error) -> Response {
     }
     let code = err.code();
     let status = StatusCode::from_u16(code.http_status()).unwrap_or(StatusCode::BAD_REQUEST);
-    render(
+    let mut res = render(
         status,
         MessagePage {
             t,
@@ -135,7 +137,12 @@ fn error_page(t: &Strings, err: &Error) -> Response {
             is_error: true,
             code: code.number().map(|n| n.to_string()),
         },
-    )
+    );
+    if let Error::RateLimited { retry_after_secs } = err {
+        res.headers_mut()
+            .insert(header::RETRY_AFTER, HeaderValue::from(*retry_after_secs));
+    }
+    res
 }
 
 fn session_cookie<'c>(state: &UiState, value: String) -> Cookie<'c> {
@@ -203,6 +210,7 @@ async fn login_get(
 
 async fn login_post(
     State(state): State<UiState>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
     headers: HeaderMap,
     jar: CookieJar,
     Form(form): Form<HashMap<String, String>>,
@@ -218,6 +226,14 @@ async fn login_post(
     }
     if !csrf::verify(&state, &jar, form.get("csrf_token").map(String::as_str)) {
         return error_page(t, &Error::CsrfViolation);
+    }
+    // Limits come before any password work: a flood costs no argon2 time.
+    if let Err(e) = state
+        .server
+        .limits
+        .login_attempt(Some(peer.ip()), &field("identifier").unwrap_or_default())
+    {
+        return error_page(t, &e);
     }
     let method = field("method").unwrap_or_else(|| "password".into());
     let identity = match state.server.identities.authenticate(&method, &form).await {
@@ -392,6 +408,21 @@ struct ErrorQuery {
     error: Option<String>,
     error_description: Option<String>,
     code: Option<String>,
+}
+
+async fn logged_out_get(headers: HeaderMap) -> Response {
+    let t = lang(&headers, None);
+    render(
+        StatusCode::OK,
+        MessagePage {
+            t,
+            brand: BRAND,
+            heading: t.logged_out,
+            text: t.logged_out_text.into(),
+            is_error: false,
+            code: None,
+        },
+    )
 }
 
 /// Where the authorization endpoint sends errors it must not redirect.

@@ -57,10 +57,12 @@ pub async fn build(
         .context("opening the database")?;
     let system_keys = Arc::new(SystemKeys::derive(&system_secret(&config)?));
     let minter = Arc::new(TokenMinter::new(system_keys.token_tag.clone()));
+    let retention = oneauth_oauth2::keys::retention_secs(&config);
     let keyring = oneauth_oauth2::keys::load_or_generate(
         store.as_ref(),
         &system_keys,
         clock.now().unix_timestamp(),
+        retention,
     )
     .await?;
     let identities = Arc::new(Identities::new(store.clone(), minter.clone(), &config)?);
@@ -141,6 +143,7 @@ pub async fn start_on(
         server: server.clone(),
         clock: clock.clone(),
     };
+    let clock_for_upkeep = clock.clone();
     let ui_state = oneauth_ui::UiState {
         server: server.clone(),
         clock,
@@ -166,6 +169,12 @@ pub async fn start_on(
     let public = serve(listeners.public, oneauth_http::public_router(state.clone()))?;
     let ui = serve(listeners.ui, oneauth_ui::router(ui_state))?;
     let admin = serve(listeners.admin, oneauth_http::admin_router(state))?;
+    spawn_upkeep(
+        &mut tasks,
+        server.clone(),
+        clock_for_upkeep,
+        stopped.clone(),
+    );
     tracing::info!(%public, %ui, %admin, issuer = %server.issuer(), "OneAuth is listening");
     Ok(Running {
         public,
@@ -175,4 +184,39 @@ pub async fn start_on(
         stop,
         tasks,
     })
+}
+
+/// Periodic upkeep: delete expired rows, pick up rotated keys. Failures are
+/// logged and retried next round; they never stop the server.
+fn spawn_upkeep(
+    tasks: &mut JoinSet<std::io::Result<()>>,
+    server: Arc<AuthorizationServer>,
+    clock: Arc<dyn Clock>,
+    mut stopped: watch::Receiver<bool>,
+) {
+    let m = server.config.maintenance.clone();
+    let mut cleanup = tokio::time::interval(std::time::Duration::from_secs(
+        m.cleanup_interval_secs.max(1),
+    ));
+    let mut keys = tokio::time::interval(std::time::Duration::from_secs(
+        m.key_reload_interval_secs.max(1),
+    ));
+    tasks.spawn(async move {
+        loop {
+            tokio::select! {
+                // The flag only ever goes from false to true.
+                _ = stopped.changed() => return Ok(()),
+                _ = cleanup.tick() => match server.cleanup(clock.now()).await {
+                    Ok(0) => {}
+                    Ok(n) => tracing::info!(deleted = n, "deleted expired rows"),
+                    Err(e) => tracing::warn!(error = ?e, "cleanup failed"),
+                },
+                _ = keys.tick() => match server.reload_keys(clock.now()).await {
+                    Ok(true) => tracing::info!("signing keys reloaded"),
+                    Ok(false) => {}
+                    Err(e) => tracing::warn!(error = ?e, "key reload failed"),
+                },
+            }
+        }
+    });
 }

@@ -1,7 +1,9 @@
-//! The token endpoint's grants (RFC 6749 §4). The set is closed: a grant
-//! type is one of these or `unsupported_grant_type`.
+//! The token endpoint's grants (RFC 6749 §4, §6). The set is closed: a
+//! grant type is one of these or `unsupported_grant_type`.
 
 pub mod authorization_code;
+pub mod client_credentials;
+pub mod refresh_token;
 
 use crate::{AuthorizationServer, R, token::TokenResponse};
 use oneauth_core::Error;
@@ -12,14 +14,22 @@ use time::OffsetDateTime;
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum GrantType {
     AuthorizationCode,
+    RefreshToken,
+    ClientCredentials,
 }
 
 impl GrantType {
-    pub const ALL: [GrantType; 1] = [Self::AuthorizationCode];
+    pub const ALL: [GrantType; 3] = [
+        Self::AuthorizationCode,
+        Self::RefreshToken,
+        Self::ClientCredentials,
+    ];
 
     pub fn as_str(self) -> &'static str {
         match self {
             Self::AuthorizationCode => "authorization_code",
+            Self::RefreshToken => "refresh_token",
+            Self::ClientCredentials => "client_credentials",
         }
     }
 
@@ -47,8 +57,16 @@ impl AuthorizationServer {
                 "The client may not use the {raw} grant."
             )));
         }
+        let scope = params.get("scope").map(String::as_str);
         match grant {
             GrantType::AuthorizationCode => self.exchange_code(client, params, now).await,
+            GrantType::RefreshToken => {
+                let token = params
+                    .get("refresh_token")
+                    .ok_or_else(|| Error::InvalidRequest("refresh_token is missing.".into()))?;
+                self.refresh(client, token, scope, now).await
+            }
+            GrantType::ClientCredentials => self.client_credentials(client, scope, now).await,
         }
     }
 }

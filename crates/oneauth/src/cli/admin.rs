@@ -3,14 +3,16 @@
 
 use clap::Subcommand;
 use oneauth_core::Clock;
+use oneauth_core::config::SigningAlg;
 use oneauth_oauth2::AuthorizationServer;
 use oneauth_oauth2::client::{ClientRegistration, ClientView};
+use oneauth_store::IdentityState;
 use std::sync::Arc;
 
 #[derive(Subcommand, Debug)]
 pub enum ClientsCommand {
     /// Register a client (flags as `hydra create client`).
-    Create(ClientArgs),
+    Create(Box<ClientArgs>),
     /// List clients.
     List,
     /// Show one client.
@@ -59,6 +61,12 @@ pub struct ClientArgs {
     /// Skip the consent screen (first-party apps).
     #[arg(long)]
     skip_consent: bool,
+    /// Access token format for this client: opaque or jwt (RFC 9068).
+    #[arg(long)]
+    access_token_strategy: Option<String>,
+    /// Allow password logins through `POST /oauth/native/cli`.
+    #[arg(long)]
+    native_cli_login: bool,
 }
 
 fn flat(v: Vec<Vec<String>>) -> Vec<String> {
@@ -77,6 +85,7 @@ pub async fn clients(
 ) -> anyhow::Result<()> {
     match cmd {
         ClientsCommand::Create(a) => {
+            let a = *a;
             let scope = flat(a.scope);
             let reg = ClientRegistration {
                 client_id: a.id,
@@ -90,6 +99,8 @@ pub async fn clients(
                 post_logout_redirect_uris: flat(a.post_logout_callback),
                 skip_consent: a.skip_consent,
                 id_token_signed_response_alg: None,
+                access_token_strategy: a.access_token_strategy,
+                native_cli_login: a.native_cli_login,
             };
             print(&server.create_client(reg, clock.now()).await?)
         }
@@ -132,6 +143,15 @@ pub enum IdentitiesCommand {
     Get {
         id: String,
     },
+    /// Disable: the identity can no longer log in; its sessions and tokens
+    /// are revoked at once.
+    Disable {
+        id: String,
+    },
+    /// Enable a disabled identity.
+    Enable {
+        id: String,
+    },
     Delete {
         id: String,
     },
@@ -146,6 +166,11 @@ pub async fn identities(
     server: Arc<AuthorizationServer>,
     clock: Arc<dyn Clock>,
 ) -> anyhow::Result<()> {
+    let cmd_state = match &cmd {
+        IdentitiesCommand::Disable { .. } => Some(IdentityState::Disabled),
+        IdentitiesCommand::Enable { .. } => Some(IdentityState::Active),
+        _ => None,
+    };
     match cmd {
         IdentitiesCommand::Create {
             email,
@@ -171,6 +196,22 @@ pub async fn identities(
             Some(i) => print(&identity_json(&i)),
             None => anyhow::bail!("no identity `{id}`"),
         },
+        IdentitiesCommand::Disable { id } | IdentitiesCommand::Enable { id } => {
+            let state = if matches!(cmd_state, Some(IdentityState::Disabled)) {
+                IdentityState::Disabled
+            } else {
+                IdentityState::Active
+            };
+            if !server
+                .store
+                .set_identity_state(&id, state, clock.now().unix_timestamp())
+                .await?
+            {
+                anyhow::bail!("no identity `{id}`");
+            }
+            println!("identity {id} is {}", state.as_str());
+            Ok(())
+        }
         IdentitiesCommand::Delete { id } => {
             if !server.store.delete_identity(&id).await? {
                 anyhow::bail!("no identity `{id}`");
@@ -185,10 +226,38 @@ pub async fn identities(
 pub enum KeysCommand {
     /// List signing keys (public parts), newest first.
     List,
+    /// Generate a new signing key; it signs from the next key reload on
+    /// (every node within `maintenance.key_reload_interval_secs`), and the
+    /// old one stays published until what it signed has expired.
+    Rotate {
+        /// RS256, ES256 or EdDSA [default: the configured id_token algorithm]
+        #[arg(long)]
+        alg: Option<String>,
+    },
 }
 
-pub async fn keys(cmd: KeysCommand, server: Arc<AuthorizationServer>) -> anyhow::Result<()> {
+pub async fn keys(
+    cmd: KeysCommand,
+    server: Arc<AuthorizationServer>,
+    clock: Arc<dyn Clock>,
+) -> anyhow::Result<()> {
     match cmd {
+        KeysCommand::Rotate { alg } => {
+            let alg = match alg {
+                Some(a) => SigningAlg::parse(&a)
+                    .ok_or_else(|| anyhow::anyhow!("unknown algorithm `{a}`"))?,
+                None => server.config.tokens.id_token_signing_alg,
+            };
+            let now = clock.now().unix_timestamp();
+            let kid = oneauth_oauth2::keys::generate(
+                server.store.as_ref(),
+                &server.system_keys,
+                alg,
+                now,
+            )
+            .await?;
+            print(&serde_json::json!({ "kid": kid, "alg": alg.as_str() }))
+        }
         KeysCommand::List => {
             let keyring = server.keyring();
             print(&keyring.keys().iter().map(|k| &k.jwk).collect::<Vec<_>>())

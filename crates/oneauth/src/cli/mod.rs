@@ -135,7 +135,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             admin::identities(c, crate::server::build(config, clock.clone()).await?, clock).await
         }
         Command::Keys(c) => {
-            admin::keys(c, crate::server::build(config, clock.clone()).await?).await
+            admin::keys(c, crate::server::build(config, clock.clone()).await?, clock).await
         }
     }
 }
