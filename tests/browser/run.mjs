@@ -42,13 +42,14 @@ const EMAIL = 'alice@example.com';
 const PASSWORD = 'correct horse battery staple';
 const CLIENT_ID = 'web-app';
 
-// Time budget (the whole file must finish well under 60 s).
+// Time budget (the whole file must finish well under 90 s).
 const CLI_TIMEOUT_MS = 15_000;
 const READY_TRIES = 80;
 const READY_INTERVAL_MS = 250;
 const SETUP_TIMEOUT_MS = 28_000;
 const LOGIN_TEST_TIMEOUT_MS = 15_000;
 const WRONG_PW_TEST_TIMEOUT_MS = 10_000;
+const REFRESH_LOGOUT_TEST_TIMEOUT_MS = 30_000;
 const TEARDOWN_TIMEOUT_MS = 5_000;
 const STEP_TIMEOUT_MS = 8_000;
 
@@ -101,21 +102,48 @@ const short = (u, n = 160) => (u.length > n ? `${u.slice(0, n)}…` : u);
 
 // ---------------------------------------------------------------- test app
 
-function indexHtml(config) {
+function indexHtml(config, postLogoutRedirectUri) {
   return `<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><title>Test App</title></head>
 <body>
 <h1>Test App</h1>
 <button id="signin" type="button">Sign in</button>
+<button id="refresh" type="button">Refresh tokens</button>
+<button id="signout" type="button">Sign out</button>
+<pre id="result"></pre>
 <pre id="error"></pre>
 <script src="/oidc-client-ts.js"></script>
 <script>
   const settings = ${JSON.stringify(config)};
   const userManager = new oidc.UserManager(settings);
+  const showError = (what, e) => {
+    const extra = e && e.error ? ' [' + e.error + (e.error_description ? ': ' + e.error_description : '') + ']' : '';
+    document.getElementById('error').textContent = what + ' failed: ' + String((e && e.stack) || e) + extra;
+  };
+  const pick = (u) => u && {
+    access_token: u.access_token,
+    refresh_token: u.refresh_token || null,
+    id_token: u.id_token || null,
+    sub: u.profile && u.profile.sub,
+    expires_at: u.expires_at,
+  };
   document.getElementById('signin').addEventListener('click', () => {
-    userManager.signinRedirect().catch((e) => {
-      document.getElementById('error').textContent = String((e && e.stack) || e);
-    });
+    userManager.signinRedirect().catch((e) => showError('signinRedirect', e));
+  });
+  // With a refresh token in the stored user, signinSilent() uses
+  // grant_type=refresh_token at the token endpoint (no iframe).
+  document.getElementById('refresh').addEventListener('click', async () => {
+    try {
+      const before = await userManager.getUser();
+      const after = await userManager.signinSilent();
+      document.getElementById('result').textContent = JSON.stringify({ before: pick(before), after: pick(after) });
+    } catch (e) {
+      showError('signinSilent', e);
+    }
+  });
+  document.getElementById('signout').addEventListener('click', () => {
+    userManager.signoutRedirect({ post_logout_redirect_uri: ${JSON.stringify(postLogoutRedirectUri)} })
+      .catch((e) => showError('signoutRedirect', e));
   });
 </script>
 </body></html>`;
@@ -154,7 +182,7 @@ async function startApp(port, config, requestLog) {
       res.writeHead(status, { 'content-type': type, 'cache-control': 'no-store' });
       res.end(body);
     };
-    if (url.pathname === '/' || url.pathname === '/index.html') send(200, 'text/html; charset=utf-8', indexHtml(config));
+    if (url.pathname === '/' || url.pathname === '/index.html') send(200, 'text/html; charset=utf-8', indexHtml(config, `http://127.0.0.1:${port}/`));
     else if (url.pathname === '/callback') send(200, 'text/html; charset=utf-8', callbackHtml(config));
     else if (url.pathname === '/oidc-client-ts.js') send(200, 'text/javascript; charset=utf-8', bundle);
     else if (url.pathname === '/favicon.ico') send(204, 'image/x-icon', '');
@@ -329,6 +357,7 @@ describe('OneAuth browser login with oidc-client-ts', () => {
         '--response-type', 'code',
         '--scope', 'openid,profile,email,offline',
         '--redirect-uri', `${S.appUrl}/callback`,
+        '--post-logout-callback', `${S.appUrl}/`,
         '--token-endpoint-auth-method', 'none',
         '--skip-consent',
       ]);
@@ -443,6 +472,121 @@ describe('OneAuth browser login with oidc-client-ts', () => {
         await page.locator('input[name=password]').waitFor({ state: 'visible', timeout: STEP_TIMEOUT_MS });
         const callbacks = S.appRequests.filter((r) => r.at >= startedAt && new URL(r.url).pathname === '/callback');
         assert.equal(callbacks.length, 0, 'browser was redirected to the app after a wrong password');
+      });
+    } finally {
+      await context.close().catch(() => {});
+    }
+  });
+
+  test('signinSilent refreshes with the refresh token; signoutRedirect ends the session', { timeout: REFRESH_LOGOUT_TEST_TIMEOUT_MS }, async (t) => {
+    const context = await S.browser.newContext();
+    const page = await context.newPage();
+    const events = watchPage(page);
+    // Every request the page makes to the OneAuth origins, with POST bodies.
+    const oneauthRequests = [];
+    page.on('request', (r) => {
+      const u = new URL(r.url());
+      if (u.origin === S.issuer || u.origin === S.uiUrl) {
+        oneauthRequests.push({ at: Date.now(), method: r.method(), url: r.url(), body: r.postData() ?? '', nav: r.isNavigationRequest() });
+      }
+    });
+    page.on('response', async (r) => {
+      if (r.status() >= 400 && new URL(r.url()).origin === S.issuer) {
+        const body = await r.text().catch(() => '<unreadable>');
+        events.push(`  body of ${r.status()} ${short(r.url())}: ${body.slice(0, 500)}`);
+      }
+    });
+    try {
+      await withDiagnostics(t, page, events, async () => {
+        // -- sign in
+        await goToLogin(page);
+        await page.fill('input[name=identifier]', EMAIL);
+        await page.fill('input[name=password]', PASSWORD);
+        await page.click('button[type=submit]');
+        await page.waitForURL((u) => u.origin === S.appUrl && u.pathname === '/callback', { timeout: STEP_TIMEOUT_MS });
+        await page.locator('#sub:not(:empty), #error:not(:empty)').first().waitFor({ timeout: STEP_TIMEOUT_MS });
+        assert.equal(await page.textContent('#error'), '', 'callback page reported an error');
+
+        // -- 1. refresh through signinSilent() (same tab: the user is in sessionStorage)
+        await page.goto(`${S.appUrl}/`, { timeout: STEP_TIMEOUT_MS });
+        const refreshStartedAt = Date.now();
+        await page.click('#refresh', { timeout: STEP_TIMEOUT_MS });
+        await page.locator('#result:not(:empty), #error:not(:empty)').first().waitFor({ timeout: STEP_TIMEOUT_MS });
+        const refreshError = await page.textContent('#error');
+        assert.equal(refreshError, '', `signinSilent reported an error: ${refreshError}`);
+        const { before, after } = JSON.parse(await page.textContent('#result'));
+
+        assert.ok(before, 'no stored user before signinSilent');
+        assert.ok(before.refresh_token, 'the stored user has no refresh token (scope offline requested)');
+        assert.ok(after?.access_token, 'signinSilent returned no access token');
+        assert.ok(after.refresh_token, 'signinSilent returned no refresh token');
+        assert.notEqual(after.access_token, before.access_token, 'access token did not change on refresh');
+        assert.notEqual(after.refresh_token, before.refresh_token, 'refresh token did not rotate');
+        assert.ok(after.sub, 'profile.sub empty after refresh');
+        assert.equal(after.sub, before.sub, 'profile.sub changed on refresh');
+
+        const during = oneauthRequests.filter((r) => r.at >= refreshStartedAt);
+        const refreshCalls = during.filter(
+          (r) => r.method === 'POST' && new URL(r.url).pathname === '/oauth2/token' &&
+            new URLSearchParams(r.body).get('grant_type') === 'refresh_token',
+        );
+        assert.equal(refreshCalls.length, 1, `expected one refresh_token grant, saw:\n${during.map((r) => `${r.method} ${short(r.url)}`).join('\n')}`);
+        assert.equal(new URLSearchParams(refreshCalls[0].body).get('refresh_token'), before.refresh_token, 'refresh used the stored refresh token');
+        assert.ok(!during.some((r) => new URL(r.url).pathname === '/oauth2/auth'), 'signinSilent fell back to an iframe authorize request');
+
+        // The new access token is active at the verify endpoint (asked from node).
+        const vr = await fetch(`${S.issuer}/oauth/token/verify`, {
+          method: 'POST',
+          headers: { 'content-type': 'application/json' },
+          body: JSON.stringify({ token: after.access_token }),
+          signal: AbortSignal.timeout(STEP_TIMEOUT_MS),
+        });
+        const vtext = await vr.text();
+        assert.equal(vr.status, 200, `POST /oauth/token/verify -> HTTP ${vr.status}: ${vtext.slice(0, 500)}`);
+        const verified = JSON.parse(vtext);
+        assert.equal(verified.active, true, `new access token not active: ${vtext}`);
+        assert.equal(verified.sub, before.sub, `verify sub: ${vtext}`);
+
+        // -- 2. RP-initiated logout back to the app
+        const logoutStartedAt = Date.now();
+        const backOnApp = page.waitForEvent('framenavigated', {
+          predicate: (f) => {
+            if (f !== page.mainFrame()) return false;
+            const u = new URL(f.url());
+            return u.origin === S.appUrl && u.pathname === '/';
+          },
+          timeout: STEP_TIMEOUT_MS,
+        });
+        await page.click('#signout', { timeout: STEP_TIMEOUT_MS });
+        await backOnApp;
+        await page.waitForLoadState('load', { timeout: STEP_TIMEOUT_MS });
+
+        const logoutReq = oneauthRequests.find(
+          (r) => r.at >= logoutStartedAt && r.url.startsWith(`${S.issuer}/oauth2/sessions/logout`),
+        );
+        assert.ok(logoutReq, 'the browser never went to the end_session_endpoint');
+        const lq = new URL(logoutReq.url).searchParams;
+        assert.ok(lq.get('id_token_hint'), 'id_token_hint not sent to the end_session_endpoint');
+        assert.equal(lq.get('post_logout_redirect_uri'), `${S.appUrl}/`);
+        const landed = new URL(page.url());
+        assert.equal(`${landed.origin}${landed.pathname}`, `${S.appUrl}/`, `did not land back on the app: ${page.url()}`);
+        if (landed.searchParams.has('state')) {
+          assert.equal(landed.searchParams.get('state'), lq.get('state'), 'state echoed back after logout');
+        }
+
+        // -- the session really ended: signing in again asks for the password
+        const signinAgainAt = Date.now();
+        await page.click('#signin', { timeout: STEP_TIMEOUT_MS });
+        await page.waitForURL(
+          (u) => loginUrlPattern()(u) || (u.origin === S.appUrl && u.pathname === '/callback'),
+          { timeout: STEP_TIMEOUT_MS },
+        );
+        assert.ok(
+          !S.appRequests.some((r) => r.at >= signinAgainAt && new URL(r.url).pathname === '/callback'),
+          `signed in again without a password after logout: ${page.url()}`,
+        );
+        assertLoginUrl(page.url());
+        await page.locator('input[name=password]').waitFor({ state: 'visible', timeout: STEP_TIMEOUT_MS });
       });
     } finally {
       await context.close().catch(() => {});

@@ -46,7 +46,9 @@ pub fn guide_client() -> ClientRegistration {
         response_types: vec!["code".into()],
         scope: Some("openid profile email offline".into()),
         token_endpoint_auth_method: Some("none".into()),
+        post_logout_redirect_uris: vec!["http://127.0.0.1:3000/logged-out".into()],
         skip_consent: true,
+        native_cli_login: true,
         ..Default::default()
     }
 }
@@ -58,6 +60,7 @@ impl TestServer {
     }
 
     pub async fn start_with(tweak: impl FnOnce(&mut Config)) -> Self {
+        capture_logs();
         let dir = tempfile::tempdir().unwrap();
         let (public, ui, admin) = (loopback().await, loopback().await, loopback().await);
         let url = |l: &TcpListener| format!("http://{}", l.local_addr().unwrap());
@@ -250,4 +253,65 @@ pub async fn error_code(res: reqwest::Response, status: u16, error: &str) -> u64
     body["code"]
         .as_u64()
         .unwrap_or_else(|| panic!("no numeric code in {body}"))
+}
+
+/// A full login and code exchange; the token response.
+pub async fn tokens(srv: &TestServer, b: &reqwest::Client) -> serde_json::Value {
+    let code = login_for_code(srv, b, &[]).await;
+    let res = exchange(srv, &code, VERIFIER).await;
+    assert_eq!(res.status(), 200);
+    res.json().await.unwrap()
+}
+
+pub async fn post_json(url: String, body: serde_json::Value) -> reqwest::Response {
+    reqwest::Client::new()
+        .post(url)
+        .json(&body)
+        .send()
+        .await
+        .unwrap()
+}
+
+pub fn s(v: &serde_json::Value) -> String {
+    v.as_str()
+        .unwrap_or_else(|| panic!("not a string: {v}"))
+        .to_owned()
+}
+
+/// Everything the servers of this test binary logged, for checks that no
+/// secret ever reaches a log.
+pub static LOGS: std::sync::OnceLock<Arc<std::sync::Mutex<Vec<u8>>>> = std::sync::OnceLock::new();
+
+#[derive(Clone)]
+struct LogSink(Arc<std::sync::Mutex<Vec<u8>>>);
+
+impl std::io::Write for LogSink {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.0.lock().unwrap().extend_from_slice(buf);
+        Ok(buf.len())
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+/// Captures every log line at debug level and above, once per test binary,
+/// except those of the test's own HTTP client (its cookie jar logs cookies).
+pub fn capture_logs() {
+    LOGS.get_or_init(|| {
+        let buf = Arc::new(std::sync::Mutex::new(Vec::new()));
+        let sink = LogSink(buf.clone());
+        let _ = tracing_subscriber::fmt()
+            .with_env_filter(tracing_subscriber::EnvFilter::new(
+                "debug,cookie_store=off,reqwest=off",
+            ))
+            .with_ansi(false)
+            .with_writer(move || sink.clone())
+            .try_init();
+        buf
+    });
+}
+
+pub fn logged() -> String {
+    String::from_utf8_lossy(&LOGS.get().expect("capture_logs() ran").lock().unwrap()).into_owned()
 }
