@@ -33,6 +33,12 @@ pub struct Config {
     pub maintenance: Maintenance,
     /// Largest accepted request body, in bytes.
     pub body_limit_bytes: usize,
+    /// Proxies (addresses or CIDR ranges) whose `X-Forwarded-For` is
+    /// believed; from any other peer the header is ignored.
+    pub trusted_proxies: Vec<ipnet::IpNet>,
+    /// On SIGTERM, how long in-flight requests may take before the process
+    /// exits anyway.
+    pub shutdown_timeout_secs: u64,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -96,11 +102,13 @@ impl AccessTokenStrategy {
     }
 }
 
-/// Request rates per minute; 0 turns a limit off. Counted per node until
-/// the cluster-wide limiter lands.
+/// Request rates per minute; 0 turns a limit off.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct Limits {
+    /// Where counters live: `database` (shared by every node: the limits
+    /// hold cluster-wide) or `memory` (this node only; for a single node).
+    pub backend: LimitBackend,
     /// Password attempts per identifier (UI login and CLI login).
     pub login_per_identifier_per_minute: u32,
     /// Password attempts per client IP.
@@ -209,6 +217,8 @@ impl Default for Config {
             limits: Limits::default(),
             maintenance: Maintenance::default(),
             body_limit_bytes: 64 * 1024,
+            trusted_proxies: Vec::new(),
+            shutdown_timeout_secs: 10,
         }
     }
 }
@@ -241,9 +251,18 @@ impl Default for Tokens {
     }
 }
 
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[serde(rename_all = "lowercase")]
+pub enum LimitBackend {
+    #[default]
+    Database,
+    Memory,
+}
+
 impl Default for Limits {
     fn default() -> Self {
         Self {
+            backend: LimitBackend::Database,
             login_per_identifier_per_minute: 10,
             login_per_ip_per_minute: 60,
             token_per_ip_per_minute: 60_000,

@@ -4,6 +4,7 @@
 pub mod clock;
 pub mod config;
 pub mod error;
+pub mod net;
 
 pub use clock::{Clock, ManualClock, SystemClock};
 pub use config::Config;

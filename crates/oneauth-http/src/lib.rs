@@ -5,10 +5,11 @@
 pub mod admin;
 pub mod error;
 pub mod extract;
+pub mod metrics;
 pub mod public;
 
 use axum::Router;
-use axum::extract::DefaultBodyLimit;
+use axum::extract::{DefaultBodyLimit, State};
 use axum::http::{HeaderValue, Method, header};
 use axum::routing::{get, post, put};
 use axum_extra::extract::CookieJar;
@@ -108,6 +109,7 @@ pub fn admin_router(app: AppState) -> Router {
         )
         .route("/health/alive", get(public::alive_get))
         .route("/health/ready", get(public::ready_get))
+        .route("/metrics", get(metrics::metrics_get))
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
         .layer(axum::middleware::from_fn_with_state(
@@ -150,6 +152,27 @@ async fn method_not_allowed() -> ApiError {
     ApiError(Error::MethodNotAllowed)
 }
 
+/// Decides the client address once per request (the peer, or what trusted
+/// proxies report) for rate limits and logs.
+pub async fn client_ip(
+    State(trusted): State<Arc<Vec<ipnet::IpNet>>>,
+    mut req: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> axum::response::Response {
+    let peer = req
+        .extensions()
+        .get::<axum::extract::ConnectInfo<std::net::SocketAddr>>()
+        .map(|c| c.0.ip())
+        .unwrap_or(std::net::IpAddr::V4(std::net::Ipv4Addr::UNSPECIFIED));
+    let forwarded = req
+        .headers()
+        .get("x-forwarded-for")
+        .and_then(|v| v.to_str().ok());
+    let ip = oneauth_core::net::client_ip(peer, forwarded, &trusted);
+    req.extensions_mut().insert(oneauth_core::net::ClientIp(ip));
+    next.run(req).await
+}
+
 /// One log line per request, with a request id; the path only, never the
 /// query (it carries codes and challenges) nor any header value.
 pub async fn log_request(
@@ -165,12 +188,22 @@ pub async fn log_request(
         .unwrap_or_else(|| uuid::Uuid::new_v4().to_string());
     let method = req.method().clone();
     let path = req.uri().path().to_owned();
+    let route = req
+        .extensions()
+        .get::<axum::extract::MatchedPath>()
+        .map_or_else(|| "unmatched".to_owned(), |m| m.as_str().to_owned());
     let header_value = HeaderValue::from_str(&id).expect("validated id");
     req.headers_mut()
         .insert("x-request-id", header_value.clone());
     let started = std::time::Instant::now();
     let mut res = next.run(req).await;
     res.headers_mut().insert("x-request-id", header_value);
+    metrics::record_request(
+        &route,
+        method.as_str(),
+        res.status().as_u16(),
+        started.elapsed().as_secs_f64(),
+    );
     tracing::info!(
         request_id = %id,
         method = %method,

@@ -4,21 +4,22 @@
 use crate::AppState;
 use crate::error::{ApiError, ApiResult};
 use crate::extract::{ApiJson, BasicAuth, Bearer, OAuthForm, OAuthQuery};
+use axum::Extension;
 use axum::Json;
-use axum::extract::{ConnectInfo, FromRequest as _};
+use axum::extract::FromRequest as _;
 use axum::extract::{Query, State};
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Redirect, Response};
 use axum_extra::extract::CookieJar;
 use axum_extra::extract::cookie::{Cookie, SameSite};
 use oneauth_core::Error;
+use oneauth_core::net::ClientIp;
 use oneauth_oauth2::authorize::{AuthorizeOutcome, BrowserContext};
 use oneauth_oauth2::challenge::{ConsentRequest, LoginRequest, RedirectTo};
 use oneauth_oauth2::exchange::SilentExchange;
 use oneauth_oauth2::logout::EndSessionRequest;
 use oneauth_oauth2::native::NativeLogin;
 use serde::Deserialize;
-use std::net::SocketAddr;
 
 /// Binds an authorization flow to the browser that started it.
 pub const BROWSER_COOKIE: &str = "oneauth_browser";
@@ -223,9 +224,20 @@ pub async fn alive_get() -> Json<serde_json::Value> {
     Json(serde_json::json!({ "status": "ok" }))
 }
 
+/// Ready: the database answers and its schema is the one this binary
+/// expects.
 pub async fn ready_get(State(app): State<AppState>) -> Response {
-    match app.server.store.ping().await {
-        Ok(()) => Json(serde_json::json!({ "status": "ok" })).into_response(),
+    let store = &app.server.store;
+    let checked = match store.ping().await {
+        Ok(()) => store.schema_current().await,
+        Err(e) => Err(e),
+    };
+    match checked {
+        Ok(true) => Json(serde_json::json!({ "status": "ok" })).into_response(),
+        Ok(false) => {
+            let body = serde_json::json!({ "status": "unavailable", "reason": "database schema differs from this binary's" });
+            (StatusCode::SERVICE_UNAVAILABLE, Json(body)).into_response()
+        }
         Err(e) => {
             let mut res = ApiError(e.into()).into_response();
             *res.status_mut() = StatusCode::SERVICE_UNAVAILABLE;
@@ -235,18 +247,22 @@ pub async fn ready_get(State(app): State<AppState>) -> Response {
 }
 
 /// Token endpoint rate limit, per client IP.
-fn token_limit(app: &AppState, peer: &SocketAddr) -> ApiResult<()> {
-    Ok(app.server.limits.token_request(Some(peer.ip()))?)
+async fn token_limit(app: &AppState, ip: ClientIp) -> ApiResult<()> {
+    Ok(app
+        .server
+        .limits
+        .token_request(Some(ip.0), app.clock.now())
+        .await?)
 }
 
 /// RFC 6749 §3.2 token endpoint; also the guide's `/api/oauth2/token`.
 pub async fn token_post(
     State(app): State<AppState>,
-    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    Extension(ip): Extension<ClientIp>,
     basic: BasicAuth,
     OAuthForm(params): OAuthForm,
 ) -> ApiResult<Response> {
-    token_limit(&app, &peer)?;
+    token_limit(&app, ip).await?;
     let client = app
         .server
         .authenticate_client(&basic.credentials(&params))
@@ -277,10 +293,10 @@ pub struct RefreshBody {
 /// confidential clients refresh at the token endpoint with their secret.
 pub async fn refresh_post(
     State(app): State<AppState>,
-    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    Extension(ip): Extension<ClientIp>,
     ApiJson(body): ApiJson<RefreshBody>,
 ) -> ApiResult<Response> {
-    token_limit(&app, &peer)?;
+    token_limit(&app, ip).await?;
     let now = app.clock.now();
     let client = app
         .server
@@ -482,12 +498,12 @@ pub async fn web_exchange_post(
 /// The guide's CLI login.
 pub async fn native_cli_post(
     State(app): State<AppState>,
-    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    Extension(ip): Extension<ClientIp>,
     ApiJson(body): ApiJson<NativeLogin>,
 ) -> ApiResult<Response> {
     let tokens = app
         .server
-        .native_login(body, Some(peer.ip()), app.clock.now())
+        .native_login(body, Some(ip.0), app.clock.now())
         .await?;
     Ok(no_store(Json(tokens)))
 }

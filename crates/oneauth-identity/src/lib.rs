@@ -123,8 +123,15 @@ impl Identities {
             store: self.store.as_ref(),
             hasher: &self.hasher,
         };
-        let identity = m.authenticate(&ctx, fields).await?;
-        Ok((identity, m.amr()))
+        let result = m.authenticate(&ctx, fields).await;
+        let outcome = match &result {
+            Ok(_) => "success",
+            Err(Error::InvalidCredentials) => "invalid_credentials",
+            Err(_) => "error",
+        };
+        metrics::counter!("oneauth_logins_total", "method" => m.name(), "outcome" => outcome)
+            .increment(1);
+        Ok((result?, m.amr()))
     }
 
     /// Starts a new login session. A fresh id on every login: the session

@@ -43,7 +43,7 @@ impl AuthorizationServer {
         identities: Arc<Identities>,
         keyring: Keyring,
     ) -> Self {
-        let limits = Arc::new(Limits::new(&config.limits));
+        let limits = Arc::new(Limits::new(&config.limits, store.clone()));
         Self {
             store,
             config,
@@ -76,10 +76,10 @@ impl AuthorizationServer {
     }
 
     /// Deletes expired rows; run periodically.
-    pub async fn cleanup(&self, now: OffsetDateTime) -> R<u64> {
-        let now = now.unix_timestamp();
+    pub async fn cleanup(&self, now_dt: OffsetDateTime) -> R<u64> {
+        let now = now_dt.unix_timestamp();
         let grace = self.config.tokens.refresh_grace_secs as i64;
-        self.limits.retain_recent();
+        self.limits.forget_before(now_dt);
         Ok(self
             .store
             .delete_expired(

@@ -29,7 +29,7 @@ impl AuthorizationServer {
         ip: Option<IpAddr>,
         now: OffsetDateTime,
     ) -> R<TokenResponse> {
-        self.limits.login_attempt(ip, &req.username)?;
+        self.limits.login_attempt(ip, &req.username, now).await?;
         let client = self
             .store
             .get_client(&req.client_id)

@@ -33,6 +33,13 @@ fn at_hash(alg: SigningAlg, access_token: &str) -> String {
     b64url(&digest[..digest.len() / 2])
 }
 
+/// Counts stored tokens by kind for `/metrics`.
+pub(crate) fn count_issued(records: &[Token]) {
+    for r in records {
+        metrics::counter!("oneauth_tokens_issued_total", "kind" => r.kind.as_str()).increment(1);
+    }
+}
+
 /// Claims a scope releases (OIDC Core §5.4).
 pub fn scope_claims(
     identity: &Identity,
@@ -58,6 +65,7 @@ impl AuthorizationServer {
     pub async fn issue_tokens(&self, g: Grant<'_>, now: OffsetDateTime) -> R<TokenResponse> {
         let (response, records) = self.mint_tokens(&g, now)?;
         self.store.insert_tokens(&records).await?;
+        count_issued(&records);
         Ok(response)
     }
 

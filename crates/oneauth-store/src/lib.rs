@@ -190,6 +190,14 @@ pub trait TokenStore {
     ) -> StoreResult<Rotation>;
 }
 
+/// Shared request counters for rate limits.
+#[async_trait]
+pub trait RateLimitStore {
+    /// Counts one hit on `key` in the window starting at `window_start`
+    /// (a new window resets the count), atomically; returns the hits so far.
+    async fn hit(&self, key: &str, window_start: i64, expires_at: i64) -> StoreResult<i64>;
+}
+
 /// Removal of rows nobody can use any more.
 #[async_trait]
 pub trait Cleanup {
@@ -210,11 +218,23 @@ pub trait Store:
     + CodeStore
     + TokenStore
     + Cleanup
+    + RateLimitStore
     + Send
     + Sync
 {
     /// Cheap round trip for readiness checks.
     async fn ping(&self) -> StoreResult<()>;
+    /// Whether every migration this binary embeds has been applied (a node
+    /// older than the schema, or newer, is not ready).
+    async fn schema_current(&self) -> StoreResult<bool>;
+    /// Connections in the pool, and how many of them are idle.
+    fn pool_stats(&self) -> PoolStats;
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PoolStats {
+    pub size: u32,
+    pub idle: u32,
 }
 
 /// Opens the store named by `url` and brings its schema up to date.

@@ -675,6 +675,21 @@ impl Store for SqliteStore {
         sqlx::query("SELECT 1").execute(&self.pool).await?;
         Ok(())
     }
+
+    async fn schema_current(&self) -> StoreResult<bool> {
+        let applied: Option<i64> =
+            sqlx::query_scalar("SELECT MAX(version) FROM _sqlx_migrations WHERE success")
+                .fetch_one(&self.pool)
+                .await?;
+        Ok(applied == MIGRATOR.iter().map(|m| m.version).max())
+    }
+
+    fn pool_stats(&self) -> PoolStats {
+        PoolStats {
+            size: self.pool.size(),
+            idle: self.pool.num_idle() as u32,
+        }
+    }
 }
 
 #[async_trait]
@@ -683,11 +698,12 @@ impl Cleanup for SqliteStore {
         let mut deleted = 0;
         // Batches keep each write transaction short, so logins and token
         // requests never wait long behind the cleaner.
-        const SQL: [&str; 4] = [
+        const SQL: [&str; 5] = [
             "DELETE FROM tokens WHERE rowid IN (SELECT rowid FROM tokens WHERE expires_at < $1 LIMIT $2)",
             "DELETE FROM authorization_codes WHERE rowid IN (SELECT rowid FROM authorization_codes WHERE expires_at < $1 LIMIT $2)",
             "DELETE FROM flows WHERE rowid IN (SELECT rowid FROM flows WHERE expires_at < $1 LIMIT $2)",
             "DELETE FROM sessions WHERE rowid IN (SELECT rowid FROM sessions WHERE expires_at < $1 LIMIT $2)",
+            "DELETE FROM rate_limits WHERE rowid IN (SELECT rowid FROM rate_limits WHERE expires_at < $1 LIMIT $2)",
         ];
         for sql in SQL {
             loop {
@@ -710,5 +726,25 @@ impl Cleanup for SqliteStore {
         .execute(&self.pool)
         .await?;
         Ok(deleted)
+    }
+}
+
+#[async_trait]
+impl RateLimitStore for SqliteStore {
+    async fn hit(&self, key: &str, window_start: i64, expires_at: i64) -> StoreResult<i64> {
+        let row = sqlx::query(
+            "INSERT INTO rate_limits (key, window_start, hits, expires_at) VALUES ($1, $2, 1, $3)
+             ON CONFLICT (key) DO UPDATE SET
+                 hits = CASE WHEN rate_limits.window_start = excluded.window_start THEN rate_limits.hits + 1 ELSE 1 END,
+                 window_start = excluded.window_start,
+                 expires_at = excluded.expires_at
+             RETURNING hits",
+        )
+        .bind(key)
+        .bind(window_start)
+        .bind(expires_at)
+        .fetch_one(&self.pool)
+        .await?;
+        Ok(row.try_get("hits")?)
     }
 }

@@ -402,3 +402,31 @@ async fn disabling_an_identity_revokes_its_sessions_and_tokens() {
             .unwrap()
     );
 }
+
+#[tokio::test]
+async fn rate_limit_hits_count_per_window_and_concurrently() {
+    let (_d, store) = sqlite().await;
+    let mut tasks = Vec::new();
+    for _ in 0..10 {
+        let s = store.clone();
+        tasks.push(tokio::spawn(
+            async move { s.hit("k", 60, 180).await.unwrap() },
+        ));
+    }
+    let mut counts: Vec<i64> = Vec::new();
+    for t in tasks {
+        counts.push(t.await.unwrap());
+    }
+    counts.sort();
+    assert_eq!(
+        counts,
+        (1..=10).collect::<Vec<i64>>(),
+        "every hit counted once"
+    );
+    assert_eq!(
+        store.hit("k", 120, 240).await.unwrap(),
+        1,
+        "a new window starts over"
+    );
+    assert_eq!(store.hit("other", 120, 240).await.unwrap(), 1);
+}

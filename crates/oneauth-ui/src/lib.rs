@@ -6,19 +6,20 @@ mod csrf;
 pub mod i18n;
 
 use askama::Template;
+use axum::Extension;
 use axum::Router;
-use axum::extract::{ConnectInfo, Form, Query, State};
+use axum::extract::{Form, Query, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{Html, IntoResponse, Redirect, Response};
 use axum::routing::get;
 use axum_extra::extract::CookieJar;
 use axum_extra::extract::cookie::{Cookie, SameSite};
 use i18n::Strings;
+use oneauth_core::net::ClientIp;
 use oneauth_core::{Clock, Error};
 use oneauth_oauth2::AuthorizationServer;
 use serde::Deserialize;
 use std::collections::HashMap;
-use std::net::SocketAddr;
 use std::sync::Arc;
 
 #[derive(Clone)]
@@ -210,7 +211,7 @@ async fn login_get(
 
 async fn login_post(
     State(state): State<UiState>,
-    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    Extension(ip): Extension<ClientIp>,
     headers: HeaderMap,
     jar: CookieJar,
     Form(form): Form<HashMap<String, String>>,
@@ -231,7 +232,8 @@ async fn login_post(
     if let Err(e) = state
         .server
         .limits
-        .login_attempt(Some(peer.ip()), &field("identifier").unwrap_or_default())
+        .login_attempt(Some(ip.0), &field("identifier").unwrap_or_default(), now)
+        .await
     {
         return error_page(t, &e);
     }

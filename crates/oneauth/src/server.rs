@@ -103,10 +103,6 @@ impl Running {
         }
         Ok(())
     }
-
-    pub fn stopper(&self) -> watch::Sender<bool> {
-        self.stop.clone()
-    }
 }
 
 /// Binds the three listeners of the configuration and serves until
@@ -138,12 +134,15 @@ pub async fn start_on(
     clock: Arc<dyn Clock>,
     listeners: Listeners,
 ) -> anyhow::Result<Running> {
+    // Install the recorder before anything records.
+    oneauth_http::metrics::handle();
     let server = build(config, clock.clone()).await?;
     let state = AppState {
         server: server.clone(),
         clock: clock.clone(),
     };
     let clock_for_upkeep = clock.clone();
+    let trusted = Arc::new(server.config.trusted_proxies.clone());
     let ui_state = oneauth_ui::UiState {
         server: server.clone(),
         clock,
@@ -153,7 +152,12 @@ pub async fn start_on(
     let mut serve = |listener: TcpListener, router: axum::Router| -> anyhow::Result<SocketAddr> {
         let local = listener.local_addr()?;
         let mut stopped = stopped.clone();
-        let app = router.layer(axum::middleware::from_fn(oneauth_http::log_request));
+        let app = router
+            .layer(axum::middleware::from_fn(oneauth_http::log_request))
+            .layer(axum::middleware::from_fn_with_state(
+                trusted.clone(),
+                oneauth_http::client_ip,
+            ));
         tasks.spawn(async move {
             axum::serve(
                 listener,

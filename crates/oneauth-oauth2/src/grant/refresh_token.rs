@@ -124,7 +124,10 @@ impl AuthorizationServer {
             .rotate_refresh(&hash.0, ts, grace, &records, &sealed)
             .await?
         {
-            Rotation::Rotated => Ok(response),
+            Rotation::Rotated => {
+                crate::token::count_issued(&records);
+                Ok(response)
+            }
             Rotation::Replayed { sealed_successor } => {
                 let plain = self
                     .system_keys

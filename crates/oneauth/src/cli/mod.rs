@@ -141,15 +141,23 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
 }
 
 async fn serve(config: oneauth_core::Config, clock: Arc<dyn Clock>) -> anyhow::Result<()> {
+    let grace = std::time::Duration::from_secs(config.shutdown_timeout_secs);
     let mut running = crate::server::start(config, clock).await?;
-    let stop = running.stopper();
-    tokio::spawn(async move {
-        shutdown_signal().await;
-        tracing::info!("shutting down: finishing in-flight requests");
-        let _ = stop.send(true);
-    });
-    running.wait().await?;
-    running.shutdown().await
+    tokio::select! {
+        // A listener failed: report it.
+        r = running.wait() => r?,
+        _ = shutdown_signal() => tracing::info!("shutting down: finishing in-flight requests"),
+    }
+    match tokio::time::timeout(grace, running.shutdown()).await {
+        Ok(r) => r,
+        Err(_) => {
+            tracing::warn!(
+                seconds = grace.as_secs(),
+                "requests still running at the shutdown deadline; exiting"
+            );
+            Ok(())
+        }
+    }
 }
 
 async fn shutdown_signal() {

@@ -14,6 +14,7 @@ mod logout;
 mod native_cli;
 mod no_secrets_in_logs;
 mod openidconnect_client;
+mod ops;
 mod rfc6749_authorize;
 mod rfc6749_client_credentials;
 mod rfc6749_code;

@@ -79,17 +79,23 @@ impl TestServer {
                 .await
                 .unwrap();
         let now = oneauth_core::Clock::now(clock.as_ref());
-        running
-            .server
-            .create_client(guide_client(), now)
-            .await
-            .unwrap();
-        let identity = running
+        // A second node on a shared database finds the client and user there.
+        let _ = running.server.create_client(guide_client(), now).await;
+        let created = running
             .server
             .identities
             .create(EMAIL, Some(PASSWORD), Some("Alice Example".into()), now)
-            .await
-            .unwrap();
+            .await;
+        let identity = match created {
+            Ok(i) => i,
+            Err(_) => running
+                .server
+                .store
+                .get_identity_by_email(EMAIL)
+                .await
+                .unwrap()
+                .unwrap(),
+        };
         Self {
             running: Some(running),
             clock,

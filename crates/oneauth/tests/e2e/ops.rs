@@ -1,0 +1,111 @@
+//! Operations: readiness, metrics, client IPs behind trusted proxies, and
+//! rate limits that hold across nodes sharing one database.
+
+use crate::support::*;
+
+#[tokio::test]
+async fn ready_checks_the_database_and_schema() {
+    let srv = TestServer::start().await;
+    for base in [&srv.public, &srv.admin] {
+        let res = reqwest::get(format!("{base}/health/ready")).await.unwrap();
+        assert_eq!(res.status(), 200);
+        assert_eq!(
+            reqwest::get(format!("{base}/health/alive"))
+                .await
+                .unwrap()
+                .status(),
+            200
+        );
+    }
+}
+
+#[tokio::test]
+async fn metrics_count_requests_logins_and_tokens() {
+    let srv = TestServer::start().await;
+    tokens(&srv, &browser()).await;
+    let text = reqwest::get(format!("{}/metrics", srv.admin))
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    for needle in [
+        "oneauth_http_requests_total{route=\"/oauth2/auth\",method=\"GET\",status=\"303\"}",
+        "oneauth_http_request_duration_seconds_bucket{route=\"/api/oauth2/token\",method=\"POST\"",
+        "oneauth_logins_total{method=\"password\",outcome=\"success\"}",
+        "oneauth_tokens_issued_total{kind=\"access\"}",
+        "oneauth_db_pool_connections",
+    ] {
+        assert!(text.contains(needle), "/metrics lacks {needle}:\n{text}");
+    }
+    let public = reqwest::get(format!("{}/metrics", srv.public))
+        .await
+        .unwrap();
+    assert_eq!(
+        public.status(),
+        404,
+        "metrics are on the admin listener only"
+    );
+}
+
+async fn cli_attempt(base: &str, forwarded_for: Option<&str>) -> u16 {
+    let mut req = reqwest::Client::new().post(format!("{base}/oauth/native/cli")).json(&serde_json::json!({
+        "client_id": "web-app", "username": "x@example.com", "password": "nope", "code_verifier": VERIFIER, "scope": "openid"
+    }));
+    if let Some(f) = forwarded_for {
+        req = req.header("X-Forwarded-For", f);
+    }
+    req.send().await.unwrap().status().as_u16()
+}
+
+#[tokio::test]
+async fn x_forwarded_for_counts_only_from_trusted_proxies() {
+    let trusting = TestServer::start_with(|c| {
+        c.limits.login_per_ip_per_minute = 1;
+        c.limits.login_per_identifier_per_minute = 0;
+        c.trusted_proxies = vec!["127.0.0.0/8".parse().unwrap()];
+    })
+    .await;
+    // Behind a trusted proxy, each real client has its own budget.
+    assert_eq!(
+        cli_attempt(&trusting.public, Some("198.51.100.1")).await,
+        401
+    );
+    assert_eq!(
+        cli_attempt(&trusting.public, Some("198.51.100.2")).await,
+        401
+    );
+    assert_eq!(
+        cli_attempt(&trusting.public, Some("198.51.100.1")).await,
+        429
+    );
+
+    let wary = TestServer::start_with(|c| {
+        c.limits.login_per_ip_per_minute = 1;
+        c.limits.login_per_identifier_per_minute = 0;
+    })
+    .await;
+    // From an untrusted peer the header is ignored: no dodging by spoofing it.
+    assert_eq!(cli_attempt(&wary.public, Some("198.51.100.1")).await, 401);
+    assert_eq!(cli_attempt(&wary.public, Some("198.51.100.2")).await, 429);
+}
+
+#[tokio::test]
+async fn a_limit_holds_for_the_sum_of_two_nodes_sharing_the_database() {
+    let a = TestServer::start_with(|c| c.limits.login_per_identifier_per_minute = 4).await;
+    let shared = a.server().config.database_url();
+    let b = TestServer::start_with(move |c| {
+        c.limits.login_per_identifier_per_minute = 4;
+        c.database_url = shared;
+    })
+    .await;
+    let mut statuses = Vec::new();
+    for node in [&a, &b, &a, &b, &a, &b] {
+        statuses.push(cli_attempt(&node.public, None).await);
+    }
+    assert_eq!(
+        statuses,
+        [401, 401, 401, 401, 429, 429],
+        "4 attempts in all, across both nodes"
+    );
+}
