@@ -169,16 +169,15 @@ impl AuthorizationServer {
         })
     }
 
-    /// Grants `grant_scope` (a subset of what was requested) and remembers
-    /// it. Only the user the flow logged in may consent.
-    pub async fn accept_consent(
+    /// The pending consent request behind `challenge`. Only the user the flow
+    /// logged in may answer it.
+    async fn pending_consent(
         &self,
         challenge: &str,
         identity: &Identity,
-        grant_scope: Option<Vec<String>>,
         now: OffsetDateTime,
-    ) -> R<RedirectTo> {
-        let mut flow = self
+    ) -> R<Flow> {
+        let flow = self
             .flow_for(
                 FlowKey::ConsentChallenge,
                 challenge,
@@ -191,6 +190,19 @@ impl AuthorizationServer {
                 "This consent request belongs to another user.".into(),
             ));
         }
+        Ok(flow)
+    }
+
+    /// Grants `grant_scope` (a subset of what was requested) and remembers
+    /// it. Only the user the flow logged in may consent.
+    pub async fn accept_consent(
+        &self,
+        challenge: &str,
+        identity: &Identity,
+        grant_scope: Option<Vec<String>>,
+        now: OffsetDateTime,
+    ) -> R<RedirectTo> {
+        let mut flow = self.pending_consent(challenge, identity, now).await?;
         let granted = grant_scope.unwrap_or_else(|| flow.request.scope.clone());
         if let Some(s) = granted.iter().find(|s| !flow.request.scope.contains(s)) {
             return Err(Error::InvalidScope(format!(
@@ -231,19 +243,7 @@ impl AuthorizationServer {
         identity: &Identity,
         now: OffsetDateTime,
     ) -> R<RedirectTo> {
-        let mut flow = self
-            .flow_for(
-                FlowKey::ConsentChallenge,
-                challenge,
-                FlowState::ConsentPending,
-                now,
-            )
-            .await?;
-        if flow.subject.as_deref() != Some(identity.id.as_str()) {
-            return Err(Error::AccessDenied(
-                "This consent request belongs to another user.".into(),
-            ));
-        }
+        let mut flow = self.pending_consent(challenge, identity, now).await?;
         flow.state = FlowState::Done;
         if !self
             .store

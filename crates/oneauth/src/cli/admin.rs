@@ -4,6 +4,7 @@
 use clap::Subcommand;
 use oneauth_core::Clock;
 use oneauth_core::config::SigningAlg;
+use oneauth_http::admin::IdentityView;
 use oneauth_oauth2::AuthorizationServer;
 use oneauth_oauth2::client::{ClientRegistration, ClientView};
 use oneauth_store::IdentityState;
@@ -157,8 +158,9 @@ pub enum IdentitiesCommand {
     },
 }
 
-fn identity_json(i: &oneauth_store::Identity) -> serde_json::Value {
-    serde_json::json!({ "id": i.id, "state": i.state, "traits": i.traits, "has_password": i.password_hash.is_some(), "created_at": i.created_at })
+/// The admin API's view: never the password hash.
+fn identity_json(i: &oneauth_store::Identity) -> IdentityView {
+    IdentityView::from(i.clone())
 }
 
 pub async fn identities(
