@@ -4,6 +4,7 @@
 //! the trait methods (`take_code`, `advance_flow`), never read-then-write in
 //! the caller. Every expiry check takes `now` from the caller.
 
+mod common;
 mod model;
 pub mod sqlite;
 

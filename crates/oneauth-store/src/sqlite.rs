@@ -1,5 +1,6 @@
 //! The SQLite store: one file, WAL, migrations embedded in the binary.
 
+use crate::common::*;
 use crate::*;
 use sqlx::Row as _;
 use sqlx::sqlite::{
@@ -13,14 +14,6 @@ static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/sqlite")
 
 pub struct SqliteStore {
     pool: SqlitePool,
-}
-
-fn join(scope: &[String]) -> String {
-    scope.join(" ")
-}
-
-fn split(scope: &str) -> Vec<String> {
-    scope.split_whitespace().map(str::to_owned).collect()
 }
 
 impl SqliteStore {
@@ -53,11 +46,7 @@ impl SqliteStore {
         Ok(Identity {
             id: row.try_get("id")?,
             traits: serde_json::from_str(row.try_get("traits")?)?,
-            state: if state == "disabled" {
-                IdentityState::Disabled
-            } else {
-                IdentityState::Active
-            },
+            state: identity_state_from(&state),
             password_hash: row.try_get("password_hash")?,
             created_at: row.try_get("created_at")?,
             updated_at: row.try_get("updated_at")?,
@@ -71,16 +60,7 @@ impl SqliteStore {
         flow.consent_challenge_hash = row.try_get("consent_challenge_hash")?;
         flow.consent_verifier_hash = row.try_get("consent_verifier_hash")?;
         let state: String = row.try_get("state")?;
-        flow.state = [
-            FlowState::LoginPending,
-            FlowState::LoginAccepted,
-            FlowState::ConsentPending,
-            FlowState::ConsentAccepted,
-            FlowState::Done,
-        ]
-        .into_iter()
-        .find(|s| s.as_str() == state)
-        .ok_or_else(|| StoreError::Other(anyhow::anyhow!("unknown flow state {state}")))?;
+        flow.state = flow_state_from(&state)?;
         flow.expires_at = row.try_get("expires_at")?;
         Ok(flow)
     }
@@ -115,22 +95,6 @@ impl SqliteStore {
         }
         Ok(())
     }
-}
-
-/// The origins (RFC 6454 serialisation) of a client's redirect URIs;
-/// private-use schemes have none.
-pub fn client_origins(client: &Client) -> Vec<String> {
-    let mut origins: Vec<String> = client
-        .redirect_uris
-        .iter()
-        .filter_map(|u| url::Url::parse(u).ok())
-        .map(|u| u.origin())
-        .filter(|o| o.is_tuple())
-        .map(|o| o.ascii_serialization())
-        .collect();
-    origins.sort();
-    origins.dedup();
-    origins
 }
 
 #[async_trait]
