@@ -1,11 +1,12 @@
 //! Storage behind traits, one per concern. Implementations live in
-//! `sqlite/` (and, for scale-out, PostgreSQL); nothing outside this crate
+//! `sqlite` (one node) and `postgres` (scale-out); nothing outside this crate
 //! knows which backend runs. Single-use and state changes are atomic inside
 //! the trait methods (`take_code`, `advance_flow`), never read-then-write in
 //! the caller. Every expiry check takes `now` from the caller.
 
 mod common;
 mod model;
+pub mod postgres;
 pub mod sqlite;
 
 pub use model::*;
@@ -243,7 +244,7 @@ pub async fn open(url: &str) -> anyhow::Result<Arc<dyn Store>> {
     if url.starts_with("sqlite:") {
         Ok(Arc::new(sqlite::SqliteStore::open(url).await?))
     } else if url.starts_with("postgres:") || url.starts_with("postgresql:") {
-        anyhow::bail!("PostgreSQL storage is not built yet; use a sqlite:// URL")
+        Ok(Arc::new(postgres::PostgresStore::open(url).await?))
     } else {
         anyhow::bail!("unsupported database URL scheme (expected sqlite:// or postgres://)")
     }
