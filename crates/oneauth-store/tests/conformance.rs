@@ -1,14 +1,166 @@
-//! Store behaviour every backend must show. Runs on SQLite; the PostgreSQL
-//! store joins this suite when it exists.
+//! Store behaviour every backend must show. Each behaviour is one async fn
+//! taking the store; `conformance!` runs it on SQLite always and on
+//! PostgreSQL when `ONEAUTH_TEST_DATABASE_URL` is set, each run on a fresh,
+//! private database (a temp file; a schema of its own) so tests run in
+//! parallel without seeing each other.
 
 use oneauth_store::*;
-use std::sync::Arc;
+use sqlx::Connection as _;
+use std::future::Future;
+use std::io::Write as _;
+use std::sync::{Arc, Once};
 
-async fn sqlite() -> (tempfile::TempDir, Arc<dyn Store>) {
+const PG_URL_VAR: &str = "ONEAUTH_TEST_DATABASE_URL";
+
+macro_rules! conformance {
+    ($($name:ident),+ $(,)?) => {
+        mod on_sqlite {
+            $(
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn $name() {
+                    crate::on_sqlite(crate::$name).await;
+                }
+            )+
+        }
+        mod on_postgres {
+            $(
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn $name() {
+                    crate::on_postgres(crate::$name).await;
+                }
+            )+
+        }
+    };
+}
+
+conformance!(
+    take_code_is_single_use_even_under_concurrency,
+    tokens_expire_and_revoke_by_grant,
+    flows_advance_only_from_the_expected_state,
+    flows_advance_once_even_under_concurrency,
+    client_origins_follow_redirect_uris,
+    keys_list_newest_first,
+    identities_are_unique_by_email_and_delete_with_their_rows,
+    sessions_live_until_expiry_or_revocation,
+    consents_upsert,
+    refresh_rotation_is_a_compare_and_swap_with_a_grace_window,
+    expired_rows_are_deleted_in_batches,
+    disabling_an_identity_revokes_its_sessions_and_tokens,
+    tokens_revoke_one_at_a_time_and_show_their_use,
+    rate_limit_hits_count_per_window_and_concurrently,
+);
+
+async fn on_sqlite<Fut: Future<Output = ()>>(test: impl FnOnce(Arc<dyn Store>) -> Fut) {
     let dir = tempfile::tempdir().unwrap();
     let url = format!("sqlite://{}", dir.path().join("t.db").display());
-    let store = open(&url).await.unwrap();
-    (dir, store)
+    test(open(&url).await.unwrap()).await;
+}
+
+async fn on_postgres<Fut>(test: impl FnOnce(Arc<dyn Store>) -> Fut + Send + 'static)
+where
+    Fut: Future<Output = ()> + Send,
+{
+    let Some(base) = pg_url() else { return };
+    in_fresh_schema(&base, |url| async move {
+        test(open(&url).await.unwrap()).await;
+    })
+    .await;
+}
+
+/// The PostgreSQL URL, or `None` after saying loudly that those tests skip.
+fn pg_url() -> Option<String> {
+    match std::env::var(PG_URL_VAR) {
+        Ok(url) if !url.is_empty() => Some(url),
+        _ => {
+            static NOTICE: Once = Once::new();
+            NOTICE.call_once(|| {
+                // Written to the process's stderr directly: libtest captures
+                // eprintln! of passing tests, and this must not go unseen.
+                let _ = writeln!(
+                    std::io::stderr(),
+                    "SKIPPED: PostgreSQL conformance (set {PG_URL_VAR}, e.g. postgres://postgres@127.0.0.1:5432/test)"
+                );
+            });
+            None
+        }
+    }
+}
+
+/// Runs `test` with a URL whose connections use a new, empty schema, and
+/// drops the schema afterwards, also when `test` panics.
+async fn in_fresh_schema<Fut>(base: &str, test: impl FnOnce(String) -> Fut)
+where
+    Fut: Future<Output = ()> + Send + 'static,
+{
+    let schema = format!("t_{}", uuid::Uuid::new_v4().simple());
+    let mut admin = sqlx::PgConnection::connect(base)
+        .await
+        .unwrap_or_else(|e| panic!("{PG_URL_VAR}={base}: {e}"));
+    sqlx::query(sqlx::AssertSqlSafe(format!("CREATE SCHEMA {schema}")))
+        .execute(&mut admin)
+        .await
+        .unwrap();
+    let sep = if base.contains('?') { '&' } else { '?' };
+    let url = format!("{base}{sep}options[search_path]={schema}");
+    // Spawned so that a panic comes back as a value and the schema still goes.
+    let outcome = tokio::spawn(test(url)).await;
+    sqlx::query(sqlx::AssertSqlSafe(format!("DROP SCHEMA {schema} CASCADE")))
+        .execute(&mut admin)
+        .await
+        .unwrap();
+    if let Err(e) = outcome {
+        std::panic::resume_unwind(e.into_panic());
+    }
+}
+
+/// Several nodes starting at once all migrate the same fresh schema: each
+/// must succeed, and every migration must be applied exactly once.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn postgres_migrations_run_concurrently() {
+    let Some(base) = pg_url() else { return };
+    in_fresh_schema(&base, |url| async move {
+        let opens: Vec<_> = (0..6)
+            .map(|_| {
+                let url = url.clone();
+                tokio::spawn(async move { open(&url).await.map(|_| ()) })
+            })
+            .collect();
+        for o in opens {
+            o.await.unwrap().expect("a concurrent open failed");
+        }
+        let store = open(&url).await.unwrap();
+        store.ping().await.unwrap();
+        let mut conn = sqlx::PgConnection::connect(&url).await.unwrap();
+        let (applied, all_ok): (i64, bool) =
+            sqlx::query_as("SELECT count(*), bool_and(success) FROM _sqlx_migrations")
+                .fetch_one(&mut conn)
+                .await
+                .unwrap();
+        assert_eq!(applied as usize, migration_files("postgres").len());
+        assert!(all_ok);
+    })
+    .await;
+}
+
+/// Both backends carry the same migrations, so a schema change on one
+/// cannot be forgotten on the other.
+#[test]
+fn migrations_match_across_backends() {
+    let sqlite = migration_files("sqlite");
+    assert!(!sqlite.is_empty());
+    assert_eq!(sqlite, migration_files("postgres"));
+}
+
+fn migration_files(backend: &str) -> Vec<String> {
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("migrations")
+        .join(backend);
+    let mut names: Vec<String> = std::fs::read_dir(dir)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    names.sort();
+    names
 }
 
 fn code(hash: &str) -> AuthorizationCode {
@@ -28,9 +180,7 @@ fn code(hash: &str) -> AuthorizationCode {
     }
 }
 
-#[tokio::test]
-async fn take_code_is_single_use_even_under_concurrency() {
-    let (_d, store) = sqlite().await;
+async fn take_code_is_single_use_even_under_concurrency(store: Arc<dyn Store>) {
     store.insert_code(&code("h1")).await.unwrap();
     let mut tasks = Vec::new();
     for _ in 0..10 {
@@ -58,9 +208,7 @@ async fn take_code_is_single_use_even_under_concurrency() {
     ));
 }
 
-#[tokio::test]
-async fn tokens_expire_and_revoke_by_grant() {
-    let (_d, store) = sqlite().await;
+async fn tokens_expire_and_revoke_by_grant(store: Arc<dyn Store>) {
     let t = |hash: &str, kind| Token {
         hash: hash.into(),
         kind,
@@ -110,9 +258,7 @@ async fn tokens_expire_and_revoke_by_grant() {
     );
 }
 
-#[tokio::test]
-async fn flows_advance_only_from_the_expected_state() {
-    let (_d, store) = sqlite().await;
+async fn flows_advance_only_from_the_expected_state(store: Arc<dyn Store>) {
     let mut flow = Flow {
         id: "f".into(),
         login_challenge_hash: "lc".into(),
@@ -176,29 +322,12 @@ async fn flows_advance_only_from_the_expected_state() {
     );
 }
 
-#[tokio::test]
-async fn client_origins_follow_redirect_uris() {
-    let (_d, store) = sqlite().await;
-    let mut c = Client {
-        client_id: "web".into(),
-        client_name: "Web".into(),
-        secret_hash: None,
-        redirect_uris: vec![
-            "http://App.example:3000/cb?x=1".into(),
-            "com.example.app:/cb".into(),
-        ],
-        grant_types: vec!["authorization_code".into()],
-        response_types: vec!["code".into()],
-        scope: vec!["openid".into()],
-        token_endpoint_auth_method: "none".into(),
-        post_logout_redirect_uris: vec![],
-        skip_consent: true,
-        id_token_signed_response_alg: None,
-        access_token_strategy: None,
-        native_cli_login: false,
-        created_at: 1,
-        updated_at: 1,
-    };
+async fn client_origins_follow_redirect_uris(store: Arc<dyn Store>) {
+    let mut c = client("web");
+    c.redirect_uris = vec![
+        "http://App.example:3000/cb?x=1".into(),
+        "com.example.app:/cb".into(),
+    ];
     store.insert_client(&c).await.unwrap();
     assert!(matches!(
         store.insert_client(&c).await,
@@ -225,11 +354,29 @@ async fn client_origins_follow_redirect_uris() {
             .await
             .unwrap()
     );
+    assert!(
+        store
+            .is_post_logout_uri("https://other.example/bye")
+            .await
+            .unwrap()
+    );
+    assert!(
+        !store
+            .is_post_logout_uri("https://other.example/cb")
+            .await
+            .unwrap()
+    );
     assert_eq!(store.get_client("web").await.unwrap().unwrap(), c);
     assert!(store.delete_client("web").await.unwrap());
     assert!(
         !store
             .is_client_origin("https://other.example")
+            .await
+            .unwrap()
+    );
+    assert!(
+        !store
+            .is_post_logout_uri("https://other.example/bye")
             .await
             .unwrap()
     );
@@ -250,9 +397,7 @@ fn refresh(hash: &str, expires_at: i64) -> Token {
     }
 }
 
-#[tokio::test]
-async fn refresh_rotation_is_a_compare_and_swap_with_a_grace_window() {
-    let (_d, store) = sqlite().await;
+async fn refresh_rotation_is_a_compare_and_swap_with_a_grace_window(store: Arc<dyn Store>) {
     store.insert_tokens(&[refresh("r0", 1000)]).await.unwrap();
     let mut tasks = Vec::new();
     for i in 0..20 {
@@ -323,9 +468,7 @@ async fn refresh_rotation_is_a_compare_and_swap_with_a_grace_window() {
     ));
 }
 
-#[tokio::test]
-async fn expired_rows_are_deleted_in_batches() {
-    let (_d, store) = sqlite().await;
+async fn expired_rows_are_deleted_in_batches(store: Arc<dyn Store>) {
     let tokens: Vec<Token> = (0..25)
         .map(|i| refresh(&format!("t{i}"), if i < 20 { 50 } else { 500 }))
         .collect();
@@ -349,9 +492,7 @@ async fn expired_rows_are_deleted_in_batches() {
     ));
 }
 
-#[tokio::test]
-async fn disabling_an_identity_revokes_its_sessions_and_tokens() {
-    let (_d, store) = sqlite().await;
+async fn disabling_an_identity_revokes_its_sessions_and_tokens(store: Arc<dyn Store>) {
     let identity = Identity {
         id: "s".into(),
         traits: Traits {
@@ -403,9 +544,7 @@ async fn disabling_an_identity_revokes_its_sessions_and_tokens() {
     );
 }
 
-#[tokio::test]
-async fn rate_limit_hits_count_per_window_and_concurrently() {
-    let (_d, store) = sqlite().await;
+async fn rate_limit_hits_count_per_window_and_concurrently(store: Arc<dyn Store>) {
     let mut tasks = Vec::new();
     for _ in 0..10 {
         let s = store.clone();
@@ -429,4 +568,263 @@ async fn rate_limit_hits_count_per_window_and_concurrently() {
         "a new window starts over"
     );
     assert_eq!(store.hit("other", 120, 240).await.unwrap(), 1);
+}
+
+fn client(id: &str) -> Client {
+    Client {
+        client_id: id.into(),
+        client_name: "Web".into(),
+        secret_hash: None,
+        redirect_uris: vec![],
+        grant_types: vec!["authorization_code".into()],
+        response_types: vec!["code".into()],
+        scope: vec!["openid".into()],
+        token_endpoint_auth_method: "none".into(),
+        post_logout_redirect_uris: vec![],
+        skip_consent: true,
+        id_token_signed_response_alg: None,
+        access_token_strategy: None,
+        native_cli_login: false,
+        created_at: 1,
+        updated_at: 1,
+    }
+}
+
+fn flow(id: &str) -> Flow {
+    Flow {
+        id: id.into(),
+        login_challenge_hash: format!("lc-{id}"),
+        login_verifier_hash: None,
+        consent_challenge_hash: None,
+        consent_verifier_hash: None,
+        state: FlowState::LoginPending,
+        request: AuthorizeRequest {
+            client_id: "c".into(),
+            redirect_uri: "http://app/cb".into(),
+            scope: vec!["openid".into()],
+            state: None,
+            nonce: None,
+            code_challenge: None,
+            prompt: vec![],
+            max_age: None,
+            login_hint: None,
+            ui_locales: None,
+        },
+        browser_hash: "b".into(),
+        requested_at: 0,
+        subject: None,
+        session_id: None,
+        auth_time: None,
+        amr: vec![],
+        stale_session_id: None,
+        login_skipped: false,
+        granted_scope: vec![],
+        expires_at: 50,
+    }
+}
+
+async fn flows_advance_once_even_under_concurrency(store: Arc<dyn Store>) {
+    store.insert_flow(&flow("f")).await.unwrap();
+    let mut tasks = Vec::new();
+    for i in 0..10 {
+        let s = store.clone();
+        tasks.push(tokio::spawn(async move {
+            let mut f = flow("f");
+            f.state = FlowState::LoginAccepted;
+            f.login_verifier_hash = Some(format!("lv{i}"));
+            s.advance_flow(&f, FlowState::LoginPending).await.unwrap()
+        }));
+    }
+    let mut won = 0;
+    for t in tasks {
+        won += usize::from(t.await.unwrap());
+    }
+    assert_eq!(won, 1);
+}
+
+async fn keys_list_newest_first(store: Arc<dyn Store>) {
+    let key = |kid: &str, created_at| StoredKey {
+        kid: kid.into(),
+        alg: "ES256".into(),
+        sealed_key: vec![0, 1, 255],
+        created_at,
+    };
+    // k2 and k3 share a second: the later insert counts as newer.
+    for k in [key("k1", 1), key("k2", 2), key("k3", 2)] {
+        store.insert_key(&k).await.unwrap();
+    }
+    let keys = store.list_keys().await.unwrap();
+    let kids: Vec<&str> = keys.iter().map(|k| k.kid.as_str()).collect();
+    assert_eq!(kids, ["k3", "k2", "k1"]);
+    assert_eq!(keys[0].sealed_key, vec![0, 1, 255]);
+    assert!(matches!(
+        store.insert_key(&key("k1", 9)).await,
+        Err(StoreError::Conflict)
+    ));
+}
+
+fn identity(id: &str, email: &str) -> Identity {
+    Identity {
+        id: id.into(),
+        traits: Traits {
+            email: email.into(),
+            name: Some("Alice".into()),
+            email_verified: true,
+        },
+        state: IdentityState::Active,
+        password_hash: Some("$argon2id$x".into()),
+        created_at: 1,
+        updated_at: 1,
+    }
+}
+
+fn session(id: &str, identity_id: &str, expires_at: i64) -> Session {
+    Session {
+        id: id.into(),
+        token_hash: format!("th-{id}"),
+        identity_id: identity_id.into(),
+        authenticated_at: 1,
+        amr: vec!["pwd".into(), "otp".into()],
+        expires_at,
+    }
+}
+
+async fn identities_are_unique_by_email_and_delete_with_their_rows(store: Arc<dyn Store>) {
+    let alice = identity("a", "alice@example.com");
+    let mut bob = identity("b", "bob@example.com");
+    bob.state = IdentityState::Disabled;
+    bob.password_hash = None;
+    store.insert_identity(&alice).await.unwrap();
+    store.insert_identity(&bob).await.unwrap();
+    assert!(matches!(
+        store
+            .insert_identity(&identity("c", "alice@example.com"))
+            .await,
+        Err(StoreError::Conflict)
+    ));
+    assert_eq!(store.get_identity("b").await.unwrap(), Some(bob.clone()));
+    assert_eq!(
+        store
+            .get_identity_by_email("alice@example.com")
+            .await
+            .unwrap(),
+        Some(alice.clone())
+    );
+    assert_eq!(store.list_identities().await.unwrap(), [alice, bob]);
+
+    store.insert_session(&session("s", "a", 100)).await.unwrap();
+    store
+        .insert_tokens(&[Token {
+            hash: "at".into(),
+            kind: TokenKind::Access,
+            grant_id: "g".into(),
+            client_id: "c".into(),
+            subject: Some("a".into()),
+            scope: vec!["openid".into()],
+            session_id: Some("s".into()),
+            issued_at: 0,
+            expires_at: 100,
+            used_at: None,
+        }])
+        .await
+        .unwrap();
+    assert!(store.delete_identity("a").await.unwrap());
+    assert!(!store.delete_identity("a").await.unwrap());
+    assert_eq!(store.get_identity("a").await.unwrap(), None);
+    assert_eq!(store.get_session("th-s", 1).await.unwrap(), None);
+    assert_eq!(
+        store.get_token(TokenKind::Access, "at", 1).await.unwrap(),
+        None
+    );
+}
+
+async fn sessions_live_until_expiry_or_revocation(store: Arc<dyn Store>) {
+    store
+        .insert_identity(&identity("a", "alice@example.com"))
+        .await
+        .unwrap();
+    let s = session("s", "a", 10);
+    store.insert_session(&s).await.unwrap();
+    assert!(matches!(
+        store.insert_session(&s).await,
+        Err(StoreError::Conflict)
+    ));
+    assert_eq!(store.get_session("th-s", 9).await.unwrap(), Some(s));
+    assert_eq!(
+        store.get_session("th-s", 10).await.unwrap(),
+        None,
+        "expired at 10"
+    );
+    store.revoke_session("s", 5).await.unwrap();
+    assert_eq!(store.get_session("th-s", 6).await.unwrap(), None);
+}
+
+async fn consents_upsert(store: Arc<dyn Store>) {
+    store
+        .insert_identity(&identity("a", "alice@example.com"))
+        .await
+        .unwrap();
+    store.insert_client(&client("c")).await.unwrap();
+    assert_eq!(store.get_consent("a", "c").await.unwrap(), None);
+    let scopes = |s: &[&str]| s.iter().map(|s| s.to_string()).collect::<Vec<_>>();
+    store
+        .upsert_consent("a", "c", &scopes(&["openid"]), 1)
+        .await
+        .unwrap();
+    store
+        .upsert_consent("a", "c", &scopes(&["openid", "email"]), 2)
+        .await
+        .unwrap();
+    assert_eq!(
+        store.get_consent("a", "c").await.unwrap(),
+        Some(scopes(&["openid", "email"]))
+    );
+    assert!(store.delete_client("c").await.unwrap());
+    assert_eq!(store.get_consent("a", "c").await.unwrap(), None);
+}
+
+async fn tokens_revoke_one_at_a_time_and_show_their_use(store: Arc<dyn Store>) {
+    let mut access = refresh("a", 100);
+    access.kind = TokenKind::Access;
+    store
+        .insert_tokens(&[access, refresh("r0", 100)])
+        .await
+        .unwrap();
+    assert!(matches!(
+        store
+            .rotate_refresh("r0", 10, 5, &[refresh("r1", 100)], b"sealed")
+            .await
+            .unwrap(),
+        Rotation::Rotated
+    ));
+    let used = store.get_token(TokenKind::Refresh, "r0", 11).await.unwrap();
+    assert_eq!(
+        used.and_then(|t| t.used_at),
+        Some(10),
+        "kept to spot replays"
+    );
+    let fresh = store.get_token(TokenKind::Refresh, "r1", 11).await.unwrap();
+    assert_eq!(fresh.unwrap().used_at, None);
+
+    assert!(store.revoke_token("a", 12).await.unwrap());
+    assert!(
+        !store.revoke_token("a", 13).await.unwrap(),
+        "revoked already"
+    );
+    assert!(!store.revoke_token("nope", 13).await.unwrap());
+    assert!(
+        store
+            .get_token(TokenKind::Access, "a", 14)
+            .await
+            .unwrap()
+            .is_none()
+    );
+    assert!(
+        store
+            .get_token(TokenKind::Refresh, "r1", 14)
+            .await
+            .unwrap()
+            .is_some(),
+        "the rest of the grant lives"
+    );
 }
