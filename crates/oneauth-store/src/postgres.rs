@@ -18,6 +18,12 @@ use std::time::Duration;
 
 static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/postgres");
 
+/// Key space of the per-grant advisory locks (first key of the two-key form,
+/// the second being `hashtext(grant_id)`). Two-key locks never collide with
+/// sqlx's one-key migration lock; a hash collision between grants only makes
+/// them wait for each other.
+const GRANT_LOCKS: i32 = 0x4f41_0001;
+
 pub struct PostgresStore {
     pool: PgPool,
 }
@@ -547,11 +553,41 @@ impl TokenStore for PostgresStore {
         successors: &[Token],
         sealed_successor: &[u8],
     ) -> StoreResult<Rotation> {
+        let mut tx = self.pool.begin().await?;
+        // First the locks a concurrent revocation takes exclusively before it
+        // touches tokens: the identity row (set_identity_state,
+        // delete_identity) and the grant (revoke_grant). A revocation that
+        // starts while this rotation runs then waits for its commit, and its
+        // token UPDATE, a later statement with a later snapshot, revokes the
+        // successors too; one that came first leaves the token revoked, so the
+        // UPDATE below matches nothing. Without these locks the successors,
+        // invisible to the revocation's snapshot, would outlive it (SQLite's
+        // single writer gives this order for free).
+        let owner = sqlx::query(
+            "SELECT grant_id, subject FROM tokens WHERE hash = $1 AND kind = 'refresh'",
+        )
+        .bind(hash)
+        .fetch_optional(&mut *tx)
+        .await?;
+        let Some(owner) = owner else {
+            return Ok(Rotation::Invalid);
+        };
+        let grant_id: String = owner.try_get("grant_id")?;
+        if let Some(subject) = owner.try_get::<Option<String>, _>("subject")? {
+            sqlx::query("SELECT 1 FROM identities WHERE id = $1 FOR SHARE")
+                .bind(subject)
+                .execute(&mut *tx)
+                .await?;
+        }
+        sqlx::query("SELECT pg_advisory_xact_lock_shared($1, hashtext($2))")
+            .bind(GRANT_LOCKS)
+            .bind(&grant_id)
+            .execute(&mut *tx)
+            .await?;
         // The conditional UPDATE is the compare-and-swap: a concurrent caller
         // waits on the row lock until this transaction ends, then finds
         // used_at set and changes nothing; its SELECT (a new snapshot under
         // READ COMMITTED) then sees the committed successor.
-        let mut tx = self.pool.begin().await?;
         let rotated = sqlx::query(
             "UPDATE tokens SET used_at = $2, successor = $3
              WHERE hash = $1 AND kind = 'refresh' AND used_at IS NULL AND revoked_at IS NULL AND expires_at > $2",
@@ -567,10 +603,12 @@ impl TokenStore for PostgresStore {
             tx.commit().await?;
             return Ok(Rotation::Rotated);
         }
-        let row = sqlx::query("SELECT grant_id, used_at, successor, revoked_at, expires_at FROM tokens WHERE hash = $1 AND kind = 'refresh'")
-            .bind(hash)
-            .fetch_optional(&mut *tx)
-            .await?;
+        let row = sqlx::query(
+            "SELECT used_at, successor, revoked_at, expires_at FROM tokens WHERE hash = $1",
+        )
+        .bind(hash)
+        .fetch_optional(&mut *tx)
+        .await?;
         tx.commit().await?;
         let Some(row) = row else {
             return Ok(Rotation::Invalid);
@@ -584,9 +622,7 @@ impl TokenStore for PostgresStore {
             (Some(used), Some(sealed)) if now - used <= grace_secs => Rotation::Replayed {
                 sealed_successor: sealed,
             },
-            (Some(_), _) => Rotation::Reused {
-                grant_id: row.try_get("grant_id")?,
-            },
+            (Some(_), _) => Rotation::Reused { grant_id },
             (None, _) => Rotation::Invalid,
         })
     }
@@ -629,14 +665,24 @@ impl TokenStore for PostgresStore {
     }
 
     async fn revoke_grant(&self, grant_id: &str, now: i64) -> StoreResult<u64> {
-        Ok(sqlx::query(
+        let mut tx = self.pool.begin().await?;
+        // Waits for rotations in flight within this grant (see rotate_refresh),
+        // so their successors are committed and revoked here too.
+        sqlx::query("SELECT pg_advisory_xact_lock($1, hashtext($2))")
+            .bind(GRANT_LOCKS)
+            .bind(grant_id)
+            .execute(&mut *tx)
+            .await?;
+        let n = sqlx::query(
             "UPDATE tokens SET revoked_at = $2 WHERE grant_id = $1 AND revoked_at IS NULL",
         )
         .bind(grant_id)
         .bind(now)
-        .execute(&self.pool)
+        .execute(&mut *tx)
         .await?
-        .rows_affected())
+        .rows_affected();
+        tx.commit().await?;
+        Ok(n)
     }
 }
 

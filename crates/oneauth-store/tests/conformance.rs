@@ -48,6 +48,7 @@ conformance!(
     disabling_an_identity_revokes_its_sessions_and_tokens,
     tokens_revoke_one_at_a_time_and_show_their_use,
     rate_limit_hits_count_per_window_and_concurrently,
+    revoking_races_no_refresh_into_a_live_token,
 );
 
 async fn on_sqlite<Fut: Future<Output = ()>>(test: impl FnOnce(Arc<dyn Store>) -> Fut) {
@@ -827,4 +828,51 @@ async fn tokens_revoke_one_at_a_time_and_show_their_use(store: Arc<dyn Store>) {
             .is_some(),
         "the rest of the grant lives"
     );
+}
+
+/// Revoking while a refresh token rotates, by disabling or deleting its
+/// identity or revoking its grant: whichever wins, neither the token nor its
+/// successor is live afterwards.
+async fn revoking_races_no_refresh_into_a_live_token(store: Arc<dyn Store>) {
+    for round in 0..30 {
+        let id = format!("u{round}");
+        store
+            .insert_identity(&identity(&id, &format!("{id}@example.com")))
+            .await
+            .unwrap();
+        let token = |hash: &str| Token {
+            subject: Some(id.clone()),
+            grant_id: format!("g{round}"),
+            ..refresh(&format!("{hash}-{round}"), 100)
+        };
+        store.insert_tokens(&[token("r0")]).await.unwrap();
+        let (s1, s2, next) = (store.clone(), store.clone(), token("r1"));
+        let hash = format!("r0-{round}");
+        let rotate =
+            tokio::spawn(async move { s1.rotate_refresh(&hash, 10, 5, &[next], b"x").await });
+        let id2 = id.clone();
+        let revoke = tokio::spawn(async move {
+            match round % 3 {
+                0 => s2
+                    .set_identity_state(&id2, IdentityState::Disabled, 10)
+                    .await
+                    .map(|_| ()),
+                1 => s2.delete_identity(&id2).await.map(|_| ()),
+                _ => s2.revoke_grant(&format!("g{round}"), 10).await.map(|_| ()),
+            }
+        });
+        rotate.await.unwrap().unwrap();
+        revoke.await.unwrap().unwrap();
+        for hash in ["r0", "r1"] {
+            assert_eq!(
+                store
+                    .get_token(TokenKind::Refresh, &format!("{hash}-{round}"), 11)
+                    .await
+                    .unwrap(),
+                None,
+                "{hash} outlived revocation kind {}",
+                round % 3
+            );
+        }
+    }
 }
