@@ -49,6 +49,7 @@ conformance!(
     tokens_revoke_one_at_a_time_and_show_their_use,
     rate_limit_hits_count_per_window_and_concurrently,
     revoking_races_no_refresh_into_a_live_token,
+    a_fresh_store_is_current_and_pooled,
 );
 
 async fn on_sqlite<Fut: Future<Output = ()>>(test: impl FnOnce(Arc<dyn Store>) -> Fut) {
@@ -75,12 +76,13 @@ fn pg_url() -> Option<String> {
         _ => {
             static NOTICE: Once = Once::new();
             NOTICE.call_once(|| {
-                // Written to the process's stderr directly: libtest captures
-                // eprintln! of passing tests, and this must not go unseen.
-                let _ = writeln!(
-                    std::io::stderr(),
-                    "SKIPPED: PostgreSQL conformance (set {PG_URL_VAR}, e.g. postgres://postgres@127.0.0.1:5432/test)"
+                // Written to the process's stderr directly (libtest captures
+                // eprintln! of passing tests, and this must not go unseen),
+                // in one write so it does not interleave with test lines.
+                let line = format!(
+                    "SKIPPED: PostgreSQL conformance (set {PG_URL_VAR}, e.g. postgres://postgres@127.0.0.1:5432/test)\n"
                 );
+                let _ = std::io::stderr().write_all(line.as_bytes());
             });
             None
         }
@@ -875,4 +877,11 @@ async fn revoking_races_no_refresh_into_a_live_token(store: Arc<dyn Store>) {
             );
         }
     }
+}
+
+async fn a_fresh_store_is_current_and_pooled(store: Arc<dyn Store>) {
+    store.ping().await.unwrap();
+    assert!(store.schema_current().await.unwrap());
+    let stats = store.pool_stats();
+    assert!(stats.size >= 1 && stats.idle <= stats.size, "{stats:?}");
 }
