@@ -7,7 +7,10 @@
 //! `UPDATE … WHERE <expected state> … [RETURNING]`: a concurrent writer
 //! blocks on the row lock, then re-checks the WHERE clause against the
 //! committed row and matches nothing. So exactly one caller wins, with no
-//! read-then-write window and no serialization failures to retry.
+//! read-then-write window and no serialization failures to retry. Where a
+//! revocation must also catch rows another transaction is inserting (the
+//! successors of a refresh rotation), both take a lock first, identity before
+//! grant before token, in the same order everywhere so they cannot deadlock.
 
 use crate::common::*;
 use crate::*;
