@@ -44,9 +44,9 @@ function psql(sql, db = 'postgres') {
   return execFileSync('psql', ['-h', '127.0.0.1', '-U', 'postgres', '-d', db, '-tAc', sql], { encoding: 'utf8' }).trim();
 }
 
-function restartPostgres() {
+function pgctl(action) {
   const version = readdirSync('/etc/postgresql')[0];
-  execFileSync('pg_ctlcluster', ['--skip-systemctl-redirect', version, 'main', 'restart'], { stdio: 'inherit' });
+  execFileSync('pg_ctlcluster', ['--skip-systemctl-redirect', version, 'main', action], { stdio: 'inherit' });
 }
 
 // ---------------------------------------------------------------- nodes
@@ -64,6 +64,10 @@ const env = {
   ONEAUTH_ISSUER: `http://127.0.0.1:${nodes[0].pub}`,
   ONEAUTH_UI_URL: `http://127.0.0.1:${nodes[0].ui}`,
   ONEAUTH_LOG__LEVEL: 'warn',
+  // All load comes from 127.0.0.1 and four users: lift the login limits so
+  // the flows, not the brute-force protection, are what is exercised.
+  ONEAUTH_LIMITS__LOGIN_PER_IP_PER_MINUTE: '1000000',
+  ONEAUTH_LIMITS__LOGIN_PER_IDENTIFIER_PER_MINUTE: '1000000',
 };
 
 function oneauth(args) {
@@ -270,8 +274,13 @@ try {
     startNode(2);
     await waitReady(2);
     await sleep(LOAD_MS * 0.1);
-    console.log('cluster: restart PostgreSQL');
-    restartPostgres();
+    // Down for a while, so requests meet the outage (and must answer
+    // 5xxx in the documented shape), then back.
+    console.log('cluster: stop PostgreSQL');
+    pgctl('stop');
+    await sleep(LOAD_MS * 0.3);
+    console.log('cluster: start PostgreSQL');
+    pgctl('start');
   })();
   await Promise.all([load, chaos]);
 
