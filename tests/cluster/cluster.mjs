@@ -288,12 +288,29 @@ try {
   for (let i = 0; i < 3; i++) await waitReady(i);
   let unusable = 0;
   for (const flow of flows) {
-    const r = await fetch(`http://127.0.0.1:${nodes[pick()].pub}/oauth/token/verify`, {
+    const r = await fetch(`http://127.0.0.1:${nodes[1 + Math.floor(Math.random() * 2)].pub}/oauth/token/verify`, {
       method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ token: flow.access }),
     });
     const v = await r.json();
     if (v.active !== true) unusable++;
   }
+  // A revocation made on one node is seen by the others at once.
+  let revocationSeen = false;
+  const victim = flows.find((f) => f.refresh);
+  if (victim) {
+    const post = (i, p, body) => fetch(`http://127.0.0.1:${nodes[i].pub}${p}`, {
+      method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body),
+    });
+    await post(1, '/api/oauth/logout', { access_token: victim.access, refresh_token: victim.refresh });
+    const v = await (await post(0, '/oauth/token/verify', { token: victim.access })).json();
+    const r = await post(2, '/api/oauth/refresh', { refresh_token: victim.refresh });
+    revocationSeen = v.active === false && r.status === 400;
+    flows.splice(flows.indexOf(victim), 1);
+  }
+  // A node told to stop finishes and exits by itself, within its bound.
+  const exit = new Promise((resolve) => nodes[0].proc.once('exit', (code) => resolve(code)));
+  nodes[0].proc.kill('SIGTERM');
+  const exitCode = await Promise.race([exit, sleep(12000).then(() => 'timeout')]);
   const families = Number(psql(
     "SELECT count(*) FROM (SELECT grant_id FROM tokens WHERE kind = 'refresh' AND used_at IS NULL AND revoked_at IS NULL GROUP BY grant_id HAVING count(*) > 1) f",
     DB,
@@ -306,6 +323,8 @@ try {
     flows_checked: flows.length,
     flows_unusable_after: unusable,
     refresh_families_with_two_live_tokens: families,
+    revocation_seen_by_other_nodes: revocationSeen,
+    sigterm_exit_code: exitCode,
   };
   console.log('cluster: results', JSON.stringify(summary, null, 2));
   if (malformed.length) console.log('cluster: malformed error answers:\n  ' + malformed.join('\n  '));
@@ -315,6 +334,8 @@ try {
   if (issued.duplicates) problems.push(`${issued.duplicates} tokens were issued twice`);
   if (families) problems.push(`${families} refresh families have more than one live token`);
   if (counts.malformed_errors) problems.push(`${counts.malformed_errors} error answers were malformed`);
+  if (!revocationSeen) problems.push('a revocation on one node was not seen by the others');
+  if (exitCode !== 0) problems.push(`SIGTERM: node exited with ${exitCode}`);
   if (problems.length) {
     failed = true;
     console.log('cluster: FAILED: ' + problems.join('; '));

@@ -115,6 +115,8 @@ pub struct Limits {
     pub login_per_ip_per_minute: u32,
     /// Token endpoint requests per client IP.
     pub token_per_ip_per_minute: u32,
+    /// Token endpoint requests per client.
+    pub token_per_client_per_minute: u32,
 }
 
 /// Background upkeep.
@@ -266,6 +268,7 @@ impl Default for Limits {
             login_per_identifier_per_minute: 10,
             login_per_ip_per_minute: 60,
             token_per_ip_per_minute: 60_000,
+            token_per_client_per_minute: 120_000,
         }
     }
 }

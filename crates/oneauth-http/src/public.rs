@@ -267,6 +267,10 @@ pub async fn token_post(
         .server
         .authenticate_client(&basic.credentials(&params))
         .await?;
+    app.server
+        .limits
+        .client_request(&client.client_id, app.clock.now())
+        .await?;
     let tokens = app.server.token(&client, &params, app.clock.now()).await?;
     Ok(no_store(Json(tokens)))
 }

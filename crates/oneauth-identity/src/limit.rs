@@ -148,6 +148,16 @@ impl Limits {
         }
     }
 
+    pub async fn client_request(&self, client_id: &str, now: OffsetDateTime) -> Result<(), Error> {
+        self.check(
+            "token-client",
+            client_id,
+            self.cfg.token_per_client_per_minute,
+            now,
+        )
+        .await
+    }
+
     pub fn forget_before(&self, now: OffsetDateTime) {
         self.counter.forget_before(now.unix_timestamp());
     }
@@ -169,6 +179,7 @@ mod tests {
                 login_per_identifier_per_minute: per_identifier,
                 login_per_ip_per_minute: 0,
                 token_per_ip_per_minute: 0,
+                token_per_client_per_minute: 0,
             },
         }
     }

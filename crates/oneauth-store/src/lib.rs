@@ -164,7 +164,10 @@ pub enum TakenCode {
 #[async_trait]
 pub trait CodeStore {
     async fn insert_code(&self, code: &AuthorizationCode) -> StoreResult<()>;
-    /// Marks the code used and returns it, atomically; a second call gets `Reused`.
+    /// Whether the code was presented again after its first use.
+    async fn code_reused(&self, hash: &str) -> StoreResult<bool>;
+    /// Marks the code used and returns it, atomically; a second call gets
+    /// `Reused` and marks the reuse.
     async fn take_code(&self, hash: &str, now: i64) -> StoreResult<TakenCode>;
 }
 

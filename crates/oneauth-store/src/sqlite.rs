@@ -471,6 +471,15 @@ impl CodeStore for SqliteStore {
         Ok(())
     }
 
+    async fn code_reused(&self, hash: &str) -> StoreResult<bool> {
+        let reused: Option<Option<i64>> =
+            sqlx::query_scalar("SELECT reused_at FROM authorization_codes WHERE hash = $1")
+                .bind(hash)
+                .fetch_optional(&self.pool)
+                .await?;
+        Ok(matches!(reused, Some(Some(_))))
+    }
+
     async fn take_code(&self, hash: &str, now: i64) -> StoreResult<TakenCode> {
         let taken = sqlx::query(
             "UPDATE authorization_codes SET used_at = $2 WHERE hash = $1 AND used_at IS NULL
@@ -486,10 +495,15 @@ impl CodeStore for SqliteStore {
             code.expires_at = row.try_get("expires_at")?;
             return Ok(TakenCode::Fresh(Box::new(code)));
         }
-        let used = sqlx::query("SELECT grant_id FROM authorization_codes WHERE hash = $1")
-            .bind(hash)
-            .fetch_optional(&self.pool)
-            .await?;
+        // Mark the reuse, so the first exchange (perhaps still storing its
+        // tokens) sees it and revokes them too.
+        let used = sqlx::query(
+            "UPDATE authorization_codes SET reused_at = COALESCE(reused_at, $2) WHERE hash = $1 RETURNING grant_id",
+        )
+        .bind(hash)
+        .bind(now)
+        .fetch_optional(&self.pool)
+        .await?;
         Ok(match used {
             Some(r) => TakenCode::Reused {
                 grant_id: r.try_get("grant_id")?,

@@ -50,6 +50,7 @@ conformance!(
     rate_limit_hits_count_per_window_and_concurrently,
     revoking_races_no_refresh_into_a_live_token,
     a_fresh_store_is_current_and_pooled,
+    a_code_reuse_is_marked_for_the_first_exchange_to_see,
 );
 
 async fn on_sqlite<Fut: Future<Output = ()>>(test: impl FnOnce(Arc<dyn Store>) -> Fut) {
@@ -884,4 +885,22 @@ async fn a_fresh_store_is_current_and_pooled(store: Arc<dyn Store>) {
     assert!(store.schema_current().await.unwrap());
     let stats = store.pool_stats();
     assert!(stats.size >= 1 && stats.idle <= stats.size, "{stats:?}");
+}
+
+async fn a_code_reuse_is_marked_for_the_first_exchange_to_see(store: Arc<dyn Store>) {
+    store.insert_code(&code("h2")).await.unwrap();
+    assert!(matches!(
+        store.take_code("h2", 5).await.unwrap(),
+        TakenCode::Fresh(_)
+    ));
+    assert!(
+        !store.code_reused("h2").await.unwrap(),
+        "one use is no reuse"
+    );
+    assert!(matches!(
+        store.take_code("h2", 6).await.unwrap(),
+        TakenCode::Reused { .. }
+    ));
+    assert!(store.code_reused("h2").await.unwrap());
+    assert!(!store.code_reused("unknown").await.unwrap());
 }

@@ -82,19 +82,29 @@ impl AuthorizationServer {
             .await?
             .filter(|i| i.state == IdentityState::Active)
             .ok_or_else(|| invalid("The user is no longer active."))?;
-        self.issue_tokens(
-            Grant {
-                grant_id: &code.grant_id,
-                client,
-                identity: Some(&identity),
-                scope: &code.scope,
-                session_id: Some(&code.session_id),
-                auth_time: Some(code.auth_time),
-                amr: &code.amr,
-                nonce: code.nonce.as_deref(),
-            },
-            now,
-        )
-        .await
+        let tokens = self
+            .issue_tokens(
+                Grant {
+                    grant_id: &code.grant_id,
+                    client,
+                    identity: Some(&identity),
+                    scope: &code.scope,
+                    session_id: Some(&code.session_id),
+                    auth_time: Some(code.auth_time),
+                    amr: &code.amr,
+                    nonce: code.nonce.as_deref(),
+                },
+                now,
+            )
+            .await?;
+        // A reuse that raced this exchange may have revoked the grant before
+        // these tokens were stored; it marked the code first, so look again.
+        if self.store.code_reused(&hash.0).await? {
+            self.store
+                .revoke_grant(&code.grant_id, now.unix_timestamp())
+                .await?;
+            return Err(invalid("The authorization code was used already."));
+        }
+        Ok(tokens)
     }
 }

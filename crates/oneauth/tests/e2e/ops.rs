@@ -109,3 +109,23 @@ async fn a_limit_holds_for_the_sum_of_two_nodes_sharing_the_database() {
         "4 attempts in all, across both nodes"
     );
 }
+
+#[tokio::test]
+async fn the_token_endpoint_is_limited_per_client() {
+    let srv = TestServer::start_with(|c| c.limits.token_per_client_per_minute = 2).await;
+    let attempt = || {
+        reqwest::Client::new()
+            .post(format!("{}/oauth2/token", srv.public))
+            .form(&[
+                ("grant_type", "authorization_code"),
+                ("code", "ory_ac_x.y"),
+                ("client_id", "web-app"),
+            ])
+            .send()
+    };
+    assert_eq!(attempt().await.unwrap().status(), 400);
+    assert_eq!(attempt().await.unwrap().status(), 400);
+    let res = attempt().await.unwrap();
+    assert!(res.headers().contains_key("retry-after"));
+    assert_eq!(res.status(), 429);
+}
