@@ -13,7 +13,10 @@ use std::time::Duration;
 static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/sqlite");
 
 pub struct SqliteStore {
+    /// The one writing connection.
     pool: SqlitePool,
+    /// Read-only connections.
+    reads: SqlitePool,
 }
 
 impl SqliteStore {
@@ -25,12 +28,20 @@ impl SqliteStore {
             .synchronous(SqliteSynchronous::Normal)
             .foreign_keys(true)
             .busy_timeout(Duration::from_secs(5));
+        // SQLite has one writer. Every write goes through one connection, so
+        // writers queue in-process instead of meeting SQLITE_BUSY and
+        // sleeping in its busy handler; reads use a pool of their own (WAL
+        // lets them run beside the writer).
         let pool = SqlitePoolOptions::new()
-            .max_connections(8)
-            .connect_with(options)
+            .max_connections(1)
+            .connect_with(options.clone())
             .await?;
         MIGRATOR.run(&pool).await?;
-        Ok(Self { pool })
+        let reads = SqlitePoolOptions::new()
+            .max_connections(8)
+            .connect_with(options.read_only(true))
+            .await?;
+        Ok(Self { pool, reads })
     }
 
     fn client_from(row: &SqliteRow) -> StoreResult<Client> {
@@ -114,7 +125,7 @@ impl KeyStore for SqliteStore {
 
     async fn list_keys(&self) -> StoreResult<Vec<StoredKey>> {
         let rows = sqlx::query("SELECT kid, alg, sealed_key, created_at FROM signing_keys ORDER BY created_at DESC, rowid DESC")
-            .fetch_all(&self.pool)
+            .fetch_all(&self.reads)
             .await?;
         rows.iter()
             .map(|r| {
@@ -168,7 +179,7 @@ impl ClientStore for SqliteStore {
     async fn get_client(&self, id: &str) -> StoreResult<Option<Client>> {
         sqlx::query("SELECT * FROM clients WHERE id = $1")
             .bind(id)
-            .fetch_optional(&self.pool)
+            .fetch_optional(&self.reads)
             .await?
             .as_ref()
             .map(Self::client_from)
@@ -177,7 +188,7 @@ impl ClientStore for SqliteStore {
 
     async fn list_clients(&self) -> StoreResult<Vec<Client>> {
         let rows = sqlx::query("SELECT * FROM clients ORDER BY created_at, id")
-            .fetch_all(&self.pool)
+            .fetch_all(&self.reads)
             .await?;
         rows.iter().map(Self::client_from).collect()
     }
@@ -194,7 +205,7 @@ impl ClientStore for SqliteStore {
     async fn is_client_origin(&self, origin: &str) -> StoreResult<bool> {
         let row = sqlx::query("SELECT 1 FROM client_origins WHERE origin = $1 LIMIT 1")
             .bind(origin)
-            .fetch_optional(&self.pool)
+            .fetch_optional(&self.reads)
             .await?;
         Ok(row.is_some())
     }
@@ -202,7 +213,7 @@ impl ClientStore for SqliteStore {
     async fn is_post_logout_uri(&self, uri: &str) -> StoreResult<bool> {
         let row = sqlx::query("SELECT 1 FROM client_logout_uris WHERE uri = $1 LIMIT 1")
             .bind(uri)
-            .fetch_optional(&self.pool)
+            .fetch_optional(&self.reads)
             .await?;
         Ok(row.is_some())
     }
@@ -230,7 +241,7 @@ impl IdentityStore for SqliteStore {
     async fn get_identity(&self, id: &str) -> StoreResult<Option<Identity>> {
         sqlx::query("SELECT * FROM identities WHERE id = $1")
             .bind(id)
-            .fetch_optional(&self.pool)
+            .fetch_optional(&self.reads)
             .await?
             .as_ref()
             .map(Self::identity_from)
@@ -240,7 +251,7 @@ impl IdentityStore for SqliteStore {
     async fn get_identity_by_email(&self, email: &str) -> StoreResult<Option<Identity>> {
         sqlx::query("SELECT * FROM identities WHERE email = $1")
             .bind(email)
-            .fetch_optional(&self.pool)
+            .fetch_optional(&self.reads)
             .await?
             .as_ref()
             .map(Self::identity_from)
@@ -249,7 +260,7 @@ impl IdentityStore for SqliteStore {
 
     async fn list_identities(&self) -> StoreResult<Vec<Identity>> {
         let rows = sqlx::query("SELECT * FROM identities ORDER BY created_at, id")
-            .fetch_all(&self.pool)
+            .fetch_all(&self.reads)
             .await?;
         rows.iter().map(Self::identity_from).collect()
     }
@@ -330,7 +341,7 @@ impl SessionStore for SqliteStore {
         )
         .bind(token_hash)
         .bind(now)
-        .fetch_optional(&self.pool)
+        .fetch_optional(&self.reads)
         .await?;
         row.map(|r| {
             Ok(Session {
@@ -432,7 +443,7 @@ impl ConsentStore for SqliteStore {
             sqlx::query("SELECT scopes FROM consents WHERE identity_id = $1 AND client_id = $2")
                 .bind(identity_id)
                 .bind(client_id)
-                .fetch_optional(&self.pool)
+                .fetch_optional(&self.reads)
                 .await?;
         row.map(|r| Ok(split(r.try_get("scopes")?))).transpose()
     }
@@ -475,7 +486,7 @@ impl CodeStore for SqliteStore {
         let reused: Option<Option<i64>> =
             sqlx::query_scalar("SELECT reused_at FROM authorization_codes WHERE hash = $1")
                 .bind(hash)
-                .fetch_optional(&self.pool)
+                .fetch_optional(&self.reads)
                 .await?;
         Ok(matches!(reused, Some(Some(_))))
     }
@@ -579,7 +590,7 @@ impl TokenStore for SqliteStore {
         .bind(hash)
         .bind(kind.as_str())
         .bind(now)
-        .fetch_optional(&self.pool)
+        .fetch_optional(&self.reads)
         .await?;
         row.map(|r| {
             Ok(Token {
@@ -650,22 +661,22 @@ impl SqliteStore {
 #[async_trait]
 impl Store for SqliteStore {
     async fn ping(&self) -> StoreResult<()> {
-        sqlx::query("SELECT 1").execute(&self.pool).await?;
+        sqlx::query("SELECT 1").execute(&self.reads).await?;
         Ok(())
     }
 
     async fn schema_current(&self) -> StoreResult<bool> {
         let applied: Option<i64> =
             sqlx::query_scalar("SELECT MAX(version) FROM _sqlx_migrations WHERE success")
-                .fetch_one(&self.pool)
+                .fetch_one(&self.reads)
                 .await?;
         Ok(applied == MIGRATOR.iter().map(|m| m.version).max())
     }
 
     fn pool_stats(&self) -> PoolStats {
         PoolStats {
-            size: self.pool.size(),
-            idle: self.pool.num_idle() as u32,
+            size: self.pool.size() + self.reads.size(),
+            idle: (self.pool.num_idle() + self.reads.num_idle()) as u32,
         }
     }
 }
