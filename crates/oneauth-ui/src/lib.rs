@@ -238,7 +238,12 @@ async fn login_post(
         return error_page(t, &e);
     }
     let method = field("method").unwrap_or_else(|| "password".into());
-    let identity = match state.server.identities.authenticate(&method, &form).await {
+    let identity = match state
+        .server
+        .identities
+        .authenticate(&method, &form, now)
+        .await
+    {
         Ok((identity, amr)) => (identity, amr),
         Err(e @ (Error::InvalidCredentials | Error::InvalidRequest(_))) => {
             let error = if matches!(e, Error::InvalidCredentials) {
