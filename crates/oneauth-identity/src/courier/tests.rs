@@ -13,9 +13,12 @@ async fn store() -> (tempfile::TempDir, Arc<dyn Store>, Arc<SystemKeys>) {
     (dir, store, keys)
 }
 
+/// (signature header, body) of each request a receiver accepted.
+type Received = Arc<Mutex<Vec<(String, Vec<u8>)>>>;
+
 /// A webhook receiver that fails its first `fail` requests with a 503.
-async fn receiver(fail: usize) -> (String, Arc<Mutex<Vec<(String, Vec<u8>)>>>) {
-    let got: Arc<Mutex<Vec<(String, Vec<u8>)>>> = Arc::default();
+async fn receiver(fail: usize) -> (String, Received) {
+    let got: Received = Arc::default();
     let seen = got.clone();
     let calls = Arc::new(std::sync::atomic::AtomicUsize::new(0));
     let app = axum::Router::new().route(
