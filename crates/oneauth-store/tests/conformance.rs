@@ -942,7 +942,7 @@ fn session_at(id: &str, identity_id: &str, at: i64) -> Session {
 }
 
 async fn identities_are_unique_by_each_identifier_and_found_by_each(store: Arc<dyn Store>) {
-    let a = identity(
+    let a = identity_with(
         "a",
         Some("a@example.com"),
         Some("+8613800138000"),
@@ -1014,7 +1014,10 @@ async fn sessions_are_listed_and_the_others_revoked(store: Arc<dyn Store>) {
         ("s3", "a", 3),
         ("t1", "b", 1),
     ] {
-        store.insert_session(&session_at(id, owner, at)).await.unwrap();
+        store
+            .insert_session(&session_at(id, owner, at))
+            .await
+            .unwrap();
     }
     let ids = |v: Vec<Session>| v.into_iter().map(|s| s.id).collect::<Vec<_>>();
     assert_eq!(
