@@ -78,8 +78,9 @@ async fn security_headers(req: axum::extract::Request, next: axum::middleware::N
         h,
         header::CONTENT_SECURITY_POLICY,
         // Scripts only from our own assets (popup mode's postMessage), never
-        // inline; forms post only to ourselves.
-        "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' https: data:; form-action 'self'; frame-ancestors 'none'; base-uri 'none'",
+        // inline. No form-action: browsers apply it to the redirects after
+        // a login POST, which go on to the client's redirect URI.
+        "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' https: data:; frame-ancestors 'none'; base-uri 'none'",
     );
     set(h, header::X_FRAME_OPTIONS, "DENY");
     set(h, header::X_CONTENT_TYPE_OPTIONS, "nosniff");
