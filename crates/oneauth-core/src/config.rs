@@ -31,6 +31,10 @@ pub struct Config {
     pub log: Log,
     pub limits: Limits,
     pub maintenance: Maintenance,
+    pub login: Login,
+    pub codes: Codes,
+    pub courier: Courier,
+    pub ui: Ui,
     /// Largest accepted request body, in bytes.
     pub body_limit_bytes: usize,
     /// Proxies (addresses or CIDR ranges) whose `X-Forwarded-For` is
@@ -154,6 +158,123 @@ pub struct Password {
     pub argon2_parallelism: u32,
     /// Most password hashes computed at once; more wait their turn.
     pub max_concurrent_hashes: usize,
+    /// Shortest password accepted, in characters (NIST SP 800-63B: at
+    /// least 8). Common passwords from a bundled list are refused; there
+    /// are no composition rules.
+    pub min_length: usize,
+}
+
+/// Login methods.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct Login {
+    /// Methods offered, in the order of the login page's tabs: `password`,
+    /// `email_code`, `sms_code`. An unknown name fails start-up.
+    pub methods: Vec<String>,
+}
+
+/// One-time codes sent by email or SMS (login, verification, recovery).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct Codes {
+    /// How long a code stays valid.
+    pub ttl_secs: u64,
+    /// Guesses allowed per code; then a new code must be sent.
+    pub max_attempts: u32,
+    /// Seconds before another code may be sent to the same address.
+    pub resend_cooldown_secs: u64,
+    /// Codes sent to one address per hour at most (0: none).
+    pub per_address_per_hour: u32,
+}
+
+/// How messages (codes) reach people. Messages are queued in the database
+/// and delivered by a background task that retries with back-off.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct Courier {
+    /// `log` (development: logs that a message went out, never its text),
+    /// `smtp` or `webhook`.
+    pub email_provider: EmailProvider,
+    /// `log` or `webhook` (any SMS gateway behind a small adapter).
+    pub sms_provider: SmsProvider,
+    /// The `From` of emails.
+    pub from: String,
+    pub smtp: Smtp,
+    pub webhook: Webhook,
+    /// How often the outbox is checked for due messages (new messages are
+    /// sent at once; this paces retries and other nodes' messages).
+    pub poll_interval_ms: u64,
+    /// Delivery attempts before a message is abandoned.
+    pub max_attempts: u32,
+    /// Wait after the first failed attempt; it doubles with each further
+    /// failure, up to an hour.
+    pub backoff_base_secs: u64,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[serde(rename_all = "lowercase")]
+pub enum EmailProvider {
+    #[default]
+    Log,
+    Smtp,
+    Webhook,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[serde(rename_all = "lowercase")]
+pub enum SmsProvider {
+    #[default]
+    Log,
+    Webhook,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct Smtp {
+    pub host: String,
+    pub port: u16,
+    /// `starttls` (upgrade required), `tls` (implicit TLS, usually port
+    /// 465) or `none` (only for a relay on loopback).
+    pub tls: SmtpTls,
+    pub username: String,
+    pub password: String,
+    pub timeout_secs: u64,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[serde(rename_all = "lowercase")]
+pub enum SmtpTls {
+    #[default]
+    Starttls,
+    Tls,
+    None,
+}
+
+/// JSON POST of `{channel, to, subject, body, template, message_id}` to
+/// `url`, with `X-OneAuth-Signature: sha256=<hex HMAC-SHA256 of the body
+/// under secret>`.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct Webhook {
+    pub url: String,
+    /// Key of the signature header (at least 16 characters).
+    pub secret: String,
+    pub timeout_secs: u64,
+}
+
+/// The login UI's look.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct Ui {
+    /// Product name in page titles, headings and messages.
+    pub brand_name: String,
+    /// Accent colour, `#rrggbb`.
+    pub brand_color: String,
+    /// Logo URL (an `https:` URL or a path on the UI); empty shows the name.
+    pub logo_url: String,
+    /// Where a login without `login_challenge` or `return_to` ends up;
+    /// empty means the UI's settings page.
+    pub default_return_to: String,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -218,6 +339,10 @@ impl Default for Config {
             log: Log::default(),
             limits: Limits::default(),
             maintenance: Maintenance::default(),
+            login: Login::default(),
+            codes: Codes::default(),
+            courier: Courier::default(),
+            ui: Ui::default(),
             body_limit_bytes: 64 * 1024,
             trusted_proxies: Vec::new(),
             shutdown_timeout_secs: 10,
@@ -300,6 +425,75 @@ impl Default for Password {
             argon2_iterations: 2,
             argon2_parallelism: 1,
             max_concurrent_hashes: 4,
+            min_length: 8,
+        }
+    }
+}
+
+impl Default for Login {
+    fn default() -> Self {
+        Self {
+            methods: vec!["password".into(), "email_code".into(), "sms_code".into()],
+        }
+    }
+}
+
+impl Default for Codes {
+    fn default() -> Self {
+        Self {
+            ttl_secs: 600,
+            max_attempts: 5,
+            resend_cooldown_secs: 60,
+            per_address_per_hour: 10,
+        }
+    }
+}
+
+impl Default for Courier {
+    fn default() -> Self {
+        Self {
+            email_provider: EmailProvider::Log,
+            sms_provider: SmsProvider::Log,
+            from: "OneAuth <no-reply@localhost>".into(),
+            smtp: Smtp::default(),
+            webhook: Webhook::default(),
+            poll_interval_ms: 1000,
+            max_attempts: 10,
+            backoff_base_secs: 5,
+        }
+    }
+}
+
+impl Default for Smtp {
+    fn default() -> Self {
+        Self {
+            host: String::new(),
+            port: 587,
+            tls: SmtpTls::Starttls,
+            username: String::new(),
+            password: String::new(),
+            timeout_secs: 15,
+        }
+    }
+}
+
+impl Default for Webhook {
+    fn default() -> Self {
+        Self {
+            url: String::new(),
+            secret: String::new(),
+            timeout_secs: 10,
+        }
+    }
+}
+
+impl Default for Ui {
+    fn default() -> Self {
+        Self {
+            brand_name: "OneAuth".into(),
+            brand_color: "#3b5bdb".into(),
+            logo_url: String::new(),
+            default_return_to: String::new(),
         }
     }
 }
@@ -341,6 +535,28 @@ impl Config {
         }
         if !self.secrets.system.is_empty() && self.secrets.system.len() < 32 {
             return Err("secrets.system must be at least 32 characters".into());
+        }
+        if self.password.min_length < 8 {
+            return Err("password.min_length must be at least 8 (NIST SP 800-63B)".into());
+        }
+        if self.codes.max_attempts == 0 || self.codes.ttl_secs == 0 {
+            return Err("codes.max_attempts and codes.ttl_secs must be positive".into());
+        }
+        let c = &self.courier;
+        if c.email_provider == EmailProvider::Smtp && c.smtp.host.is_empty() {
+            return Err("courier.email_provider = smtp needs courier.smtp.host".into());
+        }
+        let webhook_used =
+            c.email_provider == EmailProvider::Webhook || c.sms_provider == SmsProvider::Webhook;
+        if webhook_used && (c.webhook.url.is_empty() || c.webhook.secret.len() < 16) {
+            return Err(
+                "a webhook provider needs courier.webhook.url and a courier.webhook.secret of at least 16 characters"
+                    .into(),
+            );
+        }
+        let color = self.ui.brand_color.as_bytes();
+        if color.len() != 7 || color[0] != b'#' || !color[1..].iter().all(u8::is_ascii_hexdigit) {
+            return Err("ui.brand_color must look like #3b5bdb".into());
         }
         if self.issuer.cannot_be_a_base()
             || self.issuer.query().is_some()

@@ -24,6 +24,7 @@ pub enum ErrorCode {
     InvalidClientMetadata,
     AlreadyExists,
     InvalidChallenge,
+    WeakPassword,
     NotFound,
     MethodNotAllowed,
     PayloadTooLarge,
@@ -33,6 +34,7 @@ pub enum ErrorCode {
     InvalidToken,
     LoginRequired,
     AdminUnauthorized,
+    InvalidCode,
     AccessDenied,
     UnauthorizedClient,
     CsrfViolation,
@@ -44,7 +46,7 @@ pub enum ErrorCode {
 
 impl ErrorCode {
     /// Every code, in documentation order.
-    pub const ALL: [ErrorCode; 26] = [
+    pub const ALL: [ErrorCode; 28] = [
         Self::InvalidRequest,
         Self::InvalidScope,
         Self::UnsupportedResponseType,
@@ -55,6 +57,7 @@ impl ErrorCode {
         Self::InvalidClientMetadata,
         Self::AlreadyExists,
         Self::InvalidChallenge,
+        Self::WeakPassword,
         Self::NotFound,
         Self::MethodNotAllowed,
         Self::PayloadTooLarge,
@@ -64,6 +67,7 @@ impl ErrorCode {
         Self::InvalidToken,
         Self::LoginRequired,
         Self::AdminUnauthorized,
+        Self::InvalidCode,
         Self::AccessDenied,
         Self::UnauthorizedClient,
         Self::CsrfViolation,
@@ -127,6 +131,11 @@ impl ErrorCode {
                 "invalid_request",
                 "The login or consent challenge is unknown, expired or used.",
             ),
+            Self::WeakPassword => (
+                Some(4011),
+                "weak_password",
+                "The new password is too short, too common or repeats an identifier.",
+            ),
             Self::NotFound => (Some(4404), "not_found", "No such resource."),
             Self::MethodNotAllowed => (
                 Some(4405),
@@ -163,6 +172,11 @@ impl ErrorCode {
                 Some(2005),
                 "unauthorized",
                 "The admin API needs a valid admin token.",
+            ),
+            Self::InvalidCode => (
+                Some(2006),
+                "invalid_code",
+                "The one-time code is wrong, expired, used or out of attempts.",
             ),
             Self::AccessDenied => (
                 Some(3001),
@@ -268,6 +282,8 @@ pub enum Error {
     #[error("The challenge is unknown, expired or already used.")]
     InvalidChallenge,
     #[error("{0}")]
+    WeakPassword(String),
+    #[error("{0}")]
     NotFound(String),
     #[error("The method is not allowed on this resource.")]
     MethodNotAllowed,
@@ -285,6 +301,8 @@ pub enum Error {
     LoginRequired(String),
     #[error("The admin API needs a valid admin token.")]
     AdminUnauthorized,
+    #[error("The code is wrong, expired or used up; ask for a new one.")]
+    InvalidCode,
     #[error("{0}")]
     AccessDenied(String),
     #[error("{0}")]
@@ -315,6 +333,7 @@ impl Error {
             Self::InvalidClientMetadata(_) => C::InvalidClientMetadata,
             Self::AlreadyExists(_) => C::AlreadyExists,
             Self::InvalidChallenge => C::InvalidChallenge,
+            Self::WeakPassword(_) => C::WeakPassword,
             Self::NotFound(_) => C::NotFound,
             Self::MethodNotAllowed => C::MethodNotAllowed,
             Self::PayloadTooLarge => C::PayloadTooLarge,
@@ -324,6 +343,7 @@ impl Error {
             Self::InvalidToken(_) => C::InvalidToken,
             Self::LoginRequired(_) => C::LoginRequired,
             Self::AdminUnauthorized => C::AdminUnauthorized,
+            Self::InvalidCode => C::InvalidCode,
             Self::AccessDenied(_) => C::AccessDenied,
             Self::UnauthorizedClient(_) => C::UnauthorizedClient,
             Self::CsrfViolation => C::CsrfViolation,
@@ -389,6 +409,7 @@ mod tests {
                 "invalid_request",
                 400,
             ),
+            (ErrorCode::WeakPassword, Some(4011), "weak_password", 400),
             (ErrorCode::NotFound, Some(4404), "not_found", 404),
             (
                 ErrorCode::MethodNotAllowed,
@@ -423,6 +444,7 @@ mod tests {
                 "unauthorized",
                 401,
             ),
+            (ErrorCode::InvalidCode, Some(2006), "invalid_code", 401),
             (ErrorCode::AccessDenied, Some(3001), "access_denied", 403),
             (
                 ErrorCode::UnauthorizedClient,

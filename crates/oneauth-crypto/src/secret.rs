@@ -13,6 +13,9 @@ pub struct SystemKeys {
     pub client_secret: hmac::Key,
     /// Signs CSRF tokens of the UI's forms.
     pub csrf: hmac::Key,
+    /// Hashes one-time codes for storage: six digits hashed without a key
+    /// would fall to a million guesses against a database dump.
+    pub one_time_code: hmac::Key,
     /// Encrypts signing keys at rest.
     key_encryption: RandomizedNonceKey,
 }
@@ -40,6 +43,7 @@ impl SystemKeys {
             token_tag: hmac_key(b"token-tag"),
             client_secret: hmac_key(b"client-secret"),
             csrf: hmac_key(b"csrf"),
+            one_time_code: hmac_key(b"one-time-code"),
             key_encryption: RandomizedNonceKey::new(&AES_256_GCM, &derive(&prk, b"key-encryption"))
                 .expect("AES-256-GCM takes 32-byte keys"),
         }

@@ -1,67 +1,172 @@
-//! Identities, their credentials, login methods as plug-ins, and login
-//! sessions. No HTTP types: callers pass parsed input and `now`.
+//! Identities, their credentials, login methods as plug-ins, login
+//! sessions, one-time codes, registration, verification, recovery,
+//! settings, and the courier that delivers codes. No HTTP types: callers
+//! pass parsed input and `now`.
 
+pub mod code;
+pub mod courier;
+pub mod identifier;
 pub mod limit;
 pub mod method;
+pub mod policy;
 
+use code::OneTimeCodes;
+use courier::Outbox;
+use courier::templates::Template;
+use identifier::Address;
+pub use identifier::{normalize_email, normalize_phone, normalize_username};
 use method::{LoginMethod, MethodContext};
 use oneauth_core::{Config, Error, Result};
-use oneauth_crypto::{PasswordHasher, TokenHash, TokenKind, TokenMinter};
-use oneauth_store::{Identity, IdentityState, Session, Store, Traits};
+use oneauth_crypto::{PasswordHasher, SystemKeys, TokenHash, TokenKind, TokenMinter};
+use oneauth_store::{CodePurpose, Identity, IdentityState, Session, Store, StoreError, Traits};
+use policy::PasswordPolicy;
 use std::collections::HashMap;
 use std::sync::Arc;
 use time::OffsetDateTime;
+
+/// Languages of messages (the UI has the same two).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Locale {
+    #[default]
+    En,
+    ZhCn,
+}
+
+impl Locale {
+    /// From a BCP 47 tag such as `zh-CN` or `en-US`; others get English.
+    pub fn from_tag(tag: &str) -> Self {
+        if tag.to_ascii_lowercase().starts_with("zh") {
+            Self::ZhCn
+        } else {
+            Self::En
+        }
+    }
+}
+
+/// Which addresses a registration must prove control of (the guide's
+/// `verify_method`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum VerifyMethod {
+    Email,
+    Phone,
+    Both,
+}
+
+impl VerifyMethod {
+    pub fn parse(s: &str) -> Option<Self> {
+        match s {
+            "email" => Some(Self::Email),
+            "phone" => Some(Self::Phone),
+            "both" => Some(Self::Both),
+            _ => None,
+        }
+    }
+}
+
+/// A sign-up as submitted. Identifiers are raw (normalised here).
+#[derive(Debug, Clone, Default)]
+pub struct Registration {
+    pub email: Option<String>,
+    pub phone: Option<String>,
+    pub username: Option<String>,
+    pub name: Option<String>,
+    pub password: String,
+    /// `None`: the email if one is given, else the phone.
+    pub verify: Option<VerifyMethod>,
+}
+
+/// A live session as its owner sees it.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct SessionInfo {
+    pub id: String,
+    pub authenticated_at: i64,
+    pub expires_at: i64,
+    pub amr: Vec<String>,
+    /// The session making the request.
+    pub current: bool,
+}
 
 pub struct Identities {
     store: Arc<dyn Store>,
     hasher: PasswordHasher,
     minter: Arc<TokenMinter>,
-    methods: HashMap<&'static str, Box<dyn LoginMethod>>,
+    methods: Vec<Box<dyn LoginMethod>>,
+    codes: OneTimeCodes,
+    outbox: Outbox,
+    policy: PasswordPolicy,
     session_lifetime: i64,
 }
 
-/// Normalised email, or an error a user can act on.
-pub fn normalize_email(raw: &str) -> Result<String> {
-    let email = raw.trim().to_lowercase();
-    let valid = email.len() <= 254
-        && email.split_once('@').is_some_and(|(local, domain)| {
-            !local.is_empty()
-                && domain.contains('.')
-                && !domain.starts_with('.')
-                && !domain.ends_with('.')
-        })
-        && !email.chars().any(|c| c.is_whitespace() || c.is_control());
-    if valid {
-        Ok(email)
-    } else {
-        Err(Error::InvalidRequest(
-            "The email address is not valid.".into(),
-        ))
-    }
+fn non_empty(v: Option<String>) -> Option<String> {
+    v.map(|s| s.trim().to_owned()).filter(|s| !s.is_empty())
 }
 
-/// Passwords of at least this many characters (NIST SP 800-63B: 8).
-pub const MIN_PASSWORD_CHARS: usize = 8;
+fn available() -> Vec<Box<dyn LoginMethod>> {
+    vec![
+        Box::new(method::password::PasswordMethod),
+        Box::new(method::email_code::EmailCodeMethod),
+        Box::new(method::sms_code::SmsCodeMethod),
+    ]
+}
 
 impl Identities {
+    /// Builds the configured login methods; an unknown name in
+    /// `login.methods` fails start-up.
     pub fn new(
         store: Arc<dyn Store>,
         minter: Arc<TokenMinter>,
+        keys: Arc<SystemKeys>,
         config: &Config,
     ) -> anyhow::Result<Self> {
         let hasher = PasswordHasher::new(&config.password)?;
-        let mut methods: HashMap<&'static str, Box<dyn LoginMethod>> = HashMap::new();
-        let password = method::password::PasswordMethod;
-        methods.insert(password.name(), Box::new(password));
+        let mut pool = available();
+        let mut methods = Vec::new();
+        for name in &config.login.methods {
+            let Some(i) = pool.iter().position(|m| m.name() == name) else {
+                anyhow::bail!(
+                    "login.methods: unknown or repeated method `{name}` (known: password, email_code, sms_code)"
+                );
+            };
+            methods.push(pool.swap_remove(i));
+        }
+        anyhow::ensure!(
+            !methods.is_empty(),
+            "login.methods must name at least one method"
+        );
         Ok(Self {
+            codes: OneTimeCodes::new(store.clone(), keys.one_time_code.clone(), &config.codes),
+            outbox: Outbox::new(
+                store.clone(),
+                keys,
+                &config.ui.brand_name,
+                config.codes.ttl_secs,
+            ),
             store,
             hasher,
             minter,
             methods,
+            policy: PasswordPolicy {
+                min_chars: config.password.min_length,
+            },
             session_lifetime: config.session.lifetime_secs as i64,
         })
     }
 
+    pub fn outbox(&self) -> &Outbox {
+        &self.outbox
+    }
+
+    pub fn policy(&self) -> &PasswordPolicy {
+        &self.policy
+    }
+
+    /// The enabled login methods, in configured order.
+    pub fn method_names(&self) -> Vec<&'static str> {
+        self.methods.iter().map(|m| m.name()).collect()
+    }
+
+    /// Creates an identity with an email (the CLI's and admin API's path:
+    /// operators may learn that an email is taken).
     pub async fn create(
         &self,
         email: &str,
@@ -69,42 +174,410 @@ impl Identities {
         name: Option<String>,
         now: OffsetDateTime,
     ) -> Result<Identity> {
-        let email = normalize_email(email)?;
+        let traits = Traits {
+            email: Some(normalize_email(email)?),
+            name: non_empty(name),
+            ..Traits::default()
+        };
         let password_hash = match password {
-            Some(p) if p.chars().count() < MIN_PASSWORD_CHARS => {
-                return Err(Error::InvalidRequest(format!(
-                    "The password must have at least {MIN_PASSWORD_CHARS} characters."
-                )));
+            Some(p) => {
+                self.policy.enforce(p, &[email])?;
+                Some(self.hasher.hash(p).await.map_err(Error::Internal)?)
             }
-            Some(p) => Some(self.hasher.hash(p).await.map_err(Error::Internal)?),
             None => None,
         };
-        let identity = Identity {
-            id: uuid::Uuid::now_v7().to_string(),
-            traits: Traits {
-                email,
-                name: name.filter(|n| !n.trim().is_empty()),
-                email_verified: false,
-            },
-            state: IdentityState::Active,
-            password_hash,
-            created_at: now.unix_timestamp(),
-            updated_at: now.unix_timestamp(),
-        };
-        self.store
-            .insert_identity(&identity)
+        self.insert(traits, password_hash, now.unix_timestamp())
             .await
             .map_err(|e| match e {
-                oneauth_store::StoreError::Conflict => {
+                StoreError::Conflict => {
                     Error::AlreadyExists("An identity with this email exists already.".into())
                 }
                 e => e.into(),
-            })?;
+            })
+    }
+
+    async fn insert(
+        &self,
+        traits: Traits,
+        password_hash: Option<String>,
+        now: i64,
+    ) -> Result<Identity, StoreError> {
+        let identity = Identity {
+            id: uuid::Uuid::now_v7().to_string(),
+            traits,
+            state: IdentityState::Active,
+            password_hash,
+            created_at: now,
+            updated_at: now,
+        };
+        self.store.insert_identity(&identity).await?;
         Ok(identity)
     }
 
     pub async fn get(&self, id: &str) -> Result<Option<Identity>> {
         Ok(self.store.get_identity(id).await?)
+    }
+
+    async fn identity_at(&self, address: &Address) -> Result<Option<Identity>> {
+        Ok(match address {
+            Address::Email(e) => self.store.get_identity_by_email(e).await?,
+            Address::Phone(p) => self.store.get_identity_by_phone(p).await?,
+        })
+    }
+
+    /// Signs a person up. The answer — the addresses to verify — is the
+    /// same whether or not an email or phone has an account already: the
+    /// owner of a taken address gets a notice instead of a code, and the
+    /// password is hashed either way, so neither answer nor time tells.
+    /// A taken username is reported: usernames are public names.
+    pub async fn register(
+        &self,
+        reg: Registration,
+        locale: Locale,
+        now: OffsetDateTime,
+    ) -> Result<Vec<Address>> {
+        let now = now.unix_timestamp();
+        let email = non_empty(reg.email)
+            .map(|e| Address::email(&e))
+            .transpose()?;
+        let phone = non_empty(reg.phone)
+            .map(|p| Address::phone(&p))
+            .transpose()?;
+        let username = non_empty(reg.username)
+            .map(|u| normalize_username(&u))
+            .transpose()?;
+        let verify = match (reg.verify, &email, &phone) {
+            (Some(v), _, _) => v,
+            (None, Some(_), _) => VerifyMethod::Email,
+            (None, None, Some(_)) => VerifyMethod::Phone,
+            (None, None, None) => {
+                return Err(Error::InvalidRequest(
+                    "Give an email address or a phone number.".into(),
+                ));
+            }
+        };
+        let to_verify: Vec<Address> = match verify {
+            VerifyMethod::Email => vec![email.clone()],
+            VerifyMethod::Phone => vec![phone.clone()],
+            VerifyMethod::Both => vec![email.clone(), phone.clone()],
+        }
+        .into_iter()
+        .collect::<Option<_>>()
+        .ok_or_else(|| {
+            Error::InvalidRequest(match verify {
+                VerifyMethod::Email => "An email address is needed.".into(),
+                VerifyMethod::Phone => "A phone number is needed.".into(),
+                VerifyMethod::Both => "An email address and a phone number are needed.".into(),
+            })
+        })?;
+        let identifiers: Vec<&str> = [
+            email.as_ref().map(Address::as_str),
+            phone.as_ref().map(Address::as_str),
+            username.as_deref(),
+        ]
+        .into_iter()
+        .flatten()
+        .collect();
+        self.policy.enforce(&reg.password, &identifiers)?;
+        if let Some(u) = &username
+            && self.store.get_identity_by_username(u).await?.is_some()
+        {
+            return Err(Error::AlreadyExists("This username is taken.".into()));
+        }
+        let hash = self
+            .hasher
+            .hash(&reg.password)
+            .await
+            .map_err(Error::Internal)?;
+        let mut taken = Vec::new();
+        for a in email.iter().chain(phone.iter()) {
+            if self.identity_at(a).await?.is_some() {
+                taken.push(a.clone());
+            }
+        }
+        let created = if taken.is_empty() {
+            let traits = Traits {
+                email: email.as_ref().map(|a| a.as_str().to_owned()),
+                phone: phone.as_ref().map(|a| a.as_str().to_owned()),
+                username,
+                name: non_empty(reg.name),
+                ..Traits::default()
+            };
+            match self.insert(traits, Some(hash), now).await {
+                Ok(i) => Some(i),
+                // A concurrent sign-up took an identifier: treat as taken.
+                Err(StoreError::Conflict) => None,
+                Err(e) => return Err(e.into()),
+            }
+        } else {
+            None
+        };
+        match created {
+            Some(identity) => {
+                for a in &to_verify {
+                    self.send_code(CodePurpose::Verification, a, Some(&identity), locale, now)
+                        .await?;
+                }
+            }
+            None => {
+                for a in to_verify.iter().filter(|a| taken.contains(a)) {
+                    self.outbox
+                        .enqueue(a, Template::RegistrationExists, locale, now)
+                        .await?;
+                }
+            }
+        }
+        Ok(to_verify)
+    }
+
+    /// Issues a code and queues its message; for `None` (no such account)
+    /// the code is stored but nothing is sent.
+    async fn send_code(
+        &self,
+        purpose: CodePurpose,
+        address: &Address,
+        identity: Option<&Identity>,
+        locale: Locale,
+        now: i64,
+    ) -> Result<()> {
+        let code = self
+            .codes
+            .issue(
+                purpose,
+                address.as_str(),
+                identity.map(|i| i.id.clone()),
+                now,
+            )
+            .await?;
+        if identity.is_some() {
+            let template = match purpose {
+                CodePurpose::Login => Template::LoginCode(&code),
+                CodePurpose::Verification => Template::VerificationCode(&code),
+                CodePurpose::Recovery => Template::RecoveryCode(&code),
+            };
+            self.outbox.enqueue(address, template, locale, now).await?;
+        }
+        Ok(())
+    }
+
+    /// Sends a verification code to `address` if an active account has it;
+    /// the same answer otherwise.
+    pub async fn send_verification_code(
+        &self,
+        address: &Address,
+        locale: Locale,
+        now: OffsetDateTime,
+    ) -> Result<()> {
+        let identity = self
+            .identity_at(address)
+            .await?
+            .filter(|i| i.state == IdentityState::Active);
+        self.send_code(
+            CodePurpose::Verification,
+            address,
+            identity.as_ref(),
+            locale,
+            now.unix_timestamp(),
+        )
+        .await
+    }
+
+    /// Marks `address` verified on its identity, given the code sent to it.
+    pub async fn verify(
+        &self,
+        address: &Address,
+        code: &str,
+        now: OffsetDateTime,
+    ) -> Result<Identity> {
+        let now = now.unix_timestamp();
+        let id = self
+            .codes
+            .redeem(CodePurpose::Verification, address.as_str(), code, now)
+            .await?;
+        let mut identity = self
+            .store
+            .get_identity(&id)
+            .await?
+            .filter(|i| i.state == IdentityState::Active)
+            .ok_or(Error::InvalidCode)?;
+        let t = &mut identity.traits;
+        match address {
+            Address::Email(e) if t.email.as_ref() == Some(e) => t.email_verified = true,
+            Address::Phone(p) if t.phone.as_ref() == Some(p) => t.phone_verified = true,
+            _ => return Err(Error::InvalidCode),
+        }
+        identity.updated_at = now;
+        self.store.update_identity(&identity).await?;
+        Ok(identity)
+    }
+
+    /// Sends a recovery code to `address` if it is a verified address of
+    /// an active account; otherwise nothing is sent, and the answer and the
+    /// cool-down are the same.
+    pub async fn send_recovery_code(
+        &self,
+        address: &Address,
+        locale: Locale,
+        now: OffsetDateTime,
+    ) -> Result<()> {
+        let identity = self.identity_at(address).await?.filter(|i| {
+            i.state == IdentityState::Active
+                && match address {
+                    Address::Email(_) => i.traits.email_verified,
+                    Address::Phone(_) => i.traits.phone_verified,
+                }
+        });
+        self.send_code(
+            CodePurpose::Recovery,
+            address,
+            identity.as_ref(),
+            locale,
+            now.unix_timestamp(),
+        )
+        .await
+    }
+
+    /// Sets a new password with a recovery code, and ends every session of
+    /// the identity (whoever else was in is out).
+    pub async fn recover(
+        &self,
+        address: &Address,
+        code: &str,
+        new_password: &str,
+        now: OffsetDateTime,
+    ) -> Result<Identity> {
+        let now = now.unix_timestamp();
+        // Checked first, so a weak choice does not burn the code.
+        self.policy.enforce(new_password, &[address.as_str()])?;
+        let id = self
+            .codes
+            .redeem(CodePurpose::Recovery, address.as_str(), code, now)
+            .await?;
+        let mut identity = self
+            .store
+            .get_identity(&id)
+            .await?
+            .filter(|i| i.state == IdentityState::Active)
+            .ok_or(Error::InvalidCode)?;
+        identity.password_hash = Some(
+            self.hasher
+                .hash(new_password)
+                .await
+                .map_err(Error::Internal)?,
+        );
+        identity.updated_at = now;
+        self.store.update_identity(&identity).await?;
+        self.store.revoke_other_sessions(&id, None, now).await?;
+        Ok(identity)
+    }
+
+    /// Changes the password; the current one is required when there is
+    /// one. Every other session of the identity ends.
+    pub async fn change_password(
+        &self,
+        session: &Session,
+        current: Option<&str>,
+        new_password: &str,
+        now: OffsetDateTime,
+    ) -> Result<()> {
+        let now = now.unix_timestamp();
+        let mut identity = self
+            .store
+            .get_identity(&session.identity_id)
+            .await?
+            .ok_or_else(|| Error::LoginRequired("The login session has ended.".into()))?;
+        if let Some(stored) = identity.password_hash.as_deref() {
+            let ok = self
+                .hasher
+                .verify(current.unwrap_or(""), Some(stored))
+                .await
+                .map_err(Error::Internal)?;
+            if !ok {
+                return Err(Error::InvalidCredentials);
+            }
+        }
+        let t = &identity.traits;
+        let identifiers: Vec<&str> = [&t.email, &t.phone, &t.username]
+            .into_iter()
+            .flatten()
+            .map(String::as_str)
+            .collect();
+        self.policy.enforce(new_password, &identifiers)?;
+        identity.password_hash = Some(
+            self.hasher
+                .hash(new_password)
+                .await
+                .map_err(Error::Internal)?,
+        );
+        identity.updated_at = now;
+        self.store.update_identity(&identity).await?;
+        self.store
+            .revoke_other_sessions(&identity.id, Some(&session.id), now)
+            .await?;
+        Ok(())
+    }
+
+    /// Changes name and username (empty clears them). The identity is
+    /// read afresh, so a stale copy never overwrites a newer password.
+    pub async fn update_profile(
+        &self,
+        identity_id: &str,
+        name: Option<String>,
+        username: Option<String>,
+        now: OffsetDateTime,
+    ) -> Result<Identity> {
+        let mut updated = self
+            .store
+            .get_identity(identity_id)
+            .await?
+            .ok_or_else(|| Error::LoginRequired("The identity no longer exists.".into()))?;
+        updated.traits.name = non_empty(name);
+        updated.traits.username = non_empty(username)
+            .map(|u| normalize_username(&u))
+            .transpose()?;
+        updated.updated_at = now.unix_timestamp();
+        match self.store.update_identity(&updated).await {
+            Ok(true) => Ok(updated),
+            Ok(false) => Err(Error::LoginRequired(
+                "The identity no longer exists.".into(),
+            )),
+            Err(StoreError::Conflict) => {
+                Err(Error::AlreadyExists("This username is taken.".into()))
+            }
+            Err(e) => Err(e.into()),
+        }
+    }
+
+    fn method(&self, name: &str) -> Result<&dyn LoginMethod> {
+        self.methods
+            .iter()
+            .find(|m| m.name() == name)
+            .map(|m| m.as_ref())
+            .ok_or_else(|| Error::InvalidRequest(format!("Unknown login method `{name}`.")))
+    }
+
+    fn context(&self, locale: Locale, now: OffsetDateTime) -> MethodContext<'_> {
+        MethodContext {
+            store: self.store.as_ref(),
+            hasher: &self.hasher,
+            codes: &self.codes,
+            outbox: &self.outbox,
+            locale,
+            now: now.unix_timestamp(),
+        }
+    }
+
+    /// The first step of a two-step method (sending a login code).
+    pub async fn begin_login(
+        &self,
+        method: &str,
+        fields: &HashMap<String, String>,
+        locale: Locale,
+        now: OffsetDateTime,
+    ) -> Result<()> {
+        self.method(method)?
+            .begin(&self.context(locale, now), fields)
+            .await
     }
 
     /// Logs in with the method named `method`. Every failure, whatever its
@@ -114,16 +587,10 @@ impl Identities {
         &self,
         method: &str,
         fields: &HashMap<String, String>,
+        now: OffsetDateTime,
     ) -> Result<(Identity, &'static str)> {
-        let m = self
-            .methods
-            .get(method)
-            .ok_or_else(|| Error::InvalidRequest(format!("Unknown login method `{method}`.")))?;
-        let ctx = MethodContext {
-            store: self.store.as_ref(),
-            hasher: &self.hasher,
-        };
-        let result = m.authenticate(&ctx, fields).await;
+        let m = self.method(method)?;
+        let result = m.authenticate(&self.context(Locale::En, now), fields).await;
         let outcome = match &result {
             Ok(_) => "success",
             Err(Error::InvalidCredentials) => "invalid_credentials",
@@ -179,4 +646,50 @@ impl Identities {
             .revoke_session(&session.id, now.unix_timestamp())
             .await?)
     }
+
+    /// The identity's live sessions, `current` marking the caller's.
+    pub async fn sessions(
+        &self,
+        current: &Session,
+        now: OffsetDateTime,
+    ) -> Result<Vec<SessionInfo>> {
+        let all = self
+            .store
+            .list_sessions(&current.identity_id, now.unix_timestamp())
+            .await?;
+        Ok(all
+            .into_iter()
+            .map(|s| SessionInfo {
+                current: s.id == current.id,
+                id: s.id,
+                authenticated_at: s.authenticated_at,
+                expires_at: s.expires_at,
+                amr: s.amr,
+            })
+            .collect())
+    }
+
+    /// Ends one of the caller's own sessions; another identity's session
+    /// id is answered as not found.
+    pub async fn end_own_session(
+        &self,
+        current: &Session,
+        session_id: &str,
+        now: OffsetDateTime,
+    ) -> Result<()> {
+        let own = self
+            .store
+            .list_sessions(&current.identity_id, now.unix_timestamp())
+            .await?;
+        if !own.iter().any(|s| s.id == session_id) {
+            return Err(Error::NotFound("No such session.".into()));
+        }
+        Ok(self
+            .store
+            .revoke_session(session_id, now.unix_timestamp())
+            .await?)
+    }
 }
+
+#[cfg(test)]
+mod tests;

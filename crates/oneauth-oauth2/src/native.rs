@@ -53,7 +53,10 @@ impl AuthorizationServer {
             ("identifier".to_owned(), req.username),
             ("password".to_owned(), req.password),
         ]);
-        let (identity, amr) = self.identities.authenticate("password", &fields).await?;
+        let (identity, amr) = self
+            .identities
+            .authenticate("password", &fields, now)
+            .await?;
         let grant_id = uuid::Uuid::now_v7().to_string();
         let amr = [amr.to_owned()];
         self.issue_tokens(

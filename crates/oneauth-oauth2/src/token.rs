@@ -46,17 +46,26 @@ pub fn scope_claims(
     scope: &[String],
     claims: &mut serde_json::Map<String, Value>,
 ) {
-    if scope.iter().any(|s| s == "email") {
-        claims.insert("email".into(), json!(identity.traits.email));
-        claims.insert(
-            "email_verified".into(),
-            json!(identity.traits.email_verified),
-        );
-    }
-    if scope.iter().any(|s| s == "profile")
-        && let Some(name) = &identity.traits.name
+    let t = &identity.traits;
+    if scope.iter().any(|s| s == "email")
+        && let Some(email) = &t.email
     {
-        claims.insert("name".into(), json!(name));
+        claims.insert("email".into(), json!(email));
+        claims.insert("email_verified".into(), json!(t.email_verified));
+    }
+    if scope.iter().any(|s| s == "phone")
+        && let Some(phone) = &t.phone
+    {
+        claims.insert("phone_number".into(), json!(phone));
+        claims.insert("phone_number_verified".into(), json!(t.phone_verified));
+    }
+    if scope.iter().any(|s| s == "profile") {
+        if let Some(name) = &t.name {
+            claims.insert("name".into(), json!(name));
+        }
+        if let Some(username) = &t.username {
+            claims.insert("preferred_username".into(), json!(username));
+        }
     }
 }
 

@@ -81,6 +81,13 @@ pub trait IdentityStore {
     async fn get_identity(&self, id: &str) -> StoreResult<Option<Identity>>;
     /// `email` is compared as stored: callers normalise it first.
     async fn get_identity_by_email(&self, email: &str) -> StoreResult<Option<Identity>>;
+    /// `phone` in E.164, as stored.
+    async fn get_identity_by_phone(&self, phone: &str) -> StoreResult<Option<Identity>>;
+    /// `username` normalised (lower case), as stored.
+    async fn get_identity_by_username(&self, username: &str) -> StoreResult<Option<Identity>>;
+    /// Writes traits, password hash and `updated_at`; `Conflict` when an
+    /// identifier belongs to another identity. False when the id is unknown.
+    async fn update_identity(&self, identity: &Identity) -> StoreResult<bool>;
     async fn list_identities(&self) -> StoreResult<Vec<Identity>>;
     /// Deletes the identity with its sessions, consents and tokens.
     async fn delete_identity(&self, id: &str) -> StoreResult<bool>;
@@ -100,6 +107,16 @@ pub trait SessionStore {
     /// A live session (not revoked, not expired at `now`).
     async fn get_session(&self, token_hash: &str, now: i64) -> StoreResult<Option<Session>>;
     async fn revoke_session(&self, id: &str, now: i64) -> StoreResult<()>;
+    /// The identity's live sessions, newest first.
+    async fn list_sessions(&self, identity_id: &str, now: i64) -> StoreResult<Vec<Session>>;
+    /// Revokes every live session of the identity except `keep` (the one
+    /// making the change); returns how many ended.
+    async fn revoke_other_sessions(
+        &self,
+        identity_id: &str,
+        keep: Option<&str>,
+        now: i64,
+    ) -> StoreResult<u64>;
 }
 
 /// Which secret of a flow a lookup presents.
@@ -203,6 +220,63 @@ pub trait RateLimitStore {
     async fn hit(&self, key: &str, window_start: i64, expires_at: i64) -> StoreResult<i64>;
 }
 
+/// One-time codes (login, verification, recovery). Only the newest code of
+/// a (purpose, address) pair counts; each guess spends an attempt before it
+/// is checked, so concurrent guesses cannot exceed the limit.
+#[async_trait]
+pub trait OneTimeCodeStore {
+    /// Stores `code` and retires every earlier code of its purpose and address.
+    async fn insert_one_time_code(&self, code: &OneTimeCode) -> StoreResult<()>;
+    /// How many codes of (purpose, address) were made since `since`, and
+    /// when the newest was made: for the hourly cap and the resend
+    /// cool-down, which thereby hold across nodes. Codes are kept a day.
+    async fn one_time_codes_sent(
+        &self,
+        purpose: CodePurpose,
+        address: &str,
+        since: i64,
+    ) -> StoreResult<(i64, Option<i64>)>;
+    /// Spends one attempt on the newest unexpired, unused code of
+    /// (purpose, address) that has fewer than `max_attempts` attempts, and
+    /// returns it; `None` when there is no such code.
+    async fn spend_one_time_code_attempt(
+        &self,
+        purpose: CodePurpose,
+        address: &str,
+        max_attempts: i64,
+        now: i64,
+    ) -> StoreResult<Option<OneTimeCode>>;
+    /// Marks the code used; false when it was used already.
+    async fn take_one_time_code(&self, id: &str, now: i64) -> StoreResult<bool>;
+}
+
+/// The courier's outbox: messages survive restarts and outages of the mail
+/// or SMS provider, and are retried until sent or abandoned.
+#[async_trait]
+pub trait CourierStore {
+    async fn insert_message(&self, message: &CourierMessage) -> StoreResult<()>;
+    /// Leases up to `limit` queued messages due at `now`: each gets one more
+    /// attempt and `next_attempt_at = lease_until`, atomically, so two
+    /// workers (nodes) never send the same message at the same time, and a
+    /// worker that dies mid-send leaves the message to be retried.
+    async fn claim_messages(
+        &self,
+        now: i64,
+        lease_until: i64,
+        limit: i64,
+    ) -> StoreResult<Vec<CourierMessage>>;
+    async fn mark_message_sent(&self, id: &str) -> StoreResult<()>;
+    /// Records a failed attempt: queued again for `retry_at`, or abandoned
+    /// when `None`.
+    async fn mark_message_failed(
+        &self,
+        id: &str,
+        error: &str,
+        retry_at: Option<i64>,
+    ) -> StoreResult<()>;
+    async fn get_message(&self, id: &str) -> StoreResult<Option<CourierMessage>>;
+}
+
 /// Removal of rows nobody can use any more.
 #[async_trait]
 pub trait Cleanup {
@@ -222,6 +296,8 @@ pub trait Store:
     + ConsentStore
     + CodeStore
     + TokenStore
+    + OneTimeCodeStore
+    + CourierStore
     + Cleanup
     + RateLimitStore
     + Send

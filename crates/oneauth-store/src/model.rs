@@ -78,13 +78,24 @@ impl IdentityState {
     }
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+/// What an identity says about its person. Each identifier is stored
+/// normalised (email lower-cased, phone in E.164, username lower-cased) and
+/// is unique when present; an identity has at least an email or a phone.
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
 pub struct Traits {
-    pub email: String,
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub name: Option<String>,
+    pub email: Option<String>,
     #[serde(default)]
     pub email_verified: bool,
+    /// E.164, e.g. `+8613800138000`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub phone: Option<String>,
+    #[serde(default)]
+    pub phone_verified: bool,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub username: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -249,4 +260,110 @@ pub struct Token {
     /// When a refresh token was rotated; a used token is not live, but is
     /// kept to recognise replays.
     pub used_at: Option<i64>,
+}
+
+/// What a one-time code is for; a code of one purpose never passes for another.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CodePurpose {
+    Login,
+    Verification,
+    Recovery,
+}
+
+impl CodePurpose {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Login => "login",
+            Self::Verification => "verification",
+            Self::Recovery => "recovery",
+        }
+    }
+}
+
+/// A short code sent to an address (email or phone). Only a keyed hash of
+/// the code is stored.
+#[derive(Debug, Clone, PartialEq)]
+pub struct OneTimeCode {
+    pub id: String,
+    pub purpose: CodePurpose,
+    /// Normalised email or E.164 phone number.
+    pub address: String,
+    /// `None` when no identity has the address: the code is stored all the
+    /// same, so that answers and timing do not tell the two apart, and can
+    /// never be redeemed.
+    pub identity_id: Option<String>,
+    pub code_hash: String,
+    /// Wrong (or right) guesses made so far.
+    pub attempts: i64,
+    pub created_at: i64,
+    pub expires_at: i64,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Channel {
+    Email,
+    Sms,
+}
+
+impl Channel {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Email => "email",
+            Self::Sms => "sms",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Self> {
+        match s {
+            "email" => Some(Self::Email),
+            "sms" => Some(Self::Sms),
+            _ => None,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum MessageStatus {
+    /// Waiting for its (next) delivery attempt.
+    Queued,
+    Sent,
+    /// Every attempt failed; kept for the operator to see.
+    Abandoned,
+}
+
+impl MessageStatus {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Queued => "queued",
+            Self::Sent => "sent",
+            Self::Abandoned => "abandoned",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Self> {
+        match s {
+            "queued" => Some(Self::Queued),
+            "sent" => Some(Self::Sent),
+            "abandoned" => Some(Self::Abandoned),
+            _ => None,
+        }
+    }
+}
+
+/// A message in the courier's queue.
+#[derive(Debug, Clone, PartialEq)]
+pub struct CourierMessage {
+    pub id: String,
+    pub channel: Channel,
+    pub recipient: String,
+    /// Which template made it (`login_code`, …): for logs, never the text.
+    pub template: String,
+    /// Subject and body, sealed under the system secret: they carry codes.
+    pub sealed: Vec<u8>,
+    pub status: MessageStatus,
+    pub attempts: i64,
+    pub next_attempt_at: i64,
+    pub created_at: i64,
+    pub last_error: Option<String>,
 }

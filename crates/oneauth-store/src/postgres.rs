@@ -19,6 +19,9 @@ use sqlx::postgres::{PgConnectOptions, PgPool, PgPoolOptions, PgRow};
 use std::str::FromStr as _;
 use std::time::Duration;
 
+mod codes;
+mod courier;
+
 static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/postgres");
 
 /// Key space of the per-grant advisory locks (first key of the two-key form,
@@ -78,6 +81,17 @@ impl PostgresStore {
         client.created_at = row.try_get("created_at")?;
         client.updated_at = row.try_get("updated_at")?;
         Ok(client)
+    }
+
+    fn session_from(r: &PgRow) -> StoreResult<Session> {
+        Ok(Session {
+            id: r.try_get("id")?,
+            token_hash: r.try_get("token_hash")?,
+            identity_id: r.try_get("identity_id")?,
+            authenticated_at: r.try_get("authenticated_at")?,
+            amr: split(r.try_get("amr")?),
+            expires_at: r.try_get("expires_at")?,
+        })
     }
 
     fn identity_from(row: &PgRow) -> StoreResult<Identity> {
@@ -249,11 +263,13 @@ impl ClientStore for PostgresStore {
 impl IdentityStore for PostgresStore {
     async fn insert_identity(&self, identity: &Identity) -> StoreResult<()> {
         sqlx::query(
-            "INSERT INTO identities (id, email, traits, state, password_hash, created_at, updated_at)
-             VALUES ($1, $2, $3, $4, $5, $6, $7)",
+            "INSERT INTO identities (id, email, phone, username, traits, state, password_hash, created_at, updated_at)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
         )
         .bind(&identity.id)
         .bind(&identity.traits.email)
+        .bind(&identity.traits.phone)
+        .bind(&identity.traits.username)
         .bind(serde_json::to_string(&identity.traits)?)
         .bind(identity.state.as_str())
         .bind(&identity.password_hash)
@@ -282,6 +298,45 @@ impl IdentityStore for PostgresStore {
             .as_ref()
             .map(Self::identity_from)
             .transpose()
+    }
+
+    async fn get_identity_by_phone(&self, phone: &str) -> StoreResult<Option<Identity>> {
+        sqlx::query("SELECT * FROM identities WHERE phone = $1")
+            .bind(phone)
+            .fetch_optional(&self.pool)
+            .await?
+            .as_ref()
+            .map(Self::identity_from)
+            .transpose()
+    }
+
+    async fn get_identity_by_username(&self, username: &str) -> StoreResult<Option<Identity>> {
+        sqlx::query("SELECT * FROM identities WHERE username = $1")
+            .bind(username)
+            .fetch_optional(&self.pool)
+            .await?
+            .as_ref()
+            .map(Self::identity_from)
+            .transpose()
+    }
+
+    async fn update_identity(&self, identity: &Identity) -> StoreResult<bool> {
+        let n = sqlx::query(
+            "UPDATE identities SET email = $2, phone = $3, username = $4, traits = $5,
+                                   password_hash = $6, updated_at = $7
+             WHERE id = $1",
+        )
+        .bind(&identity.id)
+        .bind(&identity.traits.email)
+        .bind(&identity.traits.phone)
+        .bind(&identity.traits.username)
+        .bind(serde_json::to_string(&identity.traits)?)
+        .bind(&identity.password_hash)
+        .bind(identity.updated_at)
+        .execute(&self.pool)
+        .await?
+        .rows_affected();
+        Ok(n == 1)
     }
 
     async fn list_identities(&self) -> StoreResult<Vec<Identity>> {
@@ -372,17 +427,7 @@ impl SessionStore for PostgresStore {
         .bind(now)
         .fetch_optional(&self.pool)
         .await?;
-        row.map(|r| {
-            Ok(Session {
-                id: r.try_get("id")?,
-                token_hash: r.try_get("token_hash")?,
-                identity_id: r.try_get("identity_id")?,
-                authenticated_at: r.try_get("authenticated_at")?,
-                amr: split(r.try_get("amr")?),
-                expires_at: r.try_get("expires_at")?,
-            })
-        })
-        .transpose()
+        row.as_ref().map(Self::session_from).transpose()
     }
 
     async fn revoke_session(&self, id: &str, now: i64) -> StoreResult<()> {
@@ -392,6 +437,36 @@ impl SessionStore for PostgresStore {
             .execute(&self.pool)
             .await?;
         Ok(())
+    }
+
+    async fn list_sessions(&self, identity_id: &str, now: i64) -> StoreResult<Vec<Session>> {
+        let rows = sqlx::query(
+            "SELECT * FROM sessions WHERE identity_id = $1 AND revoked_at IS NULL AND expires_at > $2
+             ORDER BY authenticated_at DESC, id",
+        )
+        .bind(identity_id)
+        .bind(now)
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter().map(Self::session_from).collect()
+    }
+
+    async fn revoke_other_sessions(
+        &self,
+        identity_id: &str,
+        keep: Option<&str>,
+        now: i64,
+    ) -> StoreResult<u64> {
+        Ok(sqlx::query(
+            "UPDATE sessions SET revoked_at = $2
+             WHERE identity_id = $1 AND revoked_at IS NULL AND id IS DISTINCT FROM $3",
+        )
+        .bind(identity_id)
+        .bind(now)
+        .bind(keep)
+        .execute(&self.pool)
+        .await?
+        .rows_affected())
     }
 }
 
@@ -759,7 +834,7 @@ impl Cleanup for PostgresStore {
         // Batches keep each write transaction short. SKIP LOCKED: rows a
         // request (or another node's cleaner) holds are left for the next
         // run, so the cleaner never waits on, or deadlocks with, anyone.
-        const SQL: [&str; 5] = [
+        const SQL: [&str; 7] = [
             "DELETE FROM tokens WHERE hash IN
              (SELECT hash FROM tokens WHERE expires_at < $1 LIMIT $2 FOR UPDATE SKIP LOCKED)",
             "DELETE FROM authorization_codes WHERE hash IN
@@ -770,6 +845,14 @@ impl Cleanup for PostgresStore {
              (SELECT id FROM sessions WHERE expires_at < $1 LIMIT $2 FOR UPDATE SKIP LOCKED)",
             "DELETE FROM rate_limits WHERE key IN
              (SELECT key FROM rate_limits WHERE expires_at < $1 LIMIT $2 FOR UPDATE SKIP LOCKED)",
+            // Codes stay a day after they are made: they count towards the
+            // per-address cap long after they expire.
+            "DELETE FROM one_time_codes WHERE id IN
+             (SELECT id FROM one_time_codes WHERE created_at < $1 - 86400 LIMIT $2 FOR UPDATE SKIP LOCKED)",
+            // Sent and abandoned messages are kept a week for the operator.
+            "DELETE FROM courier_messages WHERE id IN
+             (SELECT id FROM courier_messages WHERE status <> 'queued' AND created_at < $1 - 604800
+              LIMIT $2 FOR UPDATE SKIP LOCKED)",
         ];
         for sql in SQL {
             loop {

@@ -51,6 +51,10 @@ conformance!(
     revoking_races_no_refresh_into_a_live_token,
     a_fresh_store_is_current_and_pooled,
     a_code_reuse_is_marked_for_the_first_exchange_to_see,
+    identities_are_unique_by_each_identifier_and_found_by_each,
+    sessions_are_listed_and_the_others_revoked,
+    one_time_codes_newest_only_limited_attempts_single_use,
+    courier_messages_are_leased_once_retried_and_abandoned,
 );
 
 async fn on_sqlite<Fut: Future<Output = ()>>(test: impl FnOnce(Arc<dyn Store>) -> Fut) {
@@ -500,9 +504,8 @@ async fn disabling_an_identity_revokes_its_sessions_and_tokens(store: Arc<dyn St
     let identity = Identity {
         id: "s".into(),
         traits: Traits {
-            email: "s@example.com".into(),
-            name: None,
-            email_verified: false,
+            email: Some("s@example.com".into()),
+            ..Traits::default()
         },
         state: IdentityState::Active,
         password_hash: None,
@@ -671,9 +674,10 @@ fn identity(id: &str, email: &str) -> Identity {
     Identity {
         id: id.into(),
         traits: Traits {
-            email: email.into(),
+            email: Some(email.into()),
             name: Some("Alice".into()),
             email_verified: true,
+            ..Traits::default()
         },
         state: IdentityState::Active,
         password_hash: Some("$argon2id$x".into()),
@@ -903,4 +907,319 @@ async fn a_code_reuse_is_marked_for_the_first_exchange_to_see(store: Arc<dyn Sto
     ));
     assert!(store.code_reused("h2").await.unwrap());
     assert!(!store.code_reused("unknown").await.unwrap());
+}
+
+fn identity_with(
+    id: &str,
+    email: Option<&str>,
+    phone: Option<&str>,
+    username: Option<&str>,
+) -> Identity {
+    Identity {
+        id: id.into(),
+        traits: Traits {
+            email: email.map(Into::into),
+            phone: phone.map(Into::into),
+            username: username.map(Into::into),
+            ..Traits::default()
+        },
+        state: IdentityState::Active,
+        password_hash: None,
+        created_at: 0,
+        updated_at: 0,
+    }
+}
+
+fn session_at(id: &str, identity_id: &str, at: i64) -> Session {
+    Session {
+        id: id.into(),
+        token_hash: format!("h-{id}"),
+        identity_id: identity_id.into(),
+        authenticated_at: at,
+        amr: vec!["pwd".into()],
+        expires_at: 1000,
+    }
+}
+
+async fn identities_are_unique_by_each_identifier_and_found_by_each(store: Arc<dyn Store>) {
+    let a = identity_with(
+        "a",
+        Some("a@example.com"),
+        Some("+8613800138000"),
+        Some("alice"),
+    );
+    store.insert_identity(&a).await.unwrap();
+    // Identifiers are optional: several identities may lack a phone or a username.
+    store
+        .insert_identity(&identity_with("b", Some("b@example.com"), None, None))
+        .await
+        .unwrap();
+    store
+        .insert_identity(&identity_with("c", None, Some("+14155550100"), None))
+        .await
+        .unwrap();
+    for dup in [
+        identity_with("x", Some("a@example.com"), None, None),
+        identity_with("y", None, Some("+8613800138000"), None),
+        identity_with("z", Some("z@example.com"), None, Some("alice")),
+    ] {
+        assert!(matches!(
+            store.insert_identity(&dup).await,
+            Err(StoreError::Conflict)
+        ));
+    }
+    let by_phone = store.get_identity_by_phone("+8613800138000").await.unwrap();
+    assert_eq!(by_phone.unwrap().id, "a");
+    let by_name = store.get_identity_by_username("alice").await.unwrap();
+    assert_eq!(by_name.unwrap(), a);
+    assert!(
+        store
+            .get_identity_by_username("bob")
+            .await
+            .unwrap()
+            .is_none()
+    );
+
+    let mut b = store.get_identity("b").await.unwrap().unwrap();
+    b.traits.username = Some("alice".into());
+    assert!(matches!(
+        store.update_identity(&b).await,
+        Err(StoreError::Conflict)
+    ));
+    b.traits.username = Some("bob".into());
+    b.traits.email_verified = true;
+    b.password_hash = Some("$argon2id$x".into());
+    b.updated_at = 7;
+    assert!(store.update_identity(&b).await.unwrap());
+    assert_eq!(
+        store.get_identity_by_username("bob").await.unwrap(),
+        Some(b.clone())
+    );
+    b.id = "ghost".into();
+    assert!(!store.update_identity(&b).await.unwrap());
+}
+
+async fn sessions_are_listed_and_the_others_revoked(store: Arc<dyn Store>) {
+    store
+        .insert_identity(&identity_with("a", Some("a@example.com"), None, None))
+        .await
+        .unwrap();
+    store
+        .insert_identity(&identity_with("b", Some("b@example.com"), None, None))
+        .await
+        .unwrap();
+    for (id, owner, at) in [
+        ("s1", "a", 1),
+        ("s2", "a", 2),
+        ("s3", "a", 3),
+        ("t1", "b", 1),
+    ] {
+        store
+            .insert_session(&session_at(id, owner, at))
+            .await
+            .unwrap();
+    }
+    let ids = |v: Vec<Session>| v.into_iter().map(|s| s.id).collect::<Vec<_>>();
+    assert_eq!(
+        ids(store.list_sessions("a", 10).await.unwrap()),
+        ["s3", "s2", "s1"]
+    );
+    assert_eq!(
+        store
+            .revoke_other_sessions("a", Some("s2"), 10)
+            .await
+            .unwrap(),
+        2
+    );
+    assert_eq!(ids(store.list_sessions("a", 10).await.unwrap()), ["s2"]);
+    assert_eq!(ids(store.list_sessions("b", 10).await.unwrap()), ["t1"]);
+    assert_eq!(store.revoke_other_sessions("b", None, 10).await.unwrap(), 1);
+    assert!(store.list_sessions("b", 10).await.unwrap().is_empty());
+    assert!(
+        store.list_sessions("a", 1000).await.unwrap().is_empty(),
+        "expired"
+    );
+}
+
+fn otc(id: &str, address: &str, created_at: i64) -> OneTimeCode {
+    OneTimeCode {
+        id: id.into(),
+        purpose: CodePurpose::Login,
+        address: address.into(),
+        identity_id: None,
+        code_hash: format!("hash-{id}"),
+        attempts: 0,
+        created_at,
+        expires_at: created_at + 600,
+    }
+}
+
+async fn one_time_codes_newest_only_limited_attempts_single_use(store: Arc<dyn Store>) {
+    let addr = "a@example.com";
+    store
+        .insert_one_time_code(&otc("c1", addr, 10))
+        .await
+        .unwrap();
+    store
+        .insert_one_time_code(&otc("c2", addr, 20))
+        .await
+        .unwrap();
+    assert_eq!(
+        store
+            .one_time_codes_sent(CodePurpose::Login, addr, 15)
+            .await
+            .unwrap(),
+        (1, Some(20))
+    );
+    assert_eq!(
+        store
+            .one_time_codes_sent(CodePurpose::Recovery, addr, 0)
+            .await
+            .unwrap(),
+        (0, None),
+        "purposes are separate"
+    );
+    // Concurrent guesses never spend more than the limit.
+    let mut tasks = Vec::new();
+    for _ in 0..8 {
+        let s = store.clone();
+        tasks.push(tokio::spawn(async move {
+            s.spend_one_time_code_attempt(CodePurpose::Login, addr, 3, 30)
+                .await
+                .unwrap()
+        }));
+    }
+    let mut spent = Vec::new();
+    for t in tasks {
+        if let Some(c) = t.await.unwrap() {
+            assert_eq!(c.id, "c2", "only the newest code counts");
+            spent.push(c.attempts);
+        }
+    }
+    spent.sort();
+    assert_eq!(spent, [1, 2, 3]);
+    // A fresh code: guesses against another purpose find nothing.
+    store
+        .insert_one_time_code(&otc("c3", addr, 40))
+        .await
+        .unwrap();
+    assert!(
+        store
+            .spend_one_time_code_attempt(CodePurpose::Recovery, addr, 3, 41)
+            .await
+            .unwrap()
+            .is_none()
+    );
+    let c3 = store
+        .spend_one_time_code_attempt(CodePurpose::Login, addr, 3, 41)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!((c3.id.as_str(), c3.code_hash.as_str()), ("c3", "hash-c3"));
+    assert!(store.take_one_time_code("c3", 42).await.unwrap());
+    assert!(
+        !store.take_one_time_code("c3", 42).await.unwrap(),
+        "single use"
+    );
+    assert!(
+        store
+            .spend_one_time_code_attempt(CodePurpose::Login, addr, 3, 43)
+            .await
+            .unwrap()
+            .is_none()
+    );
+    // Expired codes take no guesses.
+    store
+        .insert_one_time_code(&otc("c4", addr, 50))
+        .await
+        .unwrap();
+    assert!(
+        store
+            .spend_one_time_code_attempt(CodePurpose::Login, addr, 3, 650)
+            .await
+            .unwrap()
+            .is_none()
+    );
+    assert_eq!(
+        store.delete_expired(51 + 86400, 0, 100).await.unwrap(),
+        4,
+        "kept a day"
+    );
+    assert_eq!(
+        store
+            .one_time_codes_sent(CodePurpose::Login, addr, 0)
+            .await
+            .unwrap(),
+        (0, None)
+    );
+}
+
+fn message(id: &str, at: i64) -> CourierMessage {
+    CourierMessage {
+        id: id.into(),
+        channel: Channel::Email,
+        recipient: "a@example.com".into(),
+        template: "login_code".into(),
+        sealed: vec![1, 2, 3],
+        status: MessageStatus::Queued,
+        attempts: 0,
+        next_attempt_at: at,
+        created_at: at,
+        last_error: None,
+    }
+}
+
+async fn courier_messages_are_leased_once_retried_and_abandoned(store: Arc<dyn Store>) {
+    store.insert_message(&message("m1", 10)).await.unwrap();
+    store.insert_message(&message("m2", 20)).await.unwrap();
+    assert!(
+        store.claim_messages(5, 65, 10).await.unwrap().is_empty(),
+        "not due"
+    );
+    // Two workers at once: each message goes to one of them.
+    let (a, b) = tokio::join!(
+        store.claim_messages(30, 90, 10),
+        store.claim_messages(30, 90, 10)
+    );
+    let mut claimed: Vec<String> = a
+        .unwrap()
+        .into_iter()
+        .chain(b.unwrap())
+        .map(|m| m.id)
+        .collect();
+    claimed.sort();
+    assert_eq!(claimed, ["m1", "m2"]);
+    store.mark_message_sent("m1").await.unwrap();
+    store
+        .mark_message_failed("m2", "connection refused", Some(100))
+        .await
+        .unwrap();
+    assert!(
+        store.claim_messages(95, 150, 10).await.unwrap().is_empty(),
+        "leased, then backing off"
+    );
+    let again = store.claim_messages(100, 160, 10).await.unwrap();
+    assert_eq!(again.len(), 1);
+    assert_eq!(
+        (again[0].attempts, again[0].sealed.as_slice()),
+        (2, [1u8, 2, 3].as_slice())
+    );
+    store
+        .mark_message_failed("m2", "still down", None)
+        .await
+        .unwrap();
+    let m2 = store.get_message("m2").await.unwrap().unwrap();
+    assert_eq!(m2.status, MessageStatus::Abandoned);
+    assert_eq!(m2.last_error.as_deref(), Some("still down"));
+    assert_eq!(
+        store.get_message("m1").await.unwrap().unwrap().status,
+        MessageStatus::Sent
+    );
+    assert!(
+        store
+            .claim_messages(10_000, 10_060, 10)
+            .await
+            .unwrap()
+            .is_empty()
+    );
 }

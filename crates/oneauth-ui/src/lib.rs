@@ -1,21 +1,23 @@
-//! The login UI (listener :8081): server-rendered login, consent and error
-//! pages that work without JavaScript. It is one client of the
-//! authorization server's challenge API, in the same process.
+//! The login UI (listener :8081): server-rendered login, registration,
+//! verification, recovery, settings, consent and error pages that work
+//! without JavaScript (popup mode adds one small external script). It is one
+//! client of the authorization server and the identity service, in the same
+//! process.
 
 mod csrf;
 pub mod i18n;
+mod pages;
+pub mod params;
 
 use askama::Template;
-use axum::Extension;
 use axum::Router;
 use axum::extract::{Form, Query, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{Html, IntoResponse, Redirect, Response};
-use axum::routing::get;
+use axum::routing::{get, post};
 use axum_extra::extract::CookieJar;
 use axum_extra::extract::cookie::{Cookie, SameSite};
 use i18n::Strings;
-use oneauth_core::net::ClientIp;
 use oneauth_core::{Clock, Error};
 use oneauth_oauth2::AuthorizationServer;
 use serde::Deserialize;
@@ -34,7 +36,27 @@ struct Assets;
 
 pub fn router(state: UiState) -> Router {
     Router::new()
-        .route("/login", get(login_get).post(login_post))
+        .route("/login", get(pages::login_get).post(pages::login_post))
+        .route(
+            "/register",
+            get(pages::register_get).post(pages::register_post),
+        )
+        .route(
+            "/verification",
+            get(pages::verification_get).post(pages::verification_post),
+        )
+        .route(
+            "/recovery",
+            get(pages::recovery_get).post(pages::recovery_post),
+        )
+        .route("/settings", get(pages::settings_get))
+        .route("/settings/profile", post(pages::settings_profile_post))
+        .route("/settings/password", post(pages::settings_password_post))
+        .route(
+            "/settings/sessions/end",
+            post(pages::settings_session_end_post),
+        )
+        .route("/assets/brand.css", get(brand_css_get))
         .route("/consent", get(consent_get).post(consent_post))
         .route("/error", get(error_get))
         .route("/logged-out", get(logged_out_get))
@@ -55,7 +77,10 @@ async fn security_headers(req: axum::extract::Request, next: axum::middleware::N
     set(
         h,
         header::CONTENT_SECURITY_POLICY,
-        "default-src 'none'; style-src 'self'; img-src 'self' data:; frame-ancestors 'none'; base-uri 'none'",
+        // Scripts only from our own assets (popup mode's postMessage), never
+        // inline. No form-action: browsers apply it to the redirects after
+        // a login POST, which go on to the client's redirect URI.
+        "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' https: data:; frame-ancestors 'none'; base-uri 'none'",
     );
     set(h, header::X_FRAME_OPTIONS, "DENY");
     set(h, header::X_CONTENT_TYPE_OPTIONS, "nosniff");
@@ -75,24 +100,31 @@ fn lang(headers: &HeaderMap, ui_locales: Option<&str>) -> &'static Strings {
     )
 }
 
-#[derive(Template)]
-#[template(path = "login.html")]
-struct LoginPage<'a> {
-    t: &'a Strings,
-    brand: &'a str,
-    csrf_token: String,
-    client_name: Option<String>,
-    login_challenge: Option<String>,
-    return_to: Option<String>,
-    identifier: String,
-    error: Option<String>,
+/// What every page's frame shows: language, brand, layout.
+#[derive(Clone, Copy)]
+pub(crate) struct Chrome<'a> {
+    pub t: &'static Strings,
+    pub brand: &'a str,
+    pub logo: &'a str,
+    pub popup: bool,
+}
+
+impl UiState {
+    pub(crate) fn chrome(&self, t: &'static Strings, popup: bool) -> Chrome<'_> {
+        let ui = &self.server.config.ui;
+        Chrome {
+            t,
+            brand: &ui.brand_name,
+            logo: &ui.logo_url,
+            popup,
+        }
+    }
 }
 
 #[derive(Template)]
 #[template(path = "consent.html")]
 struct ConsentPage<'a> {
-    t: &'a Strings,
-    brand: &'a str,
+    c: Chrome<'a>,
     csrf_token: String,
     client_name: String,
     scopes: Vec<String>,
@@ -101,18 +133,15 @@ struct ConsentPage<'a> {
 
 #[derive(Template)]
 #[template(path = "message.html")]
-struct MessagePage<'a> {
-    t: &'a Strings,
-    brand: &'a str,
-    heading: &'a str,
-    text: String,
-    is_error: bool,
-    code: Option<String>,
+pub(crate) struct MessagePage<'a> {
+    pub c: Chrome<'a>,
+    pub heading: &'a str,
+    pub text: String,
+    pub is_error: bool,
+    pub code: Option<String>,
 }
 
-const BRAND: &str = "OneAuth";
-
-fn render(status: StatusCode, page: impl Template) -> Response {
+pub(crate) fn render(status: StatusCode, page: impl Template) -> Response {
     match page.render() {
         Ok(html) => (status, Html(html)).into_response(),
         Err(e) => {
@@ -122,19 +151,23 @@ fn render(status: StatusCode, page: impl Template) -> Response {
     }
 }
 
-fn error_page(t: &Strings, err: &Error) -> Response {
+pub(crate) fn error_page(c: Chrome<'_>, err: &Error) -> Response {
     if matches!(err, Error::Internal(_) | Error::Unavailable(_)) {
         tracing::error!(error = ?err, "ui request failed");
     }
     let code = err.code();
     let status = StatusCode::from_u16(code.http_status()).unwrap_or(StatusCode::BAD_REQUEST);
+    let text = match err {
+        Error::CsrfViolation => c.t.csrf_failed.to_owned(),
+        Error::RateLimited { .. } => c.t.too_many_attempts.to_owned(),
+        e => e.to_string(),
+    };
     let mut res = render(
         status,
         MessagePage {
-            t,
-            brand: BRAND,
-            heading: t.error,
-            text: err.to_string(),
+            c,
+            heading: c.t.error,
+            text,
             is_error: true,
             code: code.number().map(|n| n.to_string()),
         },
@@ -146,7 +179,7 @@ fn error_page(t: &Strings, err: &Error) -> Response {
     res
 }
 
-fn session_cookie<'c>(state: &UiState, value: String) -> Cookie<'c> {
+pub(crate) fn session_cookie<'c>(state: &UiState, value: String) -> Cookie<'c> {
     let cfg = &state.server.config;
     let mut c = Cookie::build((cfg.session.cookie_name.clone(), value))
         .path("/")
@@ -161,162 +194,20 @@ fn session_cookie<'c>(state: &UiState, value: String) -> Cookie<'c> {
     c
 }
 
-#[derive(Deserialize)]
-struct LoginQuery {
-    login_challenge: Option<String>,
-    return_to: Option<String>,
-}
-
-async fn login_get(
-    State(state): State<UiState>,
-    Query(q): Query<LoginQuery>,
-    headers: HeaderMap,
-    jar: CookieJar,
-) -> Response {
-    let now = state.clock.now();
-    let (jar, csrf_token) = csrf::ensure(&state, jar);
-    let mut page = LoginPage {
-        t: lang(&headers, None),
-        brand: BRAND,
-        csrf_token,
-        client_name: None,
-        login_challenge: None,
-        return_to: q.return_to,
-        identifier: String::new(),
-        error: None,
-    };
-    if let Some(challenge) = q.login_challenge {
-        let req = match state.server.login_request(&challenge, now).await {
-            Ok(r) => r,
-            Err(e) => return error_page(page.t, &e),
-        };
-        page.t = lang(&headers, req.ui_locales.as_deref());
-        // A live session that satisfies the request needs no form.
-        if let Some(cookie) = jar.get(&state.server.config.session.cookie_name)
-            && let Ok(Some((session, identity))) =
-                state.server.identities.session(cookie.value(), now).await
-            && let Ok(to) = state
-                .server
-                .accept_login(&challenge, &session, &identity, now)
-                .await
-        {
-            return (jar, Redirect::to(&to.redirect_to)).into_response();
-        }
-        page.client_name = Some(req.client.client_name);
-        page.identifier = req.login_hint.unwrap_or_default();
-        page.login_challenge = Some(challenge);
-    }
-    (jar, render(StatusCode::OK, page)).into_response()
-}
-
-async fn login_post(
-    State(state): State<UiState>,
-    Extension(ip): Extension<ClientIp>,
-    headers: HeaderMap,
-    jar: CookieJar,
-    Form(form): Form<HashMap<String, String>>,
-) -> Response {
-    let now = state.clock.now();
-    let field = |k: &str| form.get(k).filter(|v| !v.is_empty()).cloned();
-    let mut t = lang(&headers, None);
-    if let Some(ch) = field("login_challenge") {
-        match state.server.login_request(&ch, now).await {
-            Ok(req) => t = lang(&headers, req.ui_locales.as_deref()),
-            Err(e) => return error_page(t, &e),
-        }
-    }
-    if !csrf::verify(&state, &jar, form.get("csrf_token").map(String::as_str)) {
-        return error_page(t, &Error::CsrfViolation);
-    }
-    // Limits come before any password work: a flood costs no argon2 time.
-    if let Err(e) = state
-        .server
-        .limits
-        .login_attempt(Some(ip.0), &field("identifier").unwrap_or_default(), now)
-        .await
-    {
-        return error_page(t, &e);
-    }
-    let method = field("method").unwrap_or_else(|| "password".into());
-    let identity = match state.server.identities.authenticate(&method, &form).await {
-        Ok((identity, amr)) => (identity, amr),
-        Err(e @ (Error::InvalidCredentials | Error::InvalidRequest(_))) => {
-            let error = if matches!(e, Error::InvalidCredentials) {
-                t.wrong_credentials.to_owned()
-            } else {
-                e.to_string()
-            };
-            let (jar, csrf_token) = csrf::ensure(&state, jar);
-            let client_name = match field("login_challenge") {
-                Some(ch) => state
-                    .server
-                    .login_request(&ch, now)
-                    .await
-                    .ok()
-                    .map(|r| r.client.client_name),
-                None => None,
-            };
-            let page = LoginPage {
-                t,
-                brand: BRAND,
-                csrf_token,
-                client_name,
-                login_challenge: field("login_challenge"),
-                return_to: field("return_to"),
-                identifier: field("identifier").unwrap_or_default(),
-                error: Some(error),
-            };
-            return (jar, render(StatusCode::UNAUTHORIZED, page)).into_response();
-        }
-        Err(e) => return error_page(t, &e),
-    };
-    let (identity, amr) = identity;
-    // A new session on every login; the one the browser had (if any) ends,
-    // so a fixated or stolen old cookie is worth nothing.
-    if let Some(old) = jar.get(&state.server.config.session.cookie_name)
-        && let Ok(Some((old_session, _))) = state.server.identities.session(old.value(), now).await
-        && let Err(e) = state.server.identities.end_session(&old_session, now).await
-    {
-        return error_page(t, &e);
-    }
-    let (token, session) = match state
-        .server
-        .identities
-        .start_session(&identity, &[amr], now)
-        .await
-    {
-        Ok(s) => s,
-        Err(e) => return error_page(t, &e),
-    };
-    let jar = jar.add(session_cookie(&state, token));
-    if let Some(challenge) = field("login_challenge") {
-        return match state
-            .server
-            .accept_login(&challenge, &session, &identity, now)
-            .await
-        {
-            Ok(to) => (jar, Redirect::to(&to.redirect_to)).into_response(),
-            Err(e) => (jar, error_page(t, &e)).into_response(),
-        };
-    }
-    if let Some(to) = field("return_to")
-        && state
-            .server
-            .is_allowed_return_to(&to)
-            .await
-            .unwrap_or(false)
-    {
-        return (jar, Redirect::to(&to)).into_response();
-    }
-    let page = MessagePage {
-        t,
-        brand: BRAND,
-        heading: t.signed_in,
-        text: t.signed_in_text.into(),
-        is_error: false,
-        code: None,
-    };
-    (jar, render(StatusCode::OK, page)).into_response()
+/// The accent colour from `ui.brand_color` (validated at start-up), as a
+/// stylesheet: no inline style is needed, so the CSP stays strict.
+async fn brand_css_get(State(state): State<UiState>) -> Response {
+    (
+        [
+            (header::CONTENT_TYPE, "text/css; charset=utf-8".to_owned()),
+            (header::CACHE_CONTROL, "public, max-age=300".to_owned()),
+        ],
+        format!(
+            ":root {{ --brand: {}; }}\n",
+            state.server.config.ui.brand_color
+        ),
+    )
+        .into_response()
 }
 
 #[derive(Deserialize)]
@@ -337,22 +228,26 @@ async fn consent_get(
         .await
     {
         Ok(r) => r,
-        Err(e) => return error_page(lang(&headers, None), &e),
+        Err(e) => return error_page(state.chrome(lang(&headers, None), false), &e),
     };
     let t = lang(&headers, req.ui_locales.as_deref());
+    let c = state.chrome(t, false);
     if current_identity(&state, &jar)
         .await
         .is_none_or(|i| i.id != req.subject)
     {
-        return error_page(t, &Error::LoginRequired(t.session_required.into()));
+        return error_page(c, &Error::LoginRequired(t.session_required.into()));
     }
     let (jar, csrf_token) = csrf::ensure(&state, jar);
     let page = ConsentPage {
-        t,
-        brand: BRAND,
+        c,
         csrf_token,
         client_name: req.client.client_name,
-        scopes: req.requested_scope,
+        scopes: req
+            .requested_scope
+            .iter()
+            .map(|s| t.scope(s).map_or_else(|| s.clone(), str::to_owned))
+            .collect(),
         consent_challenge: q.consent_challenge,
     };
     (jar, render(StatusCode::OK, page)).into_response()
@@ -366,11 +261,12 @@ async fn consent_post(
 ) -> Response {
     let now = state.clock.now();
     let t = lang(&headers, None);
+    let c = state.chrome(t, false);
     if !csrf::verify(&state, &jar, form.get("csrf_token").map(String::as_str)) {
-        return error_page(t, &Error::CsrfViolation);
+        return error_page(c, &Error::CsrfViolation);
     }
     let Some(identity) = current_identity(&state, &jar).await else {
-        return error_page(t, &Error::LoginRequired(t.session_required.into()));
+        return error_page(c, &Error::LoginRequired(t.session_required.into()));
     };
     let challenge = form
         .get("consent_challenge")
@@ -388,11 +284,14 @@ async fn consent_post(
     };
     match result {
         Ok(to) => Redirect::to(&to.redirect_to).into_response(),
-        Err(e) => error_page(t, &e),
+        Err(e) => error_page(c, &e),
     }
 }
 
-async fn current_identity(state: &UiState, jar: &CookieJar) -> Option<oneauth_store::Identity> {
+pub(crate) async fn current_identity(
+    state: &UiState,
+    jar: &CookieJar,
+) -> Option<oneauth_store::Identity> {
     let cookie = jar.get(&state.server.config.session.cookie_name)?;
     let now = state.clock.now();
     state
@@ -412,13 +311,12 @@ struct ErrorQuery {
     code: Option<String>,
 }
 
-async fn logged_out_get(headers: HeaderMap) -> Response {
+async fn logged_out_get(State(state): State<UiState>, headers: HeaderMap) -> Response {
     let t = lang(&headers, None);
     render(
         StatusCode::OK,
         MessagePage {
-            t,
-            brand: BRAND,
+            c: state.chrome(t, false),
             heading: t.logged_out,
             text: t.logged_out_text.into(),
             is_error: false,
@@ -428,7 +326,11 @@ async fn logged_out_get(headers: HeaderMap) -> Response {
 }
 
 /// Where the authorization endpoint sends errors it must not redirect.
-async fn error_get(Query(q): Query<ErrorQuery>, headers: HeaderMap) -> Response {
+async fn error_get(
+    State(state): State<UiState>,
+    Query(q): Query<ErrorQuery>,
+    headers: HeaderMap,
+) -> Response {
     let t = lang(&headers, None);
     let text = q
         .error_description
@@ -440,8 +342,7 @@ async fn error_get(Query(q): Query<ErrorQuery>, headers: HeaderMap) -> Response 
     render(
         StatusCode::BAD_REQUEST,
         MessagePage {
-            t,
-            brand: BRAND,
+            c: state.chrome(t, false),
             heading: t.error,
             text,
             is_error: true,
@@ -463,10 +364,13 @@ async fn asset_get(axum::extract::Path(path): axum::extract::Path<String>) -> Re
             )
                 .into_response()
         }
-        None => not_found().await,
+        None => (StatusCode::NOT_FOUND, "not found").into_response(),
     }
 }
 
-async fn not_found() -> Response {
-    error_page(&i18n::EN, &Error::NotFound("No such page.".into()))
+async fn not_found(State(state): State<UiState>) -> Response {
+    error_page(
+        state.chrome(&i18n::EN, false),
+        &Error::NotFound("No such page.".into()),
+    )
 }

@@ -65,7 +65,12 @@ pub async fn build(
         retention,
     )
     .await?;
-    let identities = Arc::new(Identities::new(store.clone(), minter.clone(), &config)?);
+    let identities = Arc::new(Identities::new(
+        store.clone(),
+        minter.clone(),
+        system_keys.clone(),
+        &config,
+    )?);
     Ok(Arc::new(AuthorizationServer::new(
         store,
         Arc::new(config),
@@ -173,6 +178,12 @@ pub async fn start_on(
     let public = serve(listeners.public, oneauth_http::public_router(state.clone()))?;
     let ui = serve(listeners.ui, oneauth_ui::router(ui_state))?;
     let admin = serve(listeners.admin, oneauth_http::admin_router(state))?;
+    spawn_courier(
+        &mut tasks,
+        &server,
+        clock_for_upkeep.clone(),
+        stopped.clone(),
+    )?;
     spawn_upkeep(
         &mut tasks,
         server.clone(),
@@ -223,4 +234,39 @@ fn spawn_upkeep(
             }
         }
     });
+}
+
+/// Delivers queued messages: at once when one is queued here, and every
+/// `courier.poll_interval_ms` for retries and messages queued by other
+/// nodes. Failures are logged and retried; they never stop the server.
+fn spawn_courier(
+    tasks: &mut JoinSet<std::io::Result<()>>,
+    server: &Arc<AuthorizationServer>,
+    clock: Arc<dyn Clock>,
+    mut stopped: watch::Receiver<bool>,
+) -> anyhow::Result<()> {
+    let delivery = oneauth_identity::courier::Delivery::from_config(
+        server.store.clone(),
+        server.system_keys.clone(),
+        &server.config.courier,
+        &server.config.data_dir,
+    )
+    .context("configuring the courier")?;
+    let wake = server.identities.outbox().wake_handle();
+    let mut poll = tokio::time::interval(std::time::Duration::from_millis(
+        server.config.courier.poll_interval_ms.max(10),
+    ));
+    tasks.spawn(async move {
+        loop {
+            tokio::select! {
+                _ = stopped.changed() => return Ok(()),
+                _ = wake.notified() => {}
+                _ = poll.tick() => {}
+            }
+            if let Err(e) = delivery.run_once(clock.now().unix_timestamp()).await {
+                tracing::warn!(error = ?e, "courier round failed");
+            }
+        }
+    });
+    Ok(())
 }

@@ -1,6 +1,8 @@
-//! Password login: identifier (email) + password, argon2id-verified.
+//! Password login: identifier (email, phone or username) + password,
+//! argon2id-verified.
 
-use super::{LoginMethod, MethodContext};
+use super::{LoginMethod, MethodContext, field, identity_at};
+use crate::identifier::LoginIdentifier;
 use async_trait::async_trait;
 use oneauth_core::{Error, Result};
 use oneauth_store::{Identity, IdentityState};
@@ -23,17 +25,18 @@ impl LoginMethod for PasswordMethod {
         ctx: &MethodContext<'_>,
         fields: &HashMap<String, String>,
     ) -> Result<Identity> {
-        let field = |k: &str| fields.get(k).map(String::as_str).unwrap_or_default();
-        let (identifier, password) = (field("identifier"), field("password"));
+        let identifier = field(fields, "identifier");
+        let password = fields.get("password").map(String::as_str).unwrap_or("");
         if identifier.is_empty() || password.is_empty() {
             return Err(Error::InvalidRequest(
-                "Enter your email and password.".into(),
+                "Enter your email, phone number or username, and your password.".into(),
             ));
         }
         // Unknown and malformed identifiers still cost one argon2 verify
         // against a dummy hash, so timing does not reveal which accounts exist.
-        let identity = match crate::normalize_email(identifier) {
-            Ok(email) => ctx.store.get_identity_by_email(&email).await?,
+        let identity = match LoginIdentifier::parse(identifier) {
+            Ok(LoginIdentifier::Address(a)) => identity_at(ctx.store, &a).await?,
+            Ok(LoginIdentifier::Username(u)) => ctx.store.get_identity_by_username(&u).await?,
             Err(_) => None,
         };
         let stored = identity.as_ref().and_then(|i| i.password_hash.as_deref());

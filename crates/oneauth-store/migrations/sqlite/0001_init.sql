@@ -22,9 +22,13 @@ CREATE TABLE client_origins (
     PRIMARY KEY (origin, client_id)
 );
 
+-- Identifiers are normalised (email and username lower case, phone E.164)
+-- and unique when present.
 CREATE TABLE identities (
     id          TEXT PRIMARY KEY,
-    email       TEXT NOT NULL UNIQUE,
+    email       TEXT UNIQUE,
+    phone       TEXT UNIQUE,
+    username    TEXT UNIQUE,
     traits      TEXT NOT NULL,
     state       TEXT NOT NULL,
     password_hash TEXT,

@@ -222,7 +222,7 @@ async fn admin_api_validates_clients_and_identities() {
     )
     .await
     .unwrap();
-    assert_eq!(error_code(res, 400, "invalid_request").await, 4001);
+    assert_eq!(error_code(res, 400, "weak_password").await, 4011);
     let res = post(
         "/admin/identities",
         r#"{"email":"ALICE@example.com","password":"long enough password"}"#,

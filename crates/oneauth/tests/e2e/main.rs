@@ -9,6 +9,7 @@ mod errors;
 mod flow;
 mod guide_replay;
 mod identity_lifecycle;
+mod identity_ui;
 mod keys_and_jwt;
 mod logout;
 mod native_cli;

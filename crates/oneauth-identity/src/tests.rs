@@ -1,0 +1,437 @@
+use super::*;
+use oneauth_core::config::Config;
+
+struct Fixture {
+    ids: Identities,
+    store: Arc<dyn Store>,
+    keys: Arc<SystemKeys>,
+    _dir: tempfile::TempDir,
+}
+
+const PW: &str = "correct horse battery staple";
+
+async fn fixture() -> Fixture {
+    let dir = tempfile::tempdir().unwrap();
+    let url = format!("sqlite://{}", dir.path().join("t.db").display());
+    let store = oneauth_store::open(&url).await.unwrap();
+    let keys = Arc::new(SystemKeys::derive(b"test secret test secret test secret"));
+    let minter = Arc::new(TokenMinter::new(keys.token_tag.clone()));
+    let mut config = Config::default();
+    // Cheap hashes: these tests are about flows, not argon2.
+    config.password.argon2_memory_kib = 64;
+    config.password.argon2_iterations = 1;
+    let ids = Identities::new(store.clone(), minter, keys.clone(), &config).unwrap();
+    Fixture {
+        ids,
+        store,
+        keys,
+        _dir: dir,
+    }
+}
+
+fn at(secs: i64) -> OffsetDateTime {
+    OffsetDateTime::from_unix_timestamp(1_800_000_000 + secs).unwrap()
+}
+
+impl Fixture {
+    /// The queued messages (recipient, template, body), oldest first, as
+    /// the delivery task would see them.
+    async fn outbox(&self) -> Vec<(String, String, String)> {
+        let msgs = self
+            .store
+            .claim_messages(i64::MAX / 2, i64::MAX, 100)
+            .await
+            .unwrap();
+        msgs.into_iter()
+            .map(|m| {
+                let plain = self.keys.open(m.id.as_bytes(), &m.sealed).unwrap();
+                let v: serde_json::Value = serde_json::from_slice(&plain).unwrap();
+                (
+                    m.recipient,
+                    m.template,
+                    v["body"].as_str().unwrap().to_owned(),
+                )
+            })
+            .collect()
+    }
+
+    async fn sent_code(&self) -> String {
+        let out = self.outbox().await;
+        let body = &out.last().expect("a message was queued").2;
+        body.split(|c: char| !c.is_ascii_digit())
+            .find(|w| w.len() == 6)
+            .expect("a code in the message")
+            .to_owned()
+    }
+}
+
+fn fields(pairs: &[(&str, &str)]) -> HashMap<String, String> {
+    pairs
+        .iter()
+        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .collect()
+}
+
+#[tokio::test]
+async fn unknown_login_method_in_config_fails_start_up() {
+    let f = fixture().await;
+    let mut config = Config::default();
+    config.login.methods = vec!["password".into(), "carrier_pigeon".into()];
+    let minter = Arc::new(TokenMinter::new(f.keys.token_tag.clone()));
+    assert!(Identities::new(f.store.clone(), minter, f.keys.clone(), &config).is_err());
+}
+
+#[tokio::test]
+async fn email_code_login_is_single_use() {
+    let f = fixture().await;
+    f.ids
+        .create("alice@example.com", Some(PW), None, at(0))
+        .await
+        .unwrap();
+    let begin = fields(&[("identifier", "Alice@Example.com")]);
+    f.ids
+        .begin_login("email_code", &begin, Locale::En, at(0))
+        .await
+        .unwrap();
+    let code = f.sent_code().await;
+    let submit = fields(&[("identifier", "alice@example.com"), ("code", &code)]);
+    let (identity, amr) = f
+        .ids
+        .authenticate("email_code", &submit, at(5))
+        .await
+        .unwrap();
+    assert_eq!(amr, "otp");
+    assert!(
+        identity.traits.email_verified,
+        "the code proves the address"
+    );
+    assert!(matches!(
+        f.ids.authenticate("email_code", &submit, at(6)).await,
+        Err(Error::InvalidCredentials)
+    ));
+}
+
+#[tokio::test]
+async fn sms_code_login_normalises_the_phone_and_limits_attempts() {
+    let f = fixture().await;
+    let reg = Registration {
+        phone: Some("+86 138 0013 8000".into()),
+        password: PW.into(),
+        ..Default::default()
+    };
+    f.ids.register(reg, Locale::ZhCn, at(0)).await.unwrap();
+    let out = f.outbox().await;
+    assert_eq!(out.len(), 1);
+    assert_eq!(out[0].0, "+8613800138000");
+    assert!(out[0].2.contains("验证码"), "Chinese SMS: {}", out[0].2);
+
+    f.ids
+        .begin_login(
+            "sms_code",
+            &fields(&[("identifier", "0086-138-0013-8000")]),
+            Locale::En,
+            at(100),
+        )
+        .await
+        .unwrap();
+    let code = f.sent_code().await;
+    let wrong = if code == "000000" { "111111" } else { "000000" };
+    for _ in 0..5 {
+        let r = f
+            .ids
+            .authenticate(
+                "sms_code",
+                &fields(&[("identifier", "+8613800138000"), ("code", wrong)]),
+                at(101),
+            )
+            .await;
+        assert!(matches!(r, Err(Error::InvalidCredentials)));
+    }
+    // The right code after five wrong guesses: too late.
+    let r = f
+        .ids
+        .authenticate(
+            "sms_code",
+            &fields(&[("identifier", "+8613800138000"), ("code", &code)]),
+            at(102),
+        )
+        .await;
+    assert!(matches!(r, Err(Error::InvalidCredentials)));
+}
+
+#[tokio::test]
+async fn codes_expire_and_resends_wait_for_the_cool_down() {
+    let f = fixture().await;
+    f.ids
+        .create("alice@example.com", Some(PW), None, at(0))
+        .await
+        .unwrap();
+    let begin = fields(&[("identifier", "alice@example.com")]);
+    f.ids
+        .begin_login("email_code", &begin, Locale::En, at(0))
+        .await
+        .unwrap();
+    match f
+        .ids
+        .begin_login("email_code", &begin, Locale::En, at(30))
+        .await
+    {
+        Err(Error::RateLimited { retry_after_secs }) => assert_eq!(retry_after_secs, 30),
+        other => panic!("expected the cool-down, got {other:?}"),
+    }
+    let code = f.sent_code().await;
+    let submit = fields(&[("identifier", "alice@example.com"), ("code", &code)]);
+    assert!(
+        f.ids
+            .authenticate("email_code", &submit, at(601))
+            .await
+            .is_err(),
+        "expired"
+    );
+    // A new code replaces the old one.
+    f.ids
+        .begin_login("email_code", &begin, Locale::En, at(700))
+        .await
+        .unwrap();
+    let newer = f.sent_code().await;
+    if newer != code {
+        assert!(
+            f.ids
+                .authenticate("email_code", &submit, at(701))
+                .await
+                .is_err()
+        );
+    }
+    let submit = fields(&[("identifier", "alice@example.com"), ("code", &newer)]);
+    assert!(
+        f.ids
+            .authenticate("email_code", &submit, at(702))
+            .await
+            .is_ok()
+    );
+}
+
+#[tokio::test]
+async fn unknown_addresses_get_the_same_answer_and_no_message() {
+    let f = fixture().await;
+    let begin = fields(&[("identifier", "nobody@example.com")]);
+    f.ids
+        .begin_login("email_code", &begin, Locale::En, at(0))
+        .await
+        .unwrap();
+    assert!(f.outbox().await.is_empty());
+    assert!(
+        matches!(
+            f.ids
+                .begin_login("email_code", &begin, Locale::En, at(1))
+                .await,
+            Err(Error::RateLimited { .. })
+        ),
+        "the cool-down applies as for a real account"
+    );
+    let addr = Address::email("nobody@example.com").unwrap();
+    f.ids
+        .send_recovery_code(&addr, Locale::En, at(0))
+        .await
+        .unwrap();
+    f.ids
+        .send_verification_code(&addr, Locale::En, at(0))
+        .await
+        .unwrap();
+    assert!(f.outbox().await.is_empty());
+}
+
+#[tokio::test]
+async fn registration_answers_alike_for_taken_addresses_and_verifies() {
+    let f = fixture().await;
+    let reg = |email: &str| Registration {
+        email: Some(email.into()),
+        username: Some("Alice".into()),
+        name: Some(" Alice ".into()),
+        password: PW.into(),
+        verify: Some(VerifyMethod::Email),
+        ..Default::default()
+    };
+    let first = f
+        .ids
+        .register(reg("alice@example.com"), Locale::En, at(0))
+        .await
+        .unwrap();
+    let code = f.sent_code().await;
+    let again = Registration {
+        username: None,
+        ..reg("ALICE@example.com")
+    };
+    let second = f.ids.register(again, Locale::En, at(100)).await.unwrap();
+    assert_eq!(first, second, "same answer for a taken address");
+    let notice = f.outbox().await;
+    assert_eq!(notice.len(), 1);
+    assert_eq!(notice[0].1, "registration_exists");
+    assert!(
+        matches!(
+            f.ids
+                .register(reg("bob@example.com"), Locale::En, at(200))
+                .await,
+            Err(Error::AlreadyExists(_))
+        ),
+        "usernames are public: a taken one is said"
+    );
+
+    let addr = Address::email("alice@example.com").unwrap();
+    let identity = f.ids.verify(&addr, &code, at(300)).await.unwrap();
+    assert!(identity.traits.email_verified);
+    assert_eq!(identity.traits.username.as_deref(), Some("alice"));
+    assert_eq!(identity.traits.name.as_deref(), Some("Alice"));
+    assert!(matches!(
+        f.ids.verify(&addr, &code, at(301)).await,
+        Err(Error::InvalidCode)
+    ));
+}
+
+#[tokio::test]
+async fn weak_passwords_are_refused_everywhere() {
+    let f = fixture().await;
+    let reg = Registration {
+        email: Some("a@example.com".into()),
+        password: "password1".into(),
+        ..Default::default()
+    };
+    assert!(matches!(
+        f.ids.register(reg, Locale::En, at(0)).await,
+        Err(Error::WeakPassword(_))
+    ));
+    assert!(matches!(
+        f.ids
+            .create("a@example.com", Some("short"), None, at(0))
+            .await,
+        Err(Error::WeakPassword(_))
+    ));
+    assert!(f.outbox().await.is_empty());
+}
+
+#[tokio::test]
+async fn recovery_needs_a_verified_address_and_ends_every_session() {
+    let f = fixture().await;
+    let identity = f
+        .ids
+        .create("alice@example.com", Some(PW), None, at(0))
+        .await
+        .unwrap();
+    let addr = Address::email("alice@example.com").unwrap();
+    f.ids
+        .send_recovery_code(&addr, Locale::En, at(0))
+        .await
+        .unwrap();
+    assert!(f.outbox().await.is_empty(), "unverified: nothing is sent");
+    f.ids
+        .send_verification_code(&addr, Locale::En, at(0))
+        .await
+        .unwrap();
+    let code = f.sent_code().await;
+    f.ids.verify(&addr, &code, at(1)).await.unwrap();
+
+    let (_, s1) = f
+        .ids
+        .start_session(&identity, &["pwd"], at(2))
+        .await
+        .unwrap();
+    f.ids
+        .send_recovery_code(&addr, Locale::En, at(100))
+        .await
+        .unwrap();
+    let code = f.sent_code().await;
+    assert!(matches!(
+        f.ids.recover(&addr, &code, "12345678", at(101)).await,
+        Err(Error::WeakPassword(_))
+    ));
+    f.ids
+        .recover(&addr, &code, "a new and long passphrase", at(102))
+        .await
+        .unwrap();
+    assert!(
+        f.store
+            .list_sessions(&identity.id, 103)
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    assert!(
+        f.store
+            .get_session(&s1.token_hash, 103)
+            .await
+            .unwrap()
+            .is_none()
+    );
+    let login = fields(&[
+        ("identifier", "alice@example.com"),
+        ("password", "a new and long passphrase"),
+    ]);
+    assert!(
+        f.ids
+            .authenticate("password", &login, at(104))
+            .await
+            .is_ok()
+    );
+}
+
+#[tokio::test]
+async fn password_change_ends_the_other_sessions_only() {
+    let f = fixture().await;
+    let identity = f
+        .ids
+        .create("alice@example.com", Some(PW), None, at(0))
+        .await
+        .unwrap();
+    let (_, here) = f
+        .ids
+        .start_session(&identity, &["pwd"], at(1))
+        .await
+        .unwrap();
+    let (_, there) = f
+        .ids
+        .start_session(&identity, &["pwd"], at(2))
+        .await
+        .unwrap();
+    assert!(matches!(
+        f.ids
+            .change_password(&here, Some("wrong"), "another long passphrase", at(3))
+            .await,
+        Err(Error::InvalidCredentials)
+    ));
+    f.ids
+        .change_password(&here, Some(PW), "another long passphrase", at(3))
+        .await
+        .unwrap();
+    let left = f.ids.sessions(&here, at(4)).await.unwrap();
+    assert_eq!(left.len(), 1);
+    assert!(left[0].current);
+    assert!(
+        f.store
+            .get_session(&there.token_hash, 4)
+            .await
+            .unwrap()
+            .is_none()
+    );
+    // Username login with the new password; the profile can take a username.
+    let updated = f
+        .ids
+        .update_profile(
+            &identity.id,
+            Some("Alice".into()),
+            Some("Alice.B".into()),
+            at(5),
+        )
+        .await
+        .unwrap();
+    assert_eq!(updated.traits.username.as_deref(), Some("alice.b"));
+    let login = fields(&[
+        ("identifier", "alice.b"),
+        ("password", "another long passphrase"),
+    ]);
+    assert!(f.ids.authenticate("password", &login, at(6)).await.is_ok());
+    // Someone else's session id is not found.
+    assert!(matches!(
+        f.ids.end_own_session(&here, "not-mine", at(7)).await,
+        Err(Error::NotFound(_))
+    ));
+}
