@@ -215,9 +215,15 @@ pub trait TokenStore {
 /// Shared request counters for rate limits.
 #[async_trait]
 pub trait RateLimitStore {
-    /// Counts one hit on `key` in the window starting at `window_start`
+    /// Adds `count` hits on `key` in the window starting at `window_start`
     /// (a new window resets the count), atomically; returns the hits so far.
-    async fn hit(&self, key: &str, window_start: i64, expires_at: i64) -> StoreResult<i64>;
+    async fn hit(
+        &self,
+        key: &str,
+        window_start: i64,
+        expires_at: i64,
+        count: i64,
+    ) -> StoreResult<i64>;
 }
 
 /// One-time codes (login, verification, recovery). Only the newest code of

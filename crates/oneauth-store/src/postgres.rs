@@ -880,14 +880,20 @@ impl Cleanup for PostgresStore {
 
 #[async_trait]
 impl RateLimitStore for PostgresStore {
-    async fn hit(&self, key: &str, window_start: i64, expires_at: i64) -> StoreResult<i64> {
+    async fn hit(
+        &self,
+        key: &str,
+        window_start: i64,
+        expires_at: i64,
+        count: i64,
+    ) -> StoreResult<i64> {
         // One upsert: PostgreSQL guarantees ON CONFLICT DO UPDATE either
         // inserts or updates, even when nodes hit the same key at once, so
         // no hit is lost and none fails on the primary key.
         let row = sqlx::query(
-            "INSERT INTO rate_limits (key, window_start, hits, expires_at) VALUES ($1, $2, 1, $3)
+            "INSERT INTO rate_limits (key, window_start, hits, expires_at) VALUES ($1, $2, $4, $3)
              ON CONFLICT (key) DO UPDATE SET
-                 hits = CASE WHEN rate_limits.window_start = excluded.window_start THEN rate_limits.hits + 1 ELSE 1 END,
+                 hits = CASE WHEN rate_limits.window_start = excluded.window_start THEN rate_limits.hits + $4 ELSE $4 END,
                  window_start = excluded.window_start,
                  expires_at = excluded.expires_at
              RETURNING hits",
@@ -895,6 +901,7 @@ impl RateLimitStore for PostgresStore {
         .bind(key)
         .bind(window_start)
         .bind(expires_at)
+        .bind(count)
         .fetch_one(&self.pool)
         .await?;
         Ok(row.try_get("hits")?)

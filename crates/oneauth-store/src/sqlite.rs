@@ -801,11 +801,17 @@ impl Cleanup for SqliteStore {
 
 #[async_trait]
 impl RateLimitStore for SqliteStore {
-    async fn hit(&self, key: &str, window_start: i64, expires_at: i64) -> StoreResult<i64> {
+    async fn hit(
+        &self,
+        key: &str,
+        window_start: i64,
+        expires_at: i64,
+        count: i64,
+    ) -> StoreResult<i64> {
         let row = sqlx::query(
-            "INSERT INTO rate_limits (key, window_start, hits, expires_at) VALUES ($1, $2, 1, $3)
+            "INSERT INTO rate_limits (key, window_start, hits, expires_at) VALUES ($1, $2, $4, $3)
              ON CONFLICT (key) DO UPDATE SET
-                 hits = CASE WHEN rate_limits.window_start = excluded.window_start THEN rate_limits.hits + 1 ELSE 1 END,
+                 hits = CASE WHEN rate_limits.window_start = excluded.window_start THEN rate_limits.hits + $4 ELSE $4 END,
                  window_start = excluded.window_start,
                  expires_at = excluded.expires_at
              RETURNING hits",
@@ -813,6 +819,7 @@ impl RateLimitStore for SqliteStore {
         .bind(key)
         .bind(window_start)
         .bind(expires_at)
+        .bind(count)
         .fetch_one(&self.pool)
         .await?;
         Ok(row.try_get("hits")?)

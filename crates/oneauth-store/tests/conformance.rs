@@ -555,9 +555,9 @@ async fn rate_limit_hits_count_per_window_and_concurrently(store: Arc<dyn Store>
     let mut tasks = Vec::new();
     for _ in 0..10 {
         let s = store.clone();
-        tasks.push(tokio::spawn(
-            async move { s.hit("k", 60, 180).await.unwrap() },
-        ));
+        tasks.push(tokio::spawn(async move {
+            s.hit("k", 60, 180, 1).await.unwrap()
+        }));
     }
     let mut counts: Vec<i64> = Vec::new();
     for t in tasks {
@@ -570,11 +570,16 @@ async fn rate_limit_hits_count_per_window_and_concurrently(store: Arc<dyn Store>
         "every hit counted once"
     );
     assert_eq!(
-        store.hit("k", 120, 240).await.unwrap(),
+        store.hit("k", 120, 240, 1).await.unwrap(),
         1,
         "a new window starts over"
     );
-    assert_eq!(store.hit("other", 120, 240).await.unwrap(), 1);
+    assert_eq!(
+        store.hit("other", 120, 240, 5).await.unwrap(),
+        5,
+        "a batch of hits at once"
+    );
+    assert_eq!(store.hit("other", 120, 240, 2).await.unwrap(), 7);
 }
 
 fn client(id: &str) -> Client {
