@@ -9,6 +9,7 @@ use sqlx::sqlite::{
 };
 use std::str::FromStr as _;
 use std::time::Duration;
+use tokio::sync::{mpsc, oneshot};
 
 mod codes;
 mod courier;
@@ -20,7 +21,18 @@ pub struct SqliteStore {
     pool: SqlitePool,
     /// Read-only connections.
     reads: SqlitePool,
+    /// Token inserts, committed in groups by one task (see `token_writer`).
+    inserts: mpsc::Sender<InsertRequest>,
 }
+
+/// Tokens to store, and where to say how it went.
+struct InsertRequest {
+    tokens: Vec<Token>,
+    done: oneshot::Sender<StoreResult<()>>,
+}
+
+/// Most requests one group commit takes.
+const GROUP_MAX: usize = 256;
 
 impl SqliteStore {
     /// Opens (creating if missing) the database at `url` and migrates it.
@@ -44,7 +56,12 @@ impl SqliteStore {
             .max_connections(8)
             .connect_with(options.read_only(true))
             .await?;
-        Ok(Self { pool, reads })
+        let inserts = Self::token_writer(pool.clone());
+        Ok(Self {
+            pool,
+            reads,
+            inserts,
+        })
     }
 
     fn client_from(row: &SqliteRow) -> StoreResult<Client> {
@@ -602,10 +619,16 @@ impl CodeStore for SqliteStore {
 #[async_trait]
 impl TokenStore for SqliteStore {
     async fn insert_tokens(&self, tokens: &[Token]) -> StoreResult<()> {
-        let mut tx = self.pool.begin().await?;
-        Self::insert_tokens_in(&mut tx, tokens).await?;
-        tx.commit().await?;
-        Ok(())
+        let (done, result) = oneshot::channel();
+        let closed = || StoreError::Other(anyhow::anyhow!("the token writer has stopped"));
+        self.inserts
+            .send(InsertRequest {
+                tokens: tokens.to_vec(),
+                done,
+            })
+            .await
+            .map_err(|_| closed())?;
+        result.await.map_err(|_| closed())?
     }
 
     async fn rotate_refresh(
@@ -712,23 +735,64 @@ impl SqliteStore {
         tx: &mut sqlx::Transaction<'_, sqlx::Sqlite>,
         tokens: &[Token],
     ) -> StoreResult<()> {
-        for t in tokens {
-            sqlx::query(
-                "INSERT INTO tokens (hash, kind, grant_id, client_id, subject, scope, session_id, issued_at, expires_at)
-                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
-            )
-            .bind(&t.hash)
-            .bind(t.kind.as_str())
-            .bind(&t.grant_id)
-            .bind(&t.client_id)
-            .bind(&t.subject)
-            .bind(join(&t.scope))
-            .bind(&t.session_id)
-            .bind(t.issued_at)
-            .bind(t.expires_at)
-            .execute(&mut **tx)
-            .await?;
+        if tokens.is_empty() {
+            return Ok(());
         }
+        // One multi-row statement: a statement costs more than a row.
+        let mut q = sqlx::QueryBuilder::new(
+            "INSERT INTO tokens (hash, kind, grant_id, client_id, subject, scope, session_id, issued_at, expires_at) ",
+        );
+        q.push_values(tokens, |mut row, t| {
+            row.push_bind(&t.hash)
+                .push_bind(t.kind.as_str())
+                .push_bind(&t.grant_id)
+                .push_bind(&t.client_id)
+                .push_bind(&t.subject)
+                .push_bind(join(&t.scope))
+                .push_bind(&t.session_id)
+                .push_bind(t.issued_at)
+                .push_bind(t.expires_at);
+        });
+        q.build().execute(&mut **tx).await?;
+        Ok(())
+    }
+
+    /// Group commit: token inserts from concurrent requests wait on a
+    /// channel; one task takes all that are waiting (up to [`GROUP_MAX`])
+    /// and stores them in one transaction, so a commit is shared instead of
+    /// paid per request. A failed group is retried request by request, so
+    /// one bad request fails alone.
+    fn token_writer(pool: SqlitePool) -> mpsc::Sender<InsertRequest> {
+        let (tx, mut rx) = mpsc::channel::<InsertRequest>(4 * GROUP_MAX);
+        tokio::spawn(async move {
+            let mut group = Vec::with_capacity(GROUP_MAX);
+            while rx.recv_many(&mut group, GROUP_MAX).await > 0 {
+                let all: Vec<Token> = group
+                    .iter()
+                    .flat_map(|r| r.tokens.iter().cloned())
+                    .collect();
+                if Self::insert_group(&pool, &all).await.is_ok() {
+                    for r in group.drain(..) {
+                        let _ = r.done.send(Ok(()));
+                    }
+                    continue;
+                }
+                for r in group.drain(..) {
+                    let result = Self::insert_group(&pool, &r.tokens).await;
+                    let _ = r.done.send(result);
+                }
+            }
+        });
+        tx
+    }
+
+    async fn insert_group(pool: &SqlitePool, tokens: &[Token]) -> StoreResult<()> {
+        let mut tx = pool.begin().await?;
+        // Rows per statement, under SQLite's bound-parameter limit.
+        for chunk in tokens.chunks(1000) {
+            Self::insert_tokens_in(&mut tx, chunk).await?;
+        }
+        tx.commit().await?;
         Ok(())
     }
 }

@@ -55,6 +55,7 @@ conformance!(
     sessions_are_listed_and_the_others_revoked,
     one_time_codes_newest_only_limited_attempts_single_use,
     courier_messages_are_leased_once_retried_and_abandoned,
+    concurrent_token_inserts_all_land_and_a_bad_one_fails_alone,
 );
 
 async fn on_sqlite<Fut: Future<Output = ()>>(test: impl FnOnce(Arc<dyn Store>) -> Fut) {
@@ -1227,4 +1228,38 @@ async fn courier_messages_are_leased_once_retried_and_abandoned(store: Arc<dyn S
             .unwrap()
             .is_empty()
     );
+}
+
+async fn concurrent_token_inserts_all_land_and_a_bad_one_fails_alone(store: Arc<dyn Store>) {
+    store
+        .insert_tokens(&[refresh("taken", 1000)])
+        .await
+        .unwrap();
+    let mut tasks = Vec::new();
+    for i in 0..100 {
+        let s = store.clone();
+        // Request 50 reuses an existing hash: it must fail, the rest not.
+        let hash = if i == 50 {
+            "taken".to_owned()
+        } else {
+            format!("t-{i}")
+        };
+        tasks.push(tokio::spawn(async move {
+            s.insert_tokens(&[refresh(&hash, 1000)]).await
+        }));
+    }
+    for (i, t) in tasks.into_iter().enumerate() {
+        let result = t.await.unwrap();
+        assert_eq!(result.is_err(), i == 50, "request {i}: {result:?}");
+    }
+    for i in (0..100).filter(|i| *i != 50) {
+        assert!(
+            store
+                .get_token(TokenKind::Refresh, &format!("t-{i}"), 1)
+                .await
+                .unwrap()
+                .is_some(),
+            "t-{i}"
+        );
+    }
 }
