@@ -48,10 +48,25 @@ impl Inbox {
             .collect()
     }
 
-    /// The code of the newest message to `to`, waiting for delivery.
-    async fn code_for(&self, to: &str) -> String {
-        for _ in 0..100 {
-            if let Some((_, body)) = self.messages_to(to).last() {
+    /// How many `template` messages reached `to` so far.
+    fn count(&self, to: &str, template: &str) -> usize {
+        self.messages_to(to)
+            .iter()
+            .filter(|(t, _)| t == template)
+            .count()
+    }
+
+    /// The code of the first `template` message to `to` after the `seen`
+    /// ones, waiting for its delivery (the courier sends in the background).
+    async fn next_code(&self, to: &str, template: &str, seen: usize) -> String {
+        for _ in 0..200 {
+            let messages: Vec<String> = self
+                .messages_to(to)
+                .into_iter()
+                .filter(|(t, _)| t == template)
+                .map(|(_, b)| b)
+                .collect();
+            if let Some(body) = messages.get(seen) {
                 return body
                     .split(|c: char| !c.is_ascii_digit())
                     .find(|w| w.len() == 6)
@@ -60,7 +75,12 @@ impl Inbox {
             }
             tokio::time::sleep(Duration::from_millis(50)).await;
         }
-        panic!("no message reached {to}");
+        panic!("no {template} message reached {to}");
+    }
+
+    /// The code of the first `template` message to `to`.
+    async fn code_for(&self, to: &str, template: &str) -> String {
+        self.next_code(to, template, 0).await
     }
 }
 
@@ -144,7 +164,7 @@ async fn sms_code_login_continues_the_oauth2_flow() {
     assert_eq!(res.status(), 200);
     let html = res.text().await.unwrap();
     assert!(html.contains("autocomplete=\"one-time-code\""), "{html}");
-    let code = inbox.code_for("+8613800138000").await;
+    let code = inbox.code_for("+8613800138000", "login_code").await;
     let res = post(
         &b,
         format!("{}/login", srv.ui),
@@ -184,7 +204,7 @@ async fn a_login_code_is_single_use_and_allows_five_guesses() {
         post(&b, format!("{}/login", srv.ui), &send).await.status(),
         200
     );
-    let code = inbox.code_for(EMAIL).await;
+    let code = inbox.code_for(EMAIL, "login_code").await;
     let attempt = |c: String| {
         let (b, ui, csrf) = (b.clone(), srv.ui.clone(), csrf.clone());
         async move {
@@ -213,12 +233,12 @@ async fn a_login_code_is_single_use_and_allows_five_guesses() {
 
     // A new code after the cool-down: five wrong guesses spend it.
     srv.clock.advance(time::Duration::seconds(61));
+    let seen = inbox.count(EMAIL, "login_code");
     assert_eq!(
         post(&b, format!("{}/login", srv.ui), &send).await.status(),
         200
     );
-    tokio::time::sleep(Duration::from_millis(300)).await;
-    let fresh = inbox.code_for(EMAIL).await;
+    let fresh = inbox.next_code(EMAIL, "login_code", seen).await;
     let wrong = if fresh == "000000" {
         "111111"
     } else {
@@ -315,7 +335,7 @@ async fn sign_up_with_email_verification_then_the_oauth2_flow_goes_on() {
     assert_eq!(res.status(), 200);
     let html = res.text().await.unwrap();
     assert!(html.contains("name=\"email_code\""), "{html}");
-    let code = inbox.code_for("bob@example.com").await;
+    let code = inbox.code_for("bob@example.com", "verification_code").await;
     let res = post(
         &b,
         format!("{}/verification", srv.ui),
@@ -401,7 +421,7 @@ async fn recovery_by_code_sets_a_password_and_ends_other_sessions() {
     ids.send_verification_code(&email, oneauth_identity::Locale::En, now)
         .await
         .unwrap();
-    let code = inbox.code_for(EMAIL).await;
+    let code = inbox.code_for(EMAIL, "verification_code").await;
     ids.verify(&email, &code, now).await.unwrap();
     // Another browser is signed in.
     let other = browser();
@@ -421,7 +441,7 @@ async fn recovery_by_code_sets_a_password_and_ends_other_sessions() {
     )
     .await;
     tokio::time::sleep(Duration::from_millis(300)).await;
-    let code = inbox.code_for(EMAIL).await;
+    let code = inbox.code_for(EMAIL, "recovery_code").await;
     let res = post(
         &b,
         format!("{}/recovery", srv.ui),
