@@ -5,9 +5,10 @@
 
 import assert from 'node:assert/strict';
 import { execFile, spawn } from 'node:child_process';
-import { createHash, randomBytes } from 'node:crypto';
+import { createHash, createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import fs from 'node:fs/promises';
+import http from 'node:http';
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
@@ -226,4 +227,180 @@ export function pkce() {
   const verifier = b64url(randomBytes(32));
   const challenge = b64url(createHash('sha256').update(verifier).digest());
   return { verifier, challenge };
+}
+
+/** Polls `fn` until it returns something truthy; bounded by `timeoutMs`. */
+export async function waitFor(what, fn, { timeoutMs = 8000, intervalMs = 50 } = {}) {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const v = await fn();
+    if (v) return v;
+    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
+    await sleep(intervalMs);
+  }
+}
+
+/** The six-digit code in a message text. */
+export function codeIn(text) {
+  const m = /(?<!\d)(\d{6})(?!\d)/.exec(text ?? '');
+  assert.ok(m, `no 6-digit code in the message: ${JSON.stringify(text)}`);
+  return m[1];
+}
+
+/**
+ * A real SMTP server process on loopback (smtp-sink.mjs: npm smtp-server +
+ * mailparser). `mails` fills as messages arrive; `mailTo(addr, since)`
+ * waits for the newest one to an address.
+ */
+export async function startSmtpSink() {
+  const child = spawn(process.execPath, [path.join(HERE, 'smtp-sink.mjs'), '0'], {
+    cwd: HERE,
+    stdio: ['pipe', 'pipe', 'pipe'],
+  });
+  running.add(child);
+  const sink = { child, port: null, mails: [], out: '', exit: null };
+  child.on('exit', (code, signal) => {
+    sink.exit = { code, signal };
+    running.delete(child);
+  });
+  child.stderr.on('data', (d) => (sink.out += d.toString()));
+  let buf = '';
+  let onReady;
+  const ready = new Promise((r) => (onReady = r));
+  child.stdout.on('data', (d) => {
+    buf += d.toString();
+    let nl;
+    while ((nl = buf.indexOf('\n')) >= 0) {
+      const line = buf.slice(0, nl);
+      buf = buf.slice(nl + 1);
+      let msg;
+      try {
+        msg = JSON.parse(line);
+      } catch {
+        sink.out += `${line}\n`;
+        continue;
+      }
+      if (msg.ready) {
+        sink.port = msg.ready;
+        onReady();
+      } else if (msg.mail) sink.mails.push({ at: Date.now(), ...msg.mail });
+    }
+  });
+  await Promise.race([
+    ready,
+    sleep(10_000).then(() => {
+      throw new Error(`smtp-sink did not start: ${sink.out} ${JSON.stringify(sink.exit)}`);
+    }),
+  ]);
+  sink.mailTo = (address, since = 0, timeoutMs = 8000) =>
+    waitFor(`a mail to ${address} over SMTP`, () =>
+      sink.mails.filter((m) => m.at >= since && m.to.includes(address)).at(-1),
+    { timeoutMs }).catch((e) => {
+      e.message += `\nmails so far: ${JSON.stringify(sink.mails.map((m) => ({ to: m.to, subject: m.subject })))}\nsink stderr: ${sink.out}`;
+      throw e;
+    });
+  sink.stop = async () => {
+    if (sink.exit !== null) return;
+    const exited = new Promise((r) => child.once('exit', r));
+    child.kill('SIGTERM');
+    if (!(await Promise.race([exited.then(() => true), sleep(2000).then(() => false)]))) child.kill('SIGKILL');
+  };
+  return sink;
+}
+
+/**
+ * An HTTP receiver for OneAuth's courier webhook (JSON POST, signed with
+ * `X-OneAuth-Signature: sha256=<hex HMAC-SHA256 of the body>`). Each
+ * received request is kept with its raw body, parsed JSON and whether the
+ * signature checked out against `secret`.
+ */
+export async function startWebhookReceiver(secret) {
+  const hooks = [];
+  const server = http.createServer((req, res) => {
+    const chunks = [];
+    req.on('data', (c) => chunks.push(c));
+    req.on('end', () => {
+      const raw = Buffer.concat(chunks);
+      const expected = Buffer.from(`sha256=${createHmac('sha256', secret).update(raw).digest('hex')}`);
+      const got = Buffer.from(String(req.headers['x-oneauth-signature'] ?? ''));
+      let json = null;
+      try {
+        json = JSON.parse(raw.toString('utf8'));
+      } catch {}
+      hooks.push({
+        at: Date.now(),
+        method: req.method,
+        path: req.url,
+        contentType: req.headers['content-type'] ?? '',
+        signature: got.toString(),
+        signatureValid: got.length === expected.length && timingSafeEqual(got, expected),
+        raw: raw.toString('utf8'),
+        json,
+      });
+      res.writeHead(204);
+      res.end();
+    });
+  });
+  await new Promise((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', resolve);
+  });
+  const url = `http://127.0.0.1:${server.address().port}/sms`;
+  return {
+    url,
+    hooks,
+    messageTo: (to, since = 0, timeoutMs = 8000) =>
+      waitFor(`a webhook message to ${to}`, () => hooks.filter((h) => h.at >= since && h.json?.to === to).at(-1), {
+        timeoutMs,
+      }).catch((e) => {
+        e.message += `\nwebhook calls so far: ${JSON.stringify(hooks.map((h) => h.json?.to))}`;
+        throw e;
+      }),
+    stop: () =>
+      new Promise((r) => {
+        server.close(r);
+        server.closeAllConnections?.();
+      }),
+  };
+}
+
+/** `/oauth2/auth` with PKCE S256 and a random state; returns the URL and what the token request needs. */
+export function authorizationRequest(issuer, { clientId, redirectUri, scope = 'openid profile email offline', extra = {} }) {
+  const { verifier, challenge } = pkce();
+  const state = b64url(randomBytes(12));
+  const u = new URL(`${issuer}/oauth2/auth`);
+  const q = {
+    client_id: clientId,
+    redirect_uri: redirectUri,
+    response_type: 'code',
+    scope,
+    state,
+    nonce: b64url(randomBytes(12)),
+    code_challenge: challenge,
+    code_challenge_method: 'S256',
+    ...extra,
+  };
+  for (const [k, v] of Object.entries(q)) u.searchParams.set(k, v);
+  return { url: u.href, state, verifier, clientId, redirectUri };
+}
+
+/** Exchanges an authorization code (public client, PKCE); returns the token response and the id_token's claims. */
+export async function exchangeCode(issuer, req, code) {
+  const r = await fetch(`${issuer}/oauth2/token`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/x-www-form-urlencoded' },
+    body: new URLSearchParams({
+      grant_type: 'authorization_code',
+      code,
+      redirect_uri: req.redirectUri,
+      client_id: req.clientId,
+      code_verifier: req.verifier,
+    }),
+    signal: AbortSignal.timeout(8000),
+  });
+  const text = await r.text();
+  assert.equal(r.status, 200, `token request -> HTTP ${r.status}: ${text.slice(0, 500)}`);
+  const tokens = JSON.parse(text);
+  const claims = tokens.id_token ? JSON.parse(Buffer.from(tokens.id_token.split('.')[1], 'base64url').toString('utf8')) : null;
+  return { tokens, claims };
 }
