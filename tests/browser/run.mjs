@@ -14,91 +14,38 @@
 
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { execFile, spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import fs from 'node:fs/promises';
 import http from 'node:http';
-import net from 'node:net';
-import os from 'node:os';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
-import { chromium } from 'playwright-core';
+import {
+  HERE,
+  assertPrerequisites,
+  freePorts,
+  launchChromium,
+  makeDataDir,
+  removeDataDir,
+  runCli,
+  short,
+  startOneAuth,
+  watchPage,
+  withDiagnostics as withDiagnosticsOf,
+} from './helpers.mjs';
 
-const HERE = path.dirname(fileURLToPath(import.meta.url));
-const REPO_ROOT = path.resolve(HERE, '..', '..');
 const SCREENSHOT_DIR = path.join(HERE, 'screenshots');
 const OIDC_BUNDLE = path.join(HERE, 'node_modules', 'oidc-client-ts', 'dist', 'browser', 'oidc-client-ts.js');
-
-const ONEAUTH_BIN = process.env.ONEAUTH_BIN
-  ? path.resolve(process.env.ONEAUTH_BIN)
-  : path.join(
-      process.env.CARGO_TARGET_DIR ? path.resolve(process.env.CARGO_TARGET_DIR) : path.join(REPO_ROOT, 'target'),
-      'debug',
-      'oneauth',
-    );
-const CHROMIUM = process.env.CHROMIUM_PATH || '/usr/bin/chromium';
 
 const EMAIL = 'alice@example.com';
 const PASSWORD = 'correct horse battery staple';
 const CLIENT_ID = 'web-app';
 
 // Time budget (the whole file must finish well under 90 s).
-const CLI_TIMEOUT_MS = 15_000;
-const READY_TRIES = 80;
-const READY_INTERVAL_MS = 250;
 const SETUP_TIMEOUT_MS = 28_000;
 const LOGIN_TEST_TIMEOUT_MS = 15_000;
 const WRONG_PW_TEST_TIMEOUT_MS = 10_000;
 const REFRESH_LOGOUT_TEST_TIMEOUT_MS = 30_000;
 const TEARDOWN_TIMEOUT_MS = 5_000;
 const STEP_TIMEOUT_MS = 8_000;
-
-// ---------------------------------------------------------------- helpers
-
-const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
-
-/** Free loopback ports: bind all to port 0 at once (so they differ), then close. */
-async function freePorts(n) {
-  const servers = await Promise.all(
-    Array.from({ length: n }, () =>
-      new Promise((resolve, reject) => {
-        const s = net.createServer();
-        s.unref();
-        s.once('error', reject);
-        s.listen(0, '127.0.0.1', () => resolve(s));
-      }),
-    ),
-  );
-  const ports = servers.map((s) => s.address().port);
-  await Promise.all(servers.map((s) => new Promise((r) => s.close(r))));
-  return ports;
-}
-
-/** Environment for oneauth: drop ONEAUTH_* config overrides so only our flags count. */
-function serverEnv() {
-  const env = { ...process.env };
-  for (const k of Object.keys(env)) if (k.startsWith('ONEAUTH_')) delete env[k];
-  env.RUST_BACKTRACE ??= '1';
-  return env;
-}
-
-function runCli(args) {
-  return new Promise((resolve, reject) => {
-    execFile(ONEAUTH_BIN, args, { env: serverEnv(), timeout: CLI_TIMEOUT_MS, maxBuffer: 4 << 20 }, (err, stdout, stderr) => {
-      if (err) {
-        reject(
-          new Error(
-            `oneauth ${args.join(' ')} failed (${err.killed ? 'timed out' : `exit ${err.code}`})\n` +
-              `--- stdout ---\n${stdout}\n--- stderr ---\n${stderr}`,
-          ),
-        );
-      } else resolve({ stdout, stderr });
-    });
-  });
-}
-
-const tail = (s, n = 4000) => (s.length > n ? `…${s.slice(-n)}` : s);
-const short = (u, n = 160) => (u.length > n ? `${u.slice(0, n)}…` : u);
 
 // ---------------------------------------------------------------- test app
 
@@ -199,9 +146,7 @@ async function startApp(port, config, requestLog) {
 
 const S = {
   dataDir: null,
-  server: null, // child process
-  serverOut: '',
-  serverExit: null,
+  server: null, // startOneAuth() handle
   app: null,
   appRequests: [],
   browser: null,
@@ -211,105 +156,7 @@ const S = {
   appUrl: null,
 };
 
-function killServerSync() {
-  if (S.server && S.serverExit === null) {
-    try {
-      S.server.kill('SIGKILL');
-    } catch {}
-  }
-}
-process.on('exit', killServerSync);
-
-async function stopServer() {
-  if (!S.server || S.serverExit !== null) return;
-  const exited = new Promise((r) => S.server.once('exit', r));
-  S.server.kill('SIGTERM');
-  const res = await Promise.race([exited.then(() => true), sleep(3000).then(() => false)]);
-  if (!res) {
-    S.server.kill('SIGKILL');
-    await Promise.race([exited, sleep(1000)]);
-  }
-}
-
-async function startServer() {
-  const [pub, ui, admin] = S.ports;
-  const args = [
-    '--data-dir', S.dataDir,
-    'serve',
-    '--issuer', S.issuer,
-    '--ui-url', S.uiUrl,
-    '--public-listen', `127.0.0.1:${pub}`,
-    '--ui-listen', `127.0.0.1:${ui}`,
-    '--admin-listen', `127.0.0.1:${admin}`,
-  ];
-  S.server = spawn(ONEAUTH_BIN, args, { env: serverEnv(), stdio: ['ignore', 'pipe', 'pipe'] });
-  const collect = (d) => {
-    S.serverOut += d.toString();
-    if (S.serverOut.length > 200_000) S.serverOut = S.serverOut.slice(-100_000);
-  };
-  S.server.stdout.on('data', collect);
-  S.server.stderr.on('data', collect);
-  S.server.on('error', (e) => collect(`\n[spawn error] ${e.message}\n`));
-  S.server.on('exit', (code, signal) => {
-    S.serverExit = { code, signal };
-  });
-
-  const readyUrl = `${S.issuer}/health/ready`;
-  let last = 'no answer';
-  for (let i = 0; i < READY_TRIES; i++) {
-    if (S.serverExit !== null) {
-      throw new Error(
-        `oneauth serve exited early (${JSON.stringify(S.serverExit)})\n--- server output ---\n${tail(S.serverOut)}`,
-      );
-    }
-    try {
-      const r = await fetch(readyUrl, { signal: AbortSignal.timeout(1000) });
-      if (r.status === 200) return;
-      last = `HTTP ${r.status}: ${(await r.text()).slice(0, 300)}`;
-    } catch (e) {
-      last = `${e.name}: ${e.cause?.code || e.message}`;
-    }
-    await sleep(READY_INTERVAL_MS);
-  }
-  throw new Error(
-    `oneauth never became ready: GET ${readyUrl} -> ${last} after ${READY_TRIES} tries\n` +
-      `--- server output ---\n${tail(S.serverOut)}`,
-  );
-}
-
-/** Attach listeners that record what the browser saw, for failure reports. */
-function watchPage(page) {
-  const events = [];
-  page.on('console', (m) => events.push(`console.${m.type()}: ${m.text()}`));
-  page.on('pageerror', (e) => events.push(`pageerror: ${e.message}`));
-  page.on('requestfailed', (r) => events.push(`requestfailed: ${r.method()} ${short(r.url())} ${r.failure()?.errorText}`));
-  page.on('response', (r) => {
-    const s = r.status();
-    events.push(`${s >= 400 ? 'HTTP ERROR' : 'response'} ${s} ${r.request().method()} ${short(r.url())}`);
-  });
-  page.on('framenavigated', (f) => {
-    if (f === page.mainFrame()) events.push(`navigated: ${short(f.url())}`);
-  });
-  return events;
-}
-
-async function withDiagnostics(t, page, events, fn) {
-  try {
-    await fn();
-    if (process.env.ONEAUTH_E2E_VERBOSE) for (const e of events) t.diagnostic(e);
-  } catch (err) {
-    let body = '';
-    try {
-      body = await page.evaluate(() => document.body?.innerText ?? '');
-    } catch {}
-    err.message +=
-      `\n--- page url ---\n${page.url()}` +
-      `\n--- page text ---\n${tail(body, 1500)}` +
-      `\n--- browser events ---\n${events.slice(-60).join('\n')}` +
-      `\n--- server output (tail) ---\n${tail(S.serverOut, 3000)}`;
-    throw err;
-  }
-}
+const withDiagnostics = (t, page, events, fn) => withDiagnosticsOf(t, page, events, () => S.server?.out ?? '', fn);
 
 function assertLoginUrl(urlString) {
   const u = new URL(urlString);
@@ -334,11 +181,7 @@ async function goToLogin(page) {
 describe('OneAuth browser login with oidc-client-ts', () => {
   before(
     async () => {
-      assert.ok(
-        existsSync(ONEAUTH_BIN),
-        `oneauth binary not found at ${ONEAUTH_BIN} (build it with \`cargo build -p oneauth\` or set ONEAUTH_BIN)`,
-      );
-      assert.ok(existsSync(CHROMIUM), `chromium not found at ${CHROMIUM} (apt-get install -y chromium)`);
+      assertPrerequisites();
       assert.ok(existsSync(OIDC_BUNDLE), `oidc-client-ts browser bundle missing (run npm ci in tests/browser)`);
 
       S.ports = await freePorts(4);
@@ -346,7 +189,7 @@ describe('OneAuth browser login with oidc-client-ts', () => {
       S.issuer = `http://127.0.0.1:${pub}`;
       S.uiUrl = `http://127.0.0.1:${ui}`;
       S.appUrl = `http://127.0.0.1:${appPort}`;
-      S.dataDir = await fs.mkdtemp(path.join(os.tmpdir(), 'oneauth-e2e-'));
+      S.dataDir = await makeDataDir();
 
       await runCli([
         '--data-dir', S.dataDir,
@@ -378,22 +221,9 @@ describe('OneAuth browser login with oidc-client-ts', () => {
         scope: 'openid profile email offline',
       };
       S.app = await startApp(appPort, config, S.appRequests);
-      await startServer();
+      S.server = await startOneAuth({ dataDir: S.dataDir, ports: S.ports });
 
-      S.browser = await chromium.launch({
-        executablePath: CHROMIUM,
-        timeout: 15_000,
-        args: [
-          '--headless',
-          '--no-sandbox',
-          '--disable-gpu',
-          '--disable-quic',
-          '--no-first-run',
-          '--disable-background-networking',
-          '--disable-component-update',
-          '--disable-sync',
-        ],
-      });
+      S.browser = await launchChromium();
     },
     { timeout: SETUP_TIMEOUT_MS },
   );
@@ -401,12 +231,10 @@ describe('OneAuth browser login with oidc-client-ts', () => {
   after(
     async () => {
       await S.browser?.close().catch(() => {});
-      await stopServer().catch(() => {});
+      await S.server?.stop().catch(() => {});
       if (S.app) await new Promise((r) => S.app.close(r));
       S.app?.closeAllConnections?.();
-      if (S.dataDir && !process.env.ONEAUTH_E2E_KEEP) {
-        await fs.rm(S.dataDir, { recursive: true, force: true }).catch(() => {});
-      }
+      await removeDataDir(S.dataDir);
     },
     { timeout: TEARDOWN_TIMEOUT_MS },
   );

@@ -1,0 +1,395 @@
+// Every page of the login UI in headless Chromium, in English and
+// Simplified Chinese: the language follows `ui_locales` (of the page or the
+// authorization request) and `Accept-Language`; an accessibility check with
+// axe-core (no serious or critical violation); no horizontal scroll on a
+// 390-px-wide phone; and a screenshot of each page in each language,
+// written to docs/screenshots/ (NAME-en.png, NAME-zh.png, 1280 px wide,
+// and a few NAME-LANG-390.png).
+//
+// Run:  node --test tests/browser/
+// Environment (besides run.mjs's): ONEAUTH_SCREENSHOT_DIR overrides where
+// the screenshots go.
+
+import { after, before, describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { execFile } from 'node:child_process';
+import fs from 'node:fs/promises';
+import http from 'node:http';
+import path from 'node:path';
+import {
+  HERE,
+  REPO_ROOT,
+  assertPrerequisites,
+  authorizationRequest,
+  freePorts,
+  launchChromium,
+  makeDataDir,
+  removeDataDir,
+  runCli,
+  startOneAuth,
+  watchPage,
+  withDiagnostics as withDiagnosticsOf,
+} from './helpers.mjs';
+
+const SCREENSHOT_DIR = process.env.ONEAUTH_SCREENSHOT_DIR
+  ? path.resolve(process.env.ONEAUTH_SCREENSHOT_DIR)
+  : path.join(REPO_ROOT, 'docs', 'screenshots');
+const AXE_SOURCE = path.join(HERE, 'node_modules', 'axe-core', 'axe.min.js');
+const PASSWORD = 'correct horse battery staple';
+const STEP = 8_000;
+const DESKTOP = { width: 1280, height: 800 };
+const PHONE = { width: 390, height: 844 };
+/** Pages that also get a screenshot at phone width. */
+const PHONE_SHOTS = new Set(['login', 'register', 'settings']);
+
+const LANGS = {
+  en: {
+    locale: 'en-US',
+    htmlLang: 'en',
+    headings: {
+      login: 'Sign in',
+      register: 'Create your account',
+      verification: 'Verify your address',
+      recovery: 'Reset your password',
+      settings: 'Account settings',
+      consent: 'Allow access?',
+      error: 'Something went wrong',
+      'logged-out': 'Signed out',
+    },
+  },
+  zh: {
+    locale: 'zh-CN',
+    htmlLang: 'zh-CN',
+    headings: {
+      login: '登录',
+      register: '创建账号',
+      verification: '验证您的地址',
+      recovery: '重置密码',
+      settings: '账号设置',
+      consent: '允许访问？',
+      error: '出错了',
+      'logged-out': '已退出登录',
+    },
+  },
+};
+
+const S = {
+  dataDir: null,
+  server: null,
+  app: null,
+  appUrl: null,
+  browser: null,
+  axe: null,
+  cjkFont: false,
+};
+
+const withDiagnostics = (t, page, events, fn) => withDiagnosticsOf(t, page, events, () => S.server?.out ?? '', fn);
+
+/** Whether a font with Chinese glyphs is installed (else Chinese screenshots would show boxes). */
+function hasCjkFont() {
+  return new Promise((resolve) => {
+    execFile('fc-list', [':lang=zh', 'family'], { timeout: 5000 }, (err, stdout) => resolve(!err && stdout.trim().length > 0));
+  });
+}
+
+async function startApp(port) {
+  const server = http.createServer((req, res) => {
+    res.writeHead(200, { 'content-type': 'text/html; charset=utf-8' });
+    res.end('<!doctype html><html lang="en"><title>App</title><h1>App</h1></html>');
+  });
+  await new Promise((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(port, '127.0.0.1', resolve);
+  });
+  return server;
+}
+
+async function newPage(lang, options = {}) {
+  const context = await S.browser.newContext({ locale: LANGS[lang].locale, viewport: DESKTOP, ...options });
+  const page = await context.newPage();
+  return { context, page, events: watchPage(page) };
+}
+
+const onUi = (pathname) => (u) => u.origin === S.server.uiUrl && u.pathname === pathname;
+
+async function submit(page, selector) {
+  await Promise.all([page.waitForNavigation({ timeout: STEP }), page.click(selector)]);
+}
+
+async function passwordLogin(page, email) {
+  await page.fill('#identifier', email);
+  await page.fill('#password', PASSWORD);
+  await submit(page, 'button[name=step][value=login]');
+}
+
+/** An authorization request; for Chinese, with ui_locales=zh-CN. */
+async function authorize(page, lang, clientId) {
+  const extra = lang === 'zh' ? { ui_locales: 'zh-CN' } : {};
+  const req = authorizationRequest(S.server.issuer, { clientId, redirectUri: `${S.appUrl}/callback`, extra });
+  await page.goto(req.url, { timeout: STEP });
+  await page.waitForURL(onUi('/login'), { timeout: STEP });
+  return req;
+}
+
+/** Brings `page` to the named page of the UI, as a person would get there. */
+const REACH = {
+  async login(page, lang) {
+    await authorize(page, lang, 'web-app');
+  },
+  async register(page, lang) {
+    await authorize(page, lang, 'web-app');
+    await page.goto(`${page.url()}&require_name=true&confirm_password=true`, { timeout: STEP });
+    await submit(page, 'a[href^="/register?"]');
+  },
+  async verification(page, lang) {
+    await REACH.register(page, lang);
+    await page.fill('#reg-email', `new.person.${lang}@example.com`);
+    await page.fill('#reg-name', lang === 'zh' ? '王小明' : 'New Person');
+    await page.fill('#reg-password', 'a perfectly long passphrase');
+    await page.fill('#reg-confirm', 'a perfectly long passphrase');
+    await submit(page, 'button[type=submit]');
+    await page.locator('#email-code').waitFor({ timeout: STEP });
+  },
+  async recovery(page) {
+    await page.goto(`${S.server.uiUrl}/recovery`, { timeout: STEP });
+  },
+  async settings(page, lang) {
+    await page.goto(`${S.server.uiUrl}/settings`, { timeout: STEP });
+    await page.waitForURL(onUi('/login'), { timeout: STEP });
+    await passwordLogin(page, `settings.${lang}@example.com`);
+    await page.waitForURL(onUi('/settings'), { timeout: STEP });
+  },
+  async consent(page, lang) {
+    await authorize(page, lang, 'third-party');
+    await passwordLogin(page, `consent.${lang}@example.com`);
+    await page.waitForURL(onUi('/consent'), { timeout: STEP });
+  },
+  async error(page) {
+    // The authorization endpoint cannot redirect to an unknown client: it shows the error page.
+    await page.goto(
+      `${S.server.issuer}/oauth2/auth?client_id=no-such-client&response_type=code&scope=openid&state=s&redirect_uri=${encodeURIComponent(`${S.appUrl}/callback`)}`,
+      { timeout: STEP },
+    );
+    await page.waitForURL(onUi('/error'), { timeout: STEP });
+  },
+  async 'logged-out'(page, lang) {
+    // Sign in, then sign out from the settings page.
+    await REACH.settings(page, `out-${lang}`);
+    await submit(page, `a[href$="/api/auth/logout"]`);
+    await page.waitForURL(onUi('/logged-out'), { timeout: STEP });
+  },
+};
+
+/** axe-core in the page (evaluated over the DevTools protocol, so the page's CSP stays as it is). */
+async function axeViolations(page) {
+  await page.evaluate(S.axe);
+  const result = await page.evaluate(() =>
+    window.axe.run(document, { resultTypes: ['violations'] }).then((r) => ({
+      rulesPassed: r.passes.length,
+      violations: r.violations.map((v) => ({
+        id: v.id,
+        impact: v.impact,
+        help: v.help,
+        nodes: v.nodes.slice(0, 5).map((n) => `${n.target.join(' ')}: ${n.failureSummary?.split('\n').slice(1).join(' ')}`),
+      })),
+    })),
+  );
+  assert.ok(result.rulesPassed > 10, `axe-core checked almost nothing (${result.rulesPassed} rules passed)`);
+  return result.violations;
+}
+
+async function horizontalOverflow(page) {
+  return page.evaluate(() => {
+    const vw = document.documentElement.clientWidth;
+    const wide = [...document.querySelectorAll('body *')]
+      .filter((el) => el.getBoundingClientRect().right > vw + 0.5)
+      .slice(0, 5)
+      .map((el) => `${el.tagName.toLowerCase()}${el.id ? `#${el.id}` : ''}${el.className ? `.${String(el.className).replace(/\s+/g, '.')}` : ''} right=${Math.round(el.getBoundingClientRect().right)}`);
+    return { scrollWidth: document.documentElement.scrollWidth, clientWidth: vw, wide };
+  });
+}
+
+async function screenshot(t, page, file) {
+  if (file.includes('-zh') && !S.cjkFont) {
+    t.diagnostic(`no CJK font installed (apt-get install fonts-wqy-microhei): not writing ${file}`);
+    return;
+  }
+  await page.screenshot({ path: path.join(SCREENSHOT_DIR, file), fullPage: true, animations: 'disabled', caret: 'hide' });
+}
+
+// ------------------------------------------------------------------ suite
+
+describe('OneAuth UI pages: languages, accessibility, phone layout, screenshots', () => {
+  before(
+    async () => {
+      assertPrerequisites();
+      S.axe = await fs.readFile(AXE_SOURCE, 'utf8').catch(() => {
+        throw new Error(`axe-core missing at ${AXE_SOURCE} (run npm ci in tests/browser)`);
+      });
+      S.cjkFont = await hasCjkFont();
+      await fs.mkdir(SCREENSHOT_DIR, { recursive: true });
+
+      const [pub, ui, admin, appPort] = await freePorts(4);
+      S.appUrl = `http://127.0.0.1:${appPort}`;
+      S.dataDir = await makeDataDir();
+      const config = path.join(S.dataDir, 'oneauth.toml');
+      // The development courier (messages written to the data directory) is
+      // enough here; identity.test.mjs covers SMTP and the webhook.
+      await fs.writeFile(config, '[limits]\nlogin_per_ip_per_minute = 1000\n');
+
+      const client = (id, name, extra) =>
+        runCli([
+          '--data-dir', S.dataDir,
+          'clients', 'create',
+          '--id', id,
+          '--name', name,
+          '--grant-type', 'authorization_code,refresh_token',
+          '--response-type', 'code',
+          '--scope', 'openid,profile,email,offline',
+          '--redirect-uri', `${S.appUrl}/callback`,
+          '--token-endpoint-auth-method', 'none',
+          ...extra,
+        ]);
+      await client('web-app', 'Web App', ['--skip-consent']);
+      await client('third-party', 'Third-Party Notes', []);
+      const person = (email, name) =>
+        runCli(['--data-dir', S.dataDir, 'identities', 'create', '--email', email, '--password', PASSWORD, '--name', name]);
+      await Promise.all([
+        person('settings.en@example.com', 'Alice Example'),
+        person('settings.zh@example.com', '张三'),
+        person('settings.out-en@example.com', 'Out En'),
+        person('settings.out-zh@example.com', 'Out Zh'),
+        person('consent.en@example.com', 'Consent En'),
+        person('consent.zh@example.com', 'Consent Zh'),
+      ]);
+
+      S.app = await startApp(appPort);
+      S.server = await startOneAuth({ dataDir: S.dataDir, ports: [pub, ui, admin], globalArgs: ['--config', config] });
+      S.browser = await launchChromium();
+    },
+    { timeout: 40_000 },
+  );
+
+  after(
+    async () => {
+      await S.browser?.close().catch(() => {});
+      await S.server?.stop().catch(() => {});
+      if (S.app) {
+        S.app.closeAllConnections?.();
+        await new Promise((r) => S.app.close(r));
+      }
+      await removeDataDir(S.dataDir);
+    },
+    { timeout: 8_000 },
+  );
+
+  test('ui_locales=zh-CN on the authorization request gives Chinese pages in an English browser', { timeout: 20_000 }, async (t) => {
+    const { context, page, events } = await newPage('en');
+    try {
+      await withDiagnostics(t, page, events, async () => {
+        await authorize(page, 'zh', 'web-app');
+        assert.equal(new URL(page.url()).searchParams.get('ui_locales'), null, 'the language comes from the request, not the URL');
+        assert.equal(await page.getAttribute('html', 'lang'), 'zh-CN');
+        assert.equal((await page.textContent('h1')).trim(), '登录');
+        assert.deepEqual(await page.locator('nav.tabs a').allTextContents(), ['密码', '邮箱验证码', '短信验证码']);
+        // The register link carries the challenge, and with it the language.
+        await submit(page, 'a[href^="/register?"]');
+        assert.equal(await page.getAttribute('html', 'lang'), 'zh-CN');
+        assert.equal((await page.textContent('h1')).trim(), '创建账号');
+        // The same request without ui_locales: English.
+        await authorize(page, 'en', 'web-app');
+        assert.equal(await page.getAttribute('html', 'lang'), 'en');
+        assert.equal((await page.textContent('h1')).trim(), 'Sign in');
+        // ui_locales on the page itself works too.
+        await page.goto(`${S.server.uiUrl}/recovery?ui_locales=zh-CN`, { timeout: STEP });
+        assert.equal((await page.textContent('h1')).trim(), '重置密码');
+      });
+    } finally {
+      await context.close().catch(() => {});
+    }
+  });
+
+  test('Accept-Language: zh-CN gives Chinese pages, en-US English ones', { timeout: 20_000 }, async (t) => {
+    for (const lang of ['zh', 'en']) {
+      const { context, page, events } = await newPage(lang);
+      try {
+        await withDiagnostics(t, page, events, async () => {
+          const sent = page.waitForRequest((r) => r.url().startsWith(S.server.uiUrl), { timeout: STEP });
+          for (const [pathname, name] of [
+            ['/login', 'login'],
+            ['/register', 'register'],
+            ['/verification', 'verification'],
+            ['/recovery', 'recovery'],
+            ['/logged-out', 'logged-out'],
+            ['/error?error=invalid_request', 'error'],
+          ]) {
+            await page.goto(`${S.server.uiUrl}${pathname}`, { timeout: STEP });
+            assert.equal(await page.getAttribute('html', 'lang'), LANGS[lang].htmlLang, `${pathname} lang`);
+            assert.equal((await page.textContent('h1')).trim(), LANGS[lang].headings[name], `${pathname} heading`);
+          }
+          const header = (await sent).headers()['accept-language'] ?? '';
+          assert.ok(header.startsWith(LANGS[lang].locale), `the browser sent Accept-Language: ${header}`);
+        });
+      } finally {
+        await context.close().catch(() => {});
+      }
+    }
+  });
+
+  test(
+    'the error page follows ui_locales of the authorization request that failed',
+    { timeout: 10_000, todo: 'known defect: /error is chosen by Accept-Language only (ui_locales is not carried to it)' },
+    async (t) => {
+      const { context, page, events } = await newPage('en');
+      try {
+        await withDiagnostics(t, page, events, async () => {
+          await page.goto(
+            `${S.server.issuer}/oauth2/auth?client_id=no-such-client&response_type=code&scope=openid&state=s&ui_locales=zh-CN&redirect_uri=${encodeURIComponent(`${S.appUrl}/callback`)}`,
+            { timeout: STEP },
+          );
+          await page.waitForURL(onUi('/error'), { timeout: STEP });
+          assert.equal(await page.getAttribute('html', 'lang'), 'zh-CN');
+        });
+      } finally {
+        await context.close().catch(() => {});
+      }
+    },
+  );
+
+  for (const name of Object.keys(REACH)) {
+    test(`${name} page: English and Chinese, axe-core, 390 px, screenshots`, { timeout: 30_000 }, async (t) => {
+      for (const lang of ['en', 'zh']) {
+        const { context, page, events } = await newPage(lang);
+        try {
+          await withDiagnostics(t, page, events, async () => {
+            await REACH[name](page, lang);
+            await page.waitForLoadState('load', { timeout: STEP });
+            const L = LANGS[lang];
+            assert.equal(await page.getAttribute('html', 'lang'), L.htmlLang, `${name}-${lang}: <html lang>`);
+            assert.equal((await page.textContent('h1')).trim(), L.headings[name], `${name}-${lang}: heading`);
+            if (lang === 'zh') {
+              const text = await page.evaluate(() => document.body.innerText);
+              assert.ok(/[\u4e00-\u9fff]/.test(text), `${name}-zh: Chinese text`);
+            }
+
+            // Desktop screenshot, then axe-core.
+            await screenshot(t, page, `${name}-${lang}.png`);
+            const violations = await axeViolations(page);
+            for (const v of violations) t.diagnostic(`${name}-${lang} axe ${v.impact}: ${v.id} (${v.help})`);
+            const bad = violations.filter((v) => v.impact === 'serious' || v.impact === 'critical');
+            assert.deepEqual(bad, [], `${name}-${lang}: serious or critical accessibility violations`);
+
+            // A phone: no horizontal scroll.
+            await page.setViewportSize(PHONE);
+            await page.waitForFunction((w) => document.documentElement.clientWidth <= w, PHONE.width, { timeout: STEP });
+            const o = await horizontalOverflow(page);
+            assert.ok(o.scrollWidth <= PHONE.width, `${name}-${lang} at ${PHONE.width} px scrolls sideways: ${JSON.stringify(o)}`);
+            if (PHONE_SHOTS.has(name)) await screenshot(t, page, `${name}-${lang}-390.png`);
+          });
+        } finally {
+          await context.close().catch(() => {});
+        }
+      }
+    });
+  }
+});
