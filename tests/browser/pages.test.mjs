@@ -338,7 +338,7 @@ describe('OneAuth UI pages: languages, accessibility, phone layout, screenshots'
 
   test(
     'the error page follows ui_locales of the authorization request that failed',
-    { timeout: 10_000, todo: 'known defect: /error is chosen by Accept-Language only (ui_locales is not carried to it)' },
+    { timeout: 10_000 },
     async (t) => {
       const { context, page, events } = await newPage('en');
       try {

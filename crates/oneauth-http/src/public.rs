@@ -57,7 +57,7 @@ pub async fn authorize_get(
 ) -> Response {
     let params = match query {
         Ok(OAuthQuery(p)) => p,
-        Err(ApiError(e)) => return ui_error_redirect(&app, &e),
+        Err(ApiError(e)) => return ui_error_redirect(&app, &e, None),
     };
     let browser = BrowserContext {
         browser_cookie: jar.get(BROWSER_COOKIE).map(|c| c.value().to_owned()),
@@ -70,7 +70,9 @@ pub async fn authorize_get(
         .authorize(&params, &browser, app.clock.now())
         .await
     {
-        AuthorizeOutcome::ErrorPage(e) => ui_error_redirect(&app, &e),
+        AuthorizeOutcome::ErrorPage(e) => {
+            ui_error_redirect(&app, &e, params.get("ui_locales").map(String::as_str))
+        }
         AuthorizeOutcome::Redirect {
             location,
             set_browser_cookie,
@@ -93,7 +95,7 @@ pub async fn authorize_get(
 
 /// Errors that must not go to an unverified redirect URI are shown on
 /// the UI's error page.
-fn ui_error_redirect(app: &AppState, e: &Error) -> Response {
+fn ui_error_redirect(app: &AppState, e: &Error, ui_locales: Option<&str>) -> Response {
     if matches!(e, Error::Internal(_) | Error::Unavailable(_)) {
         tracing::error!(error = ?e, "authorization request failed");
     }
@@ -106,6 +108,10 @@ fn ui_error_redirect(app: &AppState, e: &Error) -> Response {
             "code",
             &code.number().map(|n| n.to_string()).unwrap_or_default(),
         );
+    // The error page speaks the language the client asked for.
+    if let Some(l) = ui_locales {
+        url.query_pairs_mut().append_pair("ui_locales", l);
+    }
     Redirect::to(url.as_str()).into_response()
 }
 

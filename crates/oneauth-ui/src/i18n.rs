@@ -19,6 +19,11 @@ pub struct Strings {
     pub signed_in_text: &'static str,
     pub session_required: &'static str,
     pub csrf_failed: &'static str,
+    /// Error summaries by code range: 4xxx, 2xxx, 3xxx, 5xxx.
+    pub error_request: &'static str,
+    pub error_auth: &'static str,
+    pub error_denied: &'static str,
+    pub error_server: &'static str,
     pub logged_out: &'static str,
     pub logged_out_text: &'static str,
     pub tab_password: &'static str,
@@ -130,6 +135,10 @@ pub static EN: Strings = Strings {
     signed_in_text: "You are signed in. You can close this page.",
     session_required: "Your session has ended. Please sign in again.",
     csrf_failed: "The form expired. Please reload the page and try again.",
+    error_request: "The request is not valid.",
+    error_auth: "Authentication failed.",
+    error_denied: "Access is denied.",
+    error_server: "The server could not complete the request. Please try again later.",
     logged_out: "Signed out",
     logged_out_text: "You are signed out.",
     tab_password: "Password",
@@ -222,6 +231,10 @@ pub static ZH_CN: Strings = Strings {
     signed_in_text: "您已登录，可以关闭此页面。",
     session_required: "会话已结束，请重新登录。",
     csrf_failed: "表单已过期，请刷新页面后重试。",
+    error_request: "请求无效。",
+    error_auth: "身份验证失败。",
+    error_denied: "没有访问权限。",
+    error_server: "服务器无法完成请求，请稍后再试。",
     logged_out: "已退出登录",
     logged_out_text: "您已退出登录。",
     tab_password: "密码",
@@ -296,6 +309,24 @@ pub static ZH_CN: Strings = Strings {
     unverified_badge: "未验证",
     verify_now: "去验证",
 };
+
+impl Strings {
+    /// An error's text in this language: the server's (English) description
+    /// as is for English pages; elsewhere a summary by code, with the
+    /// description kept beside it for support requests.
+    pub fn error_text(&self, code: Option<u16>, description: &str) -> String {
+        if self.lang == "en" {
+            return description.to_owned();
+        }
+        let summary = match code {
+            Some(2001..=2999) => self.error_auth,
+            Some(3001..=3999) => self.error_denied,
+            Some(5001..=5999) => self.error_server,
+            _ => self.error_request,
+        };
+        format!("{summary}（{description}）")
+    }
+}
 
 /// `ui_locales` (space-separated, in order) wins over `Accept-Language`.
 pub fn pick(ui_locales: Option<&str>, accept_language: Option<&str>) -> &'static Strings {

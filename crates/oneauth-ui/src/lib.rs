@@ -160,7 +160,7 @@ pub(crate) fn error_page(c: Chrome<'_>, err: &Error) -> Response {
     let text = match err {
         Error::CsrfViolation => c.t.csrf_failed.to_owned(),
         Error::RateLimited { .. } => c.t.too_many_attempts.to_owned(),
-        e => e.to_string(),
+        e => c.t.error_text(code.number(), &e.to_string()),
     };
     let mut res = render(
         status,
@@ -309,6 +309,7 @@ struct ErrorQuery {
     error: Option<String>,
     error_description: Option<String>,
     code: Option<String>,
+    ui_locales: Option<String>,
 }
 
 async fn logged_out_get(State(state): State<UiState>, headers: HeaderMap) -> Response {
@@ -331,14 +332,15 @@ async fn error_get(
     Query(q): Query<ErrorQuery>,
     headers: HeaderMap,
 ) -> Response {
-    let t = lang(&headers, None);
-    let text = q
-        .error_description
-        .or(q.error)
-        .unwrap_or_else(|| t.error.into());
+    let t = lang(&headers, q.ui_locales.as_deref());
     let code = q
         .code
         .filter(|c| c.len() <= 4 && c.bytes().all(|b| b.is_ascii_digit()));
+    let description = q
+        .error_description
+        .or(q.error)
+        .unwrap_or_else(|| t.error.into());
+    let text = t.error_text(code.as_deref().and_then(|c| c.parse().ok()), &description);
     render(
         StatusCode::BAD_REQUEST,
         MessagePage {

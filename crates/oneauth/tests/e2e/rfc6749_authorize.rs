@@ -104,3 +104,28 @@ async fn a_repeated_parameter_is_refused() {
     let res = browser().get(url).send().await.unwrap();
     assert!(location(&res).starts_with(&format!("{}/error?", srv.ui)));
 }
+
+#[tokio::test]
+async fn the_error_page_speaks_the_requested_language() {
+    let srv = TestServer::start().await;
+    let res = browser()
+        .get(srv.authorize_url(&[("client_id", "nope"), ("ui_locales", "zh-CN")]))
+        .send()
+        .await
+        .unwrap();
+    let to = location(&res);
+    assert_eq!(query_param(&to, "ui_locales").as_deref(), Some("zh-CN"));
+    let html = browser()
+        .get(&to)
+        .header("Accept-Language", "en")
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        html.contains("lang=\"zh-CN\"") && html.contains("请求无效"),
+        "{html}"
+    );
+}
