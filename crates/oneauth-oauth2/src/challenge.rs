@@ -9,14 +9,14 @@ use oneauth_store::{Flow, FlowKey, FlowState, Identity, Session};
 use serde::Serialize;
 use time::OffsetDateTime;
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct ClientSummary {
     pub client_id: String,
     pub client_name: String,
 }
 
 /// `GET /api/hydra/login?login_challenge=`: what the login UI needs.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct LoginRequest {
     pub challenge: String,
     pub client: ClientSummary,
@@ -32,7 +32,7 @@ pub struct LoginRequest {
 }
 
 /// `GET /api/hydra/consent?consent_challenge=`.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct ConsentRequest {
     pub challenge: String,
     pub client: ClientSummary,
@@ -42,7 +42,7 @@ pub struct ConsentRequest {
 }
 
 /// Where the browser goes next.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct RedirectTo {
     pub redirect_to: String,
 }

@@ -9,7 +9,7 @@ use serde::Serialize;
 use time::OffsetDateTime;
 
 /// RFC 7662 §2.2 answer; only `active` when the token is not live.
-#[derive(Debug, Clone, Serialize, PartialEq)]
+#[derive(Debug, Clone, Serialize, PartialEq, utoipa::ToSchema)]
 pub struct TokenStatus {
     pub active: bool,
     #[serde(skip_serializing_if = "Option::is_none")]

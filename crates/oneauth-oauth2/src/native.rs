@@ -11,7 +11,7 @@ use std::collections::HashMap;
 use std::net::IpAddr;
 use time::OffsetDateTime;
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct NativeLogin {
     pub client_id: String,

@@ -5,7 +5,7 @@ use serde::{Deserialize, Serialize};
 /// RFC 6749 §5.1 successful token response, in the guide's shape:
 /// `{"access_token":"ory_at_…","refresh_token":"ory_rt_…","id_token":"eyJ…",
 /// "token_type":"bearer","expires_in":3599,"scope":"…"}`.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct TokenResponse {
     pub access_token: String,
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -18,7 +18,7 @@ pub struct TokenResponse {
 }
 
 /// SPEC §6 error body: `{"error":"invalid_grant","error_description":"…","code":4006}`.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct ErrorBody {
     pub error: String,
     pub error_description: String,
