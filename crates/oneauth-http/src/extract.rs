@@ -1,5 +1,6 @@
 //! Extractors whose rejections are our error JSON, never axum's plain text.
 
+use crate::AppState;
 use crate::error::ApiError;
 use axum::body::Bytes;
 use axum::extract::rejection::BytesRejection;
@@ -140,6 +141,48 @@ impl BasicAuth {
             body_id: params.get("client_id").cloned(),
             body_secret: params.get("client_secret").cloned(),
         }
+    }
+}
+
+/// The request's `Origin` header, if it has one.
+pub struct RequestOrigin(pub Option<String>);
+
+impl<S: Send + Sync> FromRequestParts<S> for RequestOrigin {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Self::Rejection> {
+        match parts.headers.get(header::ORIGIN) {
+            None => Ok(Self(None)),
+            Some(v) => v
+                .to_str()
+                .map(|o| Self(Some(o.to_owned())))
+                .map_err(|_| ApiError(Error::AccessDenied("Malformed Origin.".into()))),
+        }
+    }
+}
+
+/// A request that may act with the user's session cookie: its `Origin`,
+/// when present, is OneAuth's own or a registered client's
+/// ([`AuthorizationServer::check_request_origin`]). Together with
+/// [`ApiJson`]'s required `Content-Type: application/json` — which a
+/// cross-site form cannot send, and a cross-site script only after a CORS
+/// preflight that unregistered origins fail — no other site can make a
+/// logged-in browser call these endpoints (the cookie is `SameSite=Lax`,
+/// but sites on sibling subdomains count as same-site).
+///
+/// [`AuthorizationServer::check_request_origin`]: oneauth_oauth2::AuthorizationServer::check_request_origin
+pub struct TrustedOrigin;
+
+impl FromRequestParts<AppState> for TrustedOrigin {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(
+        parts: &mut Parts,
+        app: &AppState,
+    ) -> Result<Self, Self::Rejection> {
+        let RequestOrigin(origin) = RequestOrigin::from_request_parts(parts, app).await?;
+        app.server.check_request_origin(origin.as_deref()).await?;
+        Ok(Self)
     }
 }
 

@@ -131,10 +131,7 @@ fn cors(app: AppState) -> CorsLayer {
                     let Ok(origin) = origin.to_str() else {
                         return false;
                     };
-                    app.server
-                        .is_allowed_return_to(origin)
-                        .await
-                        .unwrap_or(false)
+                    app.server.is_trusted_origin(origin).await.unwrap_or(false)
                 }
             },
         ))

@@ -3,7 +3,7 @@
 
 use crate::AppState;
 use crate::error::{ApiError, ApiResult};
-use crate::extract::{ApiJson, BasicAuth, Bearer, OAuthForm, OAuthQuery};
+use crate::extract::{ApiJson, BasicAuth, Bearer, OAuthForm, OAuthQuery, RequestOrigin};
 use axum::Extension;
 use axum::Json;
 use axum::extract::FromRequest as _;
@@ -487,20 +487,19 @@ pub async fn end_session(
 pub async fn web_exchange_post(
     State(app): State<AppState>,
     jar: CookieJar,
-    headers: axum::http::HeaderMap,
+    RequestOrigin(origin): RequestOrigin,
     ApiJson(body): ApiJson<SilentExchange>,
 ) -> ApiResult<Response> {
-    let origin = match headers.get(header::ORIGIN) {
-        Some(v) => Some(
-            v.to_str()
-                .map_err(|_| Error::AccessDenied("Malformed Origin.".into()))?,
-        ),
-        None => None,
-    };
     let (session, identity) = app.session(&jar).await?;
     let tokens = app
         .server
-        .silent_exchange(&body, &session, &identity, origin, app.clock.now())
+        .silent_exchange(
+            &body,
+            &session,
+            &identity,
+            origin.as_deref(),
+            app.clock.now(),
+        )
         .await?;
     Ok(no_store(Json(tokens)))
 }

@@ -44,9 +44,9 @@ impl AuthorizationServer {
             .await?
             .ok_or_else(|| Error::InvalidRequest("The client is unknown.".into()))?;
         if let Some(origin) = origin {
-            let own = [&self.config.issuer, &self.config.ui_url]
-                .map(|u| u.origin().ascii_serialization());
-            let allowed = own.iter().any(|o| o == origin)
+            // Narrower than `check_request_origin`: this client's origins
+            // only, not every registered client's.
+            let allowed = self.is_own_origin(origin)
                 || client
                     .redirect_uris
                     .iter()

@@ -128,6 +128,37 @@ impl AuthorizationServer {
 }
 
 impl AuthorizationServer {
+    /// Whether `origin` (serialised as in an `Origin` header) is one of
+    /// OneAuth's own: the issuer's or the login UI's.
+    pub fn is_own_origin(&self, origin: &str) -> bool {
+        [&self.config.issuer, &self.config.ui_url]
+            .iter()
+            .any(|u| u.origin().ascii_serialization() == origin)
+    }
+
+    /// The origins trusted to act in a browser with the user's session
+    /// cookie: OneAuth's own and the origins of registered redirect URIs.
+    /// CORS, `return_to` and the cookie-authenticated JSON endpoints all
+    /// use this one rule.
+    pub async fn is_trusted_origin(&self, origin: &str) -> R<bool> {
+        if self.is_own_origin(origin) {
+            return Ok(true);
+        }
+        Ok(self.store.is_client_origin(origin).await?)
+    }
+
+    /// Refuses a request whose `Origin` header names another site. A
+    /// request without `Origin` does not come from a cross-site page:
+    /// browsers always send it on cross-origin POST, PUT, PATCH and DELETE.
+    pub async fn check_request_origin(&self, origin: Option<&str>) -> R<()> {
+        match origin {
+            Some(o) if !self.is_trusted_origin(o).await? => Err(Error::AccessDenied(format!(
+                "Requests from origin {o} are not accepted here."
+            ))),
+            _ => Ok(()),
+        }
+    }
+
     /// No open redirects: a post-login or post-logout URL is followed only
     /// to OneAuth's own origins or the origin of a registered redirect URI.
     pub async fn is_allowed_return_to(&self, target: &str) -> R<bool> {
@@ -140,15 +171,8 @@ impl AuthorizationServer {
         {
             return Ok(false);
         }
-        let origin = url.origin().ascii_serialization();
-        let own = [&self.config.issuer, &self.config.ui_url];
-        if own
-            .iter()
-            .any(|u| u.origin().ascii_serialization() == origin)
-        {
-            return Ok(true);
-        }
-        Ok(self.store.is_client_origin(&origin).await?)
+        self.is_trusted_origin(&url.origin().ascii_serialization())
+            .await
     }
 }
 
