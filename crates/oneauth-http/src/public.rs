@@ -411,14 +411,7 @@ pub async fn token_logout_post(
 
 /// Clears the session cookie with the attributes it was set with.
 fn clear_session_cookie(app: &AppState, jar: CookieJar) -> CookieJar {
-    let cfg = &app.server.config.session;
-    let mut c = Cookie::build((cfg.cookie_name.clone(), ""))
-        .path("/")
-        .build();
-    if !cfg.cookie_domain.is_empty() {
-        c.set_domain(cfg.cookie_domain.clone());
-    }
-    jar.remove(c)
+    jar.remove(oneauth_ui::cookie::session_removal(&app.server.config))
 }
 
 async fn end_session_and_go(

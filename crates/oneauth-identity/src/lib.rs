@@ -622,6 +622,38 @@ impl Identities {
         Ok((token, session))
     }
 
+    /// The session of a successful login. The browser's previous session
+    /// (`previous`: its cookie value) ends and a new one with a new id
+    /// starts, so a session id planted before the login (fixation) is
+    /// worth nothing after it.
+    pub async fn log_in(
+        &self,
+        previous: Option<&str>,
+        identity: &Identity,
+        amr: &[&str],
+        now: OffsetDateTime,
+    ) -> Result<(String, Session)> {
+        if let Some(cookie) = previous
+            && let Some((old, _)) = self.session(cookie, now).await?
+        {
+            self.end_session(&old, now).await?;
+        }
+        self.start_session(identity, amr, now).await
+    }
+
+    /// Ends every other live session of the caller's identity; returns how
+    /// many ended.
+    pub async fn end_other_sessions(&self, current: &Session, now: OffsetDateTime) -> Result<u64> {
+        Ok(self
+            .store
+            .revoke_other_sessions(
+                &current.identity_id,
+                Some(&current.id),
+                now.unix_timestamp(),
+            )
+            .await?)
+    }
+
     /// The live session and active identity behind a session cookie value.
     pub async fn session(
         &self,

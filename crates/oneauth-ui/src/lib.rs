@@ -4,6 +4,7 @@
 //! client of the authorization server and the identity service, in the same
 //! process.
 
+pub mod cookie;
 mod csrf;
 pub mod i18n;
 mod pages;
@@ -16,7 +17,6 @@ use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{Html, IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
 use axum_extra::extract::CookieJar;
-use axum_extra::extract::cookie::{Cookie, SameSite};
 use i18n::Strings;
 use oneauth_core::{Clock, Error};
 use oneauth_oauth2::AuthorizationServer;
@@ -177,21 +177,6 @@ pub(crate) fn error_page(c: Chrome<'_>, err: &Error) -> Response {
             .insert(header::RETRY_AFTER, HeaderValue::from(*retry_after_secs));
     }
     res
-}
-
-pub(crate) fn session_cookie<'c>(state: &UiState, value: String) -> Cookie<'c> {
-    let cfg = &state.server.config;
-    let mut c = Cookie::build((cfg.session.cookie_name.clone(), value))
-        .path("/")
-        .http_only(true)
-        .secure(cfg.cookies_secure())
-        .same_site(SameSite::Lax)
-        .max_age(time::Duration::seconds(cfg.session.lifetime_secs as i64))
-        .build();
-    if !cfg.session.cookie_domain.is_empty() {
-        c.set_domain(cfg.session.cookie_domain.clone());
-    }
-    c
 }
 
 /// The accent colour from `ui.brand_color` (validated at start-up), as a

@@ -4,7 +4,7 @@
 //! the CSRF token first.
 
 use crate::params::{Params, method_name};
-use crate::{Chrome, MessagePage, UiState, csrf, error_page, lang, render, session_cookie};
+use crate::{Chrome, MessagePage, UiState, cookie, csrf, error_page, lang, render};
 use askama::Template;
 use axum::Extension;
 use axum::extract::{Form, Query, State};
@@ -311,18 +311,20 @@ async fn finish_login(
     amr: &str,
     now: OffsetDateTime,
 ) -> Response {
-    let ids = &state.server.identities;
-    if let Some(old) = jar.get(&state.server.config.session.cookie_name)
-        && let Ok(Some((old_session, _))) = ids.session(old.value(), now).await
-        && let Err(e) = ids.end_session(&old_session, now).await
+    let config = &state.server.config;
+    let previous = jar
+        .get(&config.session.cookie_name)
+        .map(|c| c.value().to_owned());
+    let (token, session) = match state
+        .server
+        .identities
+        .log_in(previous.as_deref(), identity, &[amr], now)
+        .await
     {
-        return error_page(c, &e);
-    }
-    let (token, session) = match ids.start_session(identity, &[amr], now).await {
         Ok(s) => s,
         Err(e) => return error_page(c, &e),
     };
-    let jar = jar.add(session_cookie(state, token));
+    let jar = jar.add(cookie::session(config, token));
     if let Some(challenge) = &params.login_challenge {
         return match state
             .server
