@@ -186,6 +186,24 @@ impl FromRequestParts<AppState> for TrustedOrigin {
     }
 }
 
+/// The language of messages a request makes OneAuth send (codes by email
+/// or SMS): the first tag of `Accept-Language`, English by default.
+pub struct MessageLocale(pub oneauth_identity::Locale);
+
+impl<S: Send + Sync> FromRequestParts<S> for MessageLocale {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Self::Rejection> {
+        let tag = parts
+            .headers
+            .get(header::ACCEPT_LANGUAGE)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.split([',', ';']).next())
+            .unwrap_or("en");
+        Ok(Self(oneauth_identity::Locale::from_tag(tag.trim())))
+    }
+}
+
 /// `Authorization: Bearer` (RFC 6750 §2.1).
 pub struct Bearer(pub String);
 

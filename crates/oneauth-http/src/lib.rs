@@ -5,6 +5,7 @@
 pub mod admin;
 pub mod error;
 pub mod extract;
+pub mod identity;
 pub mod metrics;
 pub mod public;
 
@@ -47,7 +48,11 @@ impl AppState {
 /// Every public route. Discovery's endpoints must all be here (tested).
 pub fn public_router(app: AppState) -> Router {
     let body_limit = app.server.config.body_limit_bytes;
-    Router::new()
+    let mut router = Router::new();
+    for (path, methods) in identity::routes() {
+        router = router.route(path, methods);
+    }
+    router
         .route(
             "/.well-known/openid-configuration",
             get(public::discovery_get),
@@ -135,7 +140,13 @@ fn cors(app: AppState) -> CorsLayer {
                 }
             },
         ))
-        .allow_methods([Method::GET, Method::POST, Method::PUT])
+        .allow_methods([
+            Method::GET,
+            Method::POST,
+            Method::PUT,
+            Method::PATCH,
+            Method::DELETE,
+        ])
         .allow_headers([header::AUTHORIZATION, header::CONTENT_TYPE])
         .allow_credentials(true)
         .max_age(std::time::Duration::from_secs(600))

@@ -75,6 +75,39 @@ pub struct Registration {
     pub verify: Option<VerifyMethod>,
 }
 
+/// What a sign-up form asked for beyond the minimum: the register page's
+/// `confirm_password`, `require_username` and `require_name`, for callers
+/// that receive them as data (the identity JSON API).
+#[derive(Debug, Clone, Copy, Default)]
+pub struct FormRules {
+    pub confirm_password: bool,
+    pub require_username: bool,
+    pub require_name: bool,
+}
+
+impl Registration {
+    /// Checks the form's own demands; `confirmation` is the password typed
+    /// a second time, which must match whenever it is given.
+    pub fn check_form(&self, rules: FormRules, confirmation: Option<&str>) -> Result<()> {
+        let blank = |v: &Option<String>| v.as_deref().is_none_or(|s| s.trim().is_empty());
+        if rules.require_username && blank(&self.username) {
+            return Err(Error::InvalidRequest("A username is required.".into()));
+        }
+        if rules.require_name && blank(&self.name) {
+            return Err(Error::InvalidRequest("A name is required.".into()));
+        }
+        match confirmation {
+            None if rules.confirm_password => Err(Error::InvalidRequest(
+                "Type the password a second time.".into(),
+            )),
+            Some(c) if c != self.password => {
+                Err(Error::InvalidRequest("The two passwords differ.".into()))
+            }
+            _ => Ok(()),
+        }
+    }
+}
+
 /// A live session as its owner sees it.
 #[derive(Debug, Clone, serde::Serialize)]
 pub struct SessionInfo {

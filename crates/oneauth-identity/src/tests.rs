@@ -435,3 +435,77 @@ async fn password_change_ends_the_other_sessions_only() {
         Err(Error::NotFound(_))
     ));
 }
+
+#[tokio::test]
+async fn a_login_rotates_the_session_and_others_can_be_ended_at_once() {
+    let f = fixture().await;
+    let identity = f
+        .ids
+        .create("alice@example.com", Some(PW), None, at(0))
+        .await
+        .unwrap();
+    let (old_token, old) = f
+        .ids
+        .log_in(None, &identity, &["pwd"], at(1))
+        .await
+        .unwrap();
+    let (token, new) = f
+        .ids
+        .log_in(Some(&old_token), &identity, &["otp"], at(2))
+        .await
+        .unwrap();
+    assert_ne!(old.id, new.id, "a fresh session id at every login");
+    assert!(f.ids.session(&old_token, at(3)).await.unwrap().is_none());
+    assert!(f.ids.session(&token, at(3)).await.unwrap().is_some());
+    // A cookie that is not a live session is no obstacle.
+    f.ids
+        .log_in(Some("ory_st_garbage"), &identity, &["pwd"], at(4))
+        .await
+        .unwrap();
+    f.ids
+        .start_session(&identity, &["pwd"], at(5))
+        .await
+        .unwrap();
+    assert_eq!(f.ids.end_other_sessions(&new, at(6)).await.unwrap(), 2);
+    let left = f.ids.sessions(&new, at(7)).await.unwrap();
+    assert_eq!(left.len(), 1);
+    assert!(left[0].current);
+}
+
+#[test]
+fn registration_forms_get_what_they_asked_for() {
+    let reg = Registration {
+        email: Some("bob@example.com".into()),
+        username: Some("  ".into()),
+        password: PW.into(),
+        ..Registration::default()
+    };
+    let rules = FormRules {
+        require_username: true,
+        ..FormRules::default()
+    };
+    assert!(matches!(
+        reg.check_form(rules, None),
+        Err(Error::InvalidRequest(_))
+    ));
+    assert!(reg.check_form(FormRules::default(), None).is_ok());
+    let confirm = FormRules {
+        confirm_password: true,
+        ..FormRules::default()
+    };
+    assert!(
+        reg.check_form(confirm, None).is_err(),
+        "confirmation missing"
+    );
+    assert!(reg.check_form(confirm, Some("typo")).is_err());
+    assert!(reg.check_form(confirm, Some(PW)).is_ok());
+    assert!(
+        reg.check_form(FormRules::default(), Some("typo")).is_err(),
+        "a confirmation given is checked even when not required"
+    );
+    let named = FormRules {
+        require_name: true,
+        ..FormRules::default()
+    };
+    assert!(reg.check_form(named, None).is_err());
+}

@@ -1,5 +1,7 @@
 //! Wire types shared with clients: serde shapes only, no behaviour.
 
+pub mod identity;
+
 use serde::{Deserialize, Serialize};
 
 /// RFC 6749 §5.1 successful token response, in the guide's shape:

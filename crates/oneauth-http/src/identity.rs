@@ -1,0 +1,694 @@
+//! The identity API on the public listener (`/api/identity/…`): JSON for a
+//! custom login UI, doing what the built-in pages do with the same calls
+//! into `oneauth-identity`. Each handler parses, checks the rate limit,
+//! makes one or two domain calls and answers.
+//!
+//! Every request that sends a body must say `Content-Type:
+//! application/json` ([`ApiJson`]) and every request that changes state
+//! passes [`TrustedOrigin`]: a cross-site page can neither post a form here
+//! nor script a call without a CORS preflight that only OneAuth's own and
+//! registered client origins pass. Logins set the session cookie exactly as
+//! the pages do ([`oneauth_ui::cookie`]). Answers about addresses are the
+//! same whether or not an account has them.
+
+use crate::AppState;
+use crate::error::{ApiError, ApiResult};
+use crate::extract::{ApiJson, MessageLocale, TrustedOrigin};
+use axum::extract::{Path, State};
+use axum::http::{StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{MethodRouter, delete, get, patch, post};
+use axum::{Extension, Json};
+use axum_extra::extract::CookieJar;
+use oneauth_core::net::ClientIp;
+use oneauth_identity::identifier::Address;
+use oneauth_identity::{FormRules, Registration, SessionInfo, VerifyMethod};
+use oneauth_proto::ErrorBody;
+use oneauth_proto::identity::{
+    AddressRequest, AddressView, Channel, CodeLoginRequest, CodeSent, IdentityResponse,
+    IdentityView, LoginCodeSendRequest, PasswordChangeRequest, PasswordLoginRequest,
+    ProfileUpdateRequest, RecoveryRequest, RegistrationRequest, RegistrationResponse, SessionView,
+    SessionsEnded, SessionsResponse, VerificationRequest,
+};
+use oneauth_store::{Identity, Session};
+use std::collections::HashMap;
+use time::OffsetDateTime;
+
+/// Every identity route. The public router mounts exactly these, and the
+/// OpenAPI test walks them, so a route cannot go undocumented.
+pub fn routes() -> Vec<(&'static str, MethodRouter<AppState>)> {
+    vec![
+        ("/api/identity/registration", post(registration_post)),
+        ("/api/identity/login/password", post(password_login_post)),
+        ("/api/identity/login/code/send", post(login_code_send_post)),
+        ("/api/identity/login/code", post(code_login_post)),
+        (
+            "/api/identity/verification/send",
+            post(verification_send_post),
+        ),
+        ("/api/identity/verification", post(verification_post)),
+        ("/api/identity/recovery/send", post(recovery_send_post)),
+        ("/api/identity/recovery", post(recovery_post)),
+        (
+            "/api/identity/settings/password",
+            post(settings_password_post),
+        ),
+        (
+            "/api/identity/settings/profile",
+            patch(settings_profile_patch),
+        ),
+        ("/api/identity/whoami", get(whoami_get)),
+        (
+            "/api/identity/sessions",
+            get(sessions_get).delete(sessions_delete),
+        ),
+        ("/api/identity/sessions/{id}", delete(session_delete)),
+    ]
+}
+
+fn view(identity: &Identity) -> IdentityView {
+    let t = &identity.traits;
+    IdentityView {
+        id: identity.id.clone(),
+        email: t.email.clone(),
+        email_verified: t.email_verified,
+        phone: t.phone.clone(),
+        phone_verified: t.phone_verified,
+        username: t.username.clone(),
+        name: t.name.clone(),
+        has_password: identity.password_hash.is_some(),
+        created_at: identity.created_at,
+    }
+}
+
+fn session_view(s: &Session, current: &Session) -> SessionView {
+    SessionView {
+        id: s.id.clone(),
+        authenticated_at: s.authenticated_at,
+        expires_at: s.expires_at,
+        amr: s.amr.clone(),
+        current: s.id == current.id,
+    }
+}
+
+fn info_view(s: SessionInfo) -> SessionView {
+    SessionView {
+        id: s.id,
+        authenticated_at: s.authenticated_at,
+        expires_at: s.expires_at,
+        amr: s.amr,
+        current: s.current,
+    }
+}
+
+fn address_view(a: &Address) -> AddressView {
+    AddressView {
+        channel: match a {
+            Address::Email(_) => Channel::Email,
+            Address::Phone(_) => Channel::Phone,
+        },
+        address: a.as_str().to_owned(),
+    }
+}
+
+/// Personal data and session ids: never cached.
+fn no_store(status: StatusCode, body: impl serde::Serialize) -> Response {
+    (status, [(header::CACHE_CONTROL, "no-store")], Json(body)).into_response()
+}
+
+/// Password and code attempts, code sending and sign-ups from one IP and
+/// for one identifier are limited before any hashing or sending.
+async fn limit(
+    app: &AppState,
+    ip: ClientIp,
+    identifier: &str,
+    now: OffsetDateTime,
+) -> ApiResult<()> {
+    Ok(app
+        .server
+        .limits
+        .login_attempt(Some(ip.0), identifier, now)
+        .await?)
+}
+
+fn code_sent(app: &AppState) -> Response {
+    let c = &app.server.config.codes;
+    no_store(
+        StatusCode::ACCEPTED,
+        CodeSent {
+            expires_in: c.ttl_secs,
+            resend_after: c.resend_cooldown_secs,
+        },
+    )
+}
+
+/// After any successful authentication, as the login page does it: the
+/// browser's previous session ends, a new one starts in the session
+/// cookie, and a given login challenge is accepted for it. A challenge
+/// that cannot be accepted is reported, with the new session kept.
+async fn logged_in(
+    app: &AppState,
+    jar: CookieJar,
+    identity: &Identity,
+    amr: &str,
+    login_challenge: Option<&str>,
+    now: OffsetDateTime,
+) -> ApiResult<Response> {
+    let config = &app.server.config;
+    let previous = jar
+        .get(&config.session.cookie_name)
+        .map(|c| c.value().to_owned());
+    let (token, session) = app
+        .server
+        .identities
+        .log_in(previous.as_deref(), identity, &[amr], now)
+        .await?;
+    let jar = jar.add(oneauth_ui::cookie::session(config, token));
+    let redirect_to = match login_challenge.filter(|c| !c.is_empty()) {
+        Some(challenge) => {
+            match app
+                .server
+                .accept_login(challenge, &session, identity, now)
+                .await
+            {
+                Ok(to) => Some(to.redirect_to),
+                Err(e) => return Ok((jar, ApiError(e)).into_response()),
+            }
+        }
+        None => None,
+    };
+    let body = IdentityResponse {
+        identity: view(identity),
+        session: Some(session_view(&session, &session)),
+        redirect_to,
+    };
+    Ok((jar, no_store(StatusCode::OK, body)).into_response())
+}
+
+/// Signs a person up and sends codes to the addresses to verify.
+#[utoipa::path(
+    post,
+    path = "/api/identity/registration",
+    tag = "identity",
+    request_body = RegistrationRequest,
+    responses(
+        (status = 202, description = "Codes went to the addresses to verify (for an address with an account already, its owner got a notice instead: the answer is the same).", body = RegistrationResponse),
+        (status = 400, description = "A field is missing or malformed, the passwords differ, the password is weak (`weak_password`) or the username is taken (`already_exists`).", body = ErrorBody),
+        (status = 415, description = "The body is not `application/json`.", body = ErrorBody),
+        (status = 429, description = "Too many attempts from this IP or for this address, or a code went out a moment ago; see `Retry-After`.", body = ErrorBody),
+    )
+)]
+pub async fn registration_post(
+    State(app): State<AppState>,
+    Extension(ip): Extension<ClientIp>,
+    _: TrustedOrigin,
+    MessageLocale(locale): MessageLocale,
+    ApiJson(body): ApiJson<RegistrationRequest>,
+) -> ApiResult<Response> {
+    let now = app.clock.now();
+    let key = body
+        .email
+        .as_deref()
+        .or(body.phone.as_deref())
+        .unwrap_or("");
+    limit(&app, ip, key, now).await?;
+    let reg = Registration {
+        email: body.email,
+        phone: body.phone,
+        username: body.username,
+        name: body.name,
+        password: body.password,
+        verify: body.verify_method.map(|v| match v {
+            oneauth_proto::identity::VerifyMethod::Email => VerifyMethod::Email,
+            oneauth_proto::identity::VerifyMethod::Phone => VerifyMethod::Phone,
+            oneauth_proto::identity::VerifyMethod::Both => VerifyMethod::Both,
+        }),
+    };
+    let rules = FormRules {
+        confirm_password: body.confirm_password,
+        require_username: body.require_username,
+        require_name: body.require_name,
+    };
+    reg.check_form(rules, body.password_confirmation.as_deref())?;
+    let addresses = app.server.identities.register(reg, locale, now).await?;
+    Ok(no_store(
+        StatusCode::ACCEPTED,
+        RegistrationResponse {
+            verify: addresses.iter().map(address_view).collect(),
+        },
+    ))
+}
+
+/// Logs in with a password and sets the session cookie.
+#[utoipa::path(
+    post,
+    path = "/api/identity/login/password",
+    tag = "identity",
+    request_body = PasswordLoginRequest,
+    responses(
+        (status = 200, description = "Logged in: the `ory_kratos_session` cookie is set; `redirect_to` when a `login_challenge` was accepted.", body = IdentityResponse),
+        (status = 400, description = "A field is missing, or the login challenge is unknown or used.", body = ErrorBody),
+        (status = 401, description = "`invalid_credentials`, the same for an unknown account, a wrong password and a disabled identity.", body = ErrorBody),
+        (status = 403, description = "The request's `Origin` is not trusted.", body = ErrorBody),
+        (status = 429, description = "Too many attempts; see `Retry-After`.", body = ErrorBody),
+    )
+)]
+pub async fn password_login_post(
+    State(app): State<AppState>,
+    Extension(ip): Extension<ClientIp>,
+    _: TrustedOrigin,
+    jar: CookieJar,
+    ApiJson(body): ApiJson<PasswordLoginRequest>,
+) -> ApiResult<Response> {
+    let now = app.clock.now();
+    limit(&app, ip, &body.identifier, now).await?;
+    let fields = HashMap::from([
+        ("identifier".to_owned(), body.identifier),
+        ("password".to_owned(), body.password),
+    ]);
+    let (identity, amr) = app
+        .server
+        .identities
+        .authenticate("password", &fields, now)
+        .await?;
+    logged_in(
+        &app,
+        jar,
+        &identity,
+        amr,
+        body.login_challenge.as_deref(),
+        now,
+    )
+    .await
+}
+
+/// Sends a login code by email or SMS.
+#[utoipa::path(
+    post,
+    path = "/api/identity/login/code/send",
+    tag = "identity",
+    request_body = LoginCodeSendRequest,
+    responses(
+        (status = 202, description = "A code went to the address if it has an account; the answer is the same if not.", body = CodeSent),
+        (status = 400, description = "The address is malformed, or the method is not enabled.", body = ErrorBody),
+        (status = 429, description = "A code went out a moment ago, or too many attempts; see `Retry-After`.", body = ErrorBody),
+    )
+)]
+pub async fn login_code_send_post(
+    State(app): State<AppState>,
+    Extension(ip): Extension<ClientIp>,
+    _: TrustedOrigin,
+    MessageLocale(locale): MessageLocale,
+    ApiJson(body): ApiJson<LoginCodeSendRequest>,
+) -> ApiResult<Response> {
+    let now = app.clock.now();
+    limit(&app, ip, &body.identifier, now).await?;
+    let fields = HashMap::from([("identifier".to_owned(), body.identifier)]);
+    app.server
+        .identities
+        .begin_login(body.method.name(), &fields, locale, now)
+        .await?;
+    Ok(code_sent(&app))
+}
+
+/// Logs in with a code sent by `…/login/code/send` and sets the session
+/// cookie.
+#[utoipa::path(
+    post,
+    path = "/api/identity/login/code",
+    tag = "identity",
+    request_body = CodeLoginRequest,
+    responses(
+        (status = 200, description = "Logged in: the `ory_kratos_session` cookie is set; `redirect_to` when a `login_challenge` was accepted.", body = IdentityResponse),
+        (status = 400, description = "The address is malformed, the method is not enabled, or the login challenge is unknown.", body = ErrorBody),
+        (status = 401, description = "`invalid_credentials`: the code is wrong, expired, used or out of attempts.", body = ErrorBody),
+        (status = 403, description = "The request's `Origin` is not trusted.", body = ErrorBody),
+        (status = 429, description = "Too many attempts; see `Retry-After`.", body = ErrorBody),
+    )
+)]
+pub async fn code_login_post(
+    State(app): State<AppState>,
+    Extension(ip): Extension<ClientIp>,
+    _: TrustedOrigin,
+    jar: CookieJar,
+    ApiJson(body): ApiJson<CodeLoginRequest>,
+) -> ApiResult<Response> {
+    let now = app.clock.now();
+    limit(&app, ip, &body.identifier, now).await?;
+    let fields = HashMap::from([
+        ("identifier".to_owned(), body.identifier),
+        ("code".to_owned(), body.code),
+    ]);
+    let (identity, amr) = app
+        .server
+        .identities
+        .authenticate(body.method.name(), &fields, now)
+        .await?;
+    logged_in(
+        &app,
+        jar,
+        &identity,
+        amr,
+        body.login_challenge.as_deref(),
+        now,
+    )
+    .await
+}
+
+/// Sends a verification code to an address.
+#[utoipa::path(
+    post,
+    path = "/api/identity/verification/send",
+    tag = "identity",
+    request_body = AddressRequest,
+    responses(
+        (status = 202, description = "A code went to the address if an active account has it; the answer is the same if not.", body = CodeSent),
+        (status = 400, description = "The address is malformed.", body = ErrorBody),
+        (status = 429, description = "A code went out a moment ago, or too many attempts; see `Retry-After`.", body = ErrorBody),
+    )
+)]
+pub async fn verification_send_post(
+    State(app): State<AppState>,
+    Extension(ip): Extension<ClientIp>,
+    _: TrustedOrigin,
+    MessageLocale(locale): MessageLocale,
+    ApiJson(body): ApiJson<AddressRequest>,
+) -> ApiResult<Response> {
+    let now = app.clock.now();
+    limit(&app, ip, &body.address, now).await?;
+    let address = Address::parse(&body.address)?;
+    app.server
+        .identities
+        .send_verification_code(&address, locale, now)
+        .await?;
+    Ok(code_sent(&app))
+}
+
+/// Marks an address verified with the code sent to it; with `login`, also
+/// logs in.
+#[utoipa::path(
+    post,
+    path = "/api/identity/verification",
+    tag = "identity",
+    request_body = VerificationRequest,
+    responses(
+        (status = 200, description = "Verified. With `login`, the `ory_kratos_session` cookie is set and `session` (and `redirect_to` for a `login_challenge`) come along.", body = IdentityResponse),
+        (status = 400, description = "The address is malformed.", body = ErrorBody),
+        (status = 401, description = "`invalid_code`: wrong, expired, used or out of attempts.", body = ErrorBody),
+        (status = 403, description = "The request's `Origin` is not trusted.", body = ErrorBody),
+        (status = 429, description = "Too many attempts; see `Retry-After`.", body = ErrorBody),
+    )
+)]
+pub async fn verification_post(
+    State(app): State<AppState>,
+    Extension(ip): Extension<ClientIp>,
+    _: TrustedOrigin,
+    jar: CookieJar,
+    ApiJson(body): ApiJson<VerificationRequest>,
+) -> ApiResult<Response> {
+    let now = app.clock.now();
+    limit(&app, ip, &body.address, now).await?;
+    let address = Address::parse(&body.address)?;
+    let identity = app
+        .server
+        .identities
+        .verify(&address, &body.code, now)
+        .await?;
+    if body.login {
+        // The code proves the address: a one-time password.
+        return logged_in(
+            &app,
+            jar,
+            &identity,
+            "otp",
+            body.login_challenge.as_deref(),
+            now,
+        )
+        .await;
+    }
+    let body = IdentityResponse {
+        identity: view(&identity),
+        session: None,
+        redirect_to: None,
+    };
+    Ok(no_store(StatusCode::OK, body))
+}
+
+/// Sends a recovery code to a verified address.
+#[utoipa::path(
+    post,
+    path = "/api/identity/recovery/send",
+    tag = "identity",
+    request_body = AddressRequest,
+    responses(
+        (status = 202, description = "A code went to the address if it is the verified address of an active account; the answer (and its time) is the same if not.", body = CodeSent),
+        (status = 400, description = "The address is malformed.", body = ErrorBody),
+        (status = 429, description = "A code went out a moment ago (for unknown addresses too), or too many attempts; see `Retry-After`.", body = ErrorBody),
+    )
+)]
+pub async fn recovery_send_post(
+    State(app): State<AppState>,
+    Extension(ip): Extension<ClientIp>,
+    _: TrustedOrigin,
+    MessageLocale(locale): MessageLocale,
+    ApiJson(body): ApiJson<AddressRequest>,
+) -> ApiResult<Response> {
+    let now = app.clock.now();
+    limit(&app, ip, &body.address, now).await?;
+    let address = Address::parse(&body.address)?;
+    app.server
+        .identities
+        .send_recovery_code(&address, locale, now)
+        .await?;
+    Ok(code_sent(&app))
+}
+
+/// Sets a new password with a recovery code: every session of the
+/// identity ends, and the caller is logged in.
+#[utoipa::path(
+    post,
+    path = "/api/identity/recovery",
+    tag = "identity",
+    request_body = RecoveryRequest,
+    responses(
+        (status = 200, description = "The password is set, every other session ended, and the `ory_kratos_session` cookie holds a new one.", body = IdentityResponse),
+        (status = 400, description = "The address is malformed or the new password weak (`weak_password`; the code is not spent).", body = ErrorBody),
+        (status = 401, description = "`invalid_code`: wrong, expired, used, out of attempts — or no account: the same answer.", body = ErrorBody),
+        (status = 403, description = "The request's `Origin` is not trusted.", body = ErrorBody),
+        (status = 429, description = "Too many attempts; see `Retry-After`.", body = ErrorBody),
+    )
+)]
+pub async fn recovery_post(
+    State(app): State<AppState>,
+    Extension(ip): Extension<ClientIp>,
+    _: TrustedOrigin,
+    jar: CookieJar,
+    ApiJson(body): ApiJson<RecoveryRequest>,
+) -> ApiResult<Response> {
+    let now = app.clock.now();
+    limit(&app, ip, &body.address, now).await?;
+    let address = Address::parse(&body.address)?;
+    let identity = app
+        .server
+        .identities
+        .recover(&address, &body.code, &body.new_password, now)
+        .await?;
+    logged_in(
+        &app,
+        jar,
+        &identity,
+        "otp",
+        body.login_challenge.as_deref(),
+        now,
+    )
+    .await
+}
+
+/// Changes the password; every other session of the identity ends.
+#[utoipa::path(
+    post,
+    path = "/api/identity/settings/password",
+    tag = "identity",
+    request_body = PasswordChangeRequest,
+    security(("session_cookie" = [])),
+    responses(
+        (status = 200, description = "Changed; only the caller's session is left.", body = IdentityResponse),
+        (status = 400, description = "The new password is weak (`weak_password`).", body = ErrorBody),
+        (status = 401, description = "No live session (`login_required`), or the current password is wrong (`invalid_credentials`).", body = ErrorBody),
+        (status = 403, description = "The request's `Origin` is not trusted.", body = ErrorBody),
+        (status = 429, description = "Too many attempts; see `Retry-After`.", body = ErrorBody),
+    )
+)]
+pub async fn settings_password_post(
+    State(app): State<AppState>,
+    Extension(ip): Extension<ClientIp>,
+    _: TrustedOrigin,
+    jar: CookieJar,
+    ApiJson(body): ApiJson<PasswordChangeRequest>,
+) -> ApiResult<Response> {
+    let now = app.clock.now();
+    let (session, identity) = app.session(&jar).await?;
+    // The current password is a guess like a login's.
+    limit(&app, ip, &identity.id, now).await?;
+    let ids = &app.server.identities;
+    ids.change_password(
+        &session,
+        body.current_password.as_deref(),
+        &body.new_password,
+        now,
+    )
+    .await?;
+    let identity = ids.get(&identity.id).await?.unwrap_or(identity);
+    let body = IdentityResponse {
+        identity: view(&identity),
+        session: Some(session_view(&session, &session)),
+        redirect_to: None,
+    };
+    Ok(no_store(StatusCode::OK, body))
+}
+
+/// Changes name and username.
+#[utoipa::path(
+    patch,
+    path = "/api/identity/settings/profile",
+    tag = "identity",
+    request_body = ProfileUpdateRequest,
+    security(("session_cookie" = [])),
+    responses(
+        (status = 200, description = "Saved.", body = IdentityResponse),
+        (status = 400, description = "The username is malformed, or taken (`already_exists`).", body = ErrorBody),
+        (status = 401, description = "No live session (`login_required`).", body = ErrorBody),
+        (status = 403, description = "The request's `Origin` is not trusted.", body = ErrorBody),
+    )
+)]
+pub async fn settings_profile_patch(
+    State(app): State<AppState>,
+    _: TrustedOrigin,
+    jar: CookieJar,
+    ApiJson(body): ApiJson<ProfileUpdateRequest>,
+) -> ApiResult<Response> {
+    let now = app.clock.now();
+    let (session, identity) = app.session(&jar).await?;
+    let t = identity.traits;
+    // Left out: unchanged; null or "": cleared.
+    let name = body.name.unwrap_or(t.name).unwrap_or_default();
+    let username = body.username.unwrap_or(t.username).unwrap_or_default();
+    let identity = app
+        .server
+        .identities
+        .update_profile(&identity.id, Some(name), Some(username), now)
+        .await?;
+    let body = IdentityResponse {
+        identity: view(&identity),
+        session: Some(session_view(&session, &session)),
+        redirect_to: None,
+    };
+    Ok(no_store(StatusCode::OK, body))
+}
+
+/// The identity and session of the request's session cookie.
+#[utoipa::path(
+    get,
+    path = "/api/identity/whoami",
+    tag = "identity",
+    security(("session_cookie" = [])),
+    responses(
+        (status = 200, description = "Logged in.", body = IdentityResponse),
+        (status = 401, description = "No live session (`login_required`).", body = ErrorBody),
+    )
+)]
+pub async fn whoami_get(State(app): State<AppState>, jar: CookieJar) -> ApiResult<Response> {
+    let (session, identity) = app.session(&jar).await?;
+    let body = IdentityResponse {
+        identity: view(&identity),
+        session: Some(session_view(&session, &session)),
+        redirect_to: None,
+    };
+    Ok(no_store(StatusCode::OK, body))
+}
+
+/// The caller's live sessions.
+#[utoipa::path(
+    get,
+    path = "/api/identity/sessions",
+    tag = "identity",
+    security(("session_cookie" = [])),
+    responses(
+        (status = 200, description = "Newest first; `current` marks the caller's.", body = SessionsResponse),
+        (status = 401, description = "No live session (`login_required`).", body = ErrorBody),
+    )
+)]
+pub async fn sessions_get(State(app): State<AppState>, jar: CookieJar) -> ApiResult<Response> {
+    let (session, _) = app.session(&jar).await?;
+    let sessions = app
+        .server
+        .identities
+        .sessions(&session, app.clock.now())
+        .await?;
+    Ok(no_store(
+        StatusCode::OK,
+        SessionsResponse {
+            sessions: sessions.into_iter().map(info_view).collect(),
+        },
+    ))
+}
+
+/// Ends every session of the caller's identity but the caller's own.
+#[utoipa::path(
+    delete,
+    path = "/api/identity/sessions",
+    tag = "identity",
+    security(("session_cookie" = [])),
+    responses(
+        (status = 200, description = "The other sessions ended.", body = SessionsEnded),
+        (status = 401, description = "No live session (`login_required`).", body = ErrorBody),
+        (status = 403, description = "The request's `Origin` is not trusted.", body = ErrorBody),
+    )
+)]
+pub async fn sessions_delete(
+    State(app): State<AppState>,
+    _: TrustedOrigin,
+    jar: CookieJar,
+) -> ApiResult<Response> {
+    let (session, _) = app.session(&jar).await?;
+    let ended = app
+        .server
+        .identities
+        .end_other_sessions(&session, app.clock.now())
+        .await?;
+    Ok(no_store(StatusCode::OK, SessionsEnded { ended }))
+}
+
+/// Ends one of the caller's sessions; ending the caller's own also clears
+/// the cookie (a logout).
+#[utoipa::path(
+    delete,
+    path = "/api/identity/sessions/{id}",
+    tag = "identity",
+    params(("id" = String, Path, description = "A session id from `GET /api/identity/sessions`.")),
+    security(("session_cookie" = [])),
+    responses(
+        (status = 200, description = "Ended.", body = SessionsEnded),
+        (status = 401, description = "No live session (`login_required`).", body = ErrorBody),
+        (status = 403, description = "The request's `Origin` is not trusted.", body = ErrorBody),
+        (status = 404, description = "No such session of the caller's (another identity's session is not found either).", body = ErrorBody),
+    )
+)]
+pub async fn session_delete(
+    State(app): State<AppState>,
+    _: TrustedOrigin,
+    jar: CookieJar,
+    Path(id): Path<String>,
+) -> ApiResult<Response> {
+    let (session, _) = app.session(&jar).await?;
+    app.server
+        .identities
+        .end_own_session(&session, &id, app.clock.now())
+        .await?;
+    let jar = if id == session.id {
+        jar.remove(oneauth_ui::cookie::session_removal(&app.server.config))
+    } else {
+        jar
+    };
+    Ok((jar, no_store(StatusCode::OK, SessionsEnded { ended: 1 })).into_response())
+}
