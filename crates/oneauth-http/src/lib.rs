@@ -7,6 +7,7 @@ pub mod error;
 pub mod extract;
 pub mod identity;
 pub mod metrics;
+pub mod openapi;
 pub mod public;
 
 use axum::Router;
@@ -81,6 +82,7 @@ pub fn public_router(app: AppState) -> Router {
         .route("/api/hydra/consent/reject", put(public::consent_reject_put))
         .route("/health/alive", get(public::alive_get))
         .route("/health/ready", get(public::ready_get))
+        .route("/api/openapi.json", get(openapi::openapi_get))
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
         .layer(cors(app.clone()))

@@ -4,6 +4,7 @@
 use crate::AppState;
 use crate::error::{ApiError, ApiResult};
 use crate::extract::{ApiJson, BasicAuth, Bearer, OAuthForm, OAuthQuery, RequestOrigin};
+use crate::openapi::{TokenForm, TokenParamsForm};
 use axum::Extension;
 use axum::Json;
 use axum::extract::FromRequest as _;
@@ -17,17 +18,31 @@ use oneauth_core::net::ClientIp;
 use oneauth_oauth2::authorize::{AuthorizeOutcome, BrowserContext};
 use oneauth_oauth2::challenge::{ConsentRequest, LoginRequest, RedirectTo};
 use oneauth_oauth2::exchange::SilentExchange;
+use oneauth_oauth2::introspect::TokenStatus;
 use oneauth_oauth2::logout::EndSessionRequest;
 use oneauth_oauth2::native::NativeLogin;
+use oneauth_proto::{ErrorBody, TokenResponse};
 use serde::Deserialize;
 
 /// Binds an authorization flow to the browser that started it.
 pub const BROWSER_COOKIE: &str = "oneauth_browser";
 
+#[utoipa::path(
+    get,
+    path = "/.well-known/openid-configuration",
+    tag = "oauth2",
+    responses((status = 200, description = "OpenID Connect Discovery 1.0 metadata (RFC 8414 fields too); `issuer` is exactly the configured issuer.", body = Object))
+)]
 pub async fn discovery_get(State(app): State<AppState>) -> Response {
     cached_json(app.server.discovery().to_string())
 }
 
+#[utoipa::path(
+    get,
+    path = "/.well-known/jwks.json",
+    tag = "oauth2",
+    responses((status = 200, description = "RFC 7517 JWK set: the current signing keys and those still verifying.", body = Object))
+)]
 pub async fn jwks_get(State(app): State<AppState>) -> Response {
     cached_json(app.server.keyring().jwks_json().to_owned())
 }
@@ -50,6 +65,28 @@ fn cached_json(body: String) -> Response {
 }
 
 /// RFC 6749 §4.1.1 authorization endpoint (and the returns from login and consent).
+#[utoipa::path(
+    get,
+    path = "/oauth2/auth",
+    tag = "oauth2",
+    params(
+        ("client_id" = String, Query),
+        ("redirect_uri" = String, Query, description = "Exactly as registered."),
+        ("response_type" = String, Query, description = "`code`."),
+        ("scope" = Option<String>, Query),
+        ("state" = Option<String>, Query),
+        ("code_challenge" = Option<String>, Query, description = "PKCE (RFC 7636); required for public clients."),
+        ("code_challenge_method" = Option<String>, Query, description = "`S256` only."),
+        ("nonce" = Option<String>, Query),
+        ("prompt" = Option<String>, Query, description = "`none`, `login` or `consent`."),
+        ("max_age" = Option<i64>, Query),
+        ("login_hint" = Option<String>, Query),
+        ("ui_locales" = Option<String>, Query),
+    ),
+    responses(
+        (status = 303, description = "To the login UI with a `login_challenge`, to consent, or back to the client with `code`, `state` and `iss` (RFC 9207) — or an error per RFC 6749 §4.1.2.1. Errors that must not go to an unverified redirect URI go to the UI's error page."),
+    )
+)]
 pub async fn authorize_get(
     State(app): State<AppState>,
     jar: CookieJar,
@@ -116,6 +153,16 @@ fn ui_error_redirect(app: &AppState, e: &Error, ui_locales: Option<&str>) -> Res
 }
 
 /// OIDC Core §5.3 UserInfo.
+#[utoipa::path(
+    method(get, post),
+    path = "/userinfo",
+    tag = "oauth2",
+    security(("bearer" = [])),
+    responses(
+        (status = 200, description = "OIDC Core §5.3 claims by the token's scopes.", body = Object),
+        (status = 401, description = "The bearer token is missing, invalid or not for `openid`.", body = ErrorBody),
+    )
+)]
 pub async fn userinfo(State(app): State<AppState>, Bearer(token): Bearer) -> ApiResult<Response> {
     let claims = app.server.userinfo(&token, app.clock.now()).await?;
     Ok(([(header::CACHE_CONTROL, "no-store")], Json(claims)).into_response())
@@ -139,6 +186,16 @@ fn challenge_query<T>(
         .map_err(|_| ApiError(Error::InvalidRequest(format!("{name} is missing."))))
 }
 
+#[utoipa::path(
+    get,
+    path = "/api/hydra/login",
+    tag = "hydra",
+    params(("login_challenge" = String, Query)),
+    responses(
+        (status = 200, description = "The login request as a login UI needs it.", body = LoginRequest),
+        (status = 400, description = "The challenge is missing, unknown, expired or used.", body = ErrorBody),
+    )
+)]
 pub async fn login_request_get(
     State(app): State<AppState>,
     q: Result<Query<LoginChallengeQuery>, axum::extract::rejection::QueryRejection>,
@@ -152,6 +209,18 @@ pub async fn login_request_get(
 }
 
 /// Accepts the challenge for the user of the session cookie.
+#[utoipa::path(
+    put,
+    path = "/api/hydra/login/accept",
+    tag = "hydra",
+    params(("login_challenge" = String, Query)),
+    security(("session_cookie" = [])),
+    responses(
+        (status = 200, description = "Accepted for the session's identity; send the browser to `redirect_to`.", body = RedirectTo),
+        (status = 400, description = "The challenge is missing, unknown, expired or used.", body = ErrorBody),
+        (status = 401, description = "No live session (`login_required`).", body = ErrorBody),
+    )
+)]
 pub async fn login_accept_put(
     State(app): State<AppState>,
     jar: CookieJar,
@@ -167,6 +236,16 @@ pub async fn login_accept_put(
     ))
 }
 
+#[utoipa::path(
+    get,
+    path = "/api/hydra/consent",
+    tag = "hydra",
+    params(("consent_challenge" = String, Query)),
+    responses(
+        (status = 200, description = "The consent request as a consent UI needs it.", body = ConsentRequest),
+        (status = 400, description = "The challenge is missing, unknown, expired or used.", body = ErrorBody),
+    )
+)]
 pub async fn consent_request_get(
     State(app): State<AppState>,
     q: Result<Query<ConsentChallengeQuery>, axum::extract::rejection::QueryRejection>,
@@ -179,13 +258,26 @@ pub async fn consent_request_get(
     ))
 }
 
-#[derive(Deserialize, Default)]
+#[derive(Deserialize, Default, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ConsentAcceptBody {
     #[serde(default)]
     grant_scope: Option<Vec<String>>,
 }
 
+#[utoipa::path(
+    put,
+    path = "/api/hydra/consent/accept",
+    tag = "hydra",
+    params(("consent_challenge" = String, Query)),
+    request_body(content = Option<ConsentAcceptBody>, description = "Optional; without it every requested scope is granted."),
+    security(("session_cookie" = [])),
+    responses(
+        (status = 200, description = "Granted (and remembered); send the browser to `redirect_to`.", body = RedirectTo),
+        (status = 400, description = "The challenge is missing, unknown or used, or a scope was not requested.", body = ErrorBody),
+        (status = 401, description = "No live session (`login_required`).", body = ErrorBody),
+    )
+)]
 pub async fn consent_accept_put(
     State(app): State<AppState>,
     jar: CookieJar,
@@ -212,6 +304,18 @@ pub async fn consent_accept_put(
     ))
 }
 
+#[utoipa::path(
+    put,
+    path = "/api/hydra/consent/reject",
+    tag = "hydra",
+    params(("consent_challenge" = String, Query)),
+    security(("session_cookie" = [])),
+    responses(
+        (status = 200, description = "Denied; `redirect_to` returns `access_denied` to the client.", body = RedirectTo),
+        (status = 400, description = "The challenge is missing, unknown, expired or used.", body = ErrorBody),
+        (status = 401, description = "No live session (`login_required`).", body = ErrorBody),
+    )
+)]
 pub async fn consent_reject_put(
     State(app): State<AppState>,
     jar: CookieJar,
@@ -226,12 +330,27 @@ pub async fn consent_reject_put(
     ))
 }
 
+#[utoipa::path(
+    get,
+    path = "/health/alive",
+    tag = "health",
+    responses((status = 200, description = "`{\"status\": \"ok\"}`", body = Object))
+)]
 pub async fn alive_get() -> Json<serde_json::Value> {
     Json(serde_json::json!({ "status": "ok" }))
 }
 
 /// Ready: the database answers and its schema is the one this binary
 /// expects.
+#[utoipa::path(
+    get,
+    path = "/health/ready",
+    tag = "health",
+    responses(
+        (status = 200, description = "The database answers and has this binary's schema.", body = Object),
+        (status = 503, description = "The database is down or has another schema version.", body = Object),
+    )
+)]
 pub async fn ready_get(State(app): State<AppState>) -> Response {
     let store = &app.server.store;
     let checked = match store.ping().await {
@@ -262,6 +381,19 @@ async fn token_limit(app: &AppState, ip: ClientIp) -> ApiResult<()> {
 }
 
 /// RFC 6749 §3.2 token endpoint; also the guide's `/api/oauth2/token`.
+#[utoipa::path(
+    post,
+    path = "/oauth2/token",
+    tag = "oauth2",
+    request_body(content = TokenForm, content_type = "application/x-www-form-urlencoded"),
+    security((), ("client_secret_basic" = [])),
+    responses(
+        (status = 200, description = "RFC 6749 §5.1 token response.", body = TokenResponse),
+        (status = 400, description = "RFC 6749 §5.2 error (`invalid_grant`, `invalid_request`, …).", body = ErrorBody),
+        (status = 401, description = "Client authentication failed (`invalid_client`).", body = ErrorBody),
+        (status = 429, description = "Rate limited; see `Retry-After`.", body = ErrorBody),
+    )
+)]
 pub async fn token_post(
     State(app): State<AppState>,
     Extension(ip): Extension<ClientIp>,
@@ -292,7 +424,7 @@ fn no_store(body: impl IntoResponse) -> Response {
         .into_response()
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct RefreshBody {
     refresh_token: String,
@@ -301,6 +433,18 @@ pub struct RefreshBody {
 /// The guide's `POST /api/oauth/refresh {"refresh_token": …}`. It carries
 /// no client credentials, so only public clients' tokens are accepted here;
 /// confidential clients refresh at the token endpoint with their secret.
+#[utoipa::path(
+    post,
+    path = "/api/oauth/refresh",
+    tag = "guide",
+    request_body = RefreshBody,
+    responses(
+        (status = 200, description = "A new token set; the refresh token rotated.", body = TokenResponse),
+        (status = 400, description = "The refresh token is invalid, expired or used (`invalid_grant`).", body = ErrorBody),
+        (status = 401, description = "The token belongs to a confidential client, which refreshes at the token endpoint (`invalid_client`).", body = ErrorBody),
+        (status = 429, description = "Rate limited; see `Retry-After`.", body = ErrorBody),
+    )
+)]
 pub async fn refresh_post(
     State(app): State<AppState>,
     Extension(ip): Extension<ClientIp>,
@@ -322,13 +466,20 @@ pub async fn refresh_post(
     Ok(no_store(Json(tokens)))
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct VerifyBody {
     token: String,
 }
 
 /// The guide's `POST /oauth/token/verify`.
+#[utoipa::path(
+    post,
+    path = "/oauth/token/verify",
+    tag = "guide",
+    request_body = VerifyBody,
+    responses((status = 200, description = "`{active: true, sub, exp, iat, scope, client_id, token_type}` for a live access token, `{active: false}` for anything else.", body = TokenStatus))
+)]
 pub async fn verify_post(
     State(app): State<AppState>,
     ApiJson(body): ApiJson<VerifyBody>,
@@ -351,6 +502,17 @@ fn required<'a>(
 }
 
 /// RFC 7662 introspection.
+#[utoipa::path(
+    post,
+    path = "/oauth2/introspect",
+    tag = "oauth2",
+    request_body(content = TokenParamsForm, content_type = "application/x-www-form-urlencoded"),
+    security(("client_secret_basic" = [])),
+    responses(
+        (status = 200, description = "RFC 7662 §2.2.", body = TokenStatus),
+        (status = 401, description = "Client authentication failed.", body = ErrorBody),
+    )
+)]
 pub async fn introspect_post(
     State(app): State<AppState>,
     basic: BasicAuth,
@@ -370,6 +532,17 @@ pub async fn introspect_post(
 }
 
 /// RFC 7009 revocation: 200 with an empty body, also for unknown tokens.
+#[utoipa::path(
+    post,
+    path = "/oauth2/revoke",
+    tag = "oauth2",
+    request_body(content = TokenParamsForm, content_type = "application/x-www-form-urlencoded"),
+    security(("client_secret_basic" = [])),
+    responses(
+        (status = 200, description = "RFC 7009: revoked, or was not a token of the client's (the same answer)."),
+        (status = 401, description = "Client authentication failed.", body = ErrorBody),
+    )
+)]
 pub async fn revoke_post(
     State(app): State<AppState>,
     basic: BasicAuth,
@@ -385,7 +558,7 @@ pub async fn revoke_post(
     Ok(StatusCode::OK)
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct LogoutBody {
     #[serde(default)]
@@ -395,6 +568,13 @@ pub struct LogoutBody {
 }
 
 /// The guide's logout step 1: revoke both tokens (and the refresh family).
+#[utoipa::path(
+    post,
+    path = "/api/oauth/logout",
+    tag = "guide",
+    request_body = LogoutBody,
+    responses((status = 200, description = "`{\"revoked\": true}`: both tokens and the refresh token's family are revoked.", body = Object))
+)]
 pub async fn token_logout_post(
     State(app): State<AppState>,
     ApiJson(body): ApiJson<LogoutBody>,
@@ -437,6 +617,17 @@ pub struct GuideLogoutQuery {
 
 /// The guide's logout step 2: end the login session, then go to a
 /// registered destination or the logged-out page.
+#[utoipa::path(
+    get,
+    path = "/api/auth/logout",
+    tag = "guide",
+    params(("post_logout_redirect_uri" = Option<String>, Query, description = "A registered post-logout URI or the origin of a registered redirect URI.")),
+    security(("session_cookie" = [])),
+    responses(
+        (status = 303, description = "The login session ended and its cookie is cleared; on to `post_logout_redirect_uri` or the logged-out page."),
+        (status = 400, description = "`post_logout_redirect_uri` is not registered (no open redirect).", body = ErrorBody),
+    )
+)]
 pub async fn session_logout_get(
     State(app): State<AppState>,
     jar: CookieJar,
@@ -450,6 +641,21 @@ pub async fn session_logout_get(
 }
 
 /// OIDC RP-Initiated Logout 1.0 (GET or form POST).
+#[utoipa::path(
+    method(get, post),
+    path = "/oauth2/sessions/logout",
+    tag = "oauth2",
+    params(
+        ("id_token_hint" = Option<String>, Query),
+        ("client_id" = Option<String>, Query),
+        ("post_logout_redirect_uri" = Option<String>, Query, description = "Registered for the client."),
+        ("state" = Option<String>, Query),
+    ),
+    responses(
+        (status = 303, description = "OIDC RP-Initiated Logout 1.0: the session ended; on to the post-logout URI (with `state`) or the logged-out page."),
+        (status = 400, description = "The hint or URI is invalid.", body = ErrorBody),
+    )
+)]
 pub async fn end_session(
     State(app): State<AppState>,
     jar: CookieJar,
@@ -477,6 +683,19 @@ pub async fn end_session(
 }
 
 /// The guide's silent exchange: tokens from the session cookie.
+#[utoipa::path(
+    post,
+    path = "/api/oauth/web/exchange",
+    tag = "guide",
+    request_body = SilentExchange,
+    security(("session_cookie" = [])),
+    responses(
+        (status = 200, description = "Tokens for the session's user, without a redirect.", body = TokenResponse),
+        (status = 400, description = "The client, redirect URI, scope or verifier is wrong.", body = ErrorBody),
+        (status = 401, description = "No live session (`login_required`).", body = ErrorBody),
+        (status = 403, description = "The `Origin` is not OneAuth's or the client's, or consent is missing.", body = ErrorBody),
+    )
+)]
 pub async fn web_exchange_post(
     State(app): State<AppState>,
     jar: CookieJar,
@@ -498,6 +717,18 @@ pub async fn web_exchange_post(
 }
 
 /// The guide's CLI login.
+#[utoipa::path(
+    post,
+    path = "/oauth/native/cli",
+    tag = "guide",
+    request_body = NativeLogin,
+    responses(
+        (status = 200, description = "Tokens for headless tools.", body = TokenResponse),
+        (status = 401, description = "`invalid_credentials`, the same for every reason.", body = ErrorBody),
+        (status = 403, description = "The client may not use the CLI login.", body = ErrorBody),
+        (status = 429, description = "Rate limited; see `Retry-After`.", body = ErrorBody),
+    )
+)]
 pub async fn native_cli_post(
     State(app): State<AppState>,
     Extension(ip): Extension<ClientIp>,

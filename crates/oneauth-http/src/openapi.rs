@@ -1,0 +1,225 @@
+//! The OpenAPI 3.1 document of the public listener, served at
+//! `GET /api/openapi.json`. utoipa builds it at compile time from the
+//! handlers' `#[utoipa::path]` attributes and the wire types' `ToSchema`;
+//! only what depends on the configuration (the server URL, the session
+//! cookie's name) is filled in per request. No Swagger UI is bundled (its
+//! crate downloads assets at build time); any OpenAPI viewer reads this.
+
+use crate::AppState;
+use crate::{identity, public};
+use axum::extract::State;
+use axum::http::header;
+use axum::response::{IntoResponse, Response};
+use oneauth_core::Config;
+use serde::Deserialize;
+use utoipa::OpenApi;
+use utoipa::openapi::security::{ApiKey, ApiKeyValue, HttpAuthScheme, HttpBuilder, SecurityScheme};
+use utoipa::openapi::server::Server;
+
+/// The token endpoint's form (RFC 6749 §4.1.3, §6, §4.4). It is parsed as
+/// a map of unique parameters; this type only describes it.
+#[derive(Deserialize, utoipa::ToSchema)]
+#[allow(dead_code)]
+pub struct TokenForm {
+    /// `authorization_code`, `refresh_token` or `client_credentials`.
+    grant_type: String,
+    code: Option<String>,
+    redirect_uri: Option<String>,
+    code_verifier: Option<String>,
+    refresh_token: Option<String>,
+    scope: Option<String>,
+    /// For `none` and `client_secret_post` client authentication.
+    client_id: Option<String>,
+    /// For `client_secret_post`.
+    client_secret: Option<String>,
+}
+
+/// The introspection (RFC 7662 §2.1) and revocation (RFC 7009 §2.1) form.
+#[derive(Deserialize, utoipa::ToSchema)]
+#[allow(dead_code)]
+pub struct TokenParamsForm {
+    token: String,
+    /// `access_token` or `refresh_token`.
+    token_type_hint: Option<String>,
+    client_id: Option<String>,
+    client_secret: Option<String>,
+}
+
+#[derive(OpenApi)]
+#[openapi(
+    info(
+        title = "OneAuth public API",
+        description = "The public listener of OneAuth: standard OAuth 2.0 / OpenID Connect, the integration guide's endpoints, the login and consent challenges for a custom UI, and the identity API a custom login UI uses instead of the built-in pages.\n\nEvery error is `{\"error\", \"error_description\", \"code\"}` with the HTTP status of the code's range (4xxx → 400 but 44xx → 4xx, 2xxx → 401, 3xxx → 403, 5xxx → 500); a 429 has no `code` and carries `Retry-After`.\n\nIdentity API requests with a body must be `application/json`, and state-changing ones are refused when their `Origin` is neither OneAuth's nor a registered client's.",
+        license(name = "Apache-2.0", identifier = "Apache-2.0"),
+    ),
+    paths(
+        identity::registration_post,
+        identity::password_login_post,
+        identity::login_code_send_post,
+        identity::code_login_post,
+        identity::verification_send_post,
+        identity::verification_post,
+        identity::recovery_send_post,
+        identity::recovery_post,
+        identity::settings_password_post,
+        identity::settings_profile_patch,
+        identity::whoami_get,
+        identity::sessions_get,
+        identity::sessions_delete,
+        identity::session_delete,
+        public::discovery_get,
+        public::jwks_get,
+        public::authorize_get,
+        public::token_post,
+        public::introspect_post,
+        public::revoke_post,
+        public::end_session,
+        public::userinfo,
+        public::refresh_post,
+        public::verify_post,
+        public::token_logout_post,
+        public::session_logout_get,
+        public::web_exchange_post,
+        public::native_cli_post,
+        public::login_request_get,
+        public::login_accept_put,
+        public::consent_request_get,
+        public::consent_accept_put,
+        public::consent_reject_put,
+        public::alive_get,
+        public::ready_get,
+        openapi_get,
+    ),
+    tags(
+        (name = "identity", description = "Registration, login, verification, recovery, settings and sessions as JSON, for a custom login UI. A login sets the session cookie as the built-in pages do."),
+        (name = "oauth2", description = "OAuth 2.0 and OpenID Connect, as discovery advertises them."),
+        (name = "guide", description = "The integration guide's own endpoints."),
+        (name = "hydra", description = "Login and consent challenges, so a custom UI can replace the built-in pages."),
+        (name = "health", description = "Liveness and readiness."),
+    ),
+)]
+struct ApiDoc;
+
+/// The document for this deployment: its issuer as the server, the
+/// configured session cookie as a security scheme, and the token endpoint
+/// also under the guide's path.
+pub fn document(config: &Config) -> utoipa::openapi::OpenApi {
+    let mut doc = ApiDoc::openapi();
+    doc.servers = Some(vec![Server::new(
+        config.issuer.as_str().trim_end_matches('/'),
+    )]);
+    let components = doc.components.get_or_insert_with(Default::default);
+    components.add_security_scheme(
+        "session_cookie",
+        SecurityScheme::ApiKey(ApiKey::Cookie(ApiKeyValue::with_description(
+            config.session.cookie_name.clone(),
+            "The login session cookie, set by a login.".to_owned(),
+        ))),
+    );
+    components.add_security_scheme(
+        "bearer",
+        SecurityScheme::Http(HttpBuilder::new().scheme(HttpAuthScheme::Bearer).build()),
+    );
+    components.add_security_scheme(
+        "client_secret_basic",
+        SecurityScheme::Http(HttpBuilder::new().scheme(HttpAuthScheme::Basic).build()),
+    );
+    // One handler serves both paths; the guide uses the second.
+    if let Some(item) = doc.paths.paths.get("/oauth2/token").cloned() {
+        let mut guide = item;
+        if let Some(op) = guide.post.as_mut() {
+            op.operation_id = Some("token_post_guide".into());
+            op.tags = Some(vec!["guide".into()]);
+            op.summary = Some("The guide's path of the token endpoint.".into());
+        }
+        doc.paths.paths.insert("/api/oauth2/token".into(), guide);
+    }
+    // A handler for two methods gives both the same operationId; OpenAPI
+    // wants them unique.
+    for item in doc.paths.paths.values_mut() {
+        let ops = [
+            ("post", &mut item.post),
+            ("put", &mut item.put),
+            ("patch", &mut item.patch),
+            ("delete", &mut item.delete),
+        ];
+        let get_id = item.get.as_ref().and_then(|o| o.operation_id.clone());
+        for (method, op) in ops {
+            if let Some(op) = op
+                && get_id.is_some()
+                && op.operation_id == get_id
+            {
+                op.operation_id = op.operation_id.take().map(|id| format!("{id}_{method}"));
+            }
+        }
+    }
+    doc
+}
+
+/// This document.
+#[utoipa::path(
+    get,
+    path = "/api/openapi.json",
+    tag = "health",
+    responses((status = 200, description = "OpenAPI 3.1.", body = Object, content_type = "application/json"))
+)]
+pub async fn openapi_get(State(app): State<AppState>) -> Response {
+    match document(&app.server.config).to_json() {
+        Ok(json) => (
+            [
+                (header::CONTENT_TYPE, "application/json"),
+                (header::CACHE_CONTROL, "public, max-age=300"),
+            ],
+            json,
+        )
+            .into_response(),
+        Err(e) => crate::error::ApiError(oneauth_core::Error::Internal(e.into())).into_response(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_document_is_openapi_3_1_and_every_reference_resolves() {
+        let json = document(&Config::default()).to_pretty_json().unwrap();
+        let v: serde_json::Value = serde_json::from_str(&json).unwrap();
+        assert_eq!(v["openapi"], "3.1.0");
+        let schemas = v["components"]["schemas"].as_object().unwrap();
+        let mut refs = Vec::new();
+        collect_refs(&v, &mut refs);
+        assert!(!refs.is_empty());
+        for r in refs {
+            let name = r
+                .strip_prefix("#/components/schemas/")
+                .unwrap_or_else(|| panic!("unexpected reference {r}"));
+            assert!(schemas.contains_key(name), "{r} does not resolve");
+        }
+        let mut ids = std::collections::HashSet::new();
+        for (path, item) in v["paths"].as_object().unwrap() {
+            for (method, op) in item.as_object().unwrap() {
+                let id = op["operationId"].as_str().unwrap_or_default().to_owned();
+                assert!(
+                    ids.insert(id.clone()),
+                    "{method} {path}: operationId {id} repeats"
+                );
+            }
+        }
+    }
+
+    fn collect_refs(v: &serde_json::Value, out: &mut Vec<String>) {
+        match v {
+            serde_json::Value::Object(m) => {
+                for (k, v) in m {
+                    match (k.as_str(), v) {
+                        ("$ref", serde_json::Value::String(s)) => out.push(s.clone()),
+                        _ => collect_refs(v, out),
+                    }
+                }
+            }
+            serde_json::Value::Array(a) => a.iter().for_each(|v| collect_refs(v, out)),
+            _ => {}
+        }
+    }
+}
