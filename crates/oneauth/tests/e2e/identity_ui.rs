@@ -5,99 +5,7 @@
 //! `return_to`.
 
 use crate::support::*;
-use std::sync::{Arc, Mutex};
 use std::time::Duration;
-
-const HOOK_SECRET: &str = "webhook-secret-for-tests-0123";
-
-/// Messages the courier posted: (to, template, body).
-#[derive(Clone, Default)]
-struct Inbox(Arc<Mutex<Vec<(String, String, String)>>>);
-
-impl Inbox {
-    async fn start() -> (Self, String) {
-        let inbox = Self::default();
-        let seen = inbox.clone();
-        let app = axum::Router::new().route(
-            "/hook",
-            axum::routing::post(move |body: axum::Json<serde_json::Value>| {
-                let seen = seen.clone();
-                async move {
-                    let s = |k: &str| body[k].as_str().unwrap_or_default().to_owned();
-                    seen.0
-                        .lock()
-                        .unwrap()
-                        .push((s("to"), s("template"), s("body")));
-                    axum::http::StatusCode::NO_CONTENT
-                }
-            }),
-        );
-        let l = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-        let url = format!("http://{}/hook", l.local_addr().unwrap());
-        tokio::spawn(async move { axum::serve(l, app).await });
-        (inbox, url)
-    }
-
-    fn messages_to(&self, to: &str) -> Vec<(String, String)> {
-        self.0
-            .lock()
-            .unwrap()
-            .iter()
-            .filter(|(t, _, _)| t == to)
-            .map(|(_, tpl, body)| (tpl.clone(), body.clone()))
-            .collect()
-    }
-
-    /// How many `template` messages reached `to` so far.
-    fn count(&self, to: &str, template: &str) -> usize {
-        self.messages_to(to)
-            .iter()
-            .filter(|(t, _)| t == template)
-            .count()
-    }
-
-    /// The code of the first `template` message to `to` after the `seen`
-    /// ones, waiting for its delivery (the courier sends in the background).
-    async fn next_code(&self, to: &str, template: &str, seen: usize) -> String {
-        for _ in 0..200 {
-            let messages: Vec<String> = self
-                .messages_to(to)
-                .into_iter()
-                .filter(|(t, _)| t == template)
-                .map(|(_, b)| b)
-                .collect();
-            if let Some(body) = messages.get(seen) {
-                return body
-                    .split(|c: char| !c.is_ascii_digit())
-                    .find(|w| w.len() == 6)
-                    .expect("a code in the message")
-                    .to_owned();
-            }
-            tokio::time::sleep(Duration::from_millis(50)).await;
-        }
-        panic!("no {template} message reached {to}");
-    }
-
-    /// The code of the first `template` message to `to`.
-    async fn code_for(&self, to: &str, template: &str) -> String {
-        self.next_code(to, template, 0).await
-    }
-}
-
-async fn server() -> (TestServer, Inbox) {
-    let (inbox, url) = Inbox::start().await;
-    let srv = TestServer::start_with(|c| {
-        c.courier.email_provider = oneauth_core::config::EmailProvider::Webhook;
-        c.courier.sms_provider = oneauth_core::config::SmsProvider::Webhook;
-        c.courier.webhook.url = url;
-        c.courier.webhook.secret = HOOK_SECRET.into();
-        c.courier.poll_interval_ms = 50;
-        c.password.argon2_memory_kib = 64;
-        c.password.argon2_iterations = 1;
-    })
-    .await;
-    (srv, inbox)
-}
 
 /// GETs a UI page; returns its HTML and CSRF token.
 async fn page(b: &reqwest::Client, url: &str) -> (String, String) {
@@ -119,7 +27,7 @@ async fn login_challenge(srv: &TestServer, b: &reqwest::Client) -> String {
 
 #[tokio::test]
 async fn sms_code_login_continues_the_oauth2_flow() {
-    let (srv, inbox) = server().await;
+    let (srv, inbox) = server_with_inbox().await;
     let now = oneauth_core::Clock::now(srv.clock.as_ref());
     srv.server()
         .identities
@@ -191,7 +99,7 @@ async fn sms_code_login_continues_the_oauth2_flow() {
 
 #[tokio::test]
 async fn a_login_code_is_single_use_and_allows_five_guesses() {
-    let (srv, inbox) = server().await;
+    let (srv, inbox) = server_with_inbox().await;
     let b = browser();
     let (_, csrf) = page(&b, &format!("{}/login?method=email", srv.ui)).await;
     let send = [
@@ -252,7 +160,7 @@ async fn a_login_code_is_single_use_and_allows_five_guesses() {
 
 #[tokio::test]
 async fn return_to_outside_the_allowed_origins_is_not_followed() {
-    let (srv, _) = server().await;
+    let (srv, _) = server_with_inbox().await;
     let b = browser();
     let (_, csrf) = page(&b, &format!("{}/login", srv.ui)).await;
     for evil in [
@@ -280,7 +188,7 @@ async fn return_to_outside_the_allowed_origins_is_not_followed() {
 
 #[tokio::test]
 async fn sign_up_with_email_verification_then_the_oauth2_flow_goes_on() {
-    let (srv, inbox) = server().await;
+    let (srv, inbox) = server_with_inbox().await;
     let b = browser();
     let challenge = login_challenge(&srv, &b).await;
     // The login page's register link carries the parameters over.
@@ -356,7 +264,7 @@ async fn sign_up_with_email_verification_then_the_oauth2_flow_goes_on() {
 
 #[tokio::test]
 async fn registration_and_recovery_answer_alike_for_taken_and_unknown_addresses() {
-    let (srv, inbox) = server().await;
+    let (srv, inbox) = server_with_inbox().await;
     let b = browser();
     let (_, csrf) = page(&b, &format!("{}/register", srv.ui)).await;
     let register = |email: &'static str| {
@@ -414,7 +322,7 @@ async fn registration_and_recovery_answer_alike_for_taken_and_unknown_addresses(
 
 #[tokio::test]
 async fn recovery_by_code_sets_a_password_and_ends_other_sessions() {
-    let (srv, inbox) = server().await;
+    let (srv, inbox) = server_with_inbox().await;
     let now = oneauth_core::Clock::now(srv.clock.as_ref());
     let ids = &srv.server().identities;
     let email = oneauth_identity::identifier::Address::email(EMAIL).unwrap();
@@ -468,7 +376,7 @@ async fn recovery_by_code_sets_a_password_and_ends_other_sessions() {
 
 #[tokio::test]
 async fn password_change_in_settings_ends_the_other_sessions() {
-    let (srv, _) = server().await;
+    let (srv, _) = server_with_inbox().await;
     let sign_in = || async {
         let b = browser();
         let (_, csrf) = page(&b, &format!("{}/login", srv.ui)).await;
@@ -532,7 +440,7 @@ async fn password_change_in_settings_ends_the_other_sessions() {
 
 #[tokio::test]
 async fn every_identity_form_needs_its_csrf_token() {
-    let (srv, inbox) = server().await;
+    let (srv, inbox) = server_with_inbox().await;
     let b = browser();
     page(&b, &format!("{}/login", srv.ui)).await;
     let forms: [(&str, &[(&str, &str)]); 5] = [
@@ -574,7 +482,7 @@ async fn every_identity_form_needs_its_csrf_token() {
 
 #[tokio::test]
 async fn pages_speak_chinese_and_carry_security_headers() {
-    let (srv, _) = server().await;
+    let (srv, _) = server_with_inbox().await;
     let b = browser();
     for path in [
         "/login?ui_locales=zh-CN",
@@ -612,7 +520,7 @@ async fn pages_speak_chinese_and_carry_security_headers() {
 
 #[tokio::test]
 async fn popup_mode_posts_the_result_to_an_allowed_opener_only() {
-    let (srv, _) = server().await;
+    let (srv, _) = server_with_inbox().await;
     let b = browser();
     let (_, csrf) = page(&b, &format!("{}/login?mode=popup", srv.ui)).await;
     let res = post(

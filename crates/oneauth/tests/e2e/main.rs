@@ -8,6 +8,7 @@ mod discovery;
 mod errors;
 mod flow;
 mod guide_replay;
+mod identity_api;
 mod identity_lifecycle;
 mod identity_ui;
 mod keys_and_jwt;

@@ -284,6 +284,101 @@ pub fn s(v: &serde_json::Value) -> String {
         .to_owned()
 }
 
+/// Key of the courier webhook's signature in tests.
+pub const HOOK_SECRET: &str = "webhook-secret-for-tests-0123";
+
+/// Messages the courier posted to a webhook receiver the test runs:
+/// (to, template, body) of each, in order of arrival.
+#[derive(Clone, Default)]
+pub struct Inbox(pub Arc<std::sync::Mutex<Vec<(String, String, String)>>>);
+
+impl Inbox {
+    pub async fn start() -> (Self, String) {
+        let inbox = Self::default();
+        let seen = inbox.clone();
+        let app = axum::Router::new().route(
+            "/hook",
+            axum::routing::post(move |body: axum::Json<serde_json::Value>| {
+                let seen = seen.clone();
+                async move {
+                    let s = |k: &str| body[k].as_str().unwrap_or_default().to_owned();
+                    seen.0
+                        .lock()
+                        .unwrap()
+                        .push((s("to"), s("template"), s("body")));
+                    axum::http::StatusCode::NO_CONTENT
+                }
+            }),
+        );
+        let l = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let url = format!("http://{}/hook", l.local_addr().unwrap());
+        tokio::spawn(async move { axum::serve(l, app).await });
+        (inbox, url)
+    }
+
+    pub fn messages_to(&self, to: &str) -> Vec<(String, String)> {
+        self.0
+            .lock()
+            .unwrap()
+            .iter()
+            .filter(|(t, _, _)| t == to)
+            .map(|(_, tpl, body)| (tpl.clone(), body.clone()))
+            .collect()
+    }
+
+    /// How many `template` messages reached `to` so far.
+    pub fn count(&self, to: &str, template: &str) -> usize {
+        self.messages_to(to)
+            .iter()
+            .filter(|(t, _)| t == template)
+            .count()
+    }
+
+    /// The code of the first `template` message to `to` after the `seen`
+    /// ones, waiting for its delivery (the courier sends in the background).
+    pub async fn next_code(&self, to: &str, template: &str, seen: usize) -> String {
+        for _ in 0..200 {
+            let messages: Vec<String> = self
+                .messages_to(to)
+                .into_iter()
+                .filter(|(t, _)| t == template)
+                .map(|(_, b)| b)
+                .collect();
+            if let Some(body) = messages.get(seen) {
+                return body
+                    .split(|c: char| !c.is_ascii_digit())
+                    .find(|w| w.len() == 6)
+                    .expect("a code in the message")
+                    .to_owned();
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+        }
+        panic!("no {template} message reached {to}");
+    }
+
+    /// The code of the first `template` message to `to`.
+    pub async fn code_for(&self, to: &str, template: &str) -> String {
+        self.next_code(to, template, 0).await
+    }
+}
+
+/// A server whose courier posts every message to an [`Inbox`], with cheap
+/// password hashes.
+pub async fn server_with_inbox() -> (TestServer, Inbox) {
+    let (inbox, url) = Inbox::start().await;
+    let srv = TestServer::start_with(|c| {
+        c.courier.email_provider = oneauth_core::config::EmailProvider::Webhook;
+        c.courier.sms_provider = oneauth_core::config::SmsProvider::Webhook;
+        c.courier.webhook.url = url;
+        c.courier.webhook.secret = HOOK_SECRET.into();
+        c.courier.poll_interval_ms = 50;
+        c.password.argon2_memory_kib = 64;
+        c.password.argon2_iterations = 1;
+    })
+    .await;
+    (srv, inbox)
+}
+
 /// Everything the servers of this test binary logged, for checks that no
 /// secret ever reaches a log.
 pub static LOGS: std::sync::OnceLock<Arc<std::sync::Mutex<Vec<u8>>>> = std::sync::OnceLock::new();
