@@ -34,7 +34,7 @@ pub const BROWSER_COOKIE: &str = "oneauth_browser";
     responses((status = 200, description = "OpenID Connect Discovery 1.0 metadata (RFC 8414 fields too); `issuer` is exactly the configured issuer.", body = Object))
 )]
 pub async fn discovery_get(State(app): State<AppState>) -> Response {
-    cached_json(app.server.discovery().to_string())
+    cached_json(app.server.discovery_json().to_string())
 }
 
 #[utoipa::path(

@@ -32,6 +32,9 @@ pub struct AuthorizationServer {
     pub identities: Arc<Identities>,
     pub limits: Arc<Limits>,
     keyring: RwLock<Arc<Keyring>>,
+    /// The discovery document, serialised when the keys change (its
+    /// algorithms follow them), not per request.
+    discovery: RwLock<Arc<str>>,
 }
 
 impl AuthorizationServer {
@@ -44,7 +47,7 @@ impl AuthorizationServer {
         keyring: Keyring,
     ) -> Self {
         let limits = Arc::new(Limits::new(&config.limits, store.clone()));
-        Self {
+        let server = Self {
             store,
             config,
             system_keys,
@@ -52,7 +55,23 @@ impl AuthorizationServer {
             identities,
             limits,
             keyring: RwLock::new(Arc::new(keyring)),
-        }
+            discovery: RwLock::new(Arc::from("")),
+        };
+        server.refresh_discovery();
+        server
+    }
+
+    fn refresh_discovery(&self) {
+        let doc: Arc<str> = Arc::from(self.discovery().to_string());
+        *self.discovery.write().unwrap_or_else(|e| e.into_inner()) = doc;
+    }
+
+    /// The serialised discovery document.
+    pub fn discovery_json(&self) -> Arc<str> {
+        self.discovery
+            .read()
+            .unwrap_or_else(|e| e.into_inner())
+            .clone()
     }
 
     /// Reloads signing keys when the stored set changed (a rotation here or
@@ -71,6 +90,7 @@ impl AuthorizationServer {
             keyring.kids() != current.kids() || keyring.jwks_json() != current.jwks_json();
         if changed {
             *self.keyring.write().unwrap_or_else(|e| e.into_inner()) = Arc::new(keyring);
+            self.refresh_discovery();
         }
         Ok(changed)
     }
