@@ -159,6 +159,18 @@ async fn max_age_exceeded_asks_for_the_password_again() {
 #[tokio::test]
 async fn tokens_codes_and_sessions_are_stored_only_as_hashes() {
     let srv = TestServer::start().await;
+    const CLIENT_SECRET: &str = "a-client-secret-nobody-may-read";
+    let confidential = oneauth_oauth2::client::ClientRegistration {
+        client_id: Some("backend".into()),
+        client_secret: Some(CLIENT_SECRET.into()),
+        grant_types: vec!["client_credentials".into()],
+        token_endpoint_auth_method: Some("client_secret_basic".into()),
+        ..Default::default()
+    };
+    srv.server()
+        .create_client(confidential, oneauth_core::Clock::now(srv.clock.as_ref()))
+        .await
+        .unwrap();
     let b = browser();
     let code = login_for_code(&srv, &b, &[]).await;
     let body: serde_json::Value = exchange(&srv, &code, VERIFIER).await.json().await.unwrap();
@@ -169,6 +181,7 @@ async fn tokens_codes_and_sessions_are_stored_only_as_hashes() {
     }
     assert!(bytes.len() > 10_000, "read the database");
     let secrets = [
+        CLIENT_SECRET,
         code.as_str(),
         body["access_token"].as_str().unwrap(),
         body["refresh_token"].as_str().unwrap(),
