@@ -40,8 +40,76 @@ function key(type, options, alg) {
   return { ...privateKey.export({ format: 'jwk' }), kid: `${alg.toLowerCase()}-1`, alg, use: 'sig' };
 }
 
+// In-memory storage. oidc-provider's bundled development adapter keeps
+// everything in an LRU capped at 1000 entries (codes minted before the
+// exchange load would be evicted) and rescans a grant's members on every
+// write; this one has the same interface and semantics, is uncapped, and
+// indexes grants with sets, so it never costs the peer more than the
+// bundled one does.
+const store = new Map(); // key -> { value, expiresAt }
+const grants = new Map(); // grantId -> Set of keys
+const sessionUids = new Map(); // session uid -> id
+const GRANTABLE = new Set(['AccessToken', 'AuthorizationCode', 'RefreshToken', 'DeviceCode',
+  'BackchannelAuthenticationRequest']);
+
+function live(key) {
+  const e = store.get(key);
+  if (!e) return undefined;
+  if (e.expiresAt <= Date.now()) {
+    store.delete(key);
+    return undefined;
+  }
+  return e.value;
+}
+
+class MapAdapter {
+  constructor(model) { this.model = model; }
+
+  key(id) { return `${this.model}:${id}`; }
+
+  async upsert(id, payload, expiresIn) {
+    const key = this.key(id);
+    const expiresAt = typeof expiresIn === 'number' ? Date.now() + expiresIn * 1000 : Infinity;
+    if (this.model === 'Session') sessionUids.set(payload.uid, id);
+    if (GRANTABLE.has(this.model) && payload.grantId) {
+      let members = grants.get(payload.grantId);
+      if (!members) grants.set(payload.grantId, (members = new Set()));
+      members.add(key);
+    }
+    store.set(key, { value: payload, expiresAt });
+  }
+
+  async find(id) { return live(this.key(id)); }
+
+  async findByUid(uid) {
+    const id = sessionUids.get(uid);
+    return id === undefined ? undefined : this.find(id);
+  }
+
+  async findByUserCode() { return undefined; }
+
+  async consume(id) {
+    const payload = live(this.key(id));
+    if (payload) payload.consumed = Math.floor(Date.now() / 1000);
+  }
+
+  async destroy(id) {
+    const key = this.key(id);
+    const payload = live(key);
+    store.delete(key);
+    if (payload?.grantId) grants.get(payload.grantId)?.delete(key);
+    if (this.model === 'Session' && payload?.uid) sessionUids.delete(payload.uid);
+  }
+
+  async revokeByGrantId(grantId) {
+    for (const key of grants.get(grantId) ?? []) store.delete(key);
+    grants.delete(grantId);
+  }
+}
+
 const HOUR = 3600;
 const provider = new Provider(ISSUER, {
+  adapter: MapAdapter,
   clients: [
     {
       client_id: 'web-app',
