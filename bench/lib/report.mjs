@@ -55,6 +55,7 @@ function summarise(r) {
     errors,
     cpu_pct: (100 * r.cpu_seconds) / seconds,
     cpu_us_per_op: count ? (r.cpu_seconds * 1e6) / count : null,
+    machine_busy_pct: r.machine_busy_pct ?? null,
     loadgen_cpu_pct: r.loadgen_cpu_seconds == null ? null : (100 * r.loadgen_cpu_seconds) / seconds,
     rss_mib: r.rss_kb / 1024,
   };
@@ -68,7 +69,7 @@ if (cmd === 'line') {
   const s = summarise(r);
   console.log(
     `    ${r.server} ${r.case}: ${f0(s.rate)}/s  p50 ${f2(s.p50_ms)} ms  p99 ${f2(s.p99_ms)} ms  `
-    + `CPU ${f0(s.cpu_pct)}% (${f0(s.cpu_us_per_op)} µs/op)  RSS ${f2(s.rss_mib)} MiB  loadgen CPU ${f0(s.loadgen_cpu_pct)}%`
+    + `CPU ${f0(s.cpu_pct)}% (${f0(s.cpu_us_per_op)} µs/op)  RSS ${f2(s.rss_mib)} MiB  loadgen CPU ${f0(s.loadgen_cpu_pct)}%  machine busy ${f0(s.machine_busy_pct)}%`
     + `${s.errors ? `  ERRORS ${s.errors}` : ''}  [${f0(s.count)} in ${f2(s.seconds)} s]`,
   );
 } else if (cmd === 'table') {
