@@ -1,0 +1,158 @@
+// Results of bench/run: one line per finished load, and the final table
+// (OneAuth against the peer, with ratios) as Markdown and JSON.
+//
+//   node report.mjs line FILE
+//   node report.mjs table RESULTS_DIR OUT_DIR --mode M --seconds S ... --commit C
+//
+// Nothing here asserts a threshold: the issue's targets are shown, not enforced.
+
+import fs from 'node:fs';
+import path from 'node:path';
+import os from 'node:os';
+
+const [cmd, ...rest] = process.argv.slice(2);
+
+const CASES = [
+  ['discovery', 'discovery', 'GET /.well-known/openid-configuration', 8],
+  ['jwks', 'JWKS', 'GET /.well-known/jwks.json (peer: /jwks)', 8],
+  ['client_credentials', 'client_credentials token', 'POST /oauth2/token, Basic auth (peer: /token)', 5],
+  ['code_exchange', 'authorization-code exchange', 'POST /oauth2/token, PKCE (peer: /token)', 5],
+  ['refresh', 'refresh (rotation)', 'POST /oauth2/token grant_type=refresh_token (peer: /token)', 5],
+  ['verify', '/oauth/token/verify', 'POST JSON {token} (peer: /token/introspection, it has no verify)', 8],
+  ['introspect', 'introspection', 'POST /oauth2/introspect, Basic auth (peer: /token/introspection)', 8],
+  ['userinfo', 'userinfo', 'GET /userinfo, Bearer (peer: /me)', null],
+  ['password_login', 'password login flows', 'authorize, login page, login POST (argon2id), redirects, code exchange', null],
+  ['client_credentials_during_logins', 'client_credentials during login storm', 'as client_credentials, with password logins running', null],
+];
+
+/** Normalised numbers of one load: rate (per s), p50/p99 (ms), errors, cpu%, rss. */
+function summarise(r) {
+  const l = r.load;
+  let rate, p50, p99, errors, count, seconds;
+  if ('flows' in l) {
+    count = l.flows;
+    seconds = l.seconds;
+    rate = l.rate;
+    p50 = l.p50_ms;
+    p99 = l.p99_ms;
+    errors = l.errors;
+  } else {
+    // A request sent after a thread ran out of codes/tokens is not an error.
+    const status = Math.max(0, l.errors_status - l.exhausted);
+    errors = status + l.errors_connect + l.errors_read + l.errors_write + l.errors_timeout;
+    count = l.requests - Math.min(l.requests, l.errors_status);
+    seconds = l.duration_us / 1e6;
+    rate = count / seconds;
+    p50 = l.p50_us / 1000;
+    p99 = l.p99_us / 1000;
+  }
+  return {
+    rate,
+    count,
+    seconds,
+    p50_ms: p50,
+    p99_ms: p99,
+    errors,
+    cpu_pct: (100 * r.cpu_seconds) / seconds,
+    cpu_us_per_op: count ? (r.cpu_seconds * 1e6) / count : null,
+    machine_busy_pct: r.machine_busy_pct ?? null,
+    loadgen_cpu_pct: r.loadgen_cpu_seconds == null ? null : (100 * r.loadgen_cpu_seconds) / seconds,
+    rss_mib: r.rss_kb / 1024,
+  };
+}
+
+const f0 = (x) => (x == null || Number.isNaN(x) ? '–' : Math.round(x).toLocaleString('en-US'));
+const f2 = (x) => (x == null || Number.isNaN(x) ? '–' : x < 10 ? x.toFixed(2) : x.toFixed(1));
+
+if (cmd === 'line') {
+  const r = JSON.parse(fs.readFileSync(rest[0], 'utf8'));
+  const s = summarise(r);
+  console.log(
+    `    ${r.server} ${r.case}: ${f0(s.rate)}/s  p50 ${f2(s.p50_ms)} ms  p99 ${f2(s.p99_ms)} ms  `
+    + `CPU ${f0(s.cpu_pct)}% (${f0(s.cpu_us_per_op)} µs/op)  RSS ${f2(s.rss_mib)} MiB  loadgen CPU ${f0(s.loadgen_cpu_pct)}%  machine busy ${f0(s.machine_busy_pct)}%`
+    + `${s.errors ? `  ERRORS ${s.errors}` : ''}  [${f0(s.count)} in ${f2(s.seconds)} s]`,
+  );
+} else if (cmd === 'table') {
+  const [dir, outDir, ...flags] = rest;
+  const opt = {};
+  for (let i = 0; i < flags.length; i += 2) opt[flags[i].replace(/^--/, '')] = flags[i + 1];
+  const load = (f) => {
+    const p = path.join(dir, f);
+    return fs.existsSync(p) ? JSON.parse(fs.readFileSync(p, 'utf8')) : null;
+  };
+  const rows = [];
+  for (const [key, name, how, target] of CASES) {
+    const a = load(`oneauth.${key}.json`);
+    const b = load(`peer.${key}.json`);
+    if (!a && !b) continue;
+    const sa = a && summarise(a);
+    const sb = b && summarise(b);
+    rows.push({
+      case: key, name, how, target_ratio: target, oneauth: sa, peer: sb,
+      ratio: sa && sb ? sa.rate / sb.rate : null,
+      p99_ratio: sa && sb ? sa.p99_ms / sb.p99_ms : null,
+    });
+  }
+  const proc = { oneauth: load('oneauth.process.json'), peer: load('peer.process.json') };
+  const mint = { oneauth: load('oneauth.mint.json'), peer: load('peer.mint.json') };
+  const storm = { oneauth: load('oneauth.login_storm.flows.json'), peer: load('peer.login_storm.flows.json') };
+  const date = new Date().toISOString();
+  const meta = {
+    date, commit: opt.commit, mode: opt.mode, seconds: Number(opt.seconds),
+    connections: Number(opt.connections), threads: Number(opt.threads), binary: opt.binary,
+    cpus: os.cpus().length, cpu_model: os.cpus()[0]?.model, load_average: os.loadavg(),
+  };
+
+  const hasPeer = rows.some((r) => r.peer);
+  const md = [];
+  md.push(`# bench/run ${meta.mode}: ${date} at ${meta.commit}`, '');
+  md.push(`wrk ${meta.threads} threads, ${meta.connections} connections, ${meta.seconds} s per load; `
+    + `${meta.cpus} CPUs (${meta.cpu_model}); load average before the report ${meta.load_average.map((x) => x.toFixed(2)).join(' ')}.`, '');
+  const head = ['endpoint', 'OneAuth /s', 'p50 ms', 'p99 ms', 'CPU %', 'CPU µs/op', 'errors'];
+  if (hasPeer) head.push('peer /s', 'p50 ms', 'p99 ms', 'CPU %', 'CPU µs/op', 'errors', '**ratio**', 'p99 ratio', 'target');
+  md.push(`| ${head.join(' | ')} |`, `|${head.map(() => '---').join('|')}|`);
+  for (const r of rows) {
+    const cells = (s) => (s
+      ? [f0(s.rate), f2(s.p50_ms), f2(s.p99_ms), f0(s.cpu_pct), f0(s.cpu_us_per_op), f0(s.errors)]
+      : ['–', '–', '–', '–', '–', '–']);
+    const line = [r.name, ...cells(r.oneauth)];
+    if (hasPeer) {
+      const met = r.ratio != null && r.target_ratio != null
+        ? `≥${r.target_ratio}× ${r.ratio >= r.target_ratio ? 'met' : 'missed'}` : '';
+      const p99 = r.p99_ratio != null ? `${r.p99_ratio.toFixed(2)}${r.p99_ratio <= 1 / 3 ? '' : ' (>⅓)'}` : '–';
+      line.push(...cells(r.peer), r.ratio != null ? `**${r.ratio.toFixed(2)}×**` : '–', p99, met);
+    }
+    md.push(`| ${line.join(' | ')} |`);
+  }
+  md.push('');
+  for (const r of rows) md.push(`- ${r.name}: ${r.how}`);
+  md.push('');
+  const p = proc.oneauth;
+  if (p) {
+    md.push(`OneAuth process: start to /health/ready ${p.ready_ms} ms (first start on an empty data directory, `
+      + `with migrations and key generation: ${p.first_ready_ms} ms); idle RSS ${(p.idle_rss_kb / 1024).toFixed(1)} MiB; `
+      + `RSS after the run ${(p.final_rss_kb / 1024).toFixed(1)} MiB (peak ${(p.peak_rss_kb / 1024).toFixed(1)} MiB); `
+      + `data directory after the run ${(p.data_dir_bytes / 1048576).toFixed(1)} MiB.`);
+  }
+  if (proc.peer) {
+    const q = proc.peer;
+    md.push(`Peer process (oidc-provider ${q.version}, node ${q.node}): ready after ${q.ready_ms} ms (includes hashing the users' passwords); `
+      + `idle RSS ${(q.idle_rss_kb / 1024).toFixed(1)} MiB; after the run ${(q.final_rss_kb / 1024).toFixed(1)} MiB `
+      + `(peak ${(q.peak_rss_kb / 1024).toFixed(1)} MiB).`);
+  }
+  for (const s of ['oneauth', 'peer']) {
+    if (mint[s]) md.push(`${s}: ${mint[s].codes} codes minted by authorize+login flows in ${mint[s].seconds.toFixed(1)} s (${f0(mint[s].rate)}/s).`);
+    if (storm[s]) md.push(`${s}: login storm beside the token load: ${f0(storm[s].rate)} logins/s, p99 ${f0(storm[s].p99_ms)} ms.`);
+  }
+  md.push('');
+  const text = md.join('\n');
+  console.log(text);
+  fs.mkdirSync(outDir, { recursive: true });
+  const stem = `${date.slice(0, 16).replace(/:/g, '')}Z-${meta.commit}${meta.mode === 'smoke' ? '-smoke' : ''}`;
+  fs.writeFileSync(path.join(outDir, `${stem}.md`), text);
+  fs.writeFileSync(path.join(outDir, `${stem}.json`), `${JSON.stringify({ meta, rows, process: proc, mint, storm }, null, 2)}\n`);
+  console.log(`written: ${path.join(outDir, stem)}.{md,json}`);
+} else {
+  console.error('usage: node report.mjs line FILE | table RESULTS_DIR OUT_DIR ...');
+  process.exit(2);
+}

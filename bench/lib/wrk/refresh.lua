@@ -1,0 +1,49 @@
+-- Refresh-token rotation chains: each request spends a refresh token and
+-- each answer brings its successor, which goes back on this thread's queue.
+-- Starting tokens come from $BENCH_FILE (split over threads as in
+-- single_use.lua); $BENCH_BODY holds the placeholder {VALUE}.
+local queue, head, tail = {}, 1, 0
+local before, after
+exhausted = 0
+
+function init(args)
+  local n = tonumber(os.getenv("BENCH_THREADS"))
+  local i = 0
+  for line in io.lines(os.getenv("BENCH_FILE")) do
+    if line ~= "" then
+      if i % n == tid then
+        tail = tail + 1
+        queue[tail] = line
+      end
+      i = i + 1
+    end
+  end
+  local body = os.getenv("BENCH_BODY")
+  local s, e = string.find(body, "{VALUE}", 1, true)
+  before, after = string.sub(body, 1, s - 1), string.sub(body, e + 1)
+  wrk.headers["Content-Type"] = "application/x-www-form-urlencoded"
+end
+
+function request()
+  if t_first == nil then t_first = now_us() end
+  local v = queue[head]
+  if v == nil then
+    -- Every chain broke (errors): stop rather than send garbage.
+    if t_stop == nil then t_stop = now_us() end
+    exhausted = exhausted + 1
+    wrk.thread:stop()
+    v = "exhausted"
+  else
+    queue[head] = nil
+    head = head + 1
+  end
+  return wrk.format("POST", nil, nil, before .. v .. after)
+end
+
+function response(status, headers, body)
+  local rt = string.match(body, '"refresh_token"%s*:%s*"([^"]+)"')
+  if rt then
+    tail = tail + 1
+    queue[tail] = rt
+  end
+end
