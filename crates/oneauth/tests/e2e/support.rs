@@ -337,6 +337,17 @@ impl Inbox {
     /// The code of the first `template` message to `to` after the `seen`
     /// ones, waiting for its delivery (the courier sends in the background).
     pub async fn next_code(&self, to: &str, template: &str, seen: usize) -> String {
+        self.next_message(to, template, seen)
+            .await
+            .split(|c: char| !c.is_ascii_digit())
+            .find(|w| w.len() == 6)
+            .expect("a code in the message")
+            .to_owned()
+    }
+
+    /// The body of the first `template` message to `to` after the `seen`
+    /// ones, polling until the courier has delivered it (bounded).
+    pub async fn next_message(&self, to: &str, template: &str, seen: usize) -> String {
         for _ in 0..200 {
             let messages: Vec<String> = self
                 .messages_to(to)
@@ -345,11 +356,7 @@ impl Inbox {
                 .map(|(_, b)| b)
                 .collect();
             if let Some(body) = messages.get(seen) {
-                return body
-                    .split(|c: char| !c.is_ascii_digit())
-                    .find(|w| w.len() == 6)
-                    .expect("a code in the message")
-                    .to_owned();
+                return body.clone();
             }
             tokio::time::sleep(std::time::Duration::from_millis(50)).await;
         }
