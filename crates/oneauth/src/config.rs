@@ -22,10 +22,12 @@ pub fn load(file: Option<&Path>, overrides: serde_json::Value) -> anyhow::Result
         fig = fig.merge(Toml::file(path));
     }
     // Only names of settings: other ONEAUTH_* variables (a test harness's,
-    // say) are not ours to reject.
+    // say) are not ours to reject. `ONEAUTH_LOG` is the tracing filter
+    // (read by the logger), not the `[log]` section.
     let env = Env::prefixed("ONEAUTH_").split("__").filter(move |key| {
         let first = key.as_str().split('.').next().unwrap_or("");
-        top_level.iter().any(|k| k.eq_ignore_ascii_case(first))
+        !key.as_str().eq_ignore_ascii_case("log")
+            && top_level.iter().any(|k| k.eq_ignore_ascii_case(first))
     });
     let config: Config = fig
         .merge(env)
@@ -54,6 +56,7 @@ mod tests {
             jail.set_env("ONEAUTH_UI_URL", "https://ui.env.example");
             jail.set_env("ONEAUTH_TOKENS__ID_TOKEN_TTL_SECS", "120");
             jail.set_env("ONEAUTH_SOMETHING_ELSE", "not a setting, ignored");
+            jail.set_env("ONEAUTH_LOG", "warn,oneauth=debug");
             let c = load(
                 Some(Path::new("oneauth.toml")),
                 serde_json::json!({ "tokens": { "id_token_ttl_secs": 30 } }),
