@@ -275,6 +275,11 @@ pub struct Ui {
     /// Where a login without `login_challenge` or `return_to` ends up;
     /// empty means the UI's settings page.
     pub default_return_to: String,
+    /// Directory of operator overrides, loaded at start: page templates
+    /// (`login.html`, `base.html`, …; minijinja), and `static/` files that
+    /// replace or add to the built-in assets. Empty: built-in only. See
+    /// docs/ui-templates.md.
+    pub templates_dir: PathBuf,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -494,6 +499,7 @@ impl Default for Ui {
             brand_color: "#3b5bdb".into(),
             logo_url: String::new(),
             default_return_to: String::new(),
+            templates_dir: PathBuf::new(),
         }
     }
 }

@@ -1,7 +1,9 @@
 //! The UI's text, one catalog per language. Templates take a `&Strings`, so
 //! a missing string is a compile error, not a blank on a page. Handlers
 //! never hold text of their own: every word on a page comes from here.
+//! Serialized, the catalog is `c.t` in operator templates.
 
+#[derive(serde::Serialize)]
 pub struct Strings {
     pub lang: &'static str,
     pub sign_in: &'static str,
@@ -85,6 +87,8 @@ pub struct Strings {
     pub signed_in_at: &'static str,
     pub end_session: &'static str,
     pub session_ended: &'static str,
+    pub end_other_sessions: &'static str,
+    pub other_sessions_ended: &'static str,
     pub sign_out: &'static str,
     pub back_to_sign_in: &'static str,
     pub skip_to_content: &'static str,
@@ -200,6 +204,8 @@ pub static EN: Strings = Strings {
     signed_in_at: "Signed in",
     end_session: "Sign out",
     session_ended: "The session has ended.",
+    end_other_sessions: "End all other sessions",
+    other_sessions_ended: "Every other session has ended.",
     sign_out: "Sign out of this browser",
     back_to_sign_in: "Back to sign in",
     skip_to_content: "Skip to content",
@@ -296,6 +302,8 @@ pub static ZH_CN: Strings = Strings {
     signed_in_at: "登录时间",
     end_session: "退出",
     session_ended: "该会话已退出。",
+    end_other_sessions: "退出所有其他会话",
+    other_sessions_ended: "其他所有会话均已退出。",
     sign_out: "在此浏览器上退出登录",
     back_to_sign_in: "返回登录",
     skip_to_content: "跳到主要内容",

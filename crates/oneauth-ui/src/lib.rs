@@ -9,6 +9,7 @@ mod csrf;
 pub mod i18n;
 mod pages;
 pub mod params;
+pub mod theme;
 
 use askama::Template;
 use axum::Router;
@@ -20,14 +21,17 @@ use axum_extra::extract::CookieJar;
 use i18n::Strings;
 use oneauth_core::{Clock, Error};
 use oneauth_oauth2::AuthorizationServer;
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 use std::collections::HashMap;
 use std::sync::Arc;
+pub use theme::Theme;
 
 #[derive(Clone)]
 pub struct UiState {
     pub server: Arc<AuthorizationServer>,
     pub clock: Arc<dyn Clock>,
+    /// The operator's overrides from `ui.templates_dir`.
+    pub theme: Arc<Theme>,
 }
 
 #[derive(rust_embed::RustEmbed)]
@@ -55,6 +59,10 @@ pub fn router(state: UiState) -> Router {
         .route(
             "/settings/sessions/end",
             post(pages::settings_session_end_post),
+        )
+        .route(
+            "/settings/sessions/end-others",
+            post(pages::settings_other_sessions_end_post),
         )
         .route("/assets/brand.css", get(brand_css_get))
         .route("/consent", get(consent_get).post(consent_post))
@@ -100,14 +108,49 @@ fn lang(headers: &HeaderMap, ui_locales: Option<&str>) -> &'static Strings {
     )
 }
 
-/// What every page's frame shows: language, brand, layout.
-#[derive(Clone, Copy)]
+/// What every page's frame shows: language, brand, layout; and the
+/// overrides, so that [`render`] finds them from any page.
+#[derive(Clone, Copy, Serialize)]
 pub(crate) struct Chrome<'a> {
     pub t: &'static Strings,
     pub brand: &'a str,
     pub logo: &'a str,
     pub popup: bool,
+    #[serde(skip)]
+    pub theme: &'a Theme,
 }
+
+/// A page: its askama template and the file name an operator's template
+/// replaces it with (docs/ui-templates.md lists each page's context).
+pub(crate) trait Page: Template + Serialize {
+    const FILE: &'static str;
+    fn chrome(&self) -> Chrome<'_>;
+    /// The `title`, `head` and `content` blocks, for an operator's
+    /// `base.html` around the built-in page.
+    fn blocks(&self) -> askama::Result<[String; 3]>;
+}
+
+/// Implements [`Page`] for a page struct whose template is
+/// `#[template(path = $file, blocks = ["title", "head", "content"])]` and
+/// whose frame is its field `c`.
+macro_rules! page {
+    ($page:ident, $file:literal) => {
+        impl crate::Page for $page<'_> {
+            const FILE: &'static str = $file;
+            fn chrome(&self) -> crate::Chrome<'_> {
+                self.c
+            }
+            fn blocks(&self) -> askama::Result<[String; 3]> {
+                Ok([
+                    self.as_title().render()?,
+                    self.as_head().render()?,
+                    self.as_content().render()?,
+                ])
+            }
+        }
+    };
+}
+pub(crate) use page;
 
 impl UiState {
     pub(crate) fn chrome(&self, t: &'static Strings, popup: bool) -> Chrome<'_> {
@@ -117,12 +160,13 @@ impl UiState {
             brand: &ui.brand_name,
             logo: &ui.logo_url,
             popup,
+            theme: &self.theme,
         }
     }
 }
 
-#[derive(Template)]
-#[template(path = "consent.html")]
+#[derive(Template, Serialize)]
+#[template(path = "consent.html", blocks = ["title", "head", "content"])]
 struct ConsentPage<'a> {
     c: Chrome<'a>,
     csrf_token: String,
@@ -130,9 +174,10 @@ struct ConsentPage<'a> {
     scopes: Vec<String>,
     consent_challenge: String,
 }
+page!(ConsentPage, "consent.html");
 
-#[derive(Template)]
-#[template(path = "message.html")]
+#[derive(Template, Serialize)]
+#[template(path = "message.html", blocks = ["title", "head", "content"])]
 pub(crate) struct MessagePage<'a> {
     pub c: Chrome<'a>,
     pub heading: &'a str,
@@ -140,13 +185,25 @@ pub(crate) struct MessagePage<'a> {
     pub is_error: bool,
     pub code: Option<String>,
 }
+page!(MessagePage, "message.html");
 
-pub(crate) fn render(status: StatusCode, page: impl Template) -> Response {
-    match page.render() {
+/// Renders `page`: the operator's template when there is one, else the
+/// built-in. A failing override is logged and answered with the built-in
+/// error page (not the override's, which may be what failed).
+pub(crate) fn render<P: Page>(status: StatusCode, page: P) -> Response {
+    let html = match page.chrome().theme.render(&page) {
+        Some(overridden) => overridden,
+        None => page.render().map_err(Error::internal),
+    };
+    match html {
         Ok(html) => (status, Html(html)).into_response(),
         Err(e) => {
-            tracing::error!(error = %e, "template failed");
-            (StatusCode::INTERNAL_SERVER_ERROR, "template error").into_response()
+            tracing::error!(page = P::FILE, error = ?e, "page failed to render");
+            let (status, page) = error_message(page.chrome(), &e);
+            match page.render() {
+                Ok(html) => (status, Html(html)).into_response(),
+                Err(_) => (StatusCode::INTERNAL_SERVER_ERROR, "template error").into_response(),
+            }
         }
     }
 }
@@ -155,6 +212,17 @@ pub(crate) fn error_page(c: Chrome<'_>, err: &Error) -> Response {
     if matches!(err, Error::Internal(_) | Error::Unavailable(_)) {
         tracing::error!(error = ?err, "ui request failed");
     }
+    let (status, page) = error_message(c, err);
+    let mut res = render(status, page);
+    if let Error::RateLimited { retry_after_secs } = err {
+        res.headers_mut()
+            .insert(header::RETRY_AFTER, HeaderValue::from(*retry_after_secs));
+    }
+    res
+}
+
+/// The error page for `err`, in the page's language.
+fn error_message<'a>(c: Chrome<'a>, err: &Error) -> (StatusCode, MessagePage<'a>) {
     let code = err.code();
     let status = StatusCode::from_u16(code.http_status()).unwrap_or(StatusCode::BAD_REQUEST);
     let text = match err {
@@ -162,21 +230,14 @@ pub(crate) fn error_page(c: Chrome<'_>, err: &Error) -> Response {
         Error::RateLimited { .. } => c.t.too_many_attempts.to_owned(),
         e => c.t.error_text(code.number(), &e.to_string()),
     };
-    let mut res = render(
-        status,
-        MessagePage {
-            c,
-            heading: c.t.error,
-            text,
-            is_error: true,
-            code: code.number().map(|n| n.to_string()),
-        },
-    );
-    if let Error::RateLimited { retry_after_secs } = err {
-        res.headers_mut()
-            .insert(header::RETRY_AFTER, HeaderValue::from(*retry_after_secs));
-    }
-    res
+    let page = MessagePage {
+        c,
+        heading: c.t.error,
+        text,
+        is_error: true,
+        code: code.number().map(|n| n.to_string()),
+    };
+    (status, page)
 }
 
 /// The accent colour from `ui.brand_color` (validated at start-up), as a
@@ -338,7 +399,20 @@ async fn error_get(
     )
 }
 
-async fn asset_get(axum::extract::Path(path): axum::extract::Path<String>) -> Response {
+async fn asset_get(
+    State(state): State<UiState>,
+    axum::extract::Path(path): axum::extract::Path<String>,
+) -> Response {
+    if let Some(file) = state.theme.asset(&path) {
+        return (
+            [
+                (header::CONTENT_TYPE, file.mime.clone()),
+                (header::CACHE_CONTROL, "public, max-age=3600".into()),
+            ],
+            file.data.clone(),
+        )
+            .into_response();
+    }
     match Assets::get(&path) {
         Some(file) => {
             let mime = file.metadata.mimetype().to_owned();

@@ -4,7 +4,7 @@
 //! the CSRF token first.
 
 use crate::params::{Params, method_name};
-use crate::{Chrome, MessagePage, UiState, cookie, csrf, error_page, lang, render};
+use crate::{Chrome, MessagePage, UiState, cookie, csrf, error_page, lang, page, render};
 use askama::Template;
 use axum::Extension;
 use axum::extract::{Form, Query, State};
@@ -17,6 +17,7 @@ use oneauth_identity::identifier::Address;
 use oneauth_identity::policy::Weakness;
 use oneauth_identity::{Locale, Registration, VerifyMethod};
 use oneauth_store::{Identity, Session};
+use serde::Serialize;
 use std::collections::HashMap;
 use time::OffsetDateTime;
 
@@ -90,14 +91,15 @@ fn explain(t: &crate::i18n::Strings, e: &Error) -> Option<String> {
 
 // ------------------------------------------------------------------ login
 
+#[derive(Serialize)]
 struct Tab {
     href: String,
     label: &'static str,
     active: bool,
 }
 
-#[derive(Template)]
-#[template(path = "login.html")]
+#[derive(Template, Serialize)]
+#[template(path = "login.html", blocks = ["title", "head", "content"])]
 struct LoginPage<'a> {
     c: Chrome<'a>,
     params: Params,
@@ -111,6 +113,7 @@ struct LoginPage<'a> {
     error: Option<String>,
     errors: Errors,
 }
+page!(LoginPage, "login.html");
 
 fn tab_label(t: &crate::i18n::Strings, m: &str) -> &'static str {
     match m {
@@ -362,17 +365,18 @@ fn default_target(state: &UiState) -> String {
     }
 }
 
-#[derive(Template)]
-#[template(path = "popup_done.html")]
+#[derive(Template, Serialize)]
+#[template(path = "popup_done.html", blocks = ["title", "head", "content"])]
 struct PopupDone<'a> {
     c: Chrome<'a>,
     target_origin: String,
 }
+page!(PopupDone, "popup_done.html");
 
 // ------------------------------------------------------------ registration
 
-#[derive(Template)]
-#[template(path = "register.html")]
+#[derive(Template, Serialize)]
+#[template(path = "register.html", blocks = ["title", "head", "content"])]
 struct RegisterPage<'a> {
     c: Chrome<'a>,
     params: Params,
@@ -392,6 +396,7 @@ struct RegisterPage<'a> {
     error: Option<String>,
     errors: Errors,
 }
+page!(RegisterPage, "register.html");
 
 fn verify_method(params: &Params) -> Option<VerifyMethod> {
     params
@@ -549,6 +554,7 @@ pub async fn register_post(
 
 // ------------------------------------------------------------ verification
 
+#[derive(Serialize)]
 struct AddressRow {
     /// `email` or `phone`: the form field names.
     kind: String,
@@ -556,8 +562,8 @@ struct AddressRow {
     value: String,
 }
 
-#[derive(Template)]
-#[template(path = "verification.html")]
+#[derive(Template, Serialize)]
+#[template(path = "verification.html", blocks = ["title", "head", "content"])]
 struct VerificationPage<'a> {
     c: Chrome<'a>,
     params: Params,
@@ -568,6 +574,7 @@ struct VerificationPage<'a> {
     error: Option<String>,
     errors: Errors,
 }
+page!(VerificationPage, "verification.html");
 
 impl<'a> VerificationPage<'a> {
     fn for_addresses(
@@ -736,8 +743,8 @@ pub async fn verification_post(
 
 // ---------------------------------------------------------------- recovery
 
-#[derive(Template)]
-#[template(path = "recovery.html")]
+#[derive(Template, Serialize)]
+#[template(path = "recovery.html", blocks = ["title", "head", "content"])]
 struct RecoveryPage<'a> {
     c: Chrome<'a>,
     params: Params,
@@ -749,6 +756,7 @@ struct RecoveryPage<'a> {
     error: Option<String>,
     errors: Errors,
 }
+page!(RecoveryPage, "recovery.html");
 
 fn recovery_page<'a>(
     state: &'a UiState,
@@ -849,14 +857,15 @@ pub async fn recovery_post(
 
 // ---------------------------------------------------------------- settings
 
+#[derive(Serialize)]
 struct SessionRow {
     id: String,
     when: String,
     current: bool,
 }
 
-#[derive(Template)]
-#[template(path = "settings.html")]
+#[derive(Template, Serialize)]
+#[template(path = "settings.html", blocks = ["title", "head", "content"])]
 struct SettingsPage<'a> {
     c: Chrome<'a>,
     csrf_token: String,
@@ -876,6 +885,7 @@ struct SettingsPage<'a> {
     error: Option<String>,
     errors: Errors,
 }
+page!(SettingsPage, "settings.html");
 
 async fn signed_in(state: &UiState, jar: &CookieJar) -> Option<(Session, Identity)> {
     let cookie = jar.get(&state.server.config.session.cookie_name)?;
@@ -970,6 +980,7 @@ pub async fn settings_get(
         Some("profile") => Some(t.saved.into()),
         Some("password") => Some(t.password_changed.into()),
         Some("session") => Some(t.session_ended.into()),
+        Some("sessions") => Some(t.other_sessions_ended.into()),
         _ => None,
     };
     (jar, render(StatusCode::OK, page)).into_response()
@@ -1109,6 +1120,27 @@ pub async fn settings_session_end_post(
         .await
     {
         Ok(()) => saved(&state, "session"),
+        Err(e) => error_page(state.chrome(t, false), &e),
+    }
+}
+
+pub async fn settings_other_sessions_end_post(
+    State(state): State<UiState>,
+    headers: HeaderMap,
+    jar: CookieJar,
+    Form(form): Form<HashMap<String, String>>,
+) -> Response {
+    let (t, session, _) = match settings_guard(&state, &headers, &jar, &form).await {
+        Ok(v) => v,
+        Err(r) => return r,
+    };
+    match state
+        .server
+        .identities
+        .end_other_sessions(&session, state.clock.now())
+        .await
+    {
+        Ok(_) => saved(&state, "sessions"),
         Err(e) => error_page(state.chrome(t, false), &e),
     }
 }

@@ -2,7 +2,7 @@
 //! travel in every link and form between the login and register pages (and
 //! recovery), so a setting made by the client app holds for the whole visit.
 
-use serde::Deserialize;
+use serde::{Deserialize, Serialize, Serializer};
 
 #[derive(Debug, Clone, Default, Deserialize)]
 pub struct Params {
@@ -38,6 +38,15 @@ pub fn method_name(guide: &str) -> Option<&'static str> {
         "email" | "email_code" => Some("email_code"),
         "phone" | "sms" | "sms_code" => Some("sms_code"),
         _ => None,
+    }
+}
+
+/// As [`Params::pairs`]: only the parameters given, so an operator
+/// template writes `params|urlencode` for links and loops over
+/// `params|items` for hidden fields, as the built-in pages do.
+impl Serialize for Params {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.collect_map(self.pairs())
     }
 }
 

@@ -141,6 +141,8 @@ pub async fn start_on(
 ) -> anyhow::Result<Running> {
     // Install the recorder before anything records.
     oneauth_http::metrics::handle();
+    // Before storage: a broken template needs no database to be reported.
+    let theme = Arc::new(oneauth_ui::Theme::load(&config.ui.templates_dir)?);
     let server = build(config, clock.clone()).await?;
     let state = AppState {
         server: server.clone(),
@@ -151,6 +153,7 @@ pub async fn start_on(
     let ui_state = oneauth_ui::UiState {
         server: server.clone(),
         clock,
+        theme,
     };
     let (stop, stopped) = watch::channel(false);
     let mut tasks = JoinSet::new();

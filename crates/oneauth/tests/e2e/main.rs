@@ -26,3 +26,4 @@ mod rfc7636_pkce;
 mod rfc7662_introspect;
 mod silent_exchange;
 mod ui_login;
+mod ui_templates;

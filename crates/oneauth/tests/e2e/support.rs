@@ -60,6 +60,11 @@ impl TestServer {
     }
 
     pub async fn start_with(tweak: impl FnOnce(&mut Config)) -> Self {
+        Self::try_start_with(tweak).await.unwrap()
+    }
+
+    /// As [`TestServer::start_with`], for tests of start-up failures.
+    pub async fn try_start_with(tweak: impl FnOnce(&mut Config)) -> anyhow::Result<Self> {
         capture_logs();
         let dir = tempfile::tempdir().unwrap();
         let (public, ui, admin) = (loopback().await, loopback().await, loopback().await);
@@ -76,8 +81,7 @@ impl TestServer {
         let clock = Arc::new(ManualClock::starting_now());
         let running =
             oneauth::server::start_on(config, clock.clone(), Listeners { public, ui, admin })
-                .await
-                .unwrap();
+                .await?;
         let now = oneauth_core::Clock::now(clock.as_ref());
         // A second node on a shared database finds the client and user there.
         let _ = running.server.create_client(guide_client(), now).await;
@@ -96,7 +100,7 @@ impl TestServer {
                 .unwrap()
                 .unwrap(),
         };
-        Self {
+        Ok(Self {
             running: Some(running),
             clock,
             public: p,
@@ -104,7 +108,7 @@ impl TestServer {
             admin: a,
             subject: identity.id,
             _dir: dir,
-        }
+        })
     }
 
     pub fn server(&self) -> &oneauth_oauth2::AuthorizationServer {
