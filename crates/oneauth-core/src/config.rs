@@ -276,9 +276,9 @@ pub struct Ui {
     /// empty means the UI's settings page.
     pub default_return_to: String,
     /// Directory of operator overrides, loaded at start: page templates
-    /// (`login.html`, `base.html`, …; minijinja), and `static/` files that
-    /// replace or add to the built-in assets. Empty: built-in only. See
-    /// docs/ui-templates.md.
+    /// (`login.html`, `base.html`, …; minijinja), `static/` files that
+    /// replace or add to the built-in assets, and `messages/` texts of the
+    /// courier. Empty: built-in only. See docs/ui-templates.md.
     pub templates_dir: PathBuf,
 }
 

@@ -173,6 +173,7 @@ impl Identities {
                 keys,
                 &config.ui.brand_name,
                 config.codes.ttl_secs,
+                courier::templates::MessageTexts::load(&config.ui.templates_dir)?,
             ),
             store,
             hasher,

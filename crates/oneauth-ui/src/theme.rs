@@ -5,7 +5,7 @@
 //! frames every page, the built-in ones too. Files under `static/` replace
 //! or add to the embedded assets. Everything is read and compiled at start:
 //! a broken template stops start-up rather than a page, and requests never
-//! read the disk. Not here: the courier's message texts.
+//! read the disk. The courier's texts (`messages/`) are oneauth-identity's.
 
 use crate::Page;
 use anyhow::Context as _;

@@ -25,7 +25,7 @@ use oneauth_store::{Channel, CourierMessage, MessageStatus, Store};
 use serde::{Deserialize, Serialize};
 use std::path::Path;
 use std::sync::Arc;
-use templates::Template;
+use templates::{MessageTexts, Template};
 use tokio::sync::Notify;
 
 /// A message as a provider sends it.
@@ -60,6 +60,7 @@ pub struct Outbox {
     keys: Arc<SystemKeys>,
     brand: String,
     code_minutes: u64,
+    texts: MessageTexts,
     wake: Arc<Notify>,
 }
 
@@ -69,12 +70,14 @@ impl Outbox {
         keys: Arc<SystemKeys>,
         brand: &str,
         code_ttl_secs: u64,
+        texts: MessageTexts,
     ) -> Self {
         Self {
             store,
             keys,
             brand: brand.to_owned(),
             code_minutes: code_ttl_secs.div_ceil(60),
+            texts,
             wake: Arc::new(Notify::new()),
         }
     }
@@ -93,7 +96,14 @@ impl Outbox {
         now: i64,
     ) -> Result<String> {
         let channel = to.channel();
-        let r = templates::render(template, channel, locale, &self.brand, self.code_minutes);
+        let r = templates::render(
+            &self.texts,
+            template,
+            channel,
+            locale,
+            &self.brand,
+            self.code_minutes,
+        );
         let id = uuid::Uuid::now_v7().to_string();
         let plain = serde_json::to_vec(&Sealed {
             subject: r.subject,

@@ -1,8 +1,13 @@
 //! Message texts in each language. Codes are the only variable part beside
-//! the brand, so the texts are plain Rust, checked by the compiler.
+//! the brand, so the built-in texts are plain Rust, checked by the
+//! compiler. An operator can replace any of them from
+//! `{ui.templates_dir}/messages/` (docs/ui-templates.md), compiled at start.
 
 use crate::Locale;
+use anyhow::Context as _;
+use minijinja::{AutoEscape, Environment, UndefinedBehavior, context};
 use oneauth_store::Channel;
+use std::path::Path;
 
 /// What a message says.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -24,6 +29,93 @@ impl Template<'_> {
             Self::RegistrationExists => "registration_exists",
         }
     }
+
+    fn code(&self) -> Option<&str> {
+        match self {
+            Self::LoginCode(c) | Self::VerificationCode(c) | Self::RecoveryCode(c) => Some(c),
+            Self::RegistrationExists => None,
+        }
+    }
+}
+
+const NAMES: [&str; 4] = [
+    "login_code",
+    "verification_code",
+    "recovery_code",
+    "registration_exists",
+];
+const LANGS: [&str; 2] = ["en", "zh-CN"];
+/// An email's subject and body, and an SMS.
+const PARTS: [&str; 3] = ["subject", "email", "sms"];
+
+fn lang(locale: Locale) -> &'static str {
+    match locale {
+        Locale::En => "en",
+        Locale::ZhCn => "zh-CN",
+    }
+}
+
+/// The operator's message texts: files named
+/// `{template}.{lang}.{subject|email|sms}.txt`, each replacing one part of
+/// one message; the others stay built in. Plain text: nothing is escaped.
+#[derive(Default)]
+pub struct MessageTexts {
+    env: Environment<'static>,
+}
+
+impl MessageTexts {
+    /// Compiles `{templates_dir}/messages/*.txt` (none when `templates_dir`
+    /// is empty or has no `messages/`). A syntax error or a file name that
+    /// names no part of a message fails with the file (and line).
+    pub fn load(templates_dir: &Path) -> anyhow::Result<Self> {
+        let mut texts = Self::default();
+        let dir = templates_dir.join("messages");
+        if templates_dir.as_os_str().is_empty() || !dir.is_dir() {
+            return Ok(texts);
+        }
+        texts.env.set_auto_escape_callback(|_| AutoEscape::None);
+        texts
+            .env
+            .set_undefined_behavior(UndefinedBehavior::SemiStrict);
+        let read = |p: &Path| format!("ui.templates_dir: reading {}", p.display());
+        for entry in std::fs::read_dir(&dir).with_context(|| read(&dir))? {
+            let path = entry?.path();
+            let name = path.file_name().and_then(|n| n.to_str()).unwrap_or("");
+            let known = NAMES.iter().any(|t| {
+                LANGS
+                    .iter()
+                    .any(|l| PARTS.iter().any(|p| name == format!("{t}.{l}.{p}.txt")))
+            });
+            anyhow::ensure!(
+                known,
+                "ui.templates_dir: {} names no message part (want {{template}}.{{lang}}.{{part}}.txt: templates {}; langs {}; parts {})",
+                path.display(),
+                NAMES.join(", "),
+                LANGS.join(", "),
+                PARTS.join(", ")
+            );
+            let source = std::fs::read_to_string(&path).with_context(|| read(&path))?;
+            texts
+                .env
+                .add_template_owned(name.to_owned(), source)
+                .with_context(|| format!("ui.templates_dir: {}", path.display()))?;
+        }
+        Ok(texts)
+    }
+
+    /// The operator's text for one part, or `builtin`. A text that fails to
+    /// render is logged and the built-in one goes out instead: the person
+    /// waiting for a code gets it either way.
+    fn part(&self, file: &str, ctx: &minijinja::Value, builtin: String) -> String {
+        let Ok(t) = self.env.get_template(file) else {
+            return builtin;
+        };
+        t.render(ctx).unwrap_or_else(|e| {
+            // `{e}`, not `{e:#}`: the alternate form would log the code.
+            tracing::error!(file, error = %e, "message text failed to render; sent the built-in one");
+            builtin
+        })
+    }
 }
 
 /// A rendered message: subject (emails only) and body.
@@ -32,8 +124,31 @@ pub struct Rendered {
     pub body: String,
 }
 
-/// Renders `template` for `channel` in `locale`; `minutes` is a code's lifetime.
+/// Renders `template` for `channel` in `locale`, the operator's texts
+/// first; `minutes` is a code's lifetime.
 pub fn render(
+    texts: &MessageTexts,
+    template: Template<'_>,
+    channel: Channel,
+    locale: Locale,
+    brand: &str,
+    minutes: u64,
+) -> Rendered {
+    let builtin = builtin(template, channel, locale, brand, minutes);
+    let ctx = context! { code => template.code(), brand, minutes };
+    let file = |part: &str| format!("{}.{}.{part}.txt", template.name(), lang(locale));
+    let body = if channel == Channel::Sms {
+        "sms"
+    } else {
+        "email"
+    };
+    Rendered {
+        subject: texts.part(&file("subject"), &ctx, builtin.subject),
+        body: texts.part(&file(body), &ctx, builtin.body),
+    }
+}
+
+fn builtin(
     template: Template<'_>,
     channel: Channel,
     locale: Locale,
@@ -128,6 +243,7 @@ mod tests {
 
     #[test]
     fn every_template_in_both_languages_carries_its_code() {
+        let none = MessageTexts::default();
         for locale in [Locale::En, Locale::ZhCn] {
             for channel in [Channel::Email, Channel::Sms] {
                 for t in [
@@ -135,16 +251,24 @@ mod tests {
                     Template::VerificationCode("123456"),
                     Template::RecoveryCode("123456"),
                 ] {
-                    let r = render(t, channel, locale, "Acme", 10);
+                    let r = render(&none, t, channel, locale, "Acme", 10);
                     assert!(r.body.contains("123456"), "{t:?} {locale:?}");
                     assert!(r.body.contains("10"), "lifetime in {t:?} {locale:?}");
                     assert!(r.subject.contains("Acme"));
                 }
-                let r = render(Template::RegistrationExists, channel, locale, "Acme", 10);
+                let r = render(
+                    &none,
+                    Template::RegistrationExists,
+                    channel,
+                    locale,
+                    "Acme",
+                    10,
+                );
                 assert!(r.body.contains("Acme"));
             }
         }
         let zh = render(
+            &none,
             Template::LoginCode("1"),
             Channel::Sms,
             Locale::ZhCn,
@@ -152,5 +276,91 @@ mod tests {
             10,
         );
         assert!(zh.body.contains("验证码"));
+    }
+
+    fn texts(files: &[(&str, &str)]) -> (tempfile::TempDir, anyhow::Result<MessageTexts>) {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::create_dir(dir.path().join("messages")).unwrap();
+        for (name, content) in files {
+            std::fs::write(dir.path().join("messages").join(name), content).unwrap();
+        }
+        let texts = MessageTexts::load(dir.path());
+        (dir, texts)
+    }
+
+    #[test]
+    fn an_operator_text_replaces_one_part_of_one_message() {
+        let (_dir, texts) = texts(&[(
+            "login_code.en.sms.txt",
+            "{{ brand }} <code> {{ code }}, {{ minutes }} min\n",
+        )]);
+        let texts = texts.unwrap();
+        let sms = render(
+            &texts,
+            Template::LoginCode("123456"),
+            Channel::Sms,
+            Locale::En,
+            "Acme",
+            10,
+        );
+        assert_eq!(
+            sms.body, "Acme <code> 123456, 10 min",
+            "plain text, not escaped"
+        );
+        let builtin = render(
+            &MessageTexts::default(),
+            Template::LoginCode("123456"),
+            Channel::Sms,
+            Locale::En,
+            "Acme",
+            10,
+        );
+        assert_eq!(sms.subject, builtin.subject, "the subject stays built in");
+        let email = render(
+            &texts,
+            Template::LoginCode("123456"),
+            Channel::Email,
+            Locale::En,
+            "Acme",
+            10,
+        );
+        assert!(
+            email.body.starts_with("Your sign-in code"),
+            "email stays built in"
+        );
+        let zh = render(
+            &texts,
+            Template::LoginCode("123456"),
+            Channel::Sms,
+            Locale::ZhCn,
+            "Acme",
+            10,
+        );
+        assert!(zh.body.contains("验证码"), "Chinese stays built in");
+    }
+
+    #[test]
+    fn broken_or_misnamed_texts_stop_start_up_and_failing_ones_fall_back() {
+        let (_dir, err) = texts(&[("recovery_code.zh-CN.subject.txt", "ok\n{{ code \n")]);
+        let err = format!("{:#}", err.err().unwrap());
+        assert!(err.contains("recovery_code.zh-CN.subject.txt:"), "{err}");
+        assert!(err.contains("syntax error"), "{err}");
+        let (_dir, err) = texts(&[("login_code.fr.sms.txt", "x")]);
+        assert!(format!("{:#}", err.err().unwrap()).contains("names no message part"));
+
+        let (_dir, texts) = texts(&[("login_code.en.sms.txt", "{{ no_such_value }}")]);
+        let sms = render(
+            &texts.unwrap(),
+            Template::LoginCode("123456"),
+            Channel::Sms,
+            Locale::En,
+            "Acme",
+            10,
+        );
+        assert!(
+            sms.body.contains("123456"),
+            "the built-in text went out: {}",
+            sms.body
+        );
     }
 }

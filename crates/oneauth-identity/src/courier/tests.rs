@@ -64,7 +64,13 @@ fn webhook_config(url: &str) -> CourierConfig {
 async fn webhook_messages_are_signed_and_retried_with_back_off() {
     let (dir, store, keys) = store().await;
     let (url, got) = receiver(1).await;
-    let outbox = Outbox::new(store.clone(), keys.clone(), "Acme", 600);
+    let outbox = Outbox::new(
+        store.clone(),
+        keys.clone(),
+        "Acme",
+        600,
+        MessageTexts::default(),
+    );
     let delivery =
         Delivery::from_config(store.clone(), keys, &webhook_config(&url), dir.path()).unwrap();
     let to = Address::phone("+14155550100").unwrap();
@@ -100,7 +106,13 @@ async fn a_dead_provider_loses_nothing_until_the_attempts_run_out() {
     let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
     let url = format!("http://{}/hook", l.local_addr().unwrap());
     drop(l);
-    let outbox = Outbox::new(store.clone(), keys.clone(), "Acme", 600);
+    let outbox = Outbox::new(
+        store.clone(),
+        keys.clone(),
+        "Acme",
+        600,
+        MessageTexts::default(),
+    );
     let delivery =
         Delivery::from_config(store.clone(), keys, &webhook_config(&url), dir.path()).unwrap();
     let to = Address::email("a@example.com").unwrap();
@@ -176,7 +188,13 @@ async fn smtp_delivers_over_a_real_connection() {
     cfg.smtp.host = "127.0.0.1".into();
     cfg.smtp.port = port;
     cfg.smtp.tls = SmtpTls::None;
-    let outbox = Outbox::new(store.clone(), keys.clone(), "Acme", 600);
+    let outbox = Outbox::new(
+        store.clone(),
+        keys.clone(),
+        "Acme",
+        600,
+        MessageTexts::default(),
+    );
     let delivery = Delivery::from_config(store.clone(), keys, &cfg, dir.path()).unwrap();
     let to = Address::email("bob@example.com").unwrap();
     let id = outbox
@@ -208,7 +226,13 @@ async fn smtp_delivers_over_a_real_connection() {
 #[tokio::test]
 async fn the_development_provider_writes_the_message_to_a_private_file() {
     let (dir, store, keys) = store().await;
-    let outbox = Outbox::new(store.clone(), keys.clone(), "Acme", 600);
+    let outbox = Outbox::new(
+        store.clone(),
+        keys.clone(),
+        "Acme",
+        600,
+        MessageTexts::default(),
+    );
     let delivery =
         Delivery::from_config(store.clone(), keys, &CourierConfig::default(), dir.path()).unwrap();
     let to = Address::email("a@example.com").unwrap();

@@ -50,7 +50,10 @@ fn an_override_gets_the_page_context_escaped_and_the_built_in_layout() {
     assert!(html.contains(r#"<h1 class="mine">Hello</h1>"#), "{html}");
     assert!(html.contains("&lt;script&gt;alert(1)&lt;"), "{html}");
     assert!(!html.contains("<script>alert"), "{html}");
-    assert!(html.contains("<p>Sign in</p>"), "the catalog is there: {html}");
+    assert!(
+        html.contains("<p>Sign in</p>"),
+        "the catalog is there: {html}"
+    );
     assert!(
         html.contains(r#"<link rel="stylesheet" href="/assets/style.css">"#),
         "built-in base.html: {html}"
@@ -69,7 +72,10 @@ fn an_operator_base_frames_built_in_pages() {
     assert!(html.contains("<header>ACME HEADER</header>"), "{html}");
     // The built-in content block, escaped once by askama, not twice.
     assert!(html.contains("<h1>Hello</h1>"), "{html}");
-    assert!(html.contains("a &#60; b") || html.contains("a &lt; b"), "{html}");
+    assert!(
+        html.contains("a &#60; b") || html.contains("a &lt; b"),
+        "{html}"
+    );
     assert!(!html.contains("&amp;"), "double escaping: {html}");
 }
 
@@ -90,7 +96,10 @@ fn a_file_that_names_no_page_is_refused_but_partials_are_included() {
 
     let dir = dir_with(&[
         ("_footer.html", "<footer>{{ c.brand }}</footer>"),
-        ("message.html", r#"<p>{{ text }}</p>{% include "_footer.html" %}"#),
+        (
+            "message.html",
+            r#"<p>{{ text }}</p>{% include "_footer.html" %}"#,
+        ),
     ]);
     let theme = Theme::load(dir.path()).unwrap();
     let html = theme.render(&message(&theme, "x")).unwrap().unwrap();
@@ -108,7 +117,10 @@ fn static_files_replace_and_add_assets() {
     assert_eq!(css.mime, "text/css");
     assert_eq!(&css.data[..], b"body { color: red }");
     assert_eq!(theme.asset("img/logo.svg").unwrap().mime, "image/svg+xml");
-    assert!(theme.render(&message(&theme, "x")).is_none(), "no page replaced");
+    assert!(
+        theme.render(&message(&theme, "x")).is_none(),
+        "no page replaced"
+    );
 }
 
 #[tokio::test]

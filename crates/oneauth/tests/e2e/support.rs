@@ -376,6 +376,11 @@ impl Inbox {
 /// A server whose courier posts every message to an [`Inbox`], with cheap
 /// password hashes.
 pub async fn server_with_inbox() -> (TestServer, Inbox) {
+    server_with_inbox_and(|_| {}).await
+}
+
+/// As [`server_with_inbox`], with `tweak` applied last.
+pub async fn server_with_inbox_and(tweak: impl FnOnce(&mut Config)) -> (TestServer, Inbox) {
     let (inbox, url) = Inbox::start().await;
     let srv = TestServer::start_with(|c| {
         c.courier.email_provider = oneauth_core::config::EmailProvider::Webhook;
@@ -385,6 +390,7 @@ pub async fn server_with_inbox() -> (TestServer, Inbox) {
         c.courier.poll_interval_ms = 50;
         c.password.argon2_memory_kib = 64;
         c.password.argon2_iterations = 1;
+        tweak(c);
     })
     .await;
     (srv, inbox)

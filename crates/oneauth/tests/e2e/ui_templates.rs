@@ -1,6 +1,7 @@
 //! `ui.templates_dir`: an operator's template replaces a page (and only
 //! that page), keeps the built-in page's escaping and CSRF protection, and
-//! a broken one stops start-up with its file and line.
+//! a broken one stops start-up with its file and line; `messages/` texts
+//! replace the courier's.
 
 use crate::support::*;
 use std::path::Path;
@@ -98,7 +99,11 @@ async fn an_overridden_login_page_is_served_escaped_and_signs_in() {
 async fn pages_without_an_override_and_assets_stay_built_in() {
     let templates = tempfile::tempdir().unwrap();
     write(templates.path(), "login.html", LOGIN);
-    write(templates.path(), "static/style.css", "body { color: #123456 }");
+    write(
+        templates.path(),
+        "static/style.css",
+        "body { color: #123456 }",
+    );
     write(templates.path(), "static/acme.svg", "<svg/>");
     let srv = with_templates(templates.path()).await;
     let b = browser();
@@ -110,7 +115,10 @@ async fn pages_without_an_override_and_assets_stay_built_in() {
         .text()
         .await
         .unwrap();
-    assert!(html.contains(r#"id="reg-password""#), "built-in register page");
+    assert!(
+        html.contains(r#"id="reg-password""#),
+        "built-in register page"
+    );
     assert!(!html.contains("acme-login"));
     let asset = |path: &'static str| b.get(format!("{}/assets/{path}", srv.ui)).send();
     let css = asset("style.css").await.unwrap();
@@ -127,7 +135,11 @@ async fn pages_without_an_override_and_assets_stay_built_in() {
 #[tokio::test]
 async fn a_failing_override_answers_the_error_page_without_internals() {
     let templates = tempfile::tempdir().unwrap();
-    write(templates.path(), "login.html", "<p>{{ secret_field.deeper }}</p>");
+    write(
+        templates.path(),
+        "login.html",
+        "<p>{{ secret_field.deeper }}</p>",
+    );
     let srv = with_templates(templates.path()).await;
     let res = browser()
         .get(format!("{}/login", srv.ui))
@@ -157,4 +169,68 @@ async fn a_broken_template_stops_start_up_with_its_file_and_line() {
     assert!(err.contains("register.html"), "{err}");
     assert!(err.contains("syntax error"), "{err}");
     assert!(err.contains("register.html:3"), "the line: {err}");
+}
+
+#[tokio::test]
+async fn an_operator_message_text_is_what_the_person_receives() {
+    let templates = tempfile::tempdir().unwrap();
+    write(
+        templates.path(),
+        "messages/login_code.en.email.txt",
+        "Hello from {{ brand }}! Code: {{ code }} (valid {{ minutes }} minutes)\n",
+    );
+    let dir = templates.path().to_owned();
+    let (srv, inbox) = server_with_inbox_and(move |c| c.ui.templates_dir = dir).await;
+    let b = browser();
+    let html = b
+        .get(format!("{}/login?method=email_code", srv.ui))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    let csrf = hidden(&html, "csrf_token").unwrap();
+    let res = b
+        .post(format!("{}/login", srv.ui))
+        .form(&[
+            ("csrf_token", csrf.as_str()),
+            ("method", "email_code"),
+            ("step", "send"),
+            ("identifier", EMAIL),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 200);
+    let body = inbox.next_message(EMAIL, "login_code", 0).await;
+    assert!(
+        body.starts_with("Hello from OneAuth! Code: ") && body.ends_with("(valid 10 minutes)"),
+        "{body}"
+    );
+    let code = inbox.code_for(EMAIL, "login_code").await;
+    assert!(body.contains(&code));
+}
+
+#[tokio::test]
+async fn the_documented_example_login_page_signs_in() {
+    let doc = include_str!("../../../../docs/ui-templates.md");
+    let example = doc
+        .split("## Example")
+        .nth(1)
+        .and_then(|s| s.split("```jinja\n").nth(1))
+        .and_then(|s| s.split("```").next())
+        .expect("the example in docs/ui-templates.md");
+    let templates = tempfile::tempdir().unwrap();
+    write(templates.path(), "login.html", example);
+    let srv = with_templates(templates.path()).await;
+    let b = browser();
+    let res = b.get(srv.authorize_url(&[])).send().await.unwrap();
+    let html = b.get(location(&res)).send().await.unwrap().text().await;
+    assert!(
+        html.unwrap().contains("<h1>Sign in · Web App</h1>"),
+        "the example is the page served"
+    );
+    let code = login_for_code(&srv, &b, &[]).await;
+    assert_eq!(exchange(&srv, &code, VERIFIER).await.status(), 200);
 }
