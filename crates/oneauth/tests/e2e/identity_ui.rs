@@ -373,27 +373,37 @@ async fn recovery_by_code_sets_a_password_and_ends_other_sessions() {
     assert_eq!(res.status(), 303, "the other browser's session ended");
 }
 
+/// A new browser, signed in with the password on the login page.
+async fn signed_in(srv: &TestServer) -> reqwest::Client {
+    let b = browser();
+    let (_, csrf) = page(&b, &format!("{}/login", srv.ui)).await;
+    let res = post(
+        &b,
+        format!("{}/login", srv.ui),
+        &[
+            ("csrf_token", &csrf),
+            ("method", "password"),
+            ("identifier", EMAIL),
+            ("password", PASSWORD),
+        ],
+    )
+    .await;
+    assert_eq!(res.status(), 303);
+    b
+}
+
+async fn settings_status(srv: &TestServer, b: &reqwest::Client) -> reqwest::StatusCode {
+    b.get(format!("{}/settings", srv.ui))
+        .send()
+        .await
+        .unwrap()
+        .status()
+}
+
 #[tokio::test]
 async fn password_change_in_settings_ends_the_other_sessions() {
     let (srv, _) = server_with_inbox().await;
-    let sign_in = || async {
-        let b = browser();
-        let (_, csrf) = page(&b, &format!("{}/login", srv.ui)).await;
-        let res = post(
-            &b,
-            format!("{}/login", srv.ui),
-            &[
-                ("csrf_token", &csrf),
-                ("method", "password"),
-                ("identifier", EMAIL),
-                ("password", PASSWORD),
-            ],
-        )
-        .await;
-        assert_eq!(res.status(), 303);
-        b
-    };
-    let (here, there) = (sign_in().await, sign_in().await);
+    let (here, there) = (signed_in(&srv).await, signed_in(&srv).await);
     let (html, csrf) = page(&here, &format!("{}/settings", srv.ui)).await;
     assert_eq!(html.matches("<li>").count(), 2, "two sessions listed");
     let res = post(
@@ -418,23 +428,38 @@ async fn password_change_in_settings_ends_the_other_sessions() {
     )
     .await;
     assert_eq!(res.status(), 303);
-    assert_eq!(
-        here.get(format!("{}/settings", srv.ui))
-            .send()
-            .await
-            .unwrap()
-            .status(),
-        200
+    assert_eq!(settings_status(&srv, &here).await, 200);
+    assert_eq!(settings_status(&srv, &there).await, 303);
+}
+
+#[tokio::test]
+async fn ending_all_other_sessions_in_settings_keeps_this_one() {
+    let (srv, _) = server_with_inbox().await;
+    let here = signed_in(&srv).await;
+    let (html, _) = page(&here, &format!("{}/settings", srv.ui)).await;
+    assert!(
+        !html.contains("/settings/sessions/end-others"),
+        "no other session, no button"
     );
+    let (there, elsewhere) = (signed_in(&srv).await, signed_in(&srv).await);
+    let (html, csrf) = page(&here, &format!("{}/settings", srv.ui)).await;
+    assert!(html.contains("End all other sessions"), "{html}");
+    let res = post(
+        &here,
+        format!("{}/settings/sessions/end-others", srv.ui),
+        &[("csrf_token", &csrf)],
+    )
+    .await;
+    assert_eq!(res.status(), 303);
     assert_eq!(
-        there
-            .get(format!("{}/settings", srv.ui))
-            .send()
-            .await
-            .unwrap()
-            .status(),
-        303
+        location(&res),
+        format!("{}/settings?saved=sessions", srv.ui)
     );
+    let (html, _) = page(&here, &format!("{}/settings?saved=sessions", srv.ui)).await;
+    assert!(html.contains("Every other session has ended."), "{html}");
+    assert_eq!(html.matches("<li>").count(), 1, "only this session is left");
+    assert_eq!(settings_status(&srv, &there).await, 303);
+    assert_eq!(settings_status(&srv, &elsewhere).await, 303);
 }
 
 #[tokio::test]
@@ -442,7 +467,7 @@ async fn every_identity_form_needs_its_csrf_token() {
     let (srv, inbox) = server_with_inbox().await;
     let b = browser();
     page(&b, &format!("{}/login", srv.ui)).await;
-    let forms: [(&str, &[(&str, &str)]); 5] = [
+    let forms: [(&str, &[(&str, &str)]); 6] = [
         (
             "/login",
             &[
@@ -464,6 +489,7 @@ async fn every_identity_form_needs_its_csrf_token() {
             "/settings/password",
             &[("new_password", "another long passphrase")],
         ),
+        ("/settings/sessions/end-others", &[]),
     ];
     for (path, fields) in forms {
         for token in [None, Some("forged")] {
