@@ -25,6 +25,7 @@ pub enum ErrorCode {
     AlreadyExists,
     InvalidChallenge,
     WeakPassword,
+    InvalidSocialState,
     NotFound,
     MethodNotAllowed,
     PayloadTooLarge,
@@ -35,6 +36,7 @@ pub enum ErrorCode {
     LoginRequired,
     AdminUnauthorized,
     InvalidCode,
+    SocialLoginFailed,
     AccessDenied,
     UnauthorizedClient,
     CsrfViolation,
@@ -46,7 +48,7 @@ pub enum ErrorCode {
 
 impl ErrorCode {
     /// Every code, in documentation order.
-    pub const ALL: [ErrorCode; 28] = [
+    pub const ALL: [ErrorCode; 30] = [
         Self::InvalidRequest,
         Self::InvalidScope,
         Self::UnsupportedResponseType,
@@ -58,6 +60,7 @@ impl ErrorCode {
         Self::AlreadyExists,
         Self::InvalidChallenge,
         Self::WeakPassword,
+        Self::InvalidSocialState,
         Self::NotFound,
         Self::MethodNotAllowed,
         Self::PayloadTooLarge,
@@ -68,6 +71,7 @@ impl ErrorCode {
         Self::LoginRequired,
         Self::AdminUnauthorized,
         Self::InvalidCode,
+        Self::SocialLoginFailed,
         Self::AccessDenied,
         Self::UnauthorizedClient,
         Self::CsrfViolation,
@@ -136,6 +140,11 @@ impl ErrorCode {
                 "weak_password",
                 "The new password is too short, too common or repeats an identifier.",
             ),
+            Self::InvalidSocialState => (
+                Some(4012),
+                "invalid_state",
+                "The social login's state is missing, expired, or was started in another browser.",
+            ),
             Self::NotFound => (Some(4404), "not_found", "No such resource."),
             Self::MethodNotAllowed => (
                 Some(4405),
@@ -177,6 +186,11 @@ impl ErrorCode {
                 Some(2006),
                 "invalid_code",
                 "The one-time code is wrong, expired, used or out of attempts.",
+            ),
+            Self::SocialLoginFailed => (
+                Some(2007),
+                "social_login_failed",
+                "The external login provider refused the login, or its answer could not be used.",
             ),
             Self::AccessDenied => (
                 Some(3001),
@@ -283,6 +297,10 @@ pub enum Error {
     InvalidChallenge,
     #[error("{0}")]
     WeakPassword(String),
+    #[error(
+        "The sign-in with the external provider expired or was started in another browser; start it again."
+    )]
+    InvalidSocialState,
     #[error("{0}")]
     NotFound(String),
     #[error("The method is not allowed on this resource.")]
@@ -303,6 +321,9 @@ pub enum Error {
     AdminUnauthorized,
     #[error("The code is wrong, expired or used up; ask for a new one.")]
     InvalidCode,
+    /// The text is public: say what failed, never the upstream's answer.
+    #[error("{0}")]
+    SocialLoginFailed(String),
     #[error("{0}")]
     AccessDenied(String),
     #[error("{0}")]
@@ -334,6 +355,7 @@ impl Error {
             Self::AlreadyExists(_) => C::AlreadyExists,
             Self::InvalidChallenge => C::InvalidChallenge,
             Self::WeakPassword(_) => C::WeakPassword,
+            Self::InvalidSocialState => C::InvalidSocialState,
             Self::NotFound(_) => C::NotFound,
             Self::MethodNotAllowed => C::MethodNotAllowed,
             Self::PayloadTooLarge => C::PayloadTooLarge,
@@ -344,6 +366,7 @@ impl Error {
             Self::LoginRequired(_) => C::LoginRequired,
             Self::AdminUnauthorized => C::AdminUnauthorized,
             Self::InvalidCode => C::InvalidCode,
+            Self::SocialLoginFailed(_) => C::SocialLoginFailed,
             Self::AccessDenied(_) => C::AccessDenied,
             Self::UnauthorizedClient(_) => C::UnauthorizedClient,
             Self::CsrfViolation => C::CsrfViolation,
@@ -410,6 +433,12 @@ mod tests {
                 400,
             ),
             (ErrorCode::WeakPassword, Some(4011), "weak_password", 400),
+            (
+                ErrorCode::InvalidSocialState,
+                Some(4012),
+                "invalid_state",
+                400,
+            ),
             (ErrorCode::NotFound, Some(4404), "not_found", 404),
             (
                 ErrorCode::MethodNotAllowed,
@@ -445,6 +474,12 @@ mod tests {
                 401,
             ),
             (ErrorCode::InvalidCode, Some(2006), "invalid_code", 401),
+            (
+                ErrorCode::SocialLoginFailed,
+                Some(2007),
+                "social_login_failed",
+                401,
+            ),
             (ErrorCode::AccessDenied, Some(3001), "access_denied", 403),
             (
                 ErrorCode::UnauthorizedClient,

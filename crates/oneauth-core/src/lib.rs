@@ -5,7 +5,9 @@ pub mod clock;
 pub mod config;
 pub mod error;
 pub mod net;
+pub mod secret;
 
 pub use clock::{Clock, ManualClock, SystemClock};
 pub use config::Config;
 pub use error::{Error, ErrorCode, Result};
+pub use secret::SecretString;

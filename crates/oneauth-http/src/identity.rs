@@ -28,7 +28,8 @@ use oneauth_proto::identity::{
     AddressRequest, AddressView, Channel, CodeLoginRequest, CodeSent, IdentityResponse,
     IdentityView, LoginCodeSendRequest, PasswordChangeRequest, PasswordLoginRequest,
     ProfileUpdateRequest, RecoveryRequest, RegistrationRequest, RegistrationResponse, SessionView,
-    SessionsEnded, SessionsResponse, VerificationRequest,
+    SessionsEnded, SessionsResponse, SocialProviderView, SocialProvidersResponse,
+    VerificationRequest,
 };
 use oneauth_store::{Identity, Session};
 use std::collections::HashMap;
@@ -63,6 +64,7 @@ pub fn routes() -> Vec<(&'static str, MethodRouter<AppState>)> {
             get(sessions_get).delete(sessions_delete),
         ),
         ("/api/identity/sessions/{id}", delete(session_delete)),
+        ("/api/identity/social/providers", get(social_providers_get)),
     ]
 }
 
@@ -691,4 +693,34 @@ pub async fn session_delete(
         jar
     };
     Ok((jar, no_store(StatusCode::OK, SessionsEnded { ended: 1 })).into_response())
+}
+
+/// The social login providers and their start URLs. Social login is a
+/// browser flow (two redirects): a custom UI links to `start_url`; the
+/// login ends on the built-in UI's callback, which continues it like a
+/// password login (session cookie, `login_challenge`, `return_to`, popup).
+#[utoipa::path(
+    get,
+    path = "/api/identity/social/providers",
+    tag = "identity",
+    responses(
+        (status = 200, description = "In the configured order; empty when none is configured.", body = SocialProvidersResponse),
+    )
+)]
+pub async fn social_providers_get(State(app): State<AppState>) -> Json<SocialProvidersResponse> {
+    let providers = app
+        .server
+        .identities
+        .social()
+        .providers()
+        .iter()
+        .map(|p| SocialProviderView {
+            id: p.id.clone(),
+            display_name: p.display_name.clone(),
+            start_url: app
+                .server
+                .ui_endpoint(&oneauth_ui::social::start_path(&p.id, &Default::default())),
+        })
+        .collect();
+    Json(SocialProvidersResponse { providers })
 }

@@ -67,6 +67,7 @@ pub struct TokenParamsForm {
         identity::sessions_get,
         identity::sessions_delete,
         identity::session_delete,
+        identity::social_providers_get,
         public::discovery_get,
         public::jwks_get,
         public::authorize_get,

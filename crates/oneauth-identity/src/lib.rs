@@ -128,6 +128,7 @@ pub struct Identities {
     outbox: Outbox,
     policy: PasswordPolicy,
     session_lifetime: i64,
+    social: method::social::SocialLogin,
 }
 
 fn non_empty(v: Option<String>) -> Option<String> {
@@ -167,6 +168,7 @@ impl Identities {
             "login.methods must name at least one method"
         );
         Ok(Self {
+            social: method::social::SocialLogin::new(config, keys.clone())?,
             codes: OneTimeCodes::new(store.clone(), keys.one_time_code.clone(), &config.codes),
             outbox: Outbox::new(
                 store.clone(),

@@ -261,3 +261,24 @@ pub struct SessionsResponse {
 pub struct SessionsEnded {
     pub ended: u64,
 }
+
+/// `GET /api/identity/social/providers`: the configured social login
+/// providers, for a custom UI's buttons.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct SocialProvidersResponse {
+    pub providers: Vec<SocialProviderView>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct SocialProviderView {
+    #[schema(example = "github")]
+    pub id: String,
+    #[schema(example = "GitHub")]
+    pub display_name: String,
+    /// Where to send the browser (a top-level navigation, not a fetch).
+    /// The login page's parameters may be added as the query
+    /// (`login_challenge`, `return_to`, `mode`, `ui_locales`): after the
+    /// provider, the login continues as the login page would continue it.
+    #[schema(example = "https://login.example.com/social/github/start")]
+    pub start_url: String,
+}

@@ -101,6 +101,19 @@ pub trait IdentityStore {
     ) -> StoreResult<bool>;
 }
 
+/// Social login links, (provider, subject) -> identity. They go with their
+/// identity when it is deleted.
+#[async_trait]
+pub trait ExternalIdentityStore {
+    /// `Conflict` when the upstream account is linked already, to any identity.
+    async fn insert_external_identity(&self, link: &ExternalIdentity) -> StoreResult<()>;
+    async fn get_external_identity(
+        &self,
+        provider: &str,
+        subject: &str,
+    ) -> StoreResult<Option<ExternalIdentity>>;
+}
+
 #[async_trait]
 pub trait SessionStore {
     async fn insert_session(&self, session: &Session) -> StoreResult<()>;
@@ -297,6 +310,7 @@ pub trait Store:
     KeyStore
     + ClientStore
     + IdentityStore
+    + ExternalIdentityStore
     + SessionStore
     + FlowStore
     + ConsentStore

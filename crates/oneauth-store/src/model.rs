@@ -109,6 +109,18 @@ pub struct Identity {
     pub updated_at: i64,
 }
 
+/// A social login link: the upstream account `subject` at the configured
+/// provider `provider` logs in to `identity_id`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ExternalIdentity {
+    pub provider: String,
+    /// The provider's stable id of the account (`sub`; GitHub's numeric
+    /// `id`), never an email, which can change hands.
+    pub subject: String,
+    pub identity_id: String,
+    pub created_at: i64,
+}
+
 /// A login session (the `ory_kratos_session` cookie).
 #[derive(Debug, Clone, PartialEq)]
 pub struct Session {

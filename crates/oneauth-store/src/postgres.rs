@@ -21,6 +21,7 @@ use std::time::Duration;
 
 mod codes;
 mod courier;
+mod social;
 
 static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/postgres");
 

@@ -13,6 +13,7 @@ use tokio::sync::{mpsc, oneshot};
 
 mod codes;
 mod courier;
+mod social;
 
 static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/sqlite");
 

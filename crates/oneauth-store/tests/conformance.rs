@@ -56,6 +56,7 @@ conformance!(
     one_time_codes_newest_only_limited_attempts_single_use,
     courier_messages_are_leased_once_retried_and_abandoned,
     concurrent_token_inserts_all_land_and_a_bad_one_fails_alone,
+    external_identities_link_once_and_go_with_their_identity,
 );
 
 async fn on_sqlite<Fut: Future<Output = ()>>(test: impl FnOnce(Arc<dyn Store>) -> Fut) {
@@ -1262,4 +1263,72 @@ async fn concurrent_token_inserts_all_land_and_a_bad_one_fails_alone(store: Arc<
             "t-{i}"
         );
     }
+}
+
+fn link(provider: &str, subject: &str, identity_id: &str) -> ExternalIdentity {
+    ExternalIdentity {
+        provider: provider.into(),
+        subject: subject.into(),
+        identity_id: identity_id.into(),
+        created_at: 7,
+    }
+}
+
+async fn external_identities_link_once_and_go_with_their_identity(store: Arc<dyn Store>) {
+    store
+        .insert_identity(&identity("a", "alice@example.com"))
+        .await
+        .unwrap();
+    store
+        .insert_identity(&identity("b", "bob@example.com"))
+        .await
+        .unwrap();
+    let github = link("github", "12345", "a");
+    store.insert_external_identity(&github).await.unwrap();
+    // One identity, several upstream accounts; the same subject at another
+    // provider is another account.
+    store
+        .insert_external_identity(&link("corp", "12345", "a"))
+        .await
+        .unwrap();
+    assert!(
+        matches!(
+            store
+                .insert_external_identity(&link("github", "12345", "b"))
+                .await,
+            Err(StoreError::Conflict)
+        ),
+        "an upstream account links to one identity only"
+    );
+    assert!(
+        store
+            .insert_external_identity(&link("github", "999", "nobody"))
+            .await
+            .is_err(),
+        "a link needs an existing identity"
+    );
+    assert_eq!(
+        store
+            .get_external_identity("github", "12345")
+            .await
+            .unwrap(),
+        Some(github)
+    );
+    assert_eq!(
+        store.get_external_identity("github", "999").await.unwrap(),
+        None
+    );
+    assert!(store.delete_identity("a").await.unwrap());
+    assert_eq!(
+        store
+            .get_external_identity("github", "12345")
+            .await
+            .unwrap(),
+        None,
+        "deleting an identity deletes its links"
+    );
+    store
+        .insert_external_identity(&link("github", "12345", "b"))
+        .await
+        .unwrap();
 }

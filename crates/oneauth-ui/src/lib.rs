@@ -10,6 +10,7 @@ pub mod i18n;
 mod pages;
 pub mod params;
 pub mod theme;
+pub mod social;
 
 use askama::Template;
 use axum::Router;
@@ -63,6 +64,11 @@ pub fn router(state: UiState) -> Router {
         .route(
             "/settings/sessions/end-others",
             post(pages::settings_other_sessions_end_post),
+        )
+        .route("/social/{provider}/start", get(social::social_start_get))
+        .route(
+            "/social/{provider}/callback",
+            get(social::social_callback_get),
         )
         .route("/assets/brand.css", get(brand_css_get))
         .route("/consent", get(consent_get).post(consent_post))

@@ -4,6 +4,7 @@
 //! the CSRF token first.
 
 use crate::params::{Params, method_name};
+use crate::social::{self, SocialButton};
 use crate::{Chrome, MessagePage, UiState, cookie, csrf, error_page, lang, page, render};
 use askama::Template;
 use axum::Extension;
@@ -112,6 +113,7 @@ struct LoginPage<'a> {
     notice: Option<String>,
     error: Option<String>,
     errors: Errors,
+    social: Vec<SocialButton>,
 }
 page!(LoginPage, "login.html");
 
@@ -145,6 +147,7 @@ fn login_page<'a>(
         .collect();
     LoginPage {
         c: state.chrome(t, params.popup()),
+        social: social::buttons(state, t, &params),
         params,
         csrf_token,
         client_name,
@@ -305,7 +308,7 @@ pub async fn login_post(
 /// After any successful authentication: a new session (the old one ends,
 /// so a fixated cookie is worth nothing), then on to the OAuth2 flow, the
 /// popup's opener, an allowed `return_to`, or the default page.
-async fn finish_login(
+pub(crate) async fn finish_login(
     state: &UiState,
     jar: CookieJar,
     c: Chrome<'_>,
@@ -395,6 +398,7 @@ struct RegisterPage<'a> {
     password_hint: String,
     error: Option<String>,
     errors: Errors,
+    social: Vec<SocialButton>,
 }
 page!(RegisterPage, "register.html");
 
@@ -416,6 +420,7 @@ fn register_page<'a>(
     let need_phone = matches!(v, Some(VerifyMethod::Phone | VerifyMethod::Both));
     RegisterPage {
         c: state.chrome(t, params.popup()),
+        social: social::buttons(state, t, &params),
         csrf_token,
         ask_email: need_email || params.email.is_some(),
         need_email,

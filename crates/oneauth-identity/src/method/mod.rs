@@ -6,6 +6,7 @@
 pub mod email_code;
 pub mod password;
 pub mod sms_code;
+pub mod social;
 
 use crate::Locale;
 use crate::code::OneTimeCodes;

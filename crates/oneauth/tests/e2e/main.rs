@@ -25,5 +25,6 @@ mod rfc7009_revoke;
 mod rfc7636_pkce;
 mod rfc7662_introspect;
 mod silent_exchange;
+mod social_login;
 mod ui_login;
 mod ui_templates;
