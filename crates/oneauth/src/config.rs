@@ -81,4 +81,65 @@ mod tests {
             Ok(())
         });
     }
+
+    #[test]
+    fn social_providers_come_from_toml_and_bad_ones_fail_start_up_clearly() {
+        use oneauth_core::config::SocialKind;
+        figment::Jail::expect_with(|jail| {
+            jail.create_file(
+                "social.toml",
+                r#"
+[[social.providers]]
+id = "corp"
+display_name = "Corp SSO"
+kind = "oidc"
+issuer = "https://sso.corp.example"
+client_id = "oneauth"
+client_secret = "s3cret-from-the-idp"
+
+[[social.providers]]
+id = "github"
+display_name = "GitHub"
+kind = "oauth2"
+client_id = "Iv1.abc"
+client_secret = "gh-secret"
+"#,
+            )?;
+            let c = load(Some(Path::new("social.toml")), serde_json::json!({}))
+                .map_err(|e| e.to_string())?;
+            let [corp, github] = &c.social.providers[..] else {
+                panic!("two providers");
+            };
+            assert_eq!(corp.kind, SocialKind::Oidc);
+            assert!(corp.pkce && corp.scopes.is_empty());
+            assert_eq!(github.kind, SocialKind::OAuth2);
+            assert_eq!(
+                github.oauth2.emails_url.as_str(),
+                "https://api.github.com/user/emails",
+                "GitHub's endpoints by default"
+            );
+            assert!(!format!("{c:?}").contains("s3cret-from-the-idp"));
+
+            let refused = |provider: serde_json::Value| {
+                let overrides = serde_json::json!({ "social": { "providers": [provider] } });
+                load(None, overrides).unwrap_err().to_string()
+            };
+            let base = serde_json::json!({
+                "id": "corp", "display_name": "Corp", "kind": "oidc",
+                "issuer": "https://sso.corp.example", "client_id": "x", "client_secret": "y",
+            });
+            let with = |k: &str, v: serde_json::Value| {
+                let mut p = base.clone();
+                p[k] = v;
+                p
+            };
+            assert!(refused(with("issuer", serde_json::Value::Null)).contains("needs issuer"));
+            assert!(refused(with("client_secret", "".into())).contains("client_secret"));
+            assert!(refused(with("id", "Corp SSO".into())).contains("a-z, 0-9"));
+            assert!(refused(with("kind", "saml".into())).contains("kind"));
+            let twice = serde_json::json!({ "social": { "providers": [base.clone(), base] } });
+            assert!(load(None, twice).unwrap_err().to_string().contains("twice"));
+            Ok(())
+        });
+    }
 }
