@@ -101,13 +101,15 @@ process.on('exit', () => {
 /**
  * `oneauth serve` on three loopback ports; resolves once /health/ready
  * answers 200. `globalArgs` go before `serve` (e.g. `--config FILE`).
+ * `host` names the server in its public URLs (`localhost` makes a second
+ * site beside 127.0.0.1, with cookies of its own).
  */
-export async function startOneAuth({ dataDir, ports, globalArgs = [] }) {
+export async function startOneAuth({ dataDir, ports, globalArgs = [], host = '127.0.0.1' }) {
   const [pub, ui, admin] = ports;
   const srv = {
-    issuer: `http://127.0.0.1:${pub}`,
-    uiUrl: `http://127.0.0.1:${ui}`,
-    adminUrl: `http://127.0.0.1:${admin}`,
+    issuer: `http://${host}:${pub}`,
+    uiUrl: `http://${host}:${ui}`,
+    adminUrl: `http://${host}:${admin}`,
     out: '',
     exit: null,
     child: null,

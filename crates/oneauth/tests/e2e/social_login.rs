@@ -148,11 +148,14 @@ async fn oidc_social_tokens(
     assert_eq!(res.status(), 303, "upstream login");
     let callback = follow_until(b, location(&res), &downstream.ui).await;
     assert!(callback.contains("/social/corp/callback?"), "{callback}");
+    let upstream_code = query_param(&callback, "code").unwrap();
     let back = follow_to_client(b, callback).await;
     let code = query_param(&back, "code").unwrap_or_else(|| panic!("no code in {back}"));
     assert_eq!(query_param(&back, "state").as_deref(), Some("st-123"));
     let res = exchange(downstream, &code, VERIFIER).await;
     assert_eq!(res.status(), 200);
+    let logs = logged();
+    assert!(!logs.contains(&upstream_code) && !logs.contains(UPSTREAM_SECRET));
     res.json().await.unwrap()
 }
 
