@@ -1,7 +1,9 @@
 //! Login methods are plug-ins: each turns submitted fields into an identity.
-//! The set grows (social, passkeys) without touching the callers, which
-//! dispatch on the submitted method name. A method with a first step (a
-//! code to send) does it in [`LoginMethod::begin`].
+//! The set grows (passkeys) without touching the callers, which dispatch on
+//! the submitted method name. A method with a first step (a code to send)
+//! does it in [`LoginMethod::begin`]. Social login is two redirects rather
+//! than submitted fields; its providers are plug-ins of their own
+//! ([`social`]).
 
 pub mod email_code;
 pub mod password;

@@ -539,6 +539,23 @@ async fn the_identity_api_lists_the_providers_with_their_start_urls() {
             "start_url": format!("{}/social/github/start", srv.ui),
         }]})
     );
+    // The register page offers them too (a first social login creates
+    // the account), carrying the page's parameters to the start endpoint.
+    let html = reqwest::get(format!(
+        "{}/register?enable_social=true&return_to=http%3A%2F%2F127.0.0.1%3A3000%2Fdone",
+        srv.ui
+    ))
+    .await
+    .unwrap()
+    .text()
+    .await
+    .unwrap();
+    let href = button_href(&html);
+    assert!(href.starts_with("/social/github/start?"), "{href}");
+    assert_eq!(
+        query_param(&format!("{}{href}", srv.ui), "return_to").as_deref(),
+        Some("http://127.0.0.1:3000/done")
+    );
     // Without enable_social the login page shows no buttons.
     let html = reqwest::get(format!("{}/login", srv.ui))
         .await
