@@ -9,8 +9,8 @@ mod csrf;
 pub mod i18n;
 mod pages;
 pub mod params;
-pub mod theme;
 pub mod social;
+pub mod theme;
 
 use askama::Template;
 use axum::Router;
