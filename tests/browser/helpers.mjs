@@ -43,6 +43,30 @@ export function assertPrerequisites() {
   assert.ok(existsSync(CHROMIUM), `chromium not found at ${CHROMIUM} (apt-get install -y chromium)`);
 }
 
+const AXE_SOURCE = path.join(HERE, 'node_modules', 'axe-core', 'axe.min.js');
+let axeSource = null;
+
+/** axe-core's violations on the page (evaluated over the DevTools protocol, so the page's CSP stays as it is). */
+export async function axeViolations(page) {
+  axeSource ??= await fs.readFile(AXE_SOURCE, 'utf8').catch(() => {
+    throw new Error(`axe-core missing at ${AXE_SOURCE} (run npm ci in tests/browser)`);
+  });
+  await page.evaluate(axeSource);
+  const result = await page.evaluate(() =>
+    window.axe.run(document, { resultTypes: ['violations'] }).then((r) => ({
+      rulesPassed: r.passes.length,
+      violations: r.violations.map((v) => ({
+        id: v.id,
+        impact: v.impact,
+        help: v.help,
+        nodes: v.nodes.slice(0, 5).map((n) => `${n.target.join(' ')}: ${n.failureSummary?.split('\n').slice(1).join(' ')}`),
+      })),
+    })),
+  );
+  assert.ok(result.rulesPassed > 10, `axe-core checked almost nothing (${result.rulesPassed} rules passed)`);
+  return result.violations;
+}
+
 /** Free loopback ports: bind all to port 0 at once (so they differ), then close. */
 export async function freePorts(n) {
   const servers = await Promise.all(

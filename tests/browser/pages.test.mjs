@@ -17,7 +17,6 @@ import fs from 'node:fs/promises';
 import http from 'node:http';
 import path from 'node:path';
 import {
-  HERE,
   REPO_ROOT,
   assertPrerequisites,
   authorizationRequest,
@@ -29,12 +28,12 @@ import {
   startOneAuth,
   watchPage,
   withDiagnostics as withDiagnosticsOf,
+  axeViolations,
 } from './helpers.mjs';
 
 const SCREENSHOT_DIR = process.env.ONEAUTH_SCREENSHOT_DIR
   ? path.resolve(process.env.ONEAUTH_SCREENSHOT_DIR)
   : path.join(REPO_ROOT, 'docs', 'screenshots');
-const AXE_SOURCE = path.join(HERE, 'node_modules', 'axe-core', 'axe.min.js');
 const PASSWORD = 'correct horse battery staple';
 const STEP = 8_000;
 const DESKTOP = { width: 1280, height: 800 };
@@ -79,7 +78,6 @@ const S = {
   app: null,
   appUrl: null,
   browser: null,
-  axe: null,
   cjkFont: false,
 };
 
@@ -180,24 +178,6 @@ const REACH = {
   },
 };
 
-/** axe-core in the page (evaluated over the DevTools protocol, so the page's CSP stays as it is). */
-async function axeViolations(page) {
-  await page.evaluate(S.axe);
-  const result = await page.evaluate(() =>
-    window.axe.run(document, { resultTypes: ['violations'] }).then((r) => ({
-      rulesPassed: r.passes.length,
-      violations: r.violations.map((v) => ({
-        id: v.id,
-        impact: v.impact,
-        help: v.help,
-        nodes: v.nodes.slice(0, 5).map((n) => `${n.target.join(' ')}: ${n.failureSummary?.split('\n').slice(1).join(' ')}`),
-      })),
-    })),
-  );
-  assert.ok(result.rulesPassed > 10, `axe-core checked almost nothing (${result.rulesPassed} rules passed)`);
-  return result.violations;
-}
-
 async function horizontalOverflow(page) {
   return page.evaluate(() => {
     const vw = document.documentElement.clientWidth;
@@ -223,9 +203,6 @@ describe('OneAuth UI pages: languages, accessibility, phone layout, screenshots'
   before(
     async () => {
       assertPrerequisites();
-      S.axe = await fs.readFile(AXE_SOURCE, 'utf8').catch(() => {
-        throw new Error(`axe-core missing at ${AXE_SOURCE} (run npm ci in tests/browser)`);
-      });
       S.cjkFont = await hasCjkFont();
       await fs.mkdir(SCREENSHOT_DIR, { recursive: true });
 

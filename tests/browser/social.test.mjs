@@ -15,6 +15,7 @@ import path from 'node:path';
 import {
   REPO_ROOT,
   assertPrerequisites,
+  axeViolations,
   authorizationRequest,
   exchangeCode,
   freePorts,
@@ -118,6 +119,8 @@ describe('Social login through an upstream OneAuth in Chromium', () => {
       await page.goto(login.href);
 
       const button = page.getByRole('link', { name: 'Continue with Corp SSO' });
+      const bad = (await axeViolations(page)).filter((v) => v.impact === 'serious' || v.impact === 'critical');
+      assert.deepEqual(bad, [], 'login page with social buttons: serious or critical accessibility violations');
       await page.screenshot({ path: path.join(SCREENSHOT_DIR, 'login-social-en.png'), fullPage: true, animations: 'disabled', caret: 'hide' });
       await button.click();
       // The upstream's own login page.
