@@ -157,7 +157,10 @@ pub struct Password {
     pub argon2_iterations: u32,
     /// argon2id lanes (OWASP: 1).
     pub argon2_parallelism: u32,
-    /// Most password hashes computed at once; more wait their turn.
+    /// Most password hashes computed at once, each on its own thread at a
+    /// lower scheduling priority than request handling, holding
+    /// `argon2_memory_kib` for the life of the process; more wait their
+    /// turn. 0: one per core.
     pub max_concurrent_hashes: usize,
     /// Shortest password accepted, in characters (NIST SP 800-63B: at
     /// least 8). Common passwords from a bundled list are refused; there
@@ -561,8 +564,18 @@ impl Default for Password {
             argon2_memory_kib: 19456,
             argon2_iterations: 2,
             argon2_parallelism: 1,
-            max_concurrent_hashes: 4,
+            max_concurrent_hashes: 0,
             min_length: 8,
+        }
+    }
+}
+
+impl Password {
+    /// `max_concurrent_hashes`, with 0 resolved to the number of cores.
+    pub fn hashing_threads(&self) -> usize {
+        match self.max_concurrent_hashes {
+            0 => std::thread::available_parallelism().map_or(1, |n| n.get()),
+            n => n,
         }
     }
 }

@@ -4,7 +4,7 @@
 //! `cargo bench -p oneauth-crypto`; numbers go to bench/README.md.
 
 use aws_lc_rs::hmac;
-use criterion::{BenchmarkId, Criterion, criterion_group, criterion_main};
+use criterion::{BenchmarkId, Criterion, Throughput, criterion_group, criterion_main};
 use oneauth_core::config::{Password, SigningAlg};
 use oneauth_crypto::{
     KeyMaterial, PasswordHasher, SigningKey, SystemKeys, TokenHash, TokenKind, TokenMinter,
@@ -89,6 +89,9 @@ fn id_token_signing(c: &mut Criterion) {
     g.finish();
 }
 
+/// argon2id at the configured parameters: one hash at a time (latency),
+/// then as many at once as there are hashing threads (the login limit of
+/// this machine: logins/s at most = elements/s of `verify_all_threads`).
 fn argon2id(c: &mut Criterion) {
     let cfg = Password::default();
     let hasher = PasswordHasher::new(&cfg).expect("argon2 parameters");
@@ -118,6 +121,27 @@ fn argon2id(c: &mut Criterion) {
                 .expect("hashes")
         })
     });
+    let threads = cfg.hashing_threads();
+    g.throughput(Throughput::Elements(threads as u64));
+    g.bench_function(
+        BenchmarkId::new(format!("verify_all_threads/{threads}"), &name),
+        |b| {
+            b.iter(|| {
+                rt.block_on(async {
+                    let mut set = tokio::task::JoinSet::new();
+                    for _ in 0..threads {
+                        let (hasher, stored) = (hasher.clone(), stored.clone());
+                        set.spawn(async move {
+                            hasher
+                                .verify("correct horse battery staple", Some(&stored))
+                                .await
+                        });
+                    }
+                    set.join_all().await
+                })
+            })
+        },
+    );
     g.finish();
 }
 
