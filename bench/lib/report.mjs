@@ -3,6 +3,7 @@
 //
 //   node report.mjs line FILE
 //   node report.mjs table RESULTS_DIR OUT_DIR --mode M --seconds S ... --commit C
+//   node report.mjs scale RESULTS_DIR OUT_DIR --levels L1,L2 ... --commit C
 //
 // Nothing here asserts a threshold: the issue's targets are shown, not enforced.
 
@@ -152,7 +153,94 @@ if (cmd === 'line') {
   fs.writeFileSync(path.join(outDir, `${stem}.md`), text);
   fs.writeFileSync(path.join(outDir, `${stem}.json`), `${JSON.stringify({ meta, rows, process: proc, mint, storm }, null, 2)}\n`);
   console.log(`written: ${path.join(outDir, stem)}.{md,json}`);
+} else if (cmd === 'scale') {
+  // bench/run --scale: throughput per level of live tokens, query plans, soak.
+  const [dir, outDir, ...flags] = rest;
+  const opt = {};
+  for (let i = 0; i < flags.length; i += 2) opt[flags[i].replace(/^--/, '')] = flags[i + 1];
+  const load = (f) => {
+    const p = path.join(dir, f);
+    return fs.existsSync(p) ? JSON.parse(fs.readFileSync(p, 'utf8')) : null;
+  };
+  const label = (n) => (n >= 1e6 && n % 1e6 === 0 ? `${n / 1e6}M` : n >= 1e3 && n % 1e3 === 0 ? `${n / 1e3}k` : `${n}`);
+  const date = new Date().toISOString();
+  const meta = {
+    date, commit: opt.commit, mode: 'scale', seconds: Number(opt.seconds),
+    soak_seconds: Number(opt['soak-seconds']), connections: Number(opt.connections),
+    threads: Number(opt.threads), binary: opt.binary, cpus: os.cpus().length,
+    cpu_model: os.cpus()[0]?.model, load_average: os.loadavg(),
+  };
+  const levels = opt.levels.split(',').map(Number).map((n) => {
+    const l = label(n);
+    const cc = load(`oneauth.client_credentials_${l}.json`);
+    const v = load(`oneauth.verify_${l}.json`);
+    return {
+      level: n, label: l, ...load(`oneauth.level_${l}.json`),
+      client_credentials: cc && summarise(cc),
+      verify: v && { ...summarise(v), inactive: v.load.inactive },
+    };
+  });
+  const rss = fs.readFileSync(path.join(dir, 'oneauth.soak.rss'), 'utf8').trim().split('\n')
+    .map((line) => line.split(' ').map(Number)).map(([ms, kb]) => ({ s: ms / 1000, mib: kb / 1024 }));
+  // Least-squares slope over the second half: growth that continues.
+  const half = rss.filter((p) => p.s >= rss[rss.length - 1].s / 2);
+  const mean = (xs) => xs.reduce((a, b) => a + b, 0) / xs.length;
+  const ms = mean(half.map((p) => p.s));
+  const mm = mean(half.map((p) => p.mib));
+  const slope = half.reduce((a, p) => a + (p.s - ms) * (p.mib - mm), 0)
+    / half.reduce((a, p) => a + (p.s - ms) ** 2, 0);
+  const soakLoad = load('oneauth.soak.json');
+  const soak = {
+    load: soakLoad && { ...summarise(soakLoad), inactive: soakLoad.load.inactive },
+    logins: load('oneauth.soak_logins.flows.json'),
+    process: load('oneauth.soak_process.json'),
+    rss_first_mib: rss[0]?.mib, rss_max_mib: Math.max(...rss.map((p) => p.mib)),
+    rss_last_mib: rss[rss.length - 1]?.mib, rss_slope_mib_per_min_second_half: slope * 60,
+    rss_samples: rss,
+  };
+  const plans = fs.readFileSync(path.join(dir, 'oneauth.plans.txt'), 'utf8');
+
+  const md = [];
+  md.push(`# bench/run scale: ${date} at ${meta.commit}`, '');
+  md.push(`wrk ${meta.threads} threads, ${meta.connections} connections, ${meta.seconds} s per load; `
+    + `${meta.cpus} CPUs (${meta.cpu_model}); load average before the report ${meta.load_average.map((x) => x.toFixed(2)).join(' ')}.`, '');
+  const head = ['live access tokens', 'data dir MiB', 'client_credentials /s', 'p50 / p99 ms', 'CPU µs/op',
+    'verify /s', 'p50 / p99 ms', 'CPU µs/op', 'not active', 'errors', 'machine busy %'];
+  md.push(`| ${head.join(' | ')} |`, `|${head.map(() => '---').join('|')}|`);
+  for (const l of levels) {
+    const c = l.client_credentials;
+    const v = l.verify;
+    md.push(`| ${f0(l.live_tokens)} | ${f0(l.db_bytes / 1048576)} | ${f0(c?.rate)} | ${f2(c?.p50_ms)} / ${f2(c?.p99_ms)} | ${f0(c?.cpu_us_per_op)} `
+      + `| ${f0(v?.rate)} | ${f2(v?.p50_ms)} / ${f2(v?.p99_ms)} | ${f0(v?.cpu_us_per_op)} | ${f0(v?.inactive)} `
+      + `| ${f0((c?.errors ?? 0) + (v?.errors ?? 0))} | ${f0(c?.machine_busy_pct)} / ${f0(v?.machine_busy_pct)} |`);
+  }
+  if (levels.length > 1) {
+    const [a, b] = [levels[0], levels[levels.length - 1]];
+    const r = (x, y) => (x && y ? `${(y.rate / x.rate).toFixed(2)}×` : '–');
+    md.push('', `${b.label} against ${a.label}: client_credentials ${r(a.client_credentials, b.client_credentials)}, `
+      + `verify ${r(a.verify, b.verify)} (verify presents a random sample of the seeded tokens, cycling).`);
+  }
+  md.push('', 'Query plans (sqlite3 CLI on the bench database at the last level):', '', '```', plans.trimEnd(), '```', '');
+  const sl = soak.load;
+  const p = soak.process;
+  md.push(`Soak, ${meta.soak_seconds} s: mixed load ${f0(sl?.rate)}/s (p50 ${f2(sl?.p50_ms)} ms, p99 ${f2(sl?.p99_ms)} ms, `
+    + `errors ${f0(sl?.errors)}, not active ${f0(sl?.inactive)}, machine busy ${f0(sl?.machine_busy_pct)} %); `
+    + `password logins beside it ${f2(soak.logins?.rate)}/s (${f0(soak.logins?.flows)}, errors ${f0(soak.logins?.errors)}).`);
+  md.push(`RSS: idle ${f2(p?.idle_rss_kb / 1024)} MiB; first sample ${f2(soak.rss_first_mib)} MiB, max ${f2(soak.rss_max_mib)} MiB, `
+    + `last ${f2(soak.rss_last_mib)} MiB; slope over the second half ${soak.rss_slope_mib_per_min_second_half.toFixed(3)} MiB/min; `
+    + `${f0(p?.live_tokens)} live access tokens and ${f0(p?.data_dir_bytes / 1048576)} MiB of data at the end.`, '');
+  const every = Math.max(1, Math.round(30 / (rss[1]?.s - rss[0]?.s || 30)));
+  md.push('| s | ' + rss.filter((_, i) => i % every === 0).map((q) => f0(q.s)).join(' | ') + ' |');
+  md.push('|---|' + rss.filter((_, i) => i % every === 0).map(() => '---').join('|') + '|');
+  md.push('| RSS MiB | ' + rss.filter((_, i) => i % every === 0).map((q) => f2(q.mib)).join(' | ') + ' |', '');
+  const text = md.join('\n');
+  console.log(text);
+  fs.mkdirSync(outDir, { recursive: true });
+  const stem = `${date.slice(0, 16).replace(/:/g, '')}Z-${meta.commit}-scale`;
+  fs.writeFileSync(path.join(outDir, `${stem}.md`), text);
+  fs.writeFileSync(path.join(outDir, `${stem}.json`), `${JSON.stringify({ meta, levels, plans, soak }, null, 2)}\n`);
+  console.log(`written: ${path.join(outDir, stem)}.{md,json}`);
 } else {
-  console.error('usage: node report.mjs line FILE | table RESULTS_DIR OUT_DIR ...');
+  console.error('usage: node report.mjs line FILE | table RESULTS_DIR OUT_DIR ... | scale RESULTS_DIR OUT_DIR ...');
   process.exit(2);
 }

@@ -14,9 +14,10 @@ function done(summary, latency, requests)
   -- Requests sent after a thread ran out of single-use inputs (codes,
   -- refresh tokens) are not the server's errors; the time until the inputs
   -- ran out is the run's real duration.
-  local exhausted, first, last_stop, stopped = 0, nil, 0, 0
+  local exhausted, inactive, first, last_stop, stopped = 0, 0, nil, 0, 0
   for _, t in ipairs(threads) do
     exhausted = exhausted + (t:get("exhausted") or 0)
+    inactive = inactive + (t:get("inactive") or 0)
     local f = t:get("t_first")
     if f and (first == nil or f < first) then first = f end
     local s = t:get("t_stop")
@@ -33,10 +34,10 @@ function done(summary, latency, requests)
   out:write(string.format(
     '{"requests":%d,"duration_us":%d,"wrk_duration_us":%d,"bytes":%d,' ..
     '"errors_connect":%d,"errors_read":%d,"errors_write":%d,"errors_status":%d,' ..
-    '"errors_timeout":%d,"exhausted":%d,"p50_us":%d,"p90_us":%d,"p99_us":%d,' ..
+    '"errors_timeout":%d,"exhausted":%d,"inactive":%d,"p50_us":%d,"p90_us":%d,"p99_us":%d,' ..
     '"max_us":%d,"mean_us":%.1f}\n',
     summary.requests, duration_us, summary.duration, summary.bytes,
-    e.connect, e.read, e.write, e.status, e.timeout, exhausted,
+    e.connect, e.read, e.write, e.status, e.timeout, exhausted, inactive,
     latency:percentile(50), latency:percentile(90), latency:percentile(99),
     latency.max, latency.mean))
   out:close()

@@ -10,6 +10,7 @@ use aws_lc_rs::signature::{
     ECDSA_P256_SHA256_FIXED_SIGNING, EcdsaKeyPair, Ed25519KeyPair, KeyPair as _, RSA_PKCS1_SHA256,
     RsaKeyPair,
 };
+use bytes::Bytes;
 use oneauth_core::config::SigningAlg;
 use serde::{Deserialize, Serialize};
 
@@ -188,7 +189,8 @@ impl SigningKey {
 /// signed before a rotation still verify.
 pub struct Keyring {
     keys: Vec<SigningKey>,
-    jwks_json: String,
+    /// Served as is: a clone shares the buffer.
+    jwks_json: Bytes,
 }
 
 impl Keyring {
@@ -209,7 +211,7 @@ impl Keyring {
             .collect();
         let jwks = serde_json::json!({ "keys": published });
         Self {
-            jwks_json: jwks.to_string(),
+            jwks_json: Bytes::from(jwks.to_string()),
             keys,
         }
     }
@@ -227,8 +229,8 @@ impl Keyring {
     }
 
     /// The JWKS document, serialised once.
-    pub fn jwks_json(&self) -> &str {
-        &self.jwks_json
+    pub fn jwks_json(&self) -> Bytes {
+        self.jwks_json.clone()
     }
 
     pub fn keys(&self) -> &[SigningKey] {
@@ -331,10 +333,11 @@ mod keyring_tests {
         };
         let ring = Keyring::new(keys(), 150, 60);
         assert_eq!(ring.signer(SigningAlg::ES256).unwrap().kid, "new");
-        assert!(ring.jwks_json().contains("\"old\""));
+        let text = |r: &Keyring| String::from_utf8(r.jwks_json().to_vec()).unwrap();
+        assert!(text(&ring).contains("\"old\""));
         let later = Keyring::new(keys(), 161, 60);
-        assert!(!later.jwks_json().contains("\"old\""));
-        assert!(later.jwks_json().contains("\"new\""));
+        assert!(!text(&later).contains("\"old\""));
+        assert!(text(&later).contains("\"new\""));
     }
 
     #[test]

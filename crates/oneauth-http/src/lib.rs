@@ -195,13 +195,20 @@ pub async fn log_request(
         .and_then(|v| v.to_str().ok())
         .filter(|v| v.len() <= 64 && v.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-'))
         .map(str::to_owned)
-        .unwrap_or_else(|| uuid::Uuid::new_v4().to_string());
+        // A v4 UUID from the thread's CSPRNG: `new_v4` costs a getrandom(2)
+        // system call per request.
+        .unwrap_or_else(|| {
+            uuid::Builder::from_random_bytes(rand::random())
+                .into_uuid()
+                .to_string()
+        });
     let method = req.method().clone();
-    let path = req.uri().path().to_owned();
+    // Cheap clones (shared buffers), kept past `next.run`.
+    let uri = req.uri().clone();
     let route = req
         .extensions()
         .get::<axum::extract::MatchedPath>()
-        .map_or_else(|| "unmatched".to_owned(), |m| m.as_str().to_owned());
+        .cloned();
     let header_value = HeaderValue::from_str(&id).expect("validated id");
     req.headers_mut()
         .insert("x-request-id", header_value.clone());
@@ -209,7 +216,7 @@ pub async fn log_request(
     let mut res = next.run(req).await;
     res.headers_mut().insert("x-request-id", header_value);
     metrics::record_request(
-        &route,
+        route.as_ref().map_or("unmatched", |m| m.as_str()),
         method.as_str(),
         res.status().as_u16(),
         started.elapsed().as_secs_f64(),
@@ -217,7 +224,7 @@ pub async fn log_request(
     tracing::info!(
         request_id = %id,
         method = %method,
-        path = %path,
+        path = %uri.path(),
         status = res.status().as_u16(),
         micros = started.elapsed().as_micros() as u64,
         "request"

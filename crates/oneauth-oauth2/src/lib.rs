@@ -16,6 +16,7 @@ pub mod pkce;
 pub mod token;
 pub mod userinfo;
 
+use bytes::Bytes;
 use oneauth_core::{Config, Error, Result};
 use oneauth_crypto::{Keyring, SystemKeys, TokenMinter};
 use oneauth_identity::Identities;
@@ -34,7 +35,7 @@ pub struct AuthorizationServer {
     keyring: RwLock<Arc<Keyring>>,
     /// The discovery document, serialised when the keys change (its
     /// algorithms follow them), not per request.
-    discovery: RwLock<Arc<str>>,
+    discovery: RwLock<Bytes>,
 }
 
 impl AuthorizationServer {
@@ -55,19 +56,19 @@ impl AuthorizationServer {
             identities,
             limits,
             keyring: RwLock::new(Arc::new(keyring)),
-            discovery: RwLock::new(Arc::from("")),
+            discovery: RwLock::new(Bytes::new()),
         };
         server.refresh_discovery();
         server
     }
 
     fn refresh_discovery(&self) {
-        let doc: Arc<str> = Arc::from(self.discovery().to_string());
+        let doc = Bytes::from(self.discovery().to_string());
         *self.discovery.write().unwrap_or_else(|e| e.into_inner()) = doc;
     }
 
-    /// The serialised discovery document.
-    pub fn discovery_json(&self) -> Arc<str> {
+    /// The serialised discovery document (a clone shares the buffer).
+    pub fn discovery_json(&self) -> Bytes {
         self.discovery
             .read()
             .unwrap_or_else(|e| e.into_inner())

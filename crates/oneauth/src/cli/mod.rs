@@ -118,7 +118,8 @@ impl Cli {
 
 pub async fn run(cli: Cli) -> anyhow::Result<()> {
     let config = crate::config::load(cli.config.as_deref(), cli.overrides())?;
-    init_tracing(&config, matches!(cli.command, Command::Serve(_)));
+    // Held to the end, so the last lines are written.
+    let _log_flush = init_tracing(&config, matches!(cli.command, Command::Serve(_)))?;
     let clock: Arc<dyn Clock> = Arc::new(SystemClock);
     match cli.command {
         Command::Serve(_) => serve(config, clock).await,
@@ -169,7 +170,11 @@ async fn shutdown_signal() {
     }
 }
 
-fn init_tracing(config: &oneauth_core::Config, serving: bool) {
+fn init_tracing(
+    config: &oneauth_core::Config,
+    serving: bool,
+) -> anyhow::Result<crate::log_writer::Flush> {
+    use std::io::IsTerminal as _;
     use tracing_subscriber::EnvFilter;
     let default = if serving {
         config.log.level.as_str()
@@ -177,11 +182,14 @@ fn init_tracing(config: &oneauth_core::Config, serving: bool) {
         "warn"
     };
     let filter = EnvFilter::try_from_env("ONEAUTH_LOG").unwrap_or_else(|_| EnvFilter::new(default));
+    let (writer, flush) = crate::log_writer::LogWriter::new(std::io::stderr())?;
     let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
-        .with_writer(std::io::stderr);
+        .with_ansi(std::io::stderr().is_terminal())
+        .with_writer(writer);
     match config.log.format {
         oneauth_core::config::LogFormat::Json => builder.json().init(),
         oneauth_core::config::LogFormat::Text => builder.init(),
     }
+    Ok(flush)
 }
