@@ -2,6 +2,7 @@
 //! rate limits that hold across nodes sharing one database.
 
 use crate::support::*;
+use oneauth_core::Clock as _;
 
 #[tokio::test]
 async fn ready_checks_the_database_and_schema() {
@@ -99,6 +100,9 @@ async fn a_limit_holds_for_the_sum_of_two_nodes_sharing_the_database() {
         c.database_url = shared;
     })
     .await;
+    // Each test server has its own clock, set when it started: put b's on
+    // a's, or the nodes may count in different one-minute windows.
+    b.clock.advance(a.clock.now() - b.clock.now());
     let mut statuses = Vec::new();
     for node in [&a, &b, &a, &b, &a, &b] {
         statuses.push(cli_attempt(&node.public, None).await);
