@@ -1,7 +1,7 @@
 //! Encodings both backends share: how lists, states and client origins sit
 //! in columns. Nothing here talks to a database.
 
-use crate::{Client, FlowState, IdentityState, StoreError, StoreResult};
+use crate::{Client, FlowState, IdentityState, Rotation, StoreError, StoreResult};
 
 /// Space-delimited lists (scopes, amr) in one TEXT column.
 pub(crate) fn join(list: &[String]) -> String {
@@ -47,4 +47,30 @@ pub(crate) fn client_origins(client: &Client) -> Vec<String> {
     origins.sort();
     origins.dedup();
     origins
+}
+
+/// What a refresh token's row showed when its rotation changed nothing.
+pub(crate) struct RotationSeen {
+    pub grant_id: String,
+    pub used_at: Option<i64>,
+    pub successor: Option<Vec<u8>>,
+    pub revoked_at: Option<i64>,
+    pub expires_at: i64,
+}
+
+impl RotationSeen {
+    /// Why the token did not rotate: a replay inside the grace window gets
+    /// the sealed successor, a later one is a reuse.
+    pub(crate) fn outcome(self, now: i64, grace_secs: i64) -> Rotation {
+        match (self.used_at, self.successor) {
+            _ if self.revoked_at.is_some() || self.expires_at <= now => Rotation::Invalid,
+            (Some(used), Some(sealed)) if now - used <= grace_secs => Rotation::Replayed {
+                sealed_successor: sealed,
+            },
+            (Some(_), _) => Rotation::Reused {
+                grant_id: self.grant_id,
+            },
+            (None, _) => Rotation::Invalid,
+        }
+    }
 }

@@ -20,7 +20,7 @@ pub enum StoreError {
     #[error("already exists")]
     Conflict,
     #[error("database unavailable: {0}")]
-    Unavailable(#[source] sqlx::Error),
+    Unavailable(#[source] anyhow::Error),
     #[error("database error: {0}")]
     Other(#[source] anyhow::Error),
 }
@@ -30,7 +30,34 @@ impl From<sqlx::Error> for StoreError {
         match &e {
             sqlx::Error::Database(db) if db.is_unique_violation() => Self::Conflict,
             sqlx::Error::PoolTimedOut | sqlx::Error::Io(_) | sqlx::Error::PoolClosed => {
-                Self::Unavailable(e)
+                Self::Unavailable(e.into())
+            }
+            _ => Self::Other(e.into()),
+        }
+    }
+}
+
+impl From<rusqlite::Error> for StoreError {
+    fn from(e: rusqlite::Error) -> Self {
+        use rusqlite::ffi;
+        match e.sqlite_error() {
+            Some(f)
+                if f.extended_code == ffi::SQLITE_CONSTRAINT_UNIQUE
+                    || f.extended_code == ffi::SQLITE_CONSTRAINT_PRIMARYKEY =>
+            {
+                Self::Conflict
+            }
+            Some(f)
+                if matches!(
+                    f.code,
+                    rusqlite::ErrorCode::DatabaseBusy
+                        | rusqlite::ErrorCode::DatabaseLocked
+                        | rusqlite::ErrorCode::CannotOpen
+                        | rusqlite::ErrorCode::SystemIoFailure
+                        | rusqlite::ErrorCode::DiskFull
+                ) =>
+            {
+                Self::Unavailable(e.into())
             }
             _ => Self::Other(e.into()),
         }
@@ -47,7 +74,7 @@ impl From<StoreError> for oneauth_core::Error {
     fn from(e: StoreError) -> Self {
         match e {
             StoreError::Conflict => Self::AlreadyExists("The resource exists already.".into()),
-            StoreError::Unavailable(e) => Self::Unavailable(e.into()),
+            StoreError::Unavailable(e) => Self::Unavailable(e),
             StoreError::Other(e) => Self::Internal(e),
         }
     }

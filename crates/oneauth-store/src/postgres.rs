@@ -706,18 +706,14 @@ impl TokenStore for PostgresStore {
         let Some(row) = row else {
             return Ok(Rotation::Invalid);
         };
-        let used_at: Option<i64> = row.try_get("used_at")?;
-        let revoked_at: Option<i64> = row.try_get("revoked_at")?;
-        let expires_at: i64 = row.try_get("expires_at")?;
-        let successor: Option<Vec<u8>> = row.try_get("successor")?;
-        Ok(match (used_at, successor) {
-            _ if revoked_at.is_some() || expires_at <= now => Rotation::Invalid,
-            (Some(used), Some(sealed)) if now - used <= grace_secs => Rotation::Replayed {
-                sealed_successor: sealed,
-            },
-            (Some(_), _) => Rotation::Reused { grant_id },
-            (None, _) => Rotation::Invalid,
-        })
+        let seen = RotationSeen {
+            grant_id,
+            used_at: row.try_get("used_at")?,
+            successor: row.try_get("successor")?,
+            revoked_at: row.try_get("revoked_at")?,
+            expires_at: row.try_get("expires_at")?,
+        };
+        Ok(seen.outcome(now, grace_secs))
     }
 
     async fn get_token(&self, kind: TokenKind, hash: &str, now: i64) -> StoreResult<Option<Token>> {

@@ -1,50 +1,54 @@
 //! The courier's outbox on SQLite.
 
-use super::SqliteStore;
+use super::{SqliteStore, all, exec, one};
 use crate::*;
-use sqlx::Row as _;
-use sqlx::sqlite::SqliteRow;
+use rusqlite::Row;
 
-fn message_from(r: &SqliteRow) -> StoreResult<CourierMessage> {
-    let channel: String = r.try_get("channel")?;
-    let status: String = r.try_get("status")?;
+fn message_from(r: &Row) -> StoreResult<CourierMessage> {
+    let channel: String = r.get("channel")?;
+    let status: String = r.get("status")?;
     Ok(CourierMessage {
-        id: r.try_get("id")?,
+        id: r.get("id")?,
         channel: Channel::parse(&channel)
             .ok_or_else(|| StoreError::Other(anyhow::anyhow!("unknown channel {channel}")))?,
-        recipient: r.try_get("recipient")?,
-        template: r.try_get("template")?,
-        sealed: r.try_get("sealed")?,
+        recipient: r.get("recipient")?,
+        template: r.get("template")?,
+        sealed: r.get("sealed")?,
         status: MessageStatus::parse(&status)
             .ok_or_else(|| StoreError::Other(anyhow::anyhow!("unknown status {status}")))?,
-        attempts: r.try_get("attempts")?,
-        next_attempt_at: r.try_get("next_attempt_at")?,
-        created_at: r.try_get("created_at")?,
-        last_error: r.try_get("last_error")?,
+        attempts: r.get("attempts")?,
+        next_attempt_at: r.get("next_attempt_at")?,
+        created_at: r.get("created_at")?,
+        last_error: r.get("last_error")?,
     })
 }
 
 #[async_trait]
 impl CourierStore for SqliteStore {
     async fn insert_message(&self, m: &CourierMessage) -> StoreResult<()> {
-        sqlx::query(
-            "INSERT INTO courier_messages (id, channel, recipient, template, sealed, status, attempts,
-                                           next_attempt_at, created_at, last_error)
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
-        )
-        .bind(&m.id)
-        .bind(m.channel.as_str())
-        .bind(&m.recipient)
-        .bind(&m.template)
-        .bind(&m.sealed)
-        .bind(m.status.as_str())
-        .bind(m.attempts)
-        .bind(m.next_attempt_at)
-        .bind(m.created_at)
-        .bind(&m.last_error)
-        .execute(&self.pool)
-        .await?;
-        Ok(())
+        let m = m.clone();
+        self.write(move |c| {
+            exec(
+                c,
+                "INSERT INTO courier_messages (id, channel, recipient, template, sealed, status, attempts,
+                                               next_attempt_at, created_at, last_error)
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
+                &[
+                    &m.id,
+                    &m.channel.as_str(),
+                    &m.recipient,
+                    &m.template,
+                    &m.sealed,
+                    &m.status.as_str(),
+                    &m.attempts,
+                    &m.next_attempt_at,
+                    &m.created_at,
+                    &m.last_error,
+                ],
+            )?;
+            Ok(())
+        })
+        .await
     }
 
     async fn claim_messages(
@@ -53,28 +57,33 @@ impl CourierStore for SqliteStore {
         lease_until: i64,
         limit: i64,
     ) -> StoreResult<Vec<CourierMessage>> {
-        // SQLite has one writer at a time, so the select-and-update is atomic.
-        let rows = sqlx::query(
-            "UPDATE courier_messages SET attempts = attempts + 1, next_attempt_at = $2
-             WHERE id IN (SELECT id FROM courier_messages
-                          WHERE status = 'queued' AND next_attempt_at <= $1
-                          ORDER BY next_attempt_at, created_at LIMIT $3)
-             RETURNING *",
-        )
-        .bind(now)
-        .bind(lease_until)
-        .bind(limit)
-        .fetch_all(&self.pool)
-        .await?;
-        rows.iter().map(message_from).collect()
+        self.write(move |c| {
+            // One writer at a time, so the select-and-update is atomic.
+            all(
+                c,
+                "UPDATE courier_messages SET attempts = attempts + 1, next_attempt_at = $2
+                 WHERE id IN (SELECT id FROM courier_messages
+                              WHERE status = 'queued' AND next_attempt_at <= $1
+                              ORDER BY next_attempt_at, created_at LIMIT $3)
+                 RETURNING *",
+                &[&now, &lease_until, &limit],
+                message_from,
+            )
+        })
+        .await
     }
 
     async fn mark_message_sent(&self, id: &str) -> StoreResult<()> {
-        sqlx::query("UPDATE courier_messages SET status = 'sent', last_error = NULL WHERE id = $1")
-            .bind(id)
-            .execute(&self.pool)
-            .await?;
-        Ok(())
+        let id = id.to_owned();
+        self.write(move |c| {
+            exec(
+                c,
+                "UPDATE courier_messages SET status = 'sent', last_error = NULL WHERE id = $1",
+                &[&id],
+            )?;
+            Ok(())
+        })
+        .await
     }
 
     async fn mark_message_failed(
@@ -83,28 +92,30 @@ impl CourierStore for SqliteStore {
         error: &str,
         retry_at: Option<i64>,
     ) -> StoreResult<()> {
-        sqlx::query(
-            "UPDATE courier_messages
-             SET last_error = $2,
-                 status = CASE WHEN $3 IS NULL THEN 'abandoned' ELSE 'queued' END,
-                 next_attempt_at = COALESCE($3, next_attempt_at)
-             WHERE id = $1",
-        )
-        .bind(id)
-        .bind(error)
-        .bind(retry_at)
-        .execute(&self.pool)
-        .await?;
-        Ok(())
+        let (id, error) = (id.to_owned(), error.to_owned());
+        self.write(move |c| {
+            exec(
+                c,
+                "UPDATE courier_messages
+                 SET last_error = $2,
+                     status = CASE WHEN $3 IS NULL THEN 'abandoned' ELSE 'queued' END,
+                     next_attempt_at = COALESCE($3, next_attempt_at)
+                 WHERE id = $1",
+                &[&id, &error, &retry_at],
+            )?;
+            Ok(())
+        })
+        .await
     }
 
     async fn get_message(&self, id: &str) -> StoreResult<Option<CourierMessage>> {
-        sqlx::query("SELECT * FROM courier_messages WHERE id = $1")
-            .bind(id)
-            .fetch_optional(&self.pool)
-            .await?
-            .as_ref()
-            .map(message_from)
-            .transpose()
+        self.read(|c| {
+            one(
+                c,
+                "SELECT * FROM courier_messages WHERE id = $1",
+                &[&id],
+                message_from,
+            )
+        })
     }
 }
