@@ -4,7 +4,7 @@
 use crate::{AuthorizationServer, R};
 use oneauth_core::Error;
 use oneauth_crypto::{TokenHash, TokenKind};
-use oneauth_store::{Client, IdentityState, Token};
+use oneauth_store::{Client, Identity, IdentityState, Token};
 use serde::Serialize;
 use time::OffsetDateTime;
 
@@ -50,16 +50,23 @@ impl TokenStatus {
 impl AuthorizationServer {
     /// The stored token behind a presented value, if it is live: not
     /// expired, not revoked, not a rotated-away refresh token, and its user
-    /// (if any) still active. `kinds` limits what is looked for, in order.
+    /// (if any) still active; with that user. `kinds` limits what is looked
+    /// for, in order.
     pub async fn live_token(
         &self,
         presented: &str,
         kinds: &[oneauth_store::TokenKind],
         now: OffsetDateTime,
-    ) -> R<Option<Token>> {
+    ) -> R<Option<(Token, Option<Identity>)>> {
         for kind in kinds {
-            let Some(token) = self
-                .stored_token(presented, std::slice::from_ref(kind), now)
+            let Some(hash) = self.presented_hash(presented, *kind) else {
+                continue;
+            };
+            // One lookup for the token and its user: this is the hot path
+            // of verification, introspection and userinfo.
+            let Some((token, identity)) = self
+                .store
+                .get_token_with_identity(*kind, &hash.0, now.unix_timestamp())
                 .await?
             else {
                 continue;
@@ -67,17 +74,11 @@ impl AuthorizationServer {
             if token.used_at.is_some() {
                 continue;
             }
-            if let Some(sub) = &token.subject {
-                let active = self
-                    .store
-                    .get_identity(sub)
-                    .await?
-                    .is_some_and(|i| i.state == IdentityState::Active);
-                if !active {
-                    continue;
-                }
+            let identity = identity.filter(|i| i.state == IdentityState::Active);
+            if token.subject.is_some() && identity.is_none() {
+                continue;
             }
-            return Ok(Some(token));
+            return Ok(Some((token, identity)));
         }
         Ok(None)
     }
@@ -113,7 +114,7 @@ impl AuthorizationServer {
                 .live_token(token, &[oneauth_store::TokenKind::Access], now)
                 .await?
             {
-                Some(t) => self.status(t),
+                Some((t, _)) => self.status(t),
                 None => TokenStatus::inactive(),
             },
         )
@@ -136,7 +137,7 @@ impl AuthorizationServer {
             [Access, Refresh]
         };
         Ok(match self.live_token(token, &kinds, now).await? {
-            Some(t)
+            Some((t, _))
                 if caller.token_endpoint_auth_method != "none"
                     || t.client_id == caller.client_id =>
             {
@@ -188,22 +189,8 @@ impl AuthorizationServer {
         kinds: &[oneauth_store::TokenKind],
         now: OffsetDateTime,
     ) -> R<Option<Token>> {
-        let t = &self.config.tokens;
         for kind in kinds {
-            let hash = match kind {
-                // RFC 9068 JWT access tokens are looked up by their hash too.
-                oneauth_store::TokenKind::Access => self
-                    .minter
-                    .check(TokenKind::AccessToken, &t.access_token_prefix, presented)
-                    .or_else(|| {
-                        (presented.split('.').count() == 3).then(|| TokenHash::of(presented))
-                    }),
-                oneauth_store::TokenKind::Refresh => {
-                    self.minter
-                        .check(TokenKind::RefreshToken, &t.refresh_token_prefix, presented)
-                }
-            };
-            if let Some(hash) = hash
+            if let Some(hash) = self.presented_hash(presented, *kind)
                 && let Some(token) = self
                     .store
                     .get_token(*kind, &hash.0, now.unix_timestamp())
@@ -213,6 +200,22 @@ impl AuthorizationServer {
             }
         }
         Ok(None)
+    }
+
+    /// The lookup hash of a presented value, if it can be a token of `kind`.
+    fn presented_hash(&self, presented: &str, kind: oneauth_store::TokenKind) -> Option<TokenHash> {
+        let t = &self.config.tokens;
+        match kind {
+            // RFC 9068 JWT access tokens are looked up by their hash too.
+            oneauth_store::TokenKind::Access => self
+                .minter
+                .check(TokenKind::AccessToken, &t.access_token_prefix, presented)
+                .or_else(|| (presented.split('.').count() == 3).then(|| TokenHash::of(presented))),
+            oneauth_store::TokenKind::Refresh => {
+                self.minter
+                    .check(TokenKind::RefreshToken, &t.refresh_token_prefix, presented)
+            }
+        }
     }
 
     async fn revoke_found(&self, token: &Token, now: OffsetDateTime) -> R<()> {

@@ -3,13 +3,17 @@
 use crate::token::scope_claims;
 use crate::{AuthorizationServer, R};
 use oneauth_core::Error;
-use oneauth_store::{IdentityState, Token};
+use oneauth_store::{Identity, Token};
 use serde_json::{Value, json};
 use time::OffsetDateTime;
 
 impl AuthorizationServer {
-    /// The live access token behind a bearer value.
-    pub async fn access_token(&self, bearer: &str, now: OffsetDateTime) -> R<Token> {
+    /// The live access token behind a bearer value, with its (active) user.
+    pub async fn access_token(
+        &self,
+        bearer: &str,
+        now: OffsetDateTime,
+    ) -> R<(Token, Option<Identity>)> {
         self.live_token(bearer, &[oneauth_store::TokenKind::Access], now)
             .await?
             .ok_or_else(|| {
@@ -18,22 +22,15 @@ impl AuthorizationServer {
     }
 
     pub async fn userinfo(&self, bearer: &str, now: OffsetDateTime) -> R<Value> {
-        let token = self.access_token(bearer, now).await?;
+        let (token, identity) = self.access_token(bearer, now).await?;
         if !token.scope.iter().any(|s| s == "openid") {
             return Err(Error::InvalidToken(
                 "The access token was not issued for openid.".into(),
             ));
         }
-        let subject = token
-            .subject
-            .as_deref()
-            .ok_or_else(|| Error::InvalidToken("The access token has no user.".into()))?;
-        let identity = self
-            .store
-            .get_identity(subject)
-            .await?
-            .filter(|i| i.state == IdentityState::Active)
-            .ok_or_else(|| Error::InvalidToken("The user is no longer active.".into()))?;
+        // `live_token` gives the user only when it is active.
+        let identity =
+            identity.ok_or_else(|| Error::InvalidToken("The access token has no user.".into()))?;
         let mut claims = serde_json::Map::new();
         claims.insert("sub".into(), json!(identity.id));
         scope_claims(&identity, &token.scope, &mut claims);

@@ -1,5 +1,7 @@
-//! Encodings both backends share: how lists, states and client origins sit
-//! in columns. Nothing here talks to a database.
+//! What both backends share: how lists, states and client origins sit in
+//! columns, and the SQL text that reads the same on both (`$N` parameters:
+//! the SQLite store binds them by number too). Nothing here talks to a
+//! database.
 
 use crate::{Client, FlowState, IdentityState, Rotation, StoreError, StoreResult};
 
@@ -73,4 +75,37 @@ impl RotationSeen {
             (None, _) => Rotation::Invalid,
         }
     }
+}
+
+/// Statements both stores run as they are.
+pub(crate) mod sql {
+    pub const INSERT_TOKEN: &str = "INSERT INTO tokens (hash, kind, grant_id, client_id, subject, scope, session_id, issued_at, expires_at)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)";
+    pub const GET_TOKEN: &str = "SELECT * FROM tokens
+         WHERE hash = $1 AND kind = $2 AND revoked_at IS NULL AND expires_at > $3";
+    /// A token with its subject's identity columns (no column names clash),
+    /// which are all NULL for client tokens and when the identity is gone.
+    pub const GET_TOKEN_WITH_IDENTITY: &str =
+        "SELECT t.hash, t.grant_id, t.client_id, t.subject, t.scope, t.session_id,
+                t.issued_at, t.expires_at, t.used_at, i.*
+         FROM tokens t LEFT JOIN identities i ON i.id = t.subject
+         WHERE t.hash = $1 AND t.kind = $2 AND t.revoked_at IS NULL AND t.expires_at > $3";
+    /// The rotation's compare-and-swap.
+    pub const USE_REFRESH: &str = "UPDATE tokens SET used_at = $2, successor = $3
+         WHERE hash = $1 AND kind = 'refresh' AND used_at IS NULL AND revoked_at IS NULL AND expires_at > $2";
+    pub const REVOKE_TOKEN: &str =
+        "UPDATE tokens SET revoked_at = $2 WHERE hash = $1 AND revoked_at IS NULL";
+    pub const REVOKE_GRANT: &str =
+        "UPDATE tokens SET revoked_at = $2 WHERE grant_id = $1 AND revoked_at IS NULL";
+    pub const INSERT_CODE: &str = "INSERT INTO authorization_codes (hash, grant_id, data, expires_at) VALUES ($1, $2, $3, $4)";
+    pub const CODE_REUSED: &str = "SELECT reused_at FROM authorization_codes WHERE hash = $1";
+    /// The code's single-use compare-and-swap.
+    pub const TAKE_CODE: &str =
+        "UPDATE authorization_codes SET used_at = $2 WHERE hash = $1 AND used_at IS NULL
+         RETURNING data, expires_at";
+    pub const MARK_CODE_REUSED: &str =
+        "UPDATE authorization_codes SET reused_at = COALESCE(reused_at, $2)
+         WHERE hash = $1 RETURNING grant_id";
+    pub const GET_IDENTITY: &str = "SELECT * FROM identities WHERE id = $1";
+    pub const GET_CLIENT: &str = "SELECT * FROM clients WHERE id = $1";
 }

@@ -234,6 +234,16 @@ pub trait TokenStore {
     /// A token of `kind` that is not revoked and not expired at `now`. A
     /// used refresh token is returned too (with `used_at`), for reuse detection.
     async fn get_token(&self, kind: TokenKind, hash: &str, now: i64) -> StoreResult<Option<Token>>;
+    /// [`get_token`](Self::get_token) with the identity of the token's
+    /// subject, in one lookup: verification, introspection, userinfo and
+    /// refresh need both. The identity is `None` for client tokens, and when
+    /// it is gone.
+    async fn get_token_with_identity(
+        &self,
+        kind: TokenKind,
+        hash: &str,
+        now: i64,
+    ) -> StoreResult<Option<(Token, Option<Identity>)>>;
     /// Revokes one token; false when it was unknown or revoked already.
     async fn revoke_token(&self, hash: &str, now: i64) -> StoreResult<bool>;
     /// Revokes every token of a grant; returns how many were live.

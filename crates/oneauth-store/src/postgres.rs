@@ -107,6 +107,21 @@ impl PostgresStore {
         })
     }
 
+    fn token_from(kind: TokenKind, r: &PgRow) -> StoreResult<Token> {
+        Ok(Token {
+            hash: r.try_get("hash")?,
+            kind,
+            grant_id: r.try_get("grant_id")?,
+            client_id: r.try_get("client_id")?,
+            subject: r.try_get("subject")?,
+            scope: split(r.try_get("scope")?),
+            session_id: r.try_get("session_id")?,
+            issued_at: r.try_get("issued_at")?,
+            expires_at: r.try_get("expires_at")?,
+            used_at: r.try_get("used_at")?,
+        })
+    }
+
     fn flow_from(row: &PgRow) -> StoreResult<Flow> {
         let mut flow: Flow = serde_json::from_str(row.try_get("data")?)?;
         flow.login_challenge_hash = row.try_get("login_challenge_hash")?;
@@ -218,7 +233,7 @@ impl ClientStore for PostgresStore {
     }
 
     async fn get_client(&self, id: &str) -> StoreResult<Option<Client>> {
-        sqlx::query("SELECT * FROM clients WHERE id = $1")
+        sqlx::query(sql::GET_CLIENT)
             .bind(id)
             .fetch_optional(&self.pool)
             .await?
@@ -282,7 +297,7 @@ impl IdentityStore for PostgresStore {
     }
 
     async fn get_identity(&self, id: &str) -> StoreResult<Option<Identity>> {
-        sqlx::query("SELECT * FROM identities WHERE id = $1")
+        sqlx::query(sql::GET_IDENTITY)
             .bind(id)
             .fetch_optional(&self.pool)
             .await?
@@ -577,7 +592,7 @@ impl ConsentStore for PostgresStore {
 #[async_trait]
 impl CodeStore for PostgresStore {
     async fn insert_code(&self, code: &AuthorizationCode) -> StoreResult<()> {
-        sqlx::query("INSERT INTO authorization_codes (hash, grant_id, data, expires_at) VALUES ($1, $2, $3, $4)")
+        sqlx::query(sql::INSERT_CODE)
             .bind(&code.hash)
             .bind(&code.grant_id)
             .bind(serde_json::to_string(code)?)
@@ -588,23 +603,19 @@ impl CodeStore for PostgresStore {
     }
 
     async fn code_reused(&self, hash: &str) -> StoreResult<bool> {
-        let reused: Option<Option<i64>> =
-            sqlx::query_scalar("SELECT reused_at FROM authorization_codes WHERE hash = $1")
-                .bind(hash)
-                .fetch_optional(&self.pool)
-                .await?;
+        let reused: Option<Option<i64>> = sqlx::query_scalar(sql::CODE_REUSED)
+            .bind(hash)
+            .fetch_optional(&self.pool)
+            .await?;
         Ok(matches!(reused, Some(Some(_))))
     }
 
     async fn take_code(&self, hash: &str, now: i64) -> StoreResult<TakenCode> {
-        let taken = sqlx::query(
-            "UPDATE authorization_codes SET used_at = $2 WHERE hash = $1 AND used_at IS NULL
-             RETURNING data, expires_at",
-        )
-        .bind(hash)
-        .bind(now)
-        .fetch_optional(&self.pool)
-        .await?;
+        let taken = sqlx::query(sql::TAKE_CODE)
+            .bind(hash)
+            .bind(now)
+            .fetch_optional(&self.pool)
+            .await?;
         if let Some(row) = taken {
             let mut code: AuthorizationCode = serde_json::from_str(row.try_get("data")?)?;
             code.hash = hash.to_owned();
@@ -613,13 +624,11 @@ impl CodeStore for PostgresStore {
         }
         // Mark the reuse, so the first exchange (perhaps still storing its
         // tokens) sees it and revokes them too.
-        let used = sqlx::query(
-            "UPDATE authorization_codes SET reused_at = COALESCE(reused_at, $2) WHERE hash = $1 RETURNING grant_id",
-        )
-        .bind(hash)
-        .bind(now)
-        .fetch_optional(&self.pool)
-        .await?;
+        let used = sqlx::query(sql::MARK_CODE_REUSED)
+            .bind(hash)
+            .bind(now)
+            .fetch_optional(&self.pool)
+            .await?;
         Ok(match used {
             Some(r) => TakenCode::Reused {
                 grant_id: r.try_get("grant_id")?,
@@ -681,16 +690,13 @@ impl TokenStore for PostgresStore {
         // waits on the row lock until this transaction ends, then finds
         // used_at set and changes nothing; its SELECT (a new snapshot under
         // READ COMMITTED) then sees the committed successor.
-        let rotated = sqlx::query(
-            "UPDATE tokens SET used_at = $2, successor = $3
-             WHERE hash = $1 AND kind = 'refresh' AND used_at IS NULL AND revoked_at IS NULL AND expires_at > $2",
-        )
-        .bind(hash)
-        .bind(now)
-        .bind(sealed_successor)
-        .execute(&mut *tx)
-        .await?
-        .rows_affected();
+        let rotated = sqlx::query(sql::USE_REFRESH)
+            .bind(hash)
+            .bind(now)
+            .bind(sealed_successor)
+            .execute(&mut *tx)
+            .await?
+            .rows_affected();
         if rotated == 1 {
             Self::insert_tokens_in(&mut tx, successors).await?;
             tx.commit().await?;
@@ -717,39 +723,44 @@ impl TokenStore for PostgresStore {
     }
 
     async fn get_token(&self, kind: TokenKind, hash: &str, now: i64) -> StoreResult<Option<Token>> {
-        let row = sqlx::query(
-            "SELECT * FROM tokens WHERE hash = $1 AND kind = $2 AND revoked_at IS NULL AND expires_at > $3",
-        )
-        .bind(hash)
-        .bind(kind.as_str())
-        .bind(now)
-        .fetch_optional(&self.pool)
-        .await?;
+        let row = sqlx::query(sql::GET_TOKEN)
+            .bind(hash)
+            .bind(kind.as_str())
+            .bind(now)
+            .fetch_optional(&self.pool)
+            .await?;
+        row.map(|r| Self::token_from(kind, &r)).transpose()
+    }
+
+    async fn get_token_with_identity(
+        &self,
+        kind: TokenKind,
+        hash: &str,
+        now: i64,
+    ) -> StoreResult<Option<(Token, Option<Identity>)>> {
+        let row = sqlx::query(sql::GET_TOKEN_WITH_IDENTITY)
+            .bind(hash)
+            .bind(kind.as_str())
+            .bind(now)
+            .fetch_optional(&self.pool)
+            .await?;
         row.map(|r| {
-            Ok(Token {
-                hash: r.try_get("hash")?,
-                kind,
-                grant_id: r.try_get("grant_id")?,
-                client_id: r.try_get("client_id")?,
-                subject: r.try_get("subject")?,
-                scope: split(r.try_get("scope")?),
-                session_id: r.try_get("session_id")?,
-                issued_at: r.try_get("issued_at")?,
-                expires_at: r.try_get("expires_at")?,
-                used_at: r.try_get("used_at")?,
-            })
+            let identity = match r.try_get::<Option<String>, _>("id")? {
+                Some(_) => Some(Self::identity_from(&r)?),
+                None => None,
+            };
+            Ok((Self::token_from(kind, &r)?, identity))
         })
         .transpose()
     }
 
     async fn revoke_token(&self, hash: &str, now: i64) -> StoreResult<bool> {
-        let n =
-            sqlx::query("UPDATE tokens SET revoked_at = $2 WHERE hash = $1 AND revoked_at IS NULL")
-                .bind(hash)
-                .bind(now)
-                .execute(&self.pool)
-                .await?
-                .rows_affected();
+        let n = sqlx::query(sql::REVOKE_TOKEN)
+            .bind(hash)
+            .bind(now)
+            .execute(&self.pool)
+            .await?
+            .rows_affected();
         Ok(n == 1)
     }
 
@@ -762,14 +773,12 @@ impl TokenStore for PostgresStore {
             .bind(grant_id)
             .execute(&mut *tx)
             .await?;
-        let n = sqlx::query(
-            "UPDATE tokens SET revoked_at = $2 WHERE grant_id = $1 AND revoked_at IS NULL",
-        )
-        .bind(grant_id)
-        .bind(now)
-        .execute(&mut *tx)
-        .await?
-        .rows_affected();
+        let n = sqlx::query(sql::REVOKE_GRANT)
+            .bind(grant_id)
+            .bind(now)
+            .execute(&mut *tx)
+            .await?
+            .rows_affected();
         tx.commit().await?;
         Ok(n)
     }
@@ -781,21 +790,18 @@ impl PostgresStore {
         tokens: &[Token],
     ) -> StoreResult<()> {
         for t in tokens {
-            sqlx::query(
-                "INSERT INTO tokens (hash, kind, grant_id, client_id, subject, scope, session_id, issued_at, expires_at)
-                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
-            )
-            .bind(&t.hash)
-            .bind(t.kind.as_str())
-            .bind(&t.grant_id)
-            .bind(&t.client_id)
-            .bind(&t.subject)
-            .bind(join(&t.scope))
-            .bind(&t.session_id)
-            .bind(t.issued_at)
-            .bind(t.expires_at)
-            .execute(&mut **tx)
-            .await?;
+            sqlx::query(sql::INSERT_TOKEN)
+                .bind(&t.hash)
+                .bind(t.kind.as_str())
+                .bind(&t.grant_id)
+                .bind(&t.client_id)
+                .bind(&t.subject)
+                .bind(join(&t.scope))
+                .bind(&t.session_id)
+                .bind(t.issued_at)
+                .bind(t.expires_at)
+                .execute(&mut **tx)
+                .await?;
         }
         Ok(())
     }

@@ -224,8 +224,7 @@ fn insert_tokens_in(conn: &Connection, tokens: &[Token]) -> StoreResult<()> {
     for t in tokens {
         exec(
             conn,
-            "INSERT INTO tokens (hash, kind, grant_id, client_id, subject, scope, session_id, issued_at, expires_at)
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
+            sql::INSERT_TOKEN,
             &[
                 &t.hash,
                 &t.kind.as_str(),
@@ -316,14 +315,7 @@ impl ClientStore for SqliteStore {
     }
 
     async fn get_client(&self, id: &str) -> StoreResult<Option<Client>> {
-        self.read(|c| {
-            one(
-                c,
-                "SELECT * FROM clients WHERE id = $1",
-                &[&id],
-                client_from,
-            )
-        })
+        self.read(|c| one(c, sql::GET_CLIENT, &[&id], client_from))
     }
 
     async fn list_clients(&self) -> StoreResult<Vec<Client>> {
@@ -397,14 +389,7 @@ impl IdentityStore for SqliteStore {
     }
 
     async fn get_identity(&self, id: &str) -> StoreResult<Option<Identity>> {
-        self.read(|c| {
-            one(
-                c,
-                "SELECT * FROM identities WHERE id = $1",
-                &[&id],
-                identity_from,
-            )
-        })
+        self.read(|c| one(c, sql::GET_IDENTITY, &[&id], identity_from))
     }
 
     async fn get_identity_by_email(&self, email: &str) -> StoreResult<Option<Identity>> {
@@ -715,11 +700,7 @@ impl CodeStore for SqliteStore {
         let (hash, grant_id, expires_at) =
             (code.hash.clone(), code.grant_id.clone(), code.expires_at);
         self.write(move |c| {
-            exec(
-                c,
-                "INSERT INTO authorization_codes (hash, grant_id, data, expires_at) VALUES ($1, $2, $3, $4)",
-                &[&hash, &grant_id, &data, &expires_at],
-            )?;
+            exec(c, sql::INSERT_CODE, &[&hash, &grant_id, &data, &expires_at])?;
             Ok(())
         })
         .await
@@ -727,12 +708,9 @@ impl CodeStore for SqliteStore {
 
     async fn code_reused(&self, hash: &str) -> StoreResult<bool> {
         self.read(|c| {
-            let reused = one(
-                c,
-                "SELECT reused_at FROM authorization_codes WHERE hash = $1",
-                &[&hash],
-                |r| Ok(r.get::<_, Option<i64>>(0)?),
-            )?;
+            let reused = one(c, sql::CODE_REUSED, &[&hash], |r| {
+                Ok(r.get::<_, Option<i64>>(0)?)
+            })?;
             Ok(matches!(reused, Some(Some(_))))
         })
     }
@@ -742,13 +720,9 @@ impl CodeStore for SqliteStore {
         self.write(move |c| {
             // The writer runs one write at a time, so the conditional
             // UPDATE is the compare-and-swap.
-            let taken = one(
-                c,
-                "UPDATE authorization_codes SET used_at = $2 WHERE hash = $1 AND used_at IS NULL
-                 RETURNING data, expires_at",
-                &[&hash, &now],
-                |r| Ok((r.get::<_, String>(0)?, r.get::<_, i64>(1)?)),
-            )?;
+            let taken = one(c, sql::TAKE_CODE, &[&hash, &now], |r| {
+                Ok((r.get::<_, String>(0)?, r.get::<_, i64>(1)?))
+            })?;
             if let Some((data, expires_at)) = taken {
                 let mut code: AuthorizationCode = serde_json::from_str(&data)?;
                 code.hash = hash;
@@ -757,12 +731,9 @@ impl CodeStore for SqliteStore {
             }
             // Mark the reuse, so the first exchange (perhaps still storing
             // its tokens) sees it and revokes them too.
-            let used = one(
-                c,
-                "UPDATE authorization_codes SET reused_at = COALESCE(reused_at, $2) WHERE hash = $1 RETURNING grant_id",
-                &[&hash, &now],
-                |r| Ok(r.get::<_, String>(0)?),
-            )?;
+            let used = one(c, sql::MARK_CODE_REUSED, &[&hash, &now], |r| {
+                Ok(r.get::<_, String>(0)?)
+            })?;
             Ok(match used {
                 Some(grant_id) => TakenCode::Reused { grant_id },
                 None => TakenCode::Unknown,
@@ -797,8 +768,7 @@ impl TokenStore for SqliteStore {
             // sees the conditional UPDATE change a row.
             let rotated = exec(
                 c,
-                "UPDATE tokens SET used_at = $2, successor = $3
-                 WHERE hash = $1 AND kind = 'refresh' AND used_at IS NULL AND revoked_at IS NULL AND expires_at > $2",
+                sql::USE_REFRESH,
                 &[&hash, &now, &sealed],
             )?;
             if rotated == 1 {
@@ -826,37 +796,44 @@ impl TokenStore for SqliteStore {
 
     async fn get_token(&self, kind: TokenKind, hash: &str, now: i64) -> StoreResult<Option<Token>> {
         self.read(|c| {
+            one(c, sql::GET_TOKEN, &[&hash, &kind.as_str(), &now], |r| {
+                token_from(kind, r)
+            })
+        })
+    }
+
+    async fn get_token_with_identity(
+        &self,
+        kind: TokenKind,
+        hash: &str,
+        now: i64,
+    ) -> StoreResult<Option<(Token, Option<Identity>)>> {
+        self.read(|c| {
             one(
                 c,
-                "SELECT * FROM tokens WHERE hash = $1 AND kind = $2 AND revoked_at IS NULL AND expires_at > $3",
+                sql::GET_TOKEN_WITH_IDENTITY,
                 &[&hash, &kind.as_str(), &now],
-                |r| token_from(kind, r),
+                |r| {
+                    let identity = match r.get::<_, Option<String>>("id")? {
+                        Some(_) => Some(identity_from(r)?),
+                        None => None,
+                    };
+                    Ok((token_from(kind, r)?, identity))
+                },
             )
         })
     }
 
     async fn revoke_token(&self, hash: &str, now: i64) -> StoreResult<bool> {
         let hash = hash.to_owned();
-        self.write(move |c| {
-            Ok(exec(
-                c,
-                "UPDATE tokens SET revoked_at = $2 WHERE hash = $1 AND revoked_at IS NULL",
-                &[&hash, &now],
-            )? == 1)
-        })
-        .await
+        self.write(move |c| Ok(exec(c, sql::REVOKE_TOKEN, &[&hash, &now])? == 1))
+            .await
     }
 
     async fn revoke_grant(&self, grant_id: &str, now: i64) -> StoreResult<u64> {
         let grant_id = grant_id.to_owned();
-        self.write(move |c| {
-            exec(
-                c,
-                "UPDATE tokens SET revoked_at = $2 WHERE grant_id = $1 AND revoked_at IS NULL",
-                &[&grant_id, &now],
-            )
-        })
-        .await
+        self.write(move |c| exec(c, sql::REVOKE_GRANT, &[&grant_id, &now]))
+            .await
     }
 }
 

@@ -57,6 +57,7 @@ conformance!(
     courier_messages_are_leased_once_retried_and_abandoned,
     concurrent_token_inserts_all_land_and_a_bad_one_fails_alone,
     external_identities_link_once_and_go_with_their_identity,
+    tokens_are_read_with_their_identity,
 );
 
 async fn on_sqlite<Fut: Future<Output = ()>>(test: impl FnOnce(Arc<dyn Store>) -> Fut) {
@@ -1331,4 +1332,45 @@ async fn external_identities_link_once_and_go_with_their_identity(store: Arc<dyn
         .insert_external_identity(&link("github", "12345", "b"))
         .await
         .unwrap();
+async fn tokens_are_read_with_their_identity(store: Arc<dyn Store>) {
+    let alice = identity("s", "alice@example.com");
+    store.insert_identity(&alice).await.unwrap();
+    let client_token = Token {
+        subject: None,
+        ..refresh("client", 100)
+    };
+    let orphan = Token {
+        subject: Some("gone".into()),
+        ..refresh("orphan", 100)
+    };
+    store
+        .insert_tokens(&[refresh("user", 100), client_token.clone(), orphan.clone()])
+        .await
+        .unwrap();
+    let read = |hash: &'static str, now: i64| {
+        let store = store.clone();
+        async move {
+            store
+                .get_token_with_identity(TokenKind::Refresh, hash, now)
+                .await
+                .unwrap()
+        }
+    };
+    assert_eq!(
+        read("user", 1).await,
+        Some((refresh("user", 100), Some(alice)))
+    );
+    assert_eq!(read("client", 1).await, Some((client_token, None)));
+    assert_eq!(read("orphan", 1).await, Some((orphan, None)));
+    // The same rules as get_token: expiry, kind and revocation hide it.
+    assert_eq!(read("user", 100).await, None);
+    assert_eq!(
+        store
+            .get_token_with_identity(TokenKind::Access, "user", 1)
+            .await
+            .unwrap(),
+        None
+    );
+    store.revoke_token("user", 2).await.unwrap();
+    assert_eq!(read("user", 3).await, None);
 }

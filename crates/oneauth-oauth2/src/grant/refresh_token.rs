@@ -70,9 +70,9 @@ impl AuthorizationServer {
         let ts = now.unix_timestamp();
         // A used token is still found here (only revocation and expiry hide
         // it): the rotation below tells use from reuse.
-        let old = self
+        let (old, identity) = self
             .store
-            .get_token(oneauth_store::TokenKind::Refresh, &hash.0, ts)
+            .get_token_with_identity(oneauth_store::TokenKind::Refresh, &hash.0, ts)
             .await?
             .ok_or_else(|| invalid("The refresh token is invalid, expired or revoked."))?;
         if old.client_id != client.client_id {
@@ -91,14 +91,10 @@ impl AuthorizationServer {
             }
             None => old.scope.clone(),
         };
-        let subject = old
-            .subject
-            .as_deref()
-            .ok_or_else(|| invalid("The refresh token has no user."))?;
-        let identity = self
-            .store
-            .get_identity(subject)
-            .await?
+        if old.subject.is_none() {
+            return Err(invalid("The refresh token has no user."));
+        }
+        let identity = identity
             .filter(|i| i.state == IdentityState::Active)
             .ok_or_else(|| invalid("The user is no longer active."))?;
         let (response, records) = self.mint_tokens(
