@@ -7,6 +7,7 @@
 mod common;
 mod model;
 pub mod postgres;
+mod rows;
 pub mod sqlite;
 
 pub use model::*;

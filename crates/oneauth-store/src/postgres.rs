@@ -13,9 +13,10 @@
 //! grant before token, in the same order everywhere so they cannot deadlock.
 
 use crate::common::*;
+use crate::rows::*;
 use crate::*;
 use sqlx::Row as _;
-use sqlx::postgres::{PgConnectOptions, PgPool, PgPoolOptions, PgRow};
+use sqlx::postgres::{PgConnectOptions, PgPool, PgPoolOptions};
 use std::str::FromStr as _;
 use std::time::Duration;
 
@@ -76,64 +77,6 @@ impl PostgresStore {
         Ok(Self { pool })
     }
 
-    fn client_from(row: &PgRow) -> StoreResult<Client> {
-        let mut client: Client = serde_json::from_str(row.try_get("metadata")?)?;
-        client.secret_hash = row.try_get("secret_hash")?;
-        client.created_at = row.try_get("created_at")?;
-        client.updated_at = row.try_get("updated_at")?;
-        Ok(client)
-    }
-
-    fn session_from(r: &PgRow) -> StoreResult<Session> {
-        Ok(Session {
-            id: r.try_get("id")?,
-            token_hash: r.try_get("token_hash")?,
-            identity_id: r.try_get("identity_id")?,
-            authenticated_at: r.try_get("authenticated_at")?,
-            amr: split(r.try_get("amr")?),
-            expires_at: r.try_get("expires_at")?,
-        })
-    }
-
-    fn identity_from(row: &PgRow) -> StoreResult<Identity> {
-        let state: String = row.try_get("state")?;
-        Ok(Identity {
-            id: row.try_get("id")?,
-            traits: serde_json::from_str(row.try_get("traits")?)?,
-            state: identity_state_from(&state),
-            password_hash: row.try_get("password_hash")?,
-            created_at: row.try_get("created_at")?,
-            updated_at: row.try_get("updated_at")?,
-        })
-    }
-
-    fn token_from(kind: TokenKind, r: &PgRow) -> StoreResult<Token> {
-        Ok(Token {
-            hash: r.try_get("hash")?,
-            kind,
-            grant_id: r.try_get("grant_id")?,
-            client_id: r.try_get("client_id")?,
-            subject: r.try_get("subject")?,
-            scope: split(r.try_get("scope")?),
-            session_id: r.try_get("session_id")?,
-            issued_at: r.try_get("issued_at")?,
-            expires_at: r.try_get("expires_at")?,
-            used_at: r.try_get("used_at")?,
-        })
-    }
-
-    fn flow_from(row: &PgRow) -> StoreResult<Flow> {
-        let mut flow: Flow = serde_json::from_str(row.try_get("data")?)?;
-        flow.login_challenge_hash = row.try_get("login_challenge_hash")?;
-        flow.login_verifier_hash = row.try_get("login_verifier_hash")?;
-        flow.consent_challenge_hash = row.try_get("consent_challenge_hash")?;
-        flow.consent_verifier_hash = row.try_get("consent_verifier_hash")?;
-        let state: String = row.try_get("state")?;
-        flow.state = flow_state_from(&state)?;
-        flow.expires_at = row.try_get("expires_at")?;
-        Ok(flow)
-    }
-
     async fn write_client_origins(
         tx: &mut sqlx::Transaction<'_, sqlx::Postgres>,
         client: &Client,
@@ -183,16 +126,7 @@ impl KeyStore for PostgresStore {
         let rows = sqlx::query("SELECT kid, alg, sealed_key, created_at FROM signing_keys ORDER BY created_at DESC, seq DESC")
             .fetch_all(&self.pool)
             .await?;
-        rows.iter()
-            .map(|r| {
-                Ok(StoredKey {
-                    kid: r.try_get("kid")?,
-                    alg: r.try_get("alg")?,
-                    sealed_key: r.try_get("sealed_key")?,
-                    created_at: r.try_get("created_at")?,
-                })
-            })
-            .collect()
+        rows.iter().map(key_from).collect()
     }
 }
 
@@ -238,7 +172,7 @@ impl ClientStore for PostgresStore {
             .fetch_optional(&self.pool)
             .await?
             .as_ref()
-            .map(Self::client_from)
+            .map(client_from)
             .transpose()
     }
 
@@ -246,7 +180,7 @@ impl ClientStore for PostgresStore {
         let rows = sqlx::query("SELECT * FROM clients ORDER BY created_at, id")
             .fetch_all(&self.pool)
             .await?;
-        rows.iter().map(Self::client_from).collect()
+        rows.iter().map(client_from).collect()
     }
 
     async fn delete_client(&self, id: &str) -> StoreResult<bool> {
@@ -302,7 +236,7 @@ impl IdentityStore for PostgresStore {
             .fetch_optional(&self.pool)
             .await?
             .as_ref()
-            .map(Self::identity_from)
+            .map(identity_from)
             .transpose()
     }
 
@@ -312,7 +246,7 @@ impl IdentityStore for PostgresStore {
             .fetch_optional(&self.pool)
             .await?
             .as_ref()
-            .map(Self::identity_from)
+            .map(identity_from)
             .transpose()
     }
 
@@ -322,7 +256,7 @@ impl IdentityStore for PostgresStore {
             .fetch_optional(&self.pool)
             .await?
             .as_ref()
-            .map(Self::identity_from)
+            .map(identity_from)
             .transpose()
     }
 
@@ -332,7 +266,7 @@ impl IdentityStore for PostgresStore {
             .fetch_optional(&self.pool)
             .await?
             .as_ref()
-            .map(Self::identity_from)
+            .map(identity_from)
             .transpose()
     }
 
@@ -359,7 +293,7 @@ impl IdentityStore for PostgresStore {
         let rows = sqlx::query("SELECT * FROM identities ORDER BY created_at, id")
             .fetch_all(&self.pool)
             .await?;
-        rows.iter().map(Self::identity_from).collect()
+        rows.iter().map(identity_from).collect()
     }
 
     async fn delete_identity(&self, id: &str) -> StoreResult<bool> {
@@ -443,7 +377,7 @@ impl SessionStore for PostgresStore {
         .bind(now)
         .fetch_optional(&self.pool)
         .await?;
-        row.as_ref().map(Self::session_from).transpose()
+        row.as_ref().map(session_from).transpose()
     }
 
     async fn revoke_session(&self, id: &str, now: i64) -> StoreResult<()> {
@@ -464,7 +398,7 @@ impl SessionStore for PostgresStore {
         .bind(now)
         .fetch_all(&self.pool)
         .await?;
-        rows.iter().map(Self::session_from).collect()
+        rows.iter().map(session_from).collect()
     }
 
     async fn revoke_other_sessions(
@@ -528,7 +462,7 @@ impl FlowStore for PostgresStore {
             .fetch_optional(&self.pool)
             .await?
             .as_ref()
-            .map(Self::flow_from)
+            .map(flow_from)
             .transpose()
     }
 
@@ -729,7 +663,7 @@ impl TokenStore for PostgresStore {
             .bind(now)
             .fetch_optional(&self.pool)
             .await?;
-        row.map(|r| Self::token_from(kind, &r)).transpose()
+        row.map(|r| token_from(kind, &r)).transpose()
     }
 
     async fn get_token_with_identity(
@@ -738,20 +672,14 @@ impl TokenStore for PostgresStore {
         hash: &str,
         now: i64,
     ) -> StoreResult<Option<(Token, Option<Identity>)>> {
-        let row = sqlx::query(sql::GET_TOKEN_WITH_IDENTITY)
+        sqlx::query(sql::GET_TOKEN_WITH_IDENTITY)
             .bind(hash)
             .bind(kind.as_str())
             .bind(now)
             .fetch_optional(&self.pool)
-            .await?;
-        row.map(|r| {
-            let identity = match r.try_get::<Option<String>, _>("id")? {
-                Some(_) => Some(Self::identity_from(&r)?),
-                None => None,
-            };
-            Ok((Self::token_from(kind, &r)?, identity))
-        })
-        .transpose()
+            .await?
+            .map(|r| token_with_identity_from(kind, &r))
+            .transpose()
     }
 
     async fn revoke_token(&self, hash: &str, now: i64) -> StoreResult<bool> {

@@ -3,6 +3,7 @@
 //! reads run in place on pooled read-only connections (see `conn`).
 
 use crate::common::*;
+use crate::rows::*;
 use crate::*;
 use conn::Conns;
 use rusqlite::types::ToSql;
@@ -132,63 +133,6 @@ fn all<T>(
     Ok(out)
 }
 
-fn client_from(row: &Row) -> StoreResult<Client> {
-    let mut client: Client = serde_json::from_str(&row.get::<_, String>("metadata")?)?;
-    client.secret_hash = row.get("secret_hash")?;
-    client.created_at = row.get("created_at")?;
-    client.updated_at = row.get("updated_at")?;
-    Ok(client)
-}
-
-fn identity_from(row: &Row) -> StoreResult<Identity> {
-    let state: String = row.get("state")?;
-    Ok(Identity {
-        id: row.get("id")?,
-        traits: serde_json::from_str(&row.get::<_, String>("traits")?)?,
-        state: identity_state_from(&state),
-        password_hash: row.get("password_hash")?,
-        created_at: row.get("created_at")?,
-        updated_at: row.get("updated_at")?,
-    })
-}
-
-fn session_from(r: &Row) -> StoreResult<Session> {
-    Ok(Session {
-        id: r.get("id")?,
-        token_hash: r.get("token_hash")?,
-        identity_id: r.get("identity_id")?,
-        authenticated_at: r.get("authenticated_at")?,
-        amr: split(&r.get::<_, String>("amr")?),
-        expires_at: r.get("expires_at")?,
-    })
-}
-
-fn flow_from(row: &Row) -> StoreResult<Flow> {
-    let mut flow: Flow = serde_json::from_str(&row.get::<_, String>("data")?)?;
-    flow.login_challenge_hash = row.get("login_challenge_hash")?;
-    flow.login_verifier_hash = row.get("login_verifier_hash")?;
-    flow.consent_challenge_hash = row.get("consent_challenge_hash")?;
-    flow.consent_verifier_hash = row.get("consent_verifier_hash")?;
-    flow.state = flow_state_from(&row.get::<_, String>("state")?)?;
-    flow.expires_at = row.get("expires_at")?;
-    Ok(flow)
-}
-
-fn token_from(kind: TokenKind, r: &Row) -> StoreResult<Token> {
-    Ok(Token {
-        hash: r.get("hash")?,
-        kind,
-        grant_id: r.get("grant_id")?,
-        client_id: r.get("client_id")?,
-        subject: r.get("subject")?,
-        scope: split(&r.get::<_, String>("scope")?),
-        session_id: r.get("session_id")?,
-        issued_at: r.get("issued_at")?,
-        expires_at: r.get("expires_at")?,
-        used_at: r.get("used_at")?,
-    })
-}
-
 fn write_client_origins(conn: &Connection, client: &Client) -> StoreResult<()> {
     let id = &client.client_id;
     exec(
@@ -262,14 +206,7 @@ impl KeyStore for SqliteStore {
                 c,
                 "SELECT kid, alg, sealed_key, created_at FROM signing_keys ORDER BY created_at DESC, rowid DESC",
                 &[],
-                |r| {
-                    Ok(StoredKey {
-                        kid: r.get("kid")?,
-                        alg: r.get("alg")?,
-                        sealed_key: r.get("sealed_key")?,
-                        created_at: r.get("created_at")?,
-                    })
-                },
+                |r| key_from(r),
             )
         })
         .await
@@ -315,7 +252,7 @@ impl ClientStore for SqliteStore {
     }
 
     async fn get_client(&self, id: &str) -> StoreResult<Option<Client>> {
-        self.read(|c| one(c, sql::GET_CLIENT, &[&id], client_from))
+        self.read(|c| one(c, sql::GET_CLIENT, &[&id], |r| client_from(r)))
     }
 
     async fn list_clients(&self) -> StoreResult<Vec<Client>> {
@@ -324,7 +261,7 @@ impl ClientStore for SqliteStore {
                 c,
                 "SELECT * FROM clients ORDER BY created_at, id",
                 &[],
-                client_from,
+                |r| client_from(r),
             )
         })
         .await
@@ -389,7 +326,7 @@ impl IdentityStore for SqliteStore {
     }
 
     async fn get_identity(&self, id: &str) -> StoreResult<Option<Identity>> {
-        self.read(|c| one(c, sql::GET_IDENTITY, &[&id], identity_from))
+        self.read(|c| one(c, sql::GET_IDENTITY, &[&id], |r| identity_from(r)))
     }
 
     async fn get_identity_by_email(&self, email: &str) -> StoreResult<Option<Identity>> {
@@ -398,7 +335,7 @@ impl IdentityStore for SqliteStore {
                 c,
                 "SELECT * FROM identities WHERE email = $1",
                 &[&email],
-                identity_from,
+                |r| identity_from(r),
             )
         })
     }
@@ -409,7 +346,7 @@ impl IdentityStore for SqliteStore {
                 c,
                 "SELECT * FROM identities WHERE phone = $1",
                 &[&phone],
-                identity_from,
+                |r| identity_from(r),
             )
         })
     }
@@ -420,7 +357,7 @@ impl IdentityStore for SqliteStore {
                 c,
                 "SELECT * FROM identities WHERE username = $1",
                 &[&username],
-                identity_from,
+                |r| identity_from(r),
             )
         })
     }
@@ -455,7 +392,7 @@ impl IdentityStore for SqliteStore {
                 c,
                 "SELECT * FROM identities ORDER BY created_at, id",
                 &[],
-                identity_from,
+                |r| identity_from(r),
             )
         })
         .await
@@ -532,7 +469,7 @@ impl SessionStore for SqliteStore {
                 c,
                 "SELECT * FROM sessions WHERE token_hash = $1 AND revoked_at IS NULL AND expires_at > $2",
                 &[&token_hash, &now],
-                session_from,
+                |r| session_from(r),
             )
         })
     }
@@ -558,7 +495,7 @@ impl SessionStore for SqliteStore {
                 "SELECT * FROM sessions WHERE identity_id = $1 AND revoked_at IS NULL AND expires_at > $2
                  ORDER BY authenticated_at DESC, id",
                 &[&identity_id, &now],
-                session_from,
+                |r| session_from(r),
             )
         })
         .await
@@ -626,7 +563,7 @@ impl FlowStore for SqliteStore {
                 "SELECT * FROM flows WHERE consent_verifier_hash = $1 AND expires_at > $2"
             }
         };
-        self.read(|c| one(c, sql, &[&hash, &now], flow_from))
+        self.read(|c| one(c, sql, &[&hash, &now], |r| flow_from(r)))
     }
 
     async fn advance_flow(&self, f: &Flow, from: FlowState) -> StoreResult<bool> {
@@ -813,13 +750,7 @@ impl TokenStore for SqliteStore {
                 c,
                 sql::GET_TOKEN_WITH_IDENTITY,
                 &[&hash, &kind.as_str(), &now],
-                |r| {
-                    let identity = match r.get::<_, Option<String>>("id")? {
-                        Some(_) => Some(identity_from(r)?),
-                        None => None,
-                    };
-                    Ok((token_from(kind, r)?, identity))
-                },
+                |r| token_with_identity_from(kind, r),
             )
         })
     }

@@ -1,33 +1,9 @@
 //! One-time codes on PostgreSQL.
 
 use super::PostgresStore;
+use crate::rows::*;
 use crate::*;
 use sqlx::Row as _;
-use sqlx::postgres::PgRow;
-
-fn purpose_from(s: &str) -> StoreResult<CodePurpose> {
-    [
-        CodePurpose::Login,
-        CodePurpose::Verification,
-        CodePurpose::Recovery,
-    ]
-    .into_iter()
-    .find(|p| p.as_str() == s)
-    .ok_or_else(|| StoreError::Other(anyhow::anyhow!("unknown code purpose {s}")))
-}
-
-fn code_from(r: &PgRow) -> StoreResult<OneTimeCode> {
-    Ok(OneTimeCode {
-        id: r.try_get("id")?,
-        purpose: purpose_from(r.try_get("purpose")?)?,
-        address: r.try_get("address")?,
-        identity_id: r.try_get("identity_id")?,
-        code_hash: r.try_get("code_hash")?,
-        attempts: r.try_get("attempts")?,
-        created_at: r.try_get("created_at")?,
-        expires_at: r.try_get("expires_at")?,
-    })
-}
 
 #[async_trait]
 impl OneTimeCodeStore for PostgresStore {
@@ -103,7 +79,7 @@ impl OneTimeCodeStore for PostgresStore {
         .bind(now)
         .fetch_optional(&self.pool)
         .await?;
-        row.as_ref().map(code_from).transpose()
+        row.as_ref().map(one_time_code_from).transpose()
     }
 
     async fn take_one_time_code(&self, id: &str, now: i64) -> StoreResult<bool> {

@@ -1,28 +1,8 @@
 //! The courier's outbox on PostgreSQL.
 
 use super::PostgresStore;
+use crate::rows::*;
 use crate::*;
-use sqlx::Row as _;
-use sqlx::postgres::PgRow;
-
-fn message_from(r: &PgRow) -> StoreResult<CourierMessage> {
-    let channel: String = r.try_get("channel")?;
-    let status: String = r.try_get("status")?;
-    Ok(CourierMessage {
-        id: r.try_get("id")?,
-        channel: Channel::parse(&channel)
-            .ok_or_else(|| StoreError::Other(anyhow::anyhow!("unknown channel {channel}")))?,
-        recipient: r.try_get("recipient")?,
-        template: r.try_get("template")?,
-        sealed: r.try_get("sealed")?,
-        status: MessageStatus::parse(&status)
-            .ok_or_else(|| StoreError::Other(anyhow::anyhow!("unknown status {status}")))?,
-        attempts: r.try_get("attempts")?,
-        next_attempt_at: r.try_get("next_attempt_at")?,
-        created_at: r.try_get("created_at")?,
-        last_error: r.try_get("last_error")?,
-    })
-}
 
 #[async_trait]
 impl CourierStore for PostgresStore {

@@ -1,32 +1,8 @@
 //! One-time codes on SQLite.
 
 use super::{SqliteStore, exec, one};
+use crate::rows::*;
 use crate::*;
-use rusqlite::Row;
-
-fn purpose_from(s: &str) -> StoreResult<CodePurpose> {
-    [
-        CodePurpose::Login,
-        CodePurpose::Verification,
-        CodePurpose::Recovery,
-    ]
-    .into_iter()
-    .find(|p| p.as_str() == s)
-    .ok_or_else(|| StoreError::Other(anyhow::anyhow!("unknown code purpose {s}")))
-}
-
-fn code_from(r: &Row) -> StoreResult<OneTimeCode> {
-    Ok(OneTimeCode {
-        id: r.get("id")?,
-        purpose: purpose_from(&r.get::<_, String>("purpose")?)?,
-        address: r.get("address")?,
-        identity_id: r.get("identity_id")?,
-        code_hash: r.get("code_hash")?,
-        attempts: r.get("attempts")?,
-        created_at: r.get("created_at")?,
-        expires_at: r.get("expires_at")?,
-    })
-}
 
 #[async_trait]
 impl OneTimeCodeStore for SqliteStore {
@@ -99,7 +75,7 @@ impl OneTimeCodeStore for SqliteStore {
                    AND used_at IS NULL AND expires_at > $4 AND attempts < $3
                  RETURNING *",
                 &[&purpose.as_str(), &address, &max_attempts, &now],
-                code_from,
+                |r| one_time_code_from(r),
             )
         })
         .await

@@ -164,13 +164,18 @@ fn in_savepoint<T>(
     conn: &Connection,
     f: impl FnOnce(&Connection) -> StoreResult<T>,
 ) -> StoreResult<T> {
-    conn.prepare_cached("SAVEPOINT op")?.execute([])?;
+    run(conn, "SAVEPOINT op")?;
     let result = f(conn);
     if result.is_err() {
-        conn.prepare_cached("ROLLBACK TO op")?.execute([])?;
+        run(conn, "ROLLBACK TO op")?;
     }
-    conn.prepare_cached("RELEASE op")?.execute([])?;
+    run(conn, "RELEASE op")?;
     result
+}
+
+/// A statement without parameters or rows, prepared once per connection.
+fn run(conn: &Connection, sql: &str) -> rusqlite::Result<usize> {
+    conn.prepare_cached(sql)?.execute([])
 }
 
 /// Group commit: takes every write waiting (up to [`GROUP_MAX`]), runs them
@@ -191,7 +196,7 @@ fn write_groups(conn: Connection, mut rx: mpsc::Receiver<Op>, wal_frames: &Atomi
         }
         let mut ops = group.drain(..);
         while ops.len() > 0 {
-            if let Err(e) = conn.execute_batch("BEGIN IMMEDIATE") {
+            if let Err(e) = run(&conn, "BEGIN IMMEDIATE") {
                 let e = e.to_string();
                 for op in ops.by_ref() {
                     op(&conn)(Err(&e));
@@ -207,8 +212,8 @@ fn write_groups(conn: Connection, mut rx: mpsc::Receiver<Op>, wal_frames: &Atomi
             let outcome = if conn.is_autocommit() {
                 Err("the transaction was rolled back".to_owned())
             } else {
-                conn.execute_batch("COMMIT").map_err(|e| {
-                    let _ = conn.execute_batch("ROLLBACK");
+                run(&conn, "COMMIT").map_err(|e| {
+                    let _ = run(&conn, "ROLLBACK");
                     e.to_string()
                 })
             };
@@ -219,9 +224,11 @@ fn write_groups(conn: Connection, mut rx: mpsc::Receiver<Op>, wal_frames: &Atomi
         drop(ops);
         if wal_frames.load(Ordering::Relaxed) > WAL_RESTART_FRAMES {
             // Nothing is being written now, so this checkpoint can reach the
-            // end of the WAL, and the next BEGIN starts the WAL over.
-            if let Ok(frames) = checkpoint(&conn) {
-                wal_frames.store(frames, Ordering::Relaxed);
+            // end of the WAL, and the next BEGIN starts the WAL over; the
+            // checkpointer measures again within CHECKPOINT_EVERY.
+            match checkpoint(&conn) {
+                Ok(_) => wal_frames.store(0, Ordering::Relaxed),
+                Err(e) => tracing::warn!(error = %e, "WAL checkpoint failed"),
             }
         }
     }

@@ -1,27 +1,8 @@
 //! The courier's outbox on SQLite.
 
 use super::{SqliteStore, all, exec, one};
+use crate::rows::*;
 use crate::*;
-use rusqlite::Row;
-
-fn message_from(r: &Row) -> StoreResult<CourierMessage> {
-    let channel: String = r.get("channel")?;
-    let status: String = r.get("status")?;
-    Ok(CourierMessage {
-        id: r.get("id")?,
-        channel: Channel::parse(&channel)
-            .ok_or_else(|| StoreError::Other(anyhow::anyhow!("unknown channel {channel}")))?,
-        recipient: r.get("recipient")?,
-        template: r.get("template")?,
-        sealed: r.get("sealed")?,
-        status: MessageStatus::parse(&status)
-            .ok_or_else(|| StoreError::Other(anyhow::anyhow!("unknown status {status}")))?,
-        attempts: r.get("attempts")?,
-        next_attempt_at: r.get("next_attempt_at")?,
-        created_at: r.get("created_at")?,
-        last_error: r.get("last_error")?,
-    })
-}
 
 #[async_trait]
 impl CourierStore for SqliteStore {
@@ -67,7 +48,7 @@ impl CourierStore for SqliteStore {
                               ORDER BY next_attempt_at, created_at LIMIT $3)
                  RETURNING *",
                 &[&now, &lease_until, &limit],
-                message_from,
+                |r| message_from(r),
             )
         })
         .await
@@ -114,7 +95,7 @@ impl CourierStore for SqliteStore {
                 c,
                 "SELECT * FROM courier_messages WHERE id = $1",
                 &[&id],
-                message_from,
+                |r| message_from(r),
             )
         })
     }
