@@ -108,4 +108,11 @@ pub(crate) mod sql {
          WHERE hash = $1 RETURNING grant_id";
     pub const GET_IDENTITY: &str = "SELECT * FROM identities WHERE id = $1";
     pub const GET_CLIENT: &str = "SELECT * FROM clients WHERE id = $1";
+    /// Adds $4 hits to a fixed-window counter (a new window starts over).
+    pub const RATE_LIMIT_HIT: &str = "INSERT INTO rate_limits (key, window_start, hits, expires_at) VALUES ($1, $2, $4, $3)
+         ON CONFLICT (key) DO UPDATE SET
+             hits = CASE WHEN rate_limits.window_start = excluded.window_start THEN rate_limits.hits + $4 ELSE $4 END,
+             window_start = excluded.window_start,
+             expires_at = excluded.expires_at
+         RETURNING hits";
 }

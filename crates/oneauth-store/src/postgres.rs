@@ -821,20 +821,13 @@ impl RateLimitStore for PostgresStore {
         // One upsert: PostgreSQL guarantees ON CONFLICT DO UPDATE either
         // inserts or updates, even when nodes hit the same key at once, so
         // no hit is lost and none fails on the primary key.
-        let row = sqlx::query(
-            "INSERT INTO rate_limits (key, window_start, hits, expires_at) VALUES ($1, $2, $4, $3)
-             ON CONFLICT (key) DO UPDATE SET
-                 hits = CASE WHEN rate_limits.window_start = excluded.window_start THEN rate_limits.hits + $4 ELSE $4 END,
-                 window_start = excluded.window_start,
-                 expires_at = excluded.expires_at
-             RETURNING hits",
-        )
-        .bind(key)
-        .bind(window_start)
-        .bind(expires_at)
-        .bind(count)
-        .fetch_one(&self.pool)
-        .await?;
+        let row = sqlx::query(sql::RATE_LIMIT_HIT)
+            .bind(key)
+            .bind(window_start)
+            .bind(expires_at)
+            .bind(count)
+            .fetch_one(&self.pool)
+            .await?;
         Ok(row.try_get("hits")?)
     }
 }

@@ -848,12 +848,7 @@ impl RateLimitStore for SqliteStore {
         self.write(move |c| {
             one(
                 c,
-                "INSERT INTO rate_limits (key, window_start, hits, expires_at) VALUES ($1, $2, $4, $3)
-                 ON CONFLICT (key) DO UPDATE SET
-                     hits = CASE WHEN rate_limits.window_start = excluded.window_start THEN rate_limits.hits + $4 ELSE $4 END,
-                     window_start = excluded.window_start,
-                     expires_at = excluded.expires_at
-                 RETURNING hits",
+                sql::RATE_LIMIT_HIT,
                 &[&key, &window_start, &expires_at, &count],
                 |r| Ok(r.get::<_, i64>(0)?),
             )?
