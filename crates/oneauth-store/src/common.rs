@@ -108,6 +108,12 @@ pub(crate) mod sql {
          WHERE hash = $1 RETURNING grant_id";
     pub const GET_IDENTITY: &str = "SELECT * FROM identities WHERE id = $1";
     pub const GET_CLIENT: &str = "SELECT * FROM clients WHERE id = $1";
+    pub const INSERT_EXTERNAL_IDENTITY: &str =
+        "INSERT INTO external_identities (provider, subject, identity_id, created_at)
+         VALUES ($1, $2, $3, $4)";
+    pub const GET_EXTERNAL_IDENTITY: &str =
+        "SELECT provider, subject, identity_id, created_at FROM external_identities
+         WHERE provider = $1 AND subject = $2";
     /// Adds $4 hits to a fixed-window counter (a new window starts over).
     pub const RATE_LIMIT_HIT: &str = "INSERT INTO rate_limits (key, window_start, hits, expires_at) VALUES ($1, $2, $4, $3)
          ON CONFLICT (key) DO UPDATE SET

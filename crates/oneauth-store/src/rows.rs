@@ -163,3 +163,12 @@ pub(crate) fn message_from(r: &impl Columns) -> StoreResult<CourierMessage> {
         last_error: r.col("last_error")?,
     })
 }
+
+pub(crate) fn external_identity_from(r: &impl Columns) -> StoreResult<ExternalIdentity> {
+    Ok(ExternalIdentity {
+        provider: r.col("provider")?,
+        subject: r.col("subject")?,
+        identity_id: r.col("identity_id")?,
+        created_at: r.col("created_at")?,
+    })
+}

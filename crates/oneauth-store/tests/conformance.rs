@@ -1332,6 +1332,8 @@ async fn external_identities_link_once_and_go_with_their_identity(store: Arc<dyn
         .insert_external_identity(&link("github", "12345", "b"))
         .await
         .unwrap();
+}
+
 async fn tokens_are_read_with_their_identity(store: Arc<dyn Store>) {
     let alice = identity("s", "alice@example.com");
     store.insert_identity(&alice).await.unwrap();

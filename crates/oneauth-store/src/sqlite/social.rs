@@ -1,23 +1,28 @@
-//! Social login links on SQLite. Plain SQL, the same on both backends.
+//! Social login links on SQLite; the SQL is shared with PostgreSQL.
 
-use super::SqliteStore;
+use super::{SqliteStore, exec, one};
+use crate::common::sql;
+use crate::rows::*;
 use crate::*;
-use sqlx::Row as _;
 
 #[async_trait]
 impl ExternalIdentityStore for SqliteStore {
     async fn insert_external_identity(&self, link: &ExternalIdentity) -> StoreResult<()> {
-        sqlx::query(
-            "INSERT INTO external_identities (provider, subject, identity_id, created_at)
-             VALUES ($1, $2, $3, $4)",
-        )
-        .bind(&link.provider)
-        .bind(&link.subject)
-        .bind(&link.identity_id)
-        .bind(link.created_at)
-        .execute(&self.pool)
-        .await?;
-        Ok(())
+        let link = link.clone();
+        self.write(move |c| {
+            exec(
+                c,
+                sql::INSERT_EXTERNAL_IDENTITY,
+                &[
+                    &link.provider,
+                    &link.subject,
+                    &link.identity_id,
+                    &link.created_at,
+                ],
+            )?;
+            Ok(())
+        })
+        .await
     }
 
     async fn get_external_identity(
@@ -25,22 +30,10 @@ impl ExternalIdentityStore for SqliteStore {
         provider: &str,
         subject: &str,
     ) -> StoreResult<Option<ExternalIdentity>> {
-        let row = sqlx::query(
-            "SELECT provider, subject, identity_id, created_at FROM external_identities
-             WHERE provider = $1 AND subject = $2",
-        )
-        .bind(provider)
-        .bind(subject)
-        .fetch_optional(&self.reads)
-        .await?;
-        row.map(|r| {
-            Ok(ExternalIdentity {
-                provider: r.try_get("provider")?,
-                subject: r.try_get("subject")?,
-                identity_id: r.try_get("identity_id")?,
-                created_at: r.try_get("created_at")?,
+        self.read(|c| {
+            one(c, sql::GET_EXTERNAL_IDENTITY, &[&provider, &subject], |r| {
+                external_identity_from(r)
             })
         })
-        .transpose()
     }
 }
