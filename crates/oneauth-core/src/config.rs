@@ -160,8 +160,9 @@ pub struct Password {
     /// Most password hashes computed at once, each on its own thread at a
     /// lower scheduling priority than request handling, holding
     /// `argon2_memory_kib` for the life of the process; more wait their
-    /// turn. 0: one fewer than the cores (at least one), so a login storm
-    /// leaves a core to the other requests.
+    /// turn. 0: one per core. The priority, not a spare core, keeps token
+    /// requests fast during a login storm; a core kept out of hashing would
+    /// halve the logins a 2-core machine can serve.
     pub max_concurrent_hashes: usize,
     /// Shortest password accepted, in characters (NIST SP 800-63B: at
     /// least 8). Common passwords from a bundled list are refused; there
@@ -572,12 +573,10 @@ impl Default for Password {
 }
 
 impl Password {
-    /// `max_concurrent_hashes`, with 0 resolved to cores − 1 (at least 1).
+    /// `max_concurrent_hashes`, with 0 resolved to the cores.
     pub fn hashing_threads(&self) -> usize {
         match self.max_concurrent_hashes {
-            0 => {
-                std::thread::available_parallelism().map_or(1, |n| n.get().saturating_sub(1).max(1))
-            }
+            0 => std::thread::available_parallelism().map_or(1, |n| n.get()),
             n => n,
         }
     }

@@ -2,10 +2,13 @@
 //! workers: each hash takes `argon2_memory_kib` (19 MiB by default) and
 //! ~14 ms of a core, so we bound how many run and what they cost.
 //!
-//! - Each hashing thread keeps one argon2 block buffer for its life: no
-//!   19 MiB allocate/zero/free per hash (page faults were ~20 % of a login),
-//!   and no freed blocks for malloc to keep in per-thread arenas (RSS grew to
-//!   ~900 MiB under a login storm). Memory held: threads × memory cost.
+//! - Each hashing thread keeps one argon2 block buffer while hashes keep
+//!   coming: no 19 MiB allocate/zero/free per hash (page faults were ~20 %
+//!   of a login). It gives the buffer back to the system after
+//!   [`KEEP_BUFFER`] without work, so an idle server does not hold
+//!   threads × memory cost. The buffer is its own memory mapping (see
+//!   [`blocks`]): freed blocks kept by malloc in per-thread arenas once grew
+//!   RSS to ~900 MiB under a login storm.
 //! - The threads run at a lower scheduling priority, so a login storm uses
 //!   the idle CPU without delaying token requests on the runtime's workers.
 //! - A request that gave up while its hash was queued costs nothing.
@@ -15,6 +18,7 @@ use argon2::password_hash::phc::{Output, ParamsString, PasswordHash, Salt};
 use argon2::{Algorithm, Argon2, Block, Params, Version};
 use oneauth_core::config::Password as PasswordConfig;
 use std::sync::{Arc, Mutex, mpsc};
+use std::time::Duration;
 use tokio::sync::oneshot;
 
 /// Nice value of the hashing threads: under contention the scheduler gives
@@ -24,6 +28,18 @@ const HASHING_NICE: i32 = 10;
 
 /// Salt length, as the argon2 crate's own hasher uses (RFC 9106 §3.1).
 const SALT_LEN: usize = 16;
+
+/// How long a hashing thread without work keeps its block buffer: long
+/// enough that a steady trickle of logins reuses it, short enough that
+/// memory goes back soon after a storm.
+const KEEP_BUFFER: Duration = Duration::from_millis(500);
+
+/// glibc's malloc serves an allocation above its largest sliding mmap
+/// threshold (32 MiB on 64-bit) from a mapping of its own and unmaps it on
+/// free; a smaller one, once the threshold has slid past it, would come
+/// from an arena that keeps the freed memory. Only the blocks a hash uses
+/// are ever touched, so the reserve past them costs address space, not RSS.
+const OWN_MAPPING_BYTES: usize = (32 << 20) + (1 << 20);
 
 type Job = Box<dyn FnOnce(&mut Vec<Block>) + Send>;
 
@@ -103,24 +119,33 @@ fn hashing_thread(queue: &Mutex<mpsc::Receiver<Job>>) {
     let _ = rustix::process::setpriority_process(Some(rustix::thread::gettid()), HASHING_NICE);
     let mut mem = Vec::new();
     loop {
-        let job = match queue.lock() {
-            Ok(q) => q.recv(),
-            Err(_) => return,
+        let Ok(queue) = queue.lock() else { return };
+        let job = if mem.is_empty() {
+            queue
+                .recv()
+                .map_err(|_| mpsc::RecvTimeoutError::Disconnected)
+        } else {
+            queue.recv_timeout(KEEP_BUFFER)
         };
+        drop(queue);
         match job {
             Ok(job) => job(&mut mem),
-            Err(mpsc::RecvError) => return,
+            Err(mpsc::RecvTimeoutError::Timeout) => mem = Vec::new(),
+            Err(mpsc::RecvTimeoutError::Disconnected) => return,
         }
     }
 }
 
-/// The thread's buffer, grown on first use (or for a stored hash with a
-/// larger memory cost than any before). argon2's first pass overwrites
-/// every block, so what an earlier hash left there does not matter.
+/// The thread's buffer, allocated on first use after an idle spell (or for
+/// a stored hash with a larger memory cost than any before) with room for
+/// [`OWN_MAPPING_BYTES`]. argon2's first pass overwrites every block, so
+/// what an earlier hash left there does not matter.
 fn blocks<'a>(mem: &'a mut Vec<Block>, params: &Params) -> &'a mut [Block] {
     let n = params.block_count();
     if mem.len() < n {
-        *mem = vec![Block::new(); n];
+        *mem = Vec::new();
+        mem.reserve_exact(n.max(OWN_MAPPING_BYTES.div_ceil(size_of::<Block>())));
+        mem.resize(n, Block::new());
     }
     &mut mem[..n]
 }

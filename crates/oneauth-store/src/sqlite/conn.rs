@@ -18,9 +18,11 @@ use tokio::sync::{mpsc, oneshot};
 
 /// Most writes one group commit takes.
 const GROUP_MAX: usize = 512;
-/// Read connections kept for reuse (more are opened when all are busy, and
-/// closed after use).
-const READERS_KEPT: usize = 8;
+/// Read connections kept for reuse, per core (more are opened when all are
+/// busy, and closed after use). Point reads run on the runtime's workers,
+/// one per core, and scans on the blocking pool; each connection caches up
+/// to 2 MiB of pages, so idle extras are memory for nothing.
+const READERS_KEPT_PER_CORE: usize = 2;
 /// Prepared statements each connection keeps.
 const STATEMENT_CACHE: usize = 64;
 /// How often the checkpointer copies committed WAL frames into the database.
@@ -42,6 +44,7 @@ type Reply = Box<dyn FnOnce(Result<(), &str>) + Send>;
 pub(super) struct Conns {
     writes: mpsc::Sender<Op>,
     readers: Mutex<Vec<Connection>>,
+    readers_kept: usize,
     path: PathBuf,
 }
 
@@ -73,6 +76,8 @@ impl Conns {
         Ok(Self {
             writes,
             readers: Mutex::new(Vec::new()),
+            readers_kept: READERS_KEPT_PER_CORE
+                * std::thread::available_parallelism().map_or(1, |n| n.get()),
             path: path.to_owned(),
         })
     }
@@ -146,7 +151,7 @@ impl Conns {
 
     fn give_back(&self, conn: Connection) {
         let mut readers = self.readers();
-        if readers.len() < READERS_KEPT {
+        if readers.len() < self.readers_kept {
             readers.push(conn);
         }
     }
