@@ -112,6 +112,7 @@ if (cmd === 'line') {
   const meta = {
     date, commit: opt.commit, mode: opt.mode, seconds: Number(opt.seconds),
     connections: Number(opt.connections), threads: Number(opt.threads), binary: opt.binary,
+    id_token_alg: opt['id-token-alg'] ?? 'RS256',
     cpus: os.cpus().length, cpu_model: os.cpus()[0]?.model, load_average: os.loadavg(),
   };
 
@@ -119,7 +120,8 @@ if (cmd === 'line') {
   const md = [];
   md.push(`# bench/run ${meta.mode}: ${date} at ${meta.commit}`, '');
   md.push(`wrk ${meta.threads} threads, ${meta.connections} connections, ${meta.seconds} s per load; `
-    + `${meta.cpus} CPUs (${meta.cpu_model}); load average before the report ${meta.load_average.map((x) => x.toFixed(2)).join(' ')}.`, '');
+    + `${meta.cpus} CPUs (${meta.cpu_model}); load average before the report ${meta.load_average.map((x) => x.toFixed(2)).join(' ')}; `
+    + `id_tokens signed ${meta.id_token_alg}.`, '');
   const head = ['endpoint', 'OneAuth /s', 'p50 ms', 'p99 ms', 'CPU %', 'CPU µs/op', 'errors'];
   if (hasPeer) head.push('peer /s', 'p50 ms', 'p99 ms', 'CPU %', 'CPU µs/op', 'errors', '**ratio**', 'p99 ratio', 'target');
   md.push(`| ${head.join(' | ')} |`, `|${head.map(() => '---').join('|')}|`);
@@ -172,7 +174,8 @@ if (cmd === 'line') {
   const text = md.join('\n');
   console.log(text);
   fs.mkdirSync(outDir, { recursive: true });
-  const stem = `${date.slice(0, 16).replace(/:/g, '')}Z-${meta.commit}${meta.mode === 'smoke' ? '-smoke' : ''}`;
+  const alg = meta.id_token_alg === 'RS256' ? '' : `-${meta.id_token_alg.toLowerCase()}`;
+  const stem = `${date.slice(0, 16).replace(/:/g, '')}Z-${meta.commit}${alg}${meta.mode === 'smoke' ? '-smoke' : ''}`;
   fs.writeFileSync(path.join(outDir, `${stem}.md`), text);
   fs.writeFileSync(path.join(outDir, `${stem}.json`), `${JSON.stringify({ meta, rows, process: proc, mint, storm, argon2_limit: argon2 }, null, 2)}\n`);
   console.log(`written: ${path.join(outDir, stem)}.{md,json}`);

@@ -118,6 +118,8 @@ const provider = new Provider(ISSUER, {
       grant_types: ['authorization_code', 'refresh_token'],
       response_types: ['code'],
       redirect_uris: ['http://127.0.0.1:3000/callback'],
+      // bench/run's BENCH_ID_TOKEN_ALG: the same algorithm OneAuth signs with.
+      id_token_signed_response_alg: process.env.PEER_ID_TOKEN_ALG || 'RS256',
     },
     {
       client_id: 'bench-service',
