@@ -1,6 +1,6 @@
 -- The soak's mixed load: discovery, JWKS, client_credentials, verify and
 -- introspection in turn; verify and introspection present the tokens of
--- $BENCH_FILE in turn (split over threads as in single_use.lua).
+-- $BENCH_FILE in turn (thread_inputs in inputs.lua).
 -- $BENCH_AUTH is the client's Basic Authorization header. Answers of
 -- verify and introspection without "active":true count in `inactive`.
 local tokens, idx, n = {}, 0, 0
@@ -8,14 +8,7 @@ local auth = os.getenv("BENCH_AUTH")
 inactive = 0
 
 function init(args)
-  local threads = tonumber(os.getenv("BENCH_THREADS"))
-  local i = 0
-  for line in io.lines(os.getenv("BENCH_FILE")) do
-    if line ~= "" then
-      if i % threads == tid then tokens[#tokens + 1] = line end
-      i = i + 1
-    end
-  end
+  tokens = thread_inputs()
 end
 
 local form = "application/x-www-form-urlencoded"

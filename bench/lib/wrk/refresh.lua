@@ -1,26 +1,15 @@
 -- Refresh-token rotation chains: each request spends a refresh token and
 -- each answer brings its successor, which goes back on this thread's queue.
--- Starting tokens come from $BENCH_FILE (split over threads as in
--- single_use.lua); $BENCH_BODY holds the placeholder {VALUE}.
+-- Starting tokens come from $BENCH_FILE (thread_inputs in inputs.lua);
+-- $BENCH_BODY holds the placeholder {VALUE}.
 local queue, head, tail = {}, 1, 0
 local before, after
 exhausted = 0
 
 function init(args)
-  local n = tonumber(os.getenv("BENCH_THREADS"))
-  local i = 0
-  for line in io.lines(os.getenv("BENCH_FILE")) do
-    if line ~= "" then
-      if i % n == tid then
-        tail = tail + 1
-        queue[tail] = line
-      end
-      i = i + 1
-    end
-  end
-  local body = os.getenv("BENCH_BODY")
-  local s, e = string.find(body, "{VALUE}", 1, true)
-  before, after = string.sub(body, 1, s - 1), string.sub(body, e + 1)
+  queue = thread_inputs()
+  tail = #queue
+  before, after = body_around_value()
   wrk.headers["Content-Type"] = "application/x-www-form-urlencoded"
 end
 
