@@ -98,7 +98,8 @@ pub(crate) mod sql {
     pub const REVOKE_GRANT: &str =
         "UPDATE tokens SET revoked_at = $2 WHERE grant_id = $1 AND revoked_at IS NULL";
     pub const INSERT_CODE: &str = "INSERT INTO authorization_codes (hash, grant_id, data, expires_at) VALUES ($1, $2, $3, $4)";
-    pub const CODE_REUSED: &str = "SELECT reused_at FROM authorization_codes WHERE hash = $1";
+    pub const GET_UNUSED_CODE: &str =
+        "SELECT data, expires_at FROM authorization_codes WHERE hash = $1 AND used_at IS NULL";
     /// The code's single-use compare-and-swap.
     pub const TAKE_CODE: &str =
         "UPDATE authorization_codes SET used_at = $2 WHERE hash = $1 AND used_at IS NULL

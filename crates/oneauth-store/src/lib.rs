@@ -222,11 +222,16 @@ pub enum TakenCode {
 #[async_trait]
 pub trait CodeStore {
     async fn insert_code(&self, code: &AuthorizationCode) -> StoreResult<()>;
-    /// Whether the code was presented again after its first use.
-    async fn code_reused(&self, hash: &str) -> StoreResult<bool>;
+    /// The code, if it is known and not used yet (expired or not): what an
+    /// exchange checks before it mints.
+    async fn get_unused_code(&self, hash: &str) -> StoreResult<Option<AuthorizationCode>>;
     /// Marks the code used and returns it, atomically; a second call gets
     /// `Reused` and marks the reuse.
     async fn take_code(&self, hash: &str, now: i64) -> StoreResult<TakenCode>;
+    /// `take_code` and, only if the code was fresh, `insert_tokens`, in one
+    /// transaction: an exchange's tokens are stored if and only if it was
+    /// the code's first use.
+    async fn redeem_code(&self, hash: &str, now: i64, tokens: &[Token]) -> StoreResult<TakenCode>;
 }
 
 #[async_trait]

@@ -536,39 +536,30 @@ impl CodeStore for PostgresStore {
         Ok(())
     }
 
-    async fn code_reused(&self, hash: &str) -> StoreResult<bool> {
-        let reused: Option<Option<i64>> = sqlx::query_scalar(sql::CODE_REUSED)
+    async fn get_unused_code(&self, hash: &str) -> StoreResult<Option<AuthorizationCode>> {
+        sqlx::query(sql::GET_UNUSED_CODE)
             .bind(hash)
             .fetch_optional(&self.pool)
-            .await?;
-        Ok(matches!(reused, Some(Some(_))))
+            .await?
+            .map(|r| code_from(hash, &r))
+            .transpose()
     }
 
     async fn take_code(&self, hash: &str, now: i64) -> StoreResult<TakenCode> {
-        let taken = sqlx::query(sql::TAKE_CODE)
-            .bind(hash)
-            .bind(now)
-            .fetch_optional(&self.pool)
-            .await?;
-        if let Some(row) = taken {
-            let mut code: AuthorizationCode = serde_json::from_str(row.try_get("data")?)?;
-            code.hash = hash.to_owned();
-            code.expires_at = row.try_get("expires_at")?;
-            return Ok(TakenCode::Fresh(Box::new(code)));
+        let mut tx = self.pool.begin().await?;
+        let taken = Self::take_code_in(&mut tx, hash, now).await?;
+        tx.commit().await?;
+        Ok(taken)
+    }
+
+    async fn redeem_code(&self, hash: &str, now: i64, tokens: &[Token]) -> StoreResult<TakenCode> {
+        let mut tx = self.pool.begin().await?;
+        let taken = Self::take_code_in(&mut tx, hash, now).await?;
+        if matches!(taken, TakenCode::Fresh(_)) {
+            Self::insert_tokens_in(&mut tx, tokens).await?;
         }
-        // Mark the reuse, so the first exchange (perhaps still storing its
-        // tokens) sees it and revokes them too.
-        let used = sqlx::query(sql::MARK_CODE_REUSED)
-            .bind(hash)
-            .bind(now)
-            .fetch_optional(&self.pool)
-            .await?;
-        Ok(match used {
-            Some(r) => TakenCode::Reused {
-                grant_id: r.try_get("grant_id")?,
-            },
-            None => TakenCode::Unknown,
-        })
+        tx.commit().await?;
+        Ok(taken)
     }
 }
 
@@ -713,6 +704,33 @@ impl TokenStore for PostgresStore {
 }
 
 impl PostgresStore {
+    /// The single-use compare-and-swap of a code: the conditional UPDATE
+    /// locks the row, so of two at once the second sees it used.
+    async fn take_code_in(
+        tx: &mut sqlx::Transaction<'_, sqlx::Postgres>,
+        hash: &str,
+        now: i64,
+    ) -> StoreResult<TakenCode> {
+        let taken = sqlx::query(sql::TAKE_CODE)
+            .bind(hash)
+            .bind(now)
+            .fetch_optional(&mut **tx)
+            .await?;
+        if let Some(row) = taken {
+            return Ok(TakenCode::Fresh(Box::new(code_from(hash, &row)?)));
+        }
+        // Record the reuse; the caller revokes what the first use issued.
+        let grant_id: Option<String> = sqlx::query_scalar(sql::MARK_CODE_REUSED)
+            .bind(hash)
+            .bind(now)
+            .fetch_optional(&mut **tx)
+            .await?;
+        Ok(match grant_id {
+            Some(grant_id) => TakenCode::Reused { grant_id },
+            None => TakenCode::Unknown,
+        })
+    }
+
     async fn insert_tokens_in(
         tx: &mut sqlx::Transaction<'_, sqlx::Postgres>,
         tokens: &[Token],

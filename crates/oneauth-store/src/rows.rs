@@ -126,6 +126,14 @@ pub(crate) fn token_with_identity_from(
     Ok((token_from(kind, r)?, identity))
 }
 
+/// An authorization code from its `data` (JSON) and `expires_at` columns.
+pub(crate) fn code_from(hash: &str, r: &impl Columns) -> StoreResult<AuthorizationCode> {
+    let mut code: AuthorizationCode = serde_json::from_str(&r.col::<String>("data")?)?;
+    code.hash = hash.to_owned();
+    code.expires_at = r.col("expires_at")?;
+    Ok(code)
+}
+
 pub(crate) fn one_time_code_from(r: &impl Columns) -> StoreResult<OneTimeCode> {
     let purpose: String = r.col("purpose")?;
     Ok(OneTimeCode {

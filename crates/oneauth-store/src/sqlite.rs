@@ -643,41 +643,42 @@ impl CodeStore for SqliteStore {
         .await
     }
 
-    async fn code_reused(&self, hash: &str) -> StoreResult<bool> {
-        self.read(|c| {
-            let reused = one(c, sql::CODE_REUSED, &[&hash], |r| {
-                Ok(r.get::<_, Option<i64>>(0)?)
-            })?;
-            Ok(matches!(reused, Some(Some(_))))
-        })
+    async fn get_unused_code(&self, hash: &str) -> StoreResult<Option<AuthorizationCode>> {
+        self.read(|c| one(c, sql::GET_UNUSED_CODE, &[&hash], |r| code_from(hash, r)))
     }
 
     async fn take_code(&self, hash: &str, now: i64) -> StoreResult<TakenCode> {
         let hash = hash.to_owned();
+        self.write(move |c| take_code_in(c, &hash, now)).await
+    }
+
+    async fn redeem_code(&self, hash: &str, now: i64, tokens: &[Token]) -> StoreResult<TakenCode> {
+        let (hash, tokens) = (hash.to_owned(), tokens.to_vec());
         self.write(move |c| {
-            // The writer runs one write at a time, so the conditional
-            // UPDATE is the compare-and-swap.
-            let taken = one(c, sql::TAKE_CODE, &[&hash, &now], |r| {
-                Ok((r.get::<_, String>(0)?, r.get::<_, i64>(1)?))
-            })?;
-            if let Some((data, expires_at)) = taken {
-                let mut code: AuthorizationCode = serde_json::from_str(&data)?;
-                code.hash = hash;
-                code.expires_at = expires_at;
-                return Ok(TakenCode::Fresh(Box::new(code)));
+            let taken = take_code_in(c, &hash, now)?;
+            if matches!(taken, TakenCode::Fresh(_)) {
+                insert_tokens_in(c, &tokens)?;
             }
-            // Mark the reuse, so the first exchange (perhaps still storing
-            // its tokens) sees it and revokes them too.
-            let used = one(c, sql::MARK_CODE_REUSED, &[&hash, &now], |r| {
-                Ok(r.get::<_, String>(0)?)
-            })?;
-            Ok(match used {
-                Some(grant_id) => TakenCode::Reused { grant_id },
-                None => TakenCode::Unknown,
-            })
+            Ok(taken)
         })
         .await
     }
+}
+
+/// The single-use compare-and-swap of a code: the writer runs one write at
+/// a time, so the conditional UPDATE is enough.
+fn take_code_in(c: &Connection, hash: &str, now: i64) -> StoreResult<TakenCode> {
+    if let Some(code) = one(c, sql::TAKE_CODE, &[&hash, &now], |r| code_from(hash, r))? {
+        return Ok(TakenCode::Fresh(Box::new(code)));
+    }
+    // Record the reuse; the caller revokes what the first use issued.
+    let used = one(c, sql::MARK_CODE_REUSED, &[&hash, &now], |r| {
+        Ok(r.get::<_, String>(0)?)
+    })?;
+    Ok(match used {
+        Some(grant_id) => TakenCode::Reused { grant_id },
+        None => TakenCode::Unknown,
+    })
 }
 
 #[async_trait]

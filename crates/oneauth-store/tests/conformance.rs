@@ -50,7 +50,7 @@ conformance!(
     rate_limit_hits_count_per_window_and_concurrently,
     revoking_races_no_refresh_into_a_live_token,
     a_fresh_store_is_current_and_pooled,
-    a_code_reuse_is_marked_for_the_first_exchange_to_see,
+    a_code_is_redeemed_with_its_tokens_once,
     identities_are_unique_by_each_identifier_and_found_by_each,
     sessions_are_listed_and_the_others_revoked,
     one_time_codes_newest_only_limited_attempts_single_use,
@@ -899,22 +899,71 @@ async fn a_fresh_store_is_current_and_pooled(store: Arc<dyn Store>) {
     assert!(stats.size >= 1 && stats.idle <= stats.size, "{stats:?}");
 }
 
-async fn a_code_reuse_is_marked_for_the_first_exchange_to_see(store: Arc<dyn Store>) {
+async fn a_code_is_redeemed_with_its_tokens_once(store: Arc<dyn Store>) {
+    let token = |hash: &str| Token {
+        kind: TokenKind::Access,
+        grant_id: "g1".into(),
+        ..refresh(hash, 1000)
+    };
+    let stored = |hash: &'static str| {
+        let store = store.clone();
+        async move {
+            store
+                .get_token(TokenKind::Access, hash, 7)
+                .await
+                .unwrap()
+                .is_some()
+        }
+    };
     store.insert_code(&code("h2")).await.unwrap();
-    assert!(matches!(
-        store.take_code("h2", 5).await.unwrap(),
-        TakenCode::Fresh(_)
-    ));
-    assert!(
-        !store.code_reused("h2").await.unwrap(),
-        "one use is no reuse"
+    let unused = store.get_unused_code("h2").await.unwrap().expect("unused");
+    assert_eq!(
+        (
+            unused.hash.as_str(),
+            unused.grant_id.as_str(),
+            unused.expires_at
+        ),
+        ("h2", "g1", 100)
     );
+    // Ten exchanges at once: one stores its tokens, the others store none
+    // and name the grant to revoke.
+    let mut tasks = Vec::new();
+    for i in 0..10 {
+        let s = store.clone();
+        let t = token(&format!("t{i}"));
+        tasks.push(tokio::spawn(async move {
+            (i, s.redeem_code("h2", 5, &[t]).await.unwrap())
+        }));
+    }
+    let mut winners = Vec::new();
+    for task in tasks {
+        match task.await.unwrap() {
+            (i, TakenCode::Fresh(c)) => {
+                assert_eq!(c.scope, vec!["openid".to_string()]);
+                winners.push(i);
+            }
+            (_, TakenCode::Reused { grant_id }) => assert_eq!(grant_id, "g1"),
+            (_, TakenCode::Unknown) => panic!("code vanished"),
+        }
+    }
+    assert_eq!(winners.len(), 1, "{winners:?}");
+    for (i, hash) in ["t0", "t1", "t2", "t3", "t4", "t5", "t6", "t7", "t8", "t9"]
+        .into_iter()
+        .enumerate()
+    {
+        assert_eq!(stored(hash).await, winners == [i], "{hash}");
+    }
+    assert!(store.get_unused_code("h2").await.unwrap().is_none());
+    // A code nobody issued: nothing stored.
     assert!(matches!(
-        store.take_code("h2", 6).await.unwrap(),
-        TakenCode::Reused { .. }
+        store
+            .redeem_code("nope", 6, &[token("t-unknown")])
+            .await
+            .unwrap(),
+        TakenCode::Unknown
     ));
-    assert!(store.code_reused("h2").await.unwrap());
-    assert!(!store.code_reused("unknown").await.unwrap());
+    assert!(!stored("t-unknown").await);
+    assert!(store.get_unused_code("nope").await.unwrap().is_none());
 }
 
 fn identity_with(

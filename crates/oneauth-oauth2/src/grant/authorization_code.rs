@@ -4,7 +4,7 @@ use crate::token::{Grant, TokenResponse};
 use crate::{AuthorizationServer, R, pkce};
 use oneauth_core::Error;
 use oneauth_crypto::TokenKind;
-use oneauth_store::{Client, IdentityState, TakenCode};
+use oneauth_store::{AuthorizationCode, Client, Identity, IdentityState, TakenCode};
 use std::collections::HashMap;
 use time::OffsetDateTime;
 
@@ -15,6 +15,11 @@ fn invalid(why: &str) -> Error {
 impl AuthorizationServer {
     /// Exchanges a code once. A second use is refused and revokes every
     /// token the first use issued (RFC 6749 §4.1.2, RFC 9700 §4.5).
+    ///
+    /// The code is checked and the tokens minted from a read, then taken
+    /// and the tokens stored in one write: of two exchanges at once, the
+    /// one whose write comes second finds the code used and revokes the
+    /// other's tokens, which are stored by then.
     pub async fn exchange_code(
         &self,
         client: &Client,
@@ -24,8 +29,6 @@ impl AuthorizationServer {
         let code = params
             .get("code")
             .ok_or_else(|| Error::InvalidRequest("code is missing.".into()))?;
-        let redirect_uri = params.get("redirect_uri");
-        let verifier = params.get("code_verifier");
         let hash = self
             .minter
             .check(
@@ -34,77 +37,115 @@ impl AuthorizationServer {
                 code,
             )
             .ok_or_else(|| invalid("The authorization code is invalid."))?;
-        let code = match self.store.take_code(&hash.0, now.unix_timestamp()).await? {
-            TakenCode::Fresh(c) => c,
-            TakenCode::Reused { grant_id } => {
-                let revoked = self
-                    .store
-                    .revoke_grant(&grant_id, now.unix_timestamp())
-                    .await?;
-                tracing::warn!(client_id = %client.client_id, revoked, "authorization code reused; its tokens are revoked");
-                return Err(invalid("The authorization code was used already."));
-            }
-            TakenCode::Unknown => return Err(invalid("The authorization code is invalid.")),
+        let Some(code) = self.store.get_unused_code(&hash.0).await? else {
+            return Err(self.spend_code(client, &hash.0, now).await);
         };
-        if code.expires_at <= now.unix_timestamp() {
-            return Err(invalid("The authorization code has expired."));
-        }
-        if code.client_id != client.client_id {
-            return Err(invalid(
-                "The authorization code was issued to another client.",
-            ));
-        }
-        if redirect_uri != Some(&code.redirect_uri) {
-            return Err(invalid(
-                "redirect_uri differs from the authorization request's.",
-            ));
-        }
-        match (&code.code_challenge, verifier) {
-            (Some(challenge), Some(v)) if pkce::verify(v, challenge) => {}
-            (Some(_), Some(_)) => {
-                return Err(invalid(
-                    "The PKCE code_verifier does not match the code_challenge.",
-                ));
+        let identity = match check_code(&code, client, params, now) {
+            Ok(()) => self.active_identity(&code.subject).await,
+            Err(e) => Err(e),
+        };
+        let identity = match identity {
+            Ok(identity) => identity,
+            // Any presentation spends the code, a failed one too.
+            Err(e) => {
+                return Err(match self.spend_code(client, &hash.0, now).await {
+                    Error::InvalidGrant(_) => e,
+                    other => other,
+                });
             }
-            (Some(_), None) => return Err(invalid("code_verifier is missing.")),
-            // RFC 9700 §4.8.2: a verifier for a code issued without a
-            // challenge is a downgrade attempt.
-            (None, Some(_)) => {
-                return Err(invalid(
-                    "code_verifier was sent but the request had no code_challenge.",
-                ));
-            }
-            (None, None) => {}
-        }
-        let identity = self
+        };
+        let (response, records) = self.mint_tokens(
+            &Grant {
+                grant_id: &code.grant_id,
+                client,
+                identity: Some(&identity),
+                scope: &code.scope,
+                session_id: Some(&code.session_id),
+                auth_time: Some(code.auth_time),
+                amr: &code.amr,
+                nonce: code.nonce.as_deref(),
+            },
+            now,
+        )?;
+        match self
             .store
-            .get_identity(&code.subject)
+            .redeem_code(&hash.0, now.unix_timestamp(), &records)
+            .await?
+        {
+            TakenCode::Fresh(_) => {
+                crate::token::count_issued(&records);
+                Ok(response)
+            }
+            TakenCode::Reused { grant_id } => Err(self.code_reused(client, &grant_id, now).await),
+            TakenCode::Unknown => Err(invalid("The authorization code is invalid.")),
+        }
+    }
+
+    async fn active_identity(&self, id: &str) -> R<Identity> {
+        self.store
+            .get_identity(id)
             .await?
             .filter(|i| i.state == IdentityState::Active)
-            .ok_or_else(|| invalid("The user is no longer active."))?;
-        let tokens = self
-            .issue_tokens(
-                Grant {
-                    grant_id: &code.grant_id,
-                    client,
-                    identity: Some(&identity),
-                    scope: &code.scope,
-                    session_id: Some(&code.session_id),
-                    auth_time: Some(code.auth_time),
-                    amr: &code.amr,
-                    nonce: code.nonce.as_deref(),
-                },
-                now,
-            )
-            .await?;
-        // A reuse that raced this exchange may have revoked the grant before
-        // these tokens were stored; it marked the code first, so look again.
-        if self.store.code_reused(&hash.0).await? {
-            self.store
-                .revoke_grant(&code.grant_id, now.unix_timestamp())
-                .await?;
-            return Err(invalid("The authorization code was used already."));
+            .ok_or_else(|| invalid("The user is no longer active."))
+    }
+
+    /// Takes a code that will not be exchanged: the error to answer with.
+    /// A code used before has its first use's tokens revoked.
+    async fn spend_code(&self, client: &Client, hash: &str, now: OffsetDateTime) -> Error {
+        match self.store.take_code(hash, now.unix_timestamp()).await {
+            Ok(TakenCode::Reused { grant_id }) => self.code_reused(client, &grant_id, now).await,
+            Ok(_) => invalid("The authorization code is invalid."),
+            Err(e) => e.into(),
         }
-        Ok(tokens)
+    }
+
+    /// Revokes every token of a grant whose code came back: the error.
+    async fn code_reused(&self, client: &Client, grant_id: &str, now: OffsetDateTime) -> Error {
+        match self
+            .store
+            .revoke_grant(grant_id, now.unix_timestamp())
+            .await
+        {
+            Ok(revoked) => {
+                tracing::warn!(client_id = %client.client_id, revoked, "authorization code reused; its tokens are revoked");
+                invalid("The authorization code was used already.")
+            }
+            Err(e) => e.into(),
+        }
+    }
+}
+
+/// What a code exchange must match (RFC 6749 §4.1.3, RFC 7636 §4.6).
+fn check_code(
+    code: &AuthorizationCode,
+    client: &Client,
+    params: &HashMap<String, String>,
+    now: OffsetDateTime,
+) -> R<()> {
+    if code.expires_at <= now.unix_timestamp() {
+        return Err(invalid("The authorization code has expired."));
+    }
+    if code.client_id != client.client_id {
+        return Err(invalid(
+            "The authorization code was issued to another client.",
+        ));
+    }
+    if params.get("redirect_uri") != Some(&code.redirect_uri) {
+        return Err(invalid(
+            "redirect_uri differs from the authorization request's.",
+        ));
+    }
+    match (&code.code_challenge, params.get("code_verifier")) {
+        (Some(challenge), Some(v)) if pkce::verify(v, challenge) => Ok(()),
+        (Some(_), Some(_)) => Err(invalid(
+            "The PKCE code_verifier does not match the code_challenge.",
+        )),
+        (Some(_), None) => Err(invalid("code_verifier is missing.")),
+        // RFC 9700 §4.8.2: a verifier for a code issued without a
+        // challenge is a downgrade attempt.
+        (None, Some(_)) => Err(invalid(
+            "code_verifier was sent but the request had no code_challenge.",
+        )),
+        (None, None) => Ok(()),
     }
 }

@@ -77,6 +77,11 @@ async fn rejects_a_wrong_verifier() {
         error_code(exchange(&srv, &code, &wrong).await, 400, "invalid_grant").await,
         4006
     );
+    // The failed attempt spent the code: a guessed verifier gets one try.
+    assert_eq!(
+        error_code(exchange(&srv, &code, VERIFIER).await, 400, "invalid_grant").await,
+        4006
+    );
 }
 
 #[tokio::test]
