@@ -62,6 +62,26 @@ function summarise(r) {
   };
 }
 
+/** RESULTS_DIR OUT_DIR --flag value ...: the flags, and a reader of result files. */
+function reportArgs([dir, outDir, ...flags]) {
+  const opt = {};
+  for (let i = 0; i < flags.length; i += 2) opt[flags[i].replace(/^--/, '')] = flags[i + 1];
+  const load = (f) => {
+    const p = path.join(dir, f);
+    return fs.existsSync(p) ? JSON.parse(fs.readFileSync(p, 'utf8')) : null;
+  };
+  return { dir, outDir, opt, load };
+}
+
+/** Prints the Markdown report and writes it, with its data as JSON, to OUT_DIR/STEM.{md,json}. */
+function writeReport(outDir, stem, text, data) {
+  console.log(text);
+  fs.mkdirSync(outDir, { recursive: true });
+  fs.writeFileSync(path.join(outDir, `${stem}.md`), text);
+  fs.writeFileSync(path.join(outDir, `${stem}.json`), `${JSON.stringify(data, null, 2)}\n`);
+  console.log(`written: ${path.join(outDir, stem)}.{md,json}`);
+}
+
 const f0 = (x) => (x == null || Number.isNaN(x) ? '–' : Math.round(x).toLocaleString('en-US'));
 const f2 = (x) => (x == null || Number.isNaN(x) ? '–' : x < 10 ? x.toFixed(2) : x.toFixed(1));
 
@@ -74,13 +94,7 @@ if (cmd === 'line') {
     + `${s.errors ? `  ERRORS ${s.errors}` : ''}  [${f0(s.count)} in ${f2(s.seconds)} s]`,
   );
 } else if (cmd === 'table') {
-  const [dir, outDir, ...flags] = rest;
-  const opt = {};
-  for (let i = 0; i < flags.length; i += 2) opt[flags[i].replace(/^--/, '')] = flags[i + 1];
-  const load = (f) => {
-    const p = path.join(dir, f);
-    return fs.existsSync(p) ? JSON.parse(fs.readFileSync(p, 'utf8')) : null;
-  };
+  const { outDir, opt, load } = reportArgs(rest);
   const rows = [];
   for (const [key, name, how, target] of CASES) {
     const a = load(`oneauth.${key}.json`);
@@ -171,23 +185,12 @@ if (cmd === 'line') {
     if (storm[s]) md.push(`${s}: login storm beside the token load: ${f0(storm[s].rate)} logins/s, p99 ${f0(storm[s].p99_ms)} ms.`);
   }
   md.push('');
-  const text = md.join('\n');
-  console.log(text);
-  fs.mkdirSync(outDir, { recursive: true });
   const alg = meta.id_token_alg === 'RS256' ? '' : `-${meta.id_token_alg.toLowerCase()}`;
   const stem = `${date.slice(0, 16).replace(/:/g, '')}Z-${meta.commit}${alg}${meta.mode === 'smoke' ? '-smoke' : ''}`;
-  fs.writeFileSync(path.join(outDir, `${stem}.md`), text);
-  fs.writeFileSync(path.join(outDir, `${stem}.json`), `${JSON.stringify({ meta, rows, process: proc, mint, storm, argon2_limit: argon2 }, null, 2)}\n`);
-  console.log(`written: ${path.join(outDir, stem)}.{md,json}`);
+  writeReport(outDir, stem, md.join('\n'), { meta, rows, process: proc, mint, storm, argon2_limit: argon2 });
 } else if (cmd === 'scale') {
   // bench/run --scale: throughput per level of live tokens, query plans, soak.
-  const [dir, outDir, ...flags] = rest;
-  const opt = {};
-  for (let i = 0; i < flags.length; i += 2) opt[flags[i].replace(/^--/, '')] = flags[i + 1];
-  const load = (f) => {
-    const p = path.join(dir, f);
-    return fs.existsSync(p) ? JSON.parse(fs.readFileSync(p, 'utf8')) : null;
-  };
+  const { dir, outDir, opt, load } = reportArgs(rest);
   const label = (n) => (n >= 1e6 && n % 1e6 === 0 ? `${n / 1e6}M` : n >= 1e3 && n % 1e3 === 0 ? `${n / 1e3}k` : `${n}`);
   const date = new Date().toISOString();
   const meta = {
@@ -259,13 +262,8 @@ if (cmd === 'line') {
   md.push('| s | ' + rss.filter((_, i) => i % every === 0).map((q) => f0(q.s)).join(' | ') + ' |');
   md.push('|---|' + rss.filter((_, i) => i % every === 0).map(() => '---').join('|') + '|');
   md.push('| RSS MiB | ' + rss.filter((_, i) => i % every === 0).map((q) => f2(q.mib)).join(' | ') + ' |', '');
-  const text = md.join('\n');
-  console.log(text);
-  fs.mkdirSync(outDir, { recursive: true });
   const stem = `${date.slice(0, 16).replace(/:/g, '')}Z-${meta.commit}-scale`;
-  fs.writeFileSync(path.join(outDir, `${stem}.md`), text);
-  fs.writeFileSync(path.join(outDir, `${stem}.json`), `${JSON.stringify({ meta, levels, plans, soak }, null, 2)}\n`);
-  console.log(`written: ${path.join(outDir, stem)}.{md,json}`);
+  writeReport(outDir, stem, md.join('\n'), { meta, levels, plans, soak });
 } else {
   console.error('usage: node report.mjs line FILE | table RESULTS_DIR OUT_DIR ... | scale RESULTS_DIR OUT_DIR ...');
   process.exit(2);

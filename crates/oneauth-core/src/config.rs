@@ -726,3 +726,19 @@ impl Config {
         Ok(())
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::Password;
+
+    #[test]
+    fn hashing_threads_default_to_one_per_core() {
+        let cores = std::thread::available_parallelism().unwrap().get();
+        assert_eq!(Password::default().hashing_threads(), cores);
+        let three = Password {
+            max_concurrent_hashes: 3,
+            ..Password::default()
+        };
+        assert_eq!(three.hashing_threads(), 3);
+    }
+}

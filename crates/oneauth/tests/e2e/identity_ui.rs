@@ -531,14 +531,7 @@ async fn pages_speak_chinese_and_carry_security_headers() {
         assert!(html.contains("lang=\"zh-CN\""), "{path}");
         assert!(!html.contains("<script>"), "no inline script on {path}");
     }
-    let html = b
-        .get(format!("{}/login?ui_locales=zh-CN", srv.ui))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let html = page_text(&b, format!("{}/login?ui_locales=zh-CN", srv.ui)).await;
     assert!(
         html.contains("登录") && html.contains("短信验证码"),
         "{html}"

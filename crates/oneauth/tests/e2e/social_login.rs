@@ -41,24 +41,6 @@ fn button_href(html: &str) -> String {
         .replace("&#x2f;", "/")
 }
 
-/// Follows redirects until the URL starts with `stop`; returns it.
-async fn follow_until(b: &reqwest::Client, mut url: String, stop: &str) -> String {
-    for _ in 0..12 {
-        if url.starts_with(stop) {
-            return url;
-        }
-        let res = b.get(&url).send().await.unwrap();
-        assert!(
-            res.status().is_redirection(),
-            "{url} answered {}: {}",
-            res.status(),
-            res.text().await.unwrap()
-        );
-        url = location(&res);
-    }
-    panic!("too many redirects on the way to {stop}");
-}
-
 /// Password login on a (upstream) OneAuth login page for `email`.
 async fn password_login(b: &reqwest::Client, login_url: &str, email: &str) -> reqwest::Response {
     let html = b.get(login_url).send().await.unwrap().text().await.unwrap();
@@ -328,14 +310,7 @@ async fn github_server(emails: serde_json::Value) -> TestServer {
 /// Login page with `enable_social=true` and `extra` parameters → GitHub →
 /// callback; returns the callback's answer.
 async fn github_login(srv: &TestServer, b: &reqwest::Client, extra: &str) -> reqwest::Response {
-    let html = b
-        .get(format!("{}/login?enable_social=true{extra}", srv.ui))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let html = page_text(b, format!("{}/login?enable_social=true{extra}", srv.ui)).await;
     assert!(html.contains(">Continue with GitHub</a>"), "{html}");
     let start = format!("{}{}", srv.ui, button_href(&html));
     let callback = follow_until(b, start, &format!("{}/social/github/callback", srv.ui)).await;
@@ -427,14 +402,7 @@ async fn tampered_callback(
     b: &reqwest::Client,
     f: impl FnOnce(url::Url) -> url::Url,
 ) -> reqwest::Response {
-    let html = b
-        .get(format!("{}/login?enable_social=true", srv.ui))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let html = page_text(b, format!("{}/login?enable_social=true", srv.ui)).await;
     let start = format!("{}{}", srv.ui, button_href(&html));
     let callback = follow_until(b, start, &format!("{}/social/github/callback", srv.ui)).await;
     b.get(f(callback.parse().unwrap()).as_str())

@@ -198,10 +198,20 @@ pub async fn submit_login(
         .unwrap()
 }
 
+/// A page's text, whatever its status.
+pub async fn page_text(b: &reqwest::Client, url: impl reqwest::IntoUrl) -> String {
+    b.get(url).send().await.unwrap().text().await.unwrap()
+}
+
 /// Follows redirects by hand until one leaves OneAuth; returns that URL.
-pub async fn follow_to_client(b: &reqwest::Client, mut url: String) -> String {
-    for _ in 0..10 {
-        if url.starts_with("http://127.0.0.1:3000") {
+pub async fn follow_to_client(b: &reqwest::Client, url: String) -> String {
+    follow_until(b, url, "http://127.0.0.1:3000").await
+}
+
+/// Follows redirects by hand until the URL starts with `stop`; returns it.
+pub async fn follow_until(b: &reqwest::Client, mut url: String, stop: &str) -> String {
+    for _ in 0..12 {
+        if url.starts_with(stop) {
             return url;
         }
         let res = b.get(&url).send().await.unwrap();
@@ -213,7 +223,7 @@ pub async fn follow_to_client(b: &reqwest::Client, mut url: String) -> String {
         );
         url = location(&res);
     }
-    panic!("too many redirects");
+    panic!("too many redirects on the way to {stop}");
 }
 
 /// Steps 1–4 of the guide: authorize, log in, come back with a code.

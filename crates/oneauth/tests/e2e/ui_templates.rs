@@ -107,14 +107,7 @@ async fn pages_without_an_override_and_assets_stay_built_in() {
     write(templates.path(), "static/acme.svg", "<svg/>");
     let srv = with_templates(templates.path()).await;
     let b = browser();
-    let html = b
-        .get(format!("{}/register", srv.ui))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let html = page_text(&b, format!("{}/register", srv.ui)).await;
     assert!(
         html.contains(r#"id="reg-password""#),
         "built-in register page"
@@ -182,14 +175,7 @@ async fn an_operator_message_text_is_what_the_person_receives() {
     let dir = templates.path().to_owned();
     let (srv, inbox) = server_with_inbox_and(move |c| c.ui.templates_dir = dir).await;
     let b = browser();
-    let html = b
-        .get(format!("{}/login?method=email_code", srv.ui))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let html = page_text(&b, format!("{}/login?method=email_code", srv.ui)).await;
     let csrf = hidden(&html, "csrf_token").unwrap();
     let res = b
         .post(format!("{}/login", srv.ui))

@@ -5,13 +5,12 @@
 //! authenticated user"). The code exchange is authenticated with the client
 //! secret in the body, as GitHub documents it.
 
-use super::{Http, PendingLogin, Upstream, UpstreamAccount, failed};
+use super::{Http, PendingLogin, Upstream, UpstreamAccount, failed, pkce_challenge};
 use async_trait::async_trait;
 use oauth2::basic::BasicClient;
 use oauth2::{
     AuthType, AuthUrl, AuthorizationCode, ClientId, ClientSecret, CsrfToken, EndpointNotSet,
-    EndpointSet, PkceCodeChallenge, PkceCodeVerifier, RedirectUrl, Scope, TokenResponse as _,
-    TokenUrl,
+    EndpointSet, PkceCodeVerifier, RedirectUrl, Scope, TokenResponse as _, TokenUrl,
 };
 use oneauth_core::Result;
 use oneauth_core::config::SocialProvider;
@@ -104,9 +103,7 @@ impl Upstream for GitHubStyle {
             .authorize_url(|| CsrfToken::new(state.to_owned()))
             .add_scopes(self.scopes.iter().cloned().map(Scope::new));
         if let Some(v) = pkce_verifier {
-            req = req.set_pkce_challenge(PkceCodeChallenge::from_code_verifier_sha256(
-                &PkceCodeVerifier::new(v.to_owned()),
-            ));
+            req = req.set_pkce_challenge(pkce_challenge(v));
         }
         Ok(req.url().0)
     }

@@ -58,6 +58,14 @@ pub(crate) struct PendingLogin {
     continuation: String,
 }
 
+/// The S256 challenge of a PKCE verifier (RFC 7636 §4.2), for either kind
+/// of upstream (openidconnect re-exports oauth2's PKCE types).
+fn pkce_challenge(verifier: &str) -> oauth2::PkceCodeChallenge {
+    oauth2::PkceCodeChallenge::from_code_verifier_sha256(&oauth2::PkceCodeVerifier::new(
+        verifier.to_owned(),
+    ))
+}
+
 /// What an upstream says about the person.
 #[derive(Debug)]
 pub(crate) struct UpstreamAccount {

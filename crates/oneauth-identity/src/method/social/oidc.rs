@@ -2,7 +2,7 @@
 //! comes from the id_token, verified: signature against the provider's
 //! JWKS, `iss`, `aud`, `exp` and our `nonce` (OIDC Core §3.1.3.7).
 
-use super::{Http, PendingLogin, Upstream, UpstreamAccount, failed};
+use super::{Http, PendingLogin, Upstream, UpstreamAccount, failed, pkce_challenge};
 use async_trait::async_trait;
 use oneauth_core::Result;
 use oneauth_core::config::SocialProvider;
@@ -12,7 +12,7 @@ use openidconnect::core::{
 };
 use openidconnect::{
     AuthType, AuthorizationCode, ClientId, ClientSecret, CsrfToken, IssuerUrl, Nonce,
-    PkceCodeChallenge, PkceCodeVerifier, RedirectUrl, Scope, TokenResponse as _,
+    PkceCodeVerifier, RedirectUrl, Scope, TokenResponse as _,
 };
 use std::sync::Mutex;
 use url::Url;
@@ -126,9 +126,7 @@ impl Upstream for Oidc {
             req = req.add_scope(Scope::new(s.clone()));
         }
         if let Some(v) = pkce_verifier {
-            req = req.set_pkce_challenge(PkceCodeChallenge::from_code_verifier_sha256(
-                &PkceCodeVerifier::new(v.to_owned()),
-            ));
+            req = req.set_pkce_challenge(pkce_challenge(v));
         }
         Ok(req.url().0)
     }
