@@ -4,7 +4,7 @@
 # queries, then a soak of mixed load and logins with RSS sampled.
 #
 # Seeding: the mint_tokens example mints access tokens with the server's own
-# code under the bench's system secret (token tag, SHA-256 lookup hash), and
+# code under the bench's system secret (token tag, time-ordered lookup key), and
 # sqlite3 inserts them in one transaction, shaped like a token the
 # client_credentials grant just wrote (a model row; only hash, grant id and
 # times differ), while the server is stopped. The verify loads present a
@@ -30,8 +30,9 @@ seed_tokens() {
   local n=$1 tsv="$WORK/seed.tsv" t0
   t0=$(now_ns)
   "$MINT_BIN" "$SYSTEM_SECRET" ory_at_ "$n" > "$tsv"
-  # The grant ids are opaque text to the server; every token gets its own,
-  # as every client_credentials answer does. Expiry a day out: outlives the run.
+  # Every token gets its own grant id, as every client_credentials answer
+  # does, time-ordered like the server's v7 UUIDs (built from the key's
+  # leading id, the mint time). Expiry a day out: outlives the run.
   sqlite3 "$DB" <<SQL
 PRAGMA cache_size = -262144;
 CREATE TEMP TABLE seed (token TEXT NOT NULL, hash TEXT NOT NULL);
@@ -39,7 +40,10 @@ CREATE TEMP TABLE seed (token TEXT NOT NULL, hash TEXT NOT NULL);
 .import $tsv seed
 BEGIN;
 INSERT INTO tokens (hash, kind, grant_id, client_id, subject, scope, session_id, issued_at, expires_at)
-  SELECT s.hash, m.kind, lower(hex(randomblob(16))), m.client_id, m.subject, m.scope, m.session_id,
+  SELECT s.hash, m.kind,
+         printf('%s-%s-7%s-8%s-%s', substr(s.hash, 1, 8), substr(s.hash, 9, 4), substr(s.hash, 13, 3),
+                substr(s.hash, 16, 1) || '00', lower(hex(randomblob(6)))),
+         m.client_id, m.subject, m.scope, m.session_id,
          CAST(strftime('%s', 'now') AS INTEGER), CAST(strftime('%s', 'now') AS INTEGER) + 86400
   FROM seed AS s,
        (SELECT * FROM tokens WHERE kind = 'access' AND client_id = 'bench-service' LIMIT 1) AS m

@@ -1,10 +1,21 @@
-//! Opaque tokens: `prefix + base64url(32 random bytes) + "." + base64url(tag)`
-//! where the tag is an HMAC under the system secret. The tag lets us refuse a
-//! forged token without touching the database; the database keeps only
-//! SHA-256 of the whole token, so a dump of it cannot be replayed.
+//! Opaque tokens: `prefix + base64url(body) + "." + base64url(tag)`. The body
+//! is 32 bytes: an 8-byte id (milliseconds since the epoch, then random bits)
+//! and 24 random bytes; the tag is an HMAC under the system secret, so a
+//! forged token is refused without touching the database.
+//!
+//! The database keys a token by its id in hex followed by SHA-256 of the
+//! whole token. The id makes keys minted later sort later, so a store's
+//! index grows at its end: with random keys every insert lands on a random
+//! page, which stops fitting a page cache at a million tokens and writes a
+//! page per token per commit. The hash means a dump of the database cannot
+//! be replayed (the id is a quarter of the body and carries no secret).
+//!
+//! Tokens minted before ordered keys carry a tag over another message and
+//! are keyed by the hash alone; they are still checked and found.
 
 use crate::{b64url, b64url_decode, ct_eq, sha256};
 use aws_lc_rs::hmac;
+use time::OffsetDateTime;
 
 /// What a token is for; part of the tagged message, so an access token can
 /// never pass as a refresh token or a code even with prefixes configured alike.
@@ -29,7 +40,26 @@ impl TokenKind {
     }
 }
 
-/// The stored form of a token: base64url SHA-256 of the token string.
+/// How a token's stored key is made; part of the tagged message, so the
+/// key's form cannot be chosen by whoever presents the token.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum KeyForm {
+    /// The id in hex, then the hash: every token minted now.
+    Ordered,
+    /// The hash alone: tokens minted before ordered keys.
+    Hashed,
+}
+
+impl KeyForm {
+    fn separator(self) -> &'static [u8] {
+        match self {
+            Self::Ordered => b"2.",
+            Self::Hashed => b".",
+        }
+    }
+}
+
+/// The stored form of a token: what the database keys it by.
 #[derive(Clone, PartialEq, Eq, Hash)]
 pub struct TokenHash(pub String);
 
@@ -40,8 +70,14 @@ impl std::fmt::Debug for TokenHash {
 }
 
 impl TokenHash {
+    /// base64url SHA-256 of the token: for values that are not minted here
+    /// (JWTs, browser cookies) and tokens minted before ordered keys.
     pub fn of(token: &str) -> Self {
         Self(b64url(sha256(token)))
+    }
+
+    fn ordered(id: u64, token: &str) -> Self {
+        Self(format!("{id:016x}{}", b64url(sha256(token))))
     }
 }
 
@@ -49,7 +85,11 @@ pub struct TokenMinter {
     key: hmac::Key,
 }
 
-const RANDOM_BYTES: usize = 32;
+const BODY_BYTES: usize = 32;
+const ID_BYTES: usize = 8;
+/// The id's leading bytes: milliseconds since the epoch (enough until the
+/// year 10889); the rest of the id is random.
+const MILLIS_BYTES: usize = 6;
 const TAG_BYTES: usize = 16;
 
 impl TokenMinter {
@@ -57,10 +97,10 @@ impl TokenMinter {
         Self { key }
     }
 
-    fn tag(&self, kind: TokenKind, body: &str) -> [u8; TAG_BYTES] {
+    fn tag(&self, form: KeyForm, kind: TokenKind, body: &str) -> [u8; TAG_BYTES] {
         let mut ctx = hmac::Context::with_key(&self.key);
         ctx.update(kind.label());
-        ctx.update(b".");
+        ctx.update(form.separator());
         ctx.update(body.as_bytes());
         let full = ctx.sign();
         full.as_ref()[..TAG_BYTES]
@@ -68,16 +108,24 @@ impl TokenMinter {
             .expect("HMAC-SHA256 is 32 bytes")
     }
 
-    /// A fresh token and its stored hash.
-    pub fn mint(&self, kind: TokenKind, prefix: &str) -> (String, TokenHash) {
-        let body = crate::random_b64url(RANDOM_BYTES);
-        let token = format!("{prefix}{body}.{}", b64url(self.tag(kind, &body)));
-        let hash = TokenHash::of(&token);
-        (token, hash)
+    /// A fresh token and its stored key. `now` only orders keys: nothing is
+    /// decided by it, so a clock stepping back costs locality, not
+    /// correctness.
+    pub fn mint(&self, kind: TokenKind, prefix: &str, now: OffsetDateTime) -> (String, TokenHash) {
+        let mut body = [0u8; BODY_BYTES];
+        aws_lc_rs::rand::fill(&mut body).expect("system RNG");
+        let millis = u64::try_from(now.unix_timestamp_nanos() / 1_000_000).unwrap_or(0);
+        body[..MILLIS_BYTES].copy_from_slice(&millis.to_be_bytes()[8 - MILLIS_BYTES..]);
+        let id = id_of(&body);
+        let body = b64url(body);
+        let tag = self.tag(KeyForm::Ordered, kind, &body);
+        let token = format!("{prefix}{body}.{}", b64url(tag));
+        let key = TokenHash::ordered(id, &token);
+        (token, key)
     }
 
-    /// The stored hash of a well-formed, correctly tagged token; `None` for
-    /// anything else. Costs one HMAC, no I/O.
+    /// The stored key of a well-formed, correctly tagged token; `None` for
+    /// anything else. Costs one HMAC (two for a forged or old token), no I/O.
     pub fn check(&self, kind: TokenKind, prefix: &str, token: &str) -> Option<TokenHash> {
         let rest = token.strip_prefix(prefix)?;
         let (body, tag) = rest.split_once('.')?;
@@ -85,8 +133,19 @@ impl TokenMinter {
             return None;
         }
         let tag = b64url_decode(tag)?;
-        ct_eq(&self.tag(kind, body), &tag).then(|| TokenHash::of(token))
+        if ct_eq(&self.tag(KeyForm::Ordered, kind, body), &tag) {
+            let raw = b64url_decode(body)?;
+            Some(TokenHash::ordered(id_of(&raw), token))
+        } else if ct_eq(&self.tag(KeyForm::Hashed, kind, body), &tag) {
+            Some(TokenHash::of(token))
+        } else {
+            None
+        }
     }
+}
+
+fn id_of(body: &[u8]) -> u64 {
+    u64::from_be_bytes(body[..ID_BYTES].try_into().expect("a body holds an id"))
 }
 
 #[cfg(test)]
@@ -97,22 +156,51 @@ mod tests {
         TokenMinter::new(hmac::Key::new(hmac::HMAC_SHA256, b"k"))
     }
 
+    const NOW: OffsetDateTime = time::macros::datetime!(2026-11-28 16:00 UTC);
+
     #[test]
     fn minted_tokens_check_and_hash_consistently() {
         let m = minter();
-        let (t, h) = m.mint(TokenKind::AccessToken, "ory_at_");
+        let (t, h) = m.mint(TokenKind::AccessToken, "ory_at_", NOW);
         assert!(t.starts_with("ory_at_"));
         assert_eq!(
             m.check(TokenKind::AccessToken, "ory_at_", &t),
             Some(h.clone())
         );
-        assert_ne!(h.0, t);
+        assert!(!h.0.contains(&t[7..]));
+        assert!(h.0.ends_with(&TokenHash::of(&t).0));
+    }
+
+    #[test]
+    fn keys_minted_later_sort_later() {
+        let m = minter();
+        let (_, first) = m.mint(TokenKind::AccessToken, "p_", NOW);
+        let later = NOW + time::Duration::milliseconds(1);
+        let keys: Vec<String> = (0..100)
+            .map(|_| m.mint(TokenKind::AccessToken, "p_", later).1.0)
+            .collect();
+        assert!(keys.iter().all(|k| *k > first.0), "{first:?} {keys:?}");
+        let distinct: std::collections::HashSet<_> = keys.iter().collect();
+        assert_eq!(distinct.len(), keys.len());
+    }
+
+    #[test]
+    fn tokens_minted_before_ordered_keys_are_found_by_their_hash() {
+        let m = minter();
+        let body = crate::random_b64url(BODY_BYTES);
+        let tag = m.tag(KeyForm::Hashed, TokenKind::RefreshToken, &body);
+        let old = format!("p_{body}.{}", b64url(tag));
+        assert_eq!(
+            m.check(TokenKind::RefreshToken, "p_", &old),
+            Some(TokenHash::of(&old))
+        );
+        assert_eq!(m.check(TokenKind::AccessToken, "p_", &old), None);
     }
 
     #[test]
     fn forged_or_cross_kind_tokens_fail_the_tag() {
         let m = minter();
-        let (t, _) = m.mint(TokenKind::AccessToken, "p_");
+        let (t, _) = m.mint(TokenKind::AccessToken, "p_", NOW);
         assert_eq!(m.check(TokenKind::RefreshToken, "p_", &t), None);
         let mut forged = t.clone();
         forged.replace_range(3..4, if &t[3..4] == "A" { "B" } else { "A" });

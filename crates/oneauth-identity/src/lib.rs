@@ -645,7 +645,7 @@ impl Identities {
         amr: &[&str],
         now: OffsetDateTime,
     ) -> Result<(String, Session)> {
-        let (token, hash) = self.minter.mint(TokenKind::Session, "ory_st_");
+        let (token, hash) = self.minter.mint(TokenKind::Session, "ory_st_", now);
         let session = Session {
             id: uuid::Uuid::new_v4().to_string(),
             token_hash: hash.0,

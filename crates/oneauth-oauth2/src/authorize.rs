@@ -235,7 +235,7 @@ impl AuthorizationServer {
                 (c.clone(), Some(c))
             }
         };
-        let (challenge, challenge_hash) = self.minter.mint(TokenKind::Challenge, "");
+        let (challenge, challenge_hash) = self.minter.mint(TokenKind::Challenge, "", now);
         let mut flow = Flow {
             id: uuid::Uuid::now_v7().to_string(),
             login_challenge_hash: challenge_hash.0,
@@ -358,7 +358,7 @@ impl AuthorizationServer {
                 &err,
             ));
         }
-        let (challenge, hash) = self.minter.mint(TokenKind::Challenge, "");
+        let (challenge, hash) = self.minter.mint(TokenKind::Challenge, "", now);
         flow.consent_challenge_hash = Some(hash.0);
         flow.state = FlowState::ConsentPending;
         if !self
@@ -383,6 +383,7 @@ impl AuthorizationServer {
         let (code, hash) = self.minter.mint(
             TokenKind::AuthorizationCode,
             &self.config.tokens.authorization_code_prefix,
+            now,
         );
         let missing = || Error::internal("accepted flow without subject");
         self.store

@@ -129,7 +129,7 @@ impl AuthorizationServer {
                 "This request needs a fresh login.".into(),
             ));
         }
-        let (verifier, hash) = self.minter.mint(TokenKind::Challenge, "");
+        let (verifier, hash) = self.minter.mint(TokenKind::Challenge, "", now);
         flow.subject = Some(identity.id.clone());
         flow.session_id = Some(session.id.clone());
         flow.auth_time = Some(session.authenticated_at);
@@ -209,7 +209,7 @@ impl AuthorizationServer {
                 "Scope `{s}` was not requested."
             )));
         }
-        let (verifier, hash) = self.minter.mint(TokenKind::Challenge, "");
+        let (verifier, hash) = self.minter.mint(TokenKind::Challenge, "", now);
         flow.granted_scope = granted;
         flow.consent_verifier_hash = Some(hash.0);
         flow.state = FlowState::ConsentAccepted;

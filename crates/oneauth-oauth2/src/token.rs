@@ -108,9 +108,9 @@ impl AuthorizationServer {
             .unwrap_or(t.access_token_strategy);
         let (access_token, access_hash) = match strategy {
             AccessTokenStrategy::Opaque => {
-                let (token, hash) = self
-                    .minter
-                    .mint(TokenKind::AccessToken, &t.access_token_prefix);
+                let (token, hash) =
+                    self.minter
+                        .mint(TokenKind::AccessToken, &t.access_token_prefix, now);
                 (token, hash.0)
             }
             AccessTokenStrategy::Jwt => {
@@ -132,9 +132,9 @@ impl AuthorizationServer {
             && g.identity.is_some()
             && g.client.grant_types.iter().any(|gt| gt == "refresh_token")
         {
-            let (rt, rt_hash) = self
-                .minter
-                .mint(TokenKind::RefreshToken, &t.refresh_token_prefix);
+            let (rt, rt_hash) =
+                self.minter
+                    .mint(TokenKind::RefreshToken, &t.refresh_token_prefix, now);
             records.push(record(
                 rt_hash.0,
                 oneauth_store::TokenKind::Refresh,
