@@ -32,7 +32,8 @@ seed_tokens() {
   "$MINT_BIN" "$SYSTEM_SECRET" ory_at_ "$n" > "$tsv"
   # Every token gets its own grant id, as every client_credentials answer
   # does, time-ordered like the server's v7 UUIDs (built from the key's
-  # leading id, the mint time). Expiry a day out: outlives the run.
+  # leading 12 hex digits, the mint time in milliseconds, as in a v7 UUID).
+  # Expiry a day out: outlives the run.
   sqlite3 "$DB" <<SQL
 PRAGMA cache_size = -262144;
 CREATE TEMP TABLE seed (token TEXT NOT NULL, hash TEXT NOT NULL);
@@ -41,8 +42,8 @@ CREATE TEMP TABLE seed (token TEXT NOT NULL, hash TEXT NOT NULL);
 BEGIN;
 INSERT INTO tokens (hash, kind, grant_id, client_id, subject, scope, session_id, issued_at, expires_at)
   SELECT s.hash, m.kind,
-         printf('%s-%s-7%s-8%s-%s', substr(s.hash, 1, 8), substr(s.hash, 9, 4), substr(s.hash, 13, 3),
-                substr(s.hash, 16, 1) || '00', lower(hex(randomblob(6)))),
+         lower(printf('%s-%s-7%s-8%s-%s', substr(s.hash, 1, 8), substr(s.hash, 9, 4),
+                      substr(hex(randomblob(2)), 1, 3), substr(hex(randomblob(2)), 1, 3), hex(randomblob(6)))),
          m.client_id, m.subject, m.scope, m.session_id,
          CAST(strftime('%s', 'now') AS INTEGER), CAST(strftime('%s', 'now') AS INTEGER) + 86400
   FROM seed AS s,

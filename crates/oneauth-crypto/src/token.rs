@@ -1,17 +1,19 @@
 //! Opaque tokens: `prefix + base64url(body) + "." + base64url(tag)`. The body
-//! is 32 bytes: an 8-byte id (milliseconds since the epoch, then random bits)
-//! and 24 random bytes; the tag is an HMAC under the system secret, so a
-//! forged token is refused without touching the database.
+//! is an id (the mint time in milliseconds, 6 bytes) followed by a 256-bit
+//! random value; the tag is an HMAC under the system secret, so a forged
+//! token is refused without touching the database.
 //!
 //! The database keys a token by its id in hex followed by SHA-256 of the
 //! whole token. The id makes keys minted later sort later, so a store's
 //! index grows at its end: with random keys every insert lands on a random
 //! page, which stops fitting a page cache at a million tokens and writes a
 //! page per token per commit. The hash means a dump of the database cannot
-//! be replayed (the id is a quarter of the body and carries no secret).
+//! be replayed (the id is the time the token was minted, which the database
+//! keeps anyway as `issued_at`).
 //!
-//! Tokens minted before ordered keys carry a tag over another message and
-//! are keyed by the hash alone; they are still checked and found.
+//! Tokens minted before ordered keys have a body of the random value alone,
+//! a tag over another message, and are keyed by the hash alone; they are
+//! still checked and found.
 
 use crate::{b64url, b64url_decode, ct_eq, sha256};
 use aws_lc_rs::hmac;
@@ -57,6 +59,15 @@ impl KeyForm {
             Self::Hashed => b".",
         }
     }
+
+    /// Tells the forms apart by the body's length (base64url characters).
+    fn of_body(body: &str) -> Option<Self> {
+        match body.len() {
+            ORDERED_BODY_CHARS => Some(Self::Ordered),
+            HASHED_BODY_CHARS => Some(Self::Hashed),
+            _ => None,
+        }
+    }
 }
 
 /// The stored form of a token: what the database keys it by.
@@ -76,8 +87,8 @@ impl TokenHash {
         Self(b64url(sha256(token)))
     }
 
-    fn ordered(id: u64, token: &str) -> Self {
-        Self(format!("{id:016x}{}", b64url(sha256(token))))
+    fn ordered(millis: u64, token: &str) -> Self {
+        Self(format!("{millis:012x}{}", b64url(sha256(token))))
     }
 }
 
@@ -85,11 +96,13 @@ pub struct TokenMinter {
     key: hmac::Key,
 }
 
-const BODY_BYTES: usize = 32;
-const ID_BYTES: usize = 8;
-/// The id's leading bytes: milliseconds since the epoch (enough until the
-/// year 10889); the rest of the id is random.
-const MILLIS_BYTES: usize = 6;
+/// The id: milliseconds since the epoch, big-endian (enough until the
+/// year 10889).
+const ID_BYTES: usize = 6;
+const RANDOM_BYTES: usize = 32;
+/// Unpadded base64url lengths of the two forms' bodies.
+const ORDERED_BODY_CHARS: usize = ((ID_BYTES + RANDOM_BYTES) * 4).div_ceil(3);
+const HASHED_BODY_CHARS: usize = (RANDOM_BYTES * 4).div_ceil(3);
 const TAG_BYTES: usize = 16;
 
 impl TokenMinter {
@@ -112,40 +125,41 @@ impl TokenMinter {
     /// decided by it, so a clock stepping back costs locality, not
     /// correctness.
     pub fn mint(&self, kind: TokenKind, prefix: &str, now: OffsetDateTime) -> (String, TokenHash) {
-        let mut body = [0u8; BODY_BYTES];
-        aws_lc_rs::rand::fill(&mut body).expect("system RNG");
         let millis = u64::try_from(now.unix_timestamp_nanos() / 1_000_000).unwrap_or(0);
-        body[..MILLIS_BYTES].copy_from_slice(&millis.to_be_bytes()[8 - MILLIS_BYTES..]);
-        let id = id_of(&body);
+        let mut body = [0u8; ID_BYTES + RANDOM_BYTES];
+        body[..ID_BYTES].copy_from_slice(&millis.to_be_bytes()[8 - ID_BYTES..]);
+        aws_lc_rs::rand::fill(&mut body[ID_BYTES..]).expect("system RNG");
         let body = b64url(body);
         let tag = self.tag(KeyForm::Ordered, kind, &body);
         let token = format!("{prefix}{body}.{}", b64url(tag));
-        let key = TokenHash::ordered(id, &token);
+        let key = TokenHash::ordered(millis, &token);
         (token, key)
     }
 
     /// The stored key of a well-formed, correctly tagged token; `None` for
-    /// anything else. Costs one HMAC (two for a forged or old token), no I/O.
+    /// anything else. Costs one HMAC, no I/O.
     pub fn check(&self, kind: TokenKind, prefix: &str, token: &str) -> Option<TokenHash> {
         let rest = token.strip_prefix(prefix)?;
         let (body, tag) = rest.split_once('.')?;
-        if body.len() != 43 || tag.len() > 32 {
+        let form = KeyForm::of_body(body)?;
+        if tag.len() > 32 {
             return None;
         }
         let tag = b64url_decode(tag)?;
-        if ct_eq(&self.tag(KeyForm::Ordered, kind, body), &tag) {
-            let raw = b64url_decode(body)?;
-            Some(TokenHash::ordered(id_of(&raw), token))
-        } else if ct_eq(&self.tag(KeyForm::Hashed, kind, body), &tag) {
-            Some(TokenHash::of(token))
-        } else {
-            None
+        if !ct_eq(&self.tag(form, kind, body), &tag) {
+            return None;
         }
+        Some(match form {
+            KeyForm::Ordered => {
+                // The id's bytes are whole base64 groups: 6 bytes, 8 characters.
+                let id = b64url_decode(&body[..ID_BYTES / 3 * 4])?;
+                let mut millis = [0u8; 8];
+                millis[8 - ID_BYTES..].copy_from_slice(&id);
+                TokenHash::ordered(u64::from_be_bytes(millis), token)
+            }
+            KeyForm::Hashed => TokenHash::of(token),
+        })
     }
-}
-
-fn id_of(body: &[u8]) -> u64 {
-    u64::from_be_bytes(body[..ID_BYTES].try_into().expect("a body holds an id"))
 }
 
 #[cfg(test)]
@@ -169,6 +183,13 @@ mod tests {
         );
         assert!(!h.0.contains(&t[7..]));
         assert!(h.0.ends_with(&TokenHash::of(&t).0));
+        // The mint time, then a full 256-bit random value.
+        let (body, _) = t[7..].split_once('.').unwrap();
+        let raw = b64url_decode(body).unwrap();
+        assert_eq!(raw.len(), 6 + 32);
+        let millis = (NOW.unix_timestamp_nanos() / 1_000_000) as u64;
+        assert_eq!(raw[..6], millis.to_be_bytes()[2..]);
+        assert!(h.0.starts_with(&format!("{millis:012x}")));
     }
 
     #[test]
@@ -187,7 +208,7 @@ mod tests {
     #[test]
     fn tokens_minted_before_ordered_keys_are_found_by_their_hash() {
         let m = minter();
-        let body = crate::random_b64url(BODY_BYTES);
+        let body = crate::random_b64url(RANDOM_BYTES);
         let tag = m.tag(KeyForm::Hashed, TokenKind::RefreshToken, &body);
         let old = format!("p_{body}.{}", b64url(tag));
         assert_eq!(
