@@ -13,7 +13,7 @@ use rusqlite::{Connection, OpenFlags};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, Weak};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 use tokio::sync::{mpsc, oneshot};
 
 /// Most writes one group commit takes.
@@ -201,6 +201,7 @@ fn write_groups(conn: Connection, mut rx: mpsc::Receiver<Op>, wal_frames: &Atomi
         }
         let mut ops = group.drain(..);
         while ops.len() > 0 {
+            let started = Instant::now();
             if let Err(e) = run(&conn, "BEGIN IMMEDIATE") {
                 let e = e.to_string();
                 for op in ops.by_ref() {
@@ -222,6 +223,11 @@ fn write_groups(conn: Connection, mut rx: mpsc::Receiver<Op>, wal_frames: &Atomi
                     e.to_string()
                 })
             };
+            // From BEGIN to the end of the commit's fsync: what every write
+            // of the group waited for, beside its time in the queue.
+            metrics::histogram!("oneauth_sqlite_write_group_seconds")
+                .record(started.elapsed().as_secs_f64());
+            metrics::histogram!("oneauth_sqlite_write_group_ops").record(replies.len() as f64);
             for reply in replies.drain(..) {
                 reply(outcome.as_ref().map(|_| ()).map_err(String::as_str));
             }
@@ -231,7 +237,7 @@ fn write_groups(conn: Connection, mut rx: mpsc::Receiver<Op>, wal_frames: &Atomi
             // Nothing is being written now, so this checkpoint can reach the
             // end of the WAL, and the next BEGIN starts the WAL over; the
             // checkpointer measures again within CHECKPOINT_EVERY.
-            match checkpoint(&conn) {
+            match checkpoint(&conn, "writer") {
                 Ok(_) => wal_frames.store(0, Ordering::Relaxed),
                 Err(e) => tracing::warn!(error = %e, "WAL checkpoint failed"),
             }
@@ -248,15 +254,21 @@ fn checkpoint_loop(conn: Connection, wal_frames: &Weak<AtomicU64>) {
         let Some(frames) = wal_frames.upgrade() else {
             return;
         };
-        match checkpoint(&conn) {
+        match checkpoint(&conn, "checkpointer") {
             Ok(n) => frames.store(n, Ordering::Relaxed),
             Err(e) => tracing::warn!(error = %e, "WAL checkpoint failed"),
         }
     }
 }
 
-/// A PASSIVE checkpoint; returns the frames in the WAL.
-fn checkpoint(conn: &Connection) -> rusqlite::Result<u64> {
-    conn.query_row("PRAGMA wal_checkpoint(PASSIVE)", [], |r| r.get::<_, i64>(1))
-        .map(|frames| frames.max(0) as u64)
+/// A PASSIVE checkpoint by `by` (the writer's holds up every write);
+/// returns the frames in the WAL.
+fn checkpoint(conn: &Connection, by: &'static str) -> rusqlite::Result<u64> {
+    let started = Instant::now();
+    let frames = conn
+        .query_row("PRAGMA wal_checkpoint(PASSIVE)", [], |r| r.get::<_, i64>(1))
+        .map(|frames| frames.max(0) as u64);
+    metrics::histogram!("oneauth_sqlite_checkpoint_seconds", "by" => by)
+        .record(started.elapsed().as_secs_f64());
+    frames
 }

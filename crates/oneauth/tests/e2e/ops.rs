@@ -36,6 +36,8 @@ async fn metrics_count_requests_logins_and_tokens() {
         "oneauth_logins_total{method=\"password\",outcome=\"success\"}",
         "oneauth_tokens_issued_total{kind=\"access\"}",
         "oneauth_db_pool_connections",
+        // The token exchange was a write: one group commit at least.
+        "oneauth_sqlite_write_group_seconds_bucket",
     ] {
         assert!(text.contains(needle), "/metrics lacks {needle}:\n{text}");
     }
