@@ -40,11 +40,11 @@ impl AuthorizationServer {
         let Some(code) = self.store.get_unused_code(&hash.0).await? else {
             return Err(self.spend_code(client, &hash.0, now).await);
         };
-        let identity = match check_code(&code, client, params, now) {
-            Ok(()) => self.active_identity(&code.subject).await,
-            Err(e) => Err(e),
+        let checked = async {
+            check_code(&code, client, params, now)?;
+            self.active_identity(&code.subject).await
         };
-        let identity = match identity {
+        let identity = match checked.await {
             Ok(identity) => identity,
             // Any presentation spends the code, a failed one too.
             Err(e) => {

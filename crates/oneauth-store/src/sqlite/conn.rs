@@ -191,6 +191,13 @@ fn run(conn: &Connection, sql: &str) -> rusqlite::Result<usize> {
 fn write_groups(conn: Connection, mut rx: mpsc::Receiver<Op>, wal_frames: &AtomicU64) {
     let mut group: Vec<Op> = Vec::with_capacity(GROUP_MAX);
     let mut replies: Vec<Reply> = Vec::with_capacity(GROUP_MAX);
+    // From BEGIN to the end of the commit's fsync: what every write of the
+    // group waited for, beside its time in the queue.
+    let group_seconds = metrics::histogram!("oneauth_sqlite_write_group_seconds");
+    let group_ops = metrics::histogram!("oneauth_sqlite_write_group_ops");
+    // The writer's checkpoints hold up every write.
+    let checkpoint_seconds =
+        metrics::histogram!("oneauth_sqlite_checkpoint_seconds", "by" => "writer");
     while let Some(op) = rx.blocking_recv() {
         group.push(op);
         while group.len() < GROUP_MAX {
@@ -223,11 +230,8 @@ fn write_groups(conn: Connection, mut rx: mpsc::Receiver<Op>, wal_frames: &Atomi
                     e.to_string()
                 })
             };
-            // From BEGIN to the end of the commit's fsync: what every write
-            // of the group waited for, beside its time in the queue.
-            metrics::histogram!("oneauth_sqlite_write_group_seconds")
-                .record(started.elapsed().as_secs_f64());
-            metrics::histogram!("oneauth_sqlite_write_group_ops").record(replies.len() as f64);
+            group_seconds.record(started.elapsed().as_secs_f64());
+            group_ops.record(replies.len() as f64);
             for reply in replies.drain(..) {
                 reply(outcome.as_ref().map(|_| ()).map_err(String::as_str));
             }
@@ -237,7 +241,7 @@ fn write_groups(conn: Connection, mut rx: mpsc::Receiver<Op>, wal_frames: &Atomi
             // Nothing is being written now, so this checkpoint can reach the
             // end of the WAL, and the next BEGIN starts the WAL over; the
             // checkpointer measures again within CHECKPOINT_EVERY.
-            match checkpoint(&conn, "writer") {
+            match checkpoint(&conn, &checkpoint_seconds) {
                 Ok(_) => wal_frames.store(0, Ordering::Relaxed),
                 Err(e) => tracing::warn!(error = %e, "WAL checkpoint failed"),
             }
@@ -249,26 +253,26 @@ fn write_groups(conn: Connection, mut rx: mpsc::Receiver<Op>, wal_frames: &Atomi
 /// on its own connection: PASSIVE never waits for the writer or readers,
 /// and its fsyncs no longer stall a commit. Stops with the writer.
 fn checkpoint_loop(conn: Connection, wal_frames: &Weak<AtomicU64>) {
+    let seconds = metrics::histogram!("oneauth_sqlite_checkpoint_seconds", "by" => "checkpointer");
     loop {
         std::thread::sleep(CHECKPOINT_EVERY);
         let Some(frames) = wal_frames.upgrade() else {
             return;
         };
-        match checkpoint(&conn, "checkpointer") {
+        match checkpoint(&conn, &seconds) {
             Ok(n) => frames.store(n, Ordering::Relaxed),
             Err(e) => tracing::warn!(error = %e, "WAL checkpoint failed"),
         }
     }
 }
 
-/// A PASSIVE checkpoint by `by` (the writer's holds up every write);
-/// returns the frames in the WAL.
-fn checkpoint(conn: &Connection, by: &'static str) -> rusqlite::Result<u64> {
+/// A PASSIVE checkpoint, its time recorded in `seconds`; returns the
+/// frames in the WAL.
+fn checkpoint(conn: &Connection, seconds: &metrics::Histogram) -> rusqlite::Result<u64> {
     let started = Instant::now();
     let frames = conn
         .query_row("PRAGMA wal_checkpoint(PASSIVE)", [], |r| r.get::<_, i64>(1))
         .map(|frames| frames.max(0) as u64);
-    metrics::histogram!("oneauth_sqlite_checkpoint_seconds", "by" => by)
-        .record(started.elapsed().as_secs_f64());
+    seconds.record(started.elapsed().as_secs_f64());
     frames
 }
