@@ -10,7 +10,7 @@ use sqlx::postgres::PgRow;
 /// A value either driver can read from a column.
 pub(crate) trait Column: Sized {
     fn from_pg(row: &PgRow, name: &str) -> StoreResult<Self>;
-    fn from_sqlite(row: &rusqlite::Row<'_>, name: &str) -> StoreResult<Self>;
+    fn from_sqlite(row: &rusqlite::Row<'_>, index: usize) -> StoreResult<Self>;
 }
 
 impl<T> Column for T
@@ -22,8 +22,8 @@ where
         Ok(row.try_get(name)?)
     }
 
-    fn from_sqlite(row: &rusqlite::Row<'_>, name: &str) -> StoreResult<Self> {
-        Ok(row.get(name)?)
+    fn from_sqlite(row: &rusqlite::Row<'_>, index: usize) -> StoreResult<Self> {
+        Ok(row.get(index)?)
     }
 }
 
@@ -38,9 +38,37 @@ impl Columns for PgRow {
     }
 }
 
-impl Columns for rusqlite::Row<'_> {
+/// A SQLite row with its statement's column names read once: rusqlite's
+/// lookup by name asks SQLite for each column's name (an FFI call, `strlen`
+/// and a UTF-8 check) until it finds the one, on every lookup, which made
+/// mapping a wide row quadratic.
+pub(crate) struct SqliteRow<'r> {
+    row: &'r rusqlite::Row<'r>,
+    names: Vec<&'r str>,
+}
+
+impl<'r> SqliteRow<'r> {
+    pub(crate) fn new(row: &'r rusqlite::Row<'r>) -> Self {
+        Self {
+            row,
+            names: row.as_ref().column_names(),
+        }
+    }
+
+    /// The row itself, for reads by position.
+    pub(crate) fn raw(&self) -> &rusqlite::Row<'r> {
+        self.row
+    }
+}
+
+impl Columns for SqliteRow<'_> {
     fn col<T: Column>(&self, name: &str) -> StoreResult<T> {
-        T::from_sqlite(self, name)
+        let index = self
+            .names
+            .iter()
+            .position(|n| *n == name)
+            .ok_or_else(|| rusqlite::Error::InvalidColumnName(name.to_owned()))?;
+        T::from_sqlite(self.row, index)
     }
 }
 

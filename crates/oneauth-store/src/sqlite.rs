@@ -7,7 +7,7 @@ use crate::rows::*;
 use crate::*;
 use conn::Conns;
 use rusqlite::types::ToSql;
-use rusqlite::{CachedStatement, Connection, Row};
+use rusqlite::{CachedStatement, Connection};
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions};
 use std::str::FromStr as _;
 
@@ -110,11 +110,11 @@ fn one<T>(
     conn: &Connection,
     sql: &str,
     params: &[&dyn ToSql],
-    f: impl FnOnce(&Row) -> StoreResult<T>,
+    f: impl FnOnce(&SqliteRow) -> StoreResult<T>,
 ) -> StoreResult<Option<T>> {
     let mut stmt = bound(conn, sql, params)?;
     let mut rows = stmt.raw_query();
-    rows.next()?.map(f).transpose()
+    rows.next()?.map(|r| f(&SqliteRow::new(r))).transpose()
 }
 
 /// Every row, mapped by `f`.
@@ -122,13 +122,13 @@ fn all<T>(
     conn: &Connection,
     sql: &str,
     params: &[&dyn ToSql],
-    mut f: impl FnMut(&Row) -> StoreResult<T>,
+    mut f: impl FnMut(&SqliteRow) -> StoreResult<T>,
 ) -> StoreResult<Vec<T>> {
     let mut stmt = bound(conn, sql, params)?;
     let mut rows = stmt.raw_query();
     let mut out = Vec::new();
     while let Some(row) = rows.next()? {
-        out.push(f(row)?);
+        out.push(f(&SqliteRow::new(row))?);
     }
     Ok(out)
 }
@@ -603,7 +603,7 @@ impl ConsentStore for SqliteStore {
                 c,
                 "SELECT scopes FROM consents WHERE identity_id = $1 AND client_id = $2",
                 &[&identity_id, &client_id],
-                |r| Ok(split(&r.get::<_, String>("scopes")?)),
+                |r| Ok(split(&r.col::<String>("scopes")?)),
             )
         })
     }
@@ -673,7 +673,7 @@ fn take_code_in(c: &Connection, hash: &str, now: i64) -> StoreResult<TakenCode> 
     }
     // Record the reuse; the caller revokes what the first use issued.
     let used = one(c, sql::MARK_CODE_REUSED, &[&hash, &now], |r| {
-        Ok(r.get::<_, String>(0)?)
+        Ok(r.raw().get::<_, String>(0)?)
     })?;
     Ok(match used {
         Some(grant_id) => TakenCode::Reused { grant_id },
@@ -719,11 +719,11 @@ impl TokenStore for SqliteStore {
                 &[&hash],
                 |r| {
                     Ok(RotationSeen {
-                        grant_id: r.get("grant_id")?,
-                        used_at: r.get("used_at")?,
-                        successor: r.get("successor")?,
-                        revoked_at: r.get("revoked_at")?,
-                        expires_at: r.get("expires_at")?,
+                        grant_id: r.col("grant_id")?,
+                        used_at: r.col("used_at")?,
+                        successor: r.col("successor")?,
+                        revoked_at: r.col("revoked_at")?,
+                        expires_at: r.col("expires_at")?,
                     })
                 },
             )?;
@@ -784,7 +784,7 @@ impl Store for SqliteStore {
                 c,
                 "SELECT MAX(version) FROM _sqlx_migrations WHERE success",
                 &[],
-                |r| Ok(r.get::<_, Option<i64>>(0)?),
+                |r| Ok(r.raw().get::<_, Option<i64>>(0)?),
             )
         })?;
         Ok(applied.flatten() == MIGRATOR.iter().map(|m| m.version).max())
@@ -851,7 +851,7 @@ impl RateLimitStore for SqliteStore {
                 c,
                 sql::RATE_LIMIT_HIT,
                 &[&key, &window_start, &expires_at, &count],
-                |r| Ok(r.get::<_, i64>(0)?),
+                |r| Ok(r.raw().get::<_, i64>(0)?),
             )?
             .ok_or_else(|| StoreError::Other(anyhow::anyhow!("the upsert returned no row")))
         })

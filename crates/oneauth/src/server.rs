@@ -160,12 +160,10 @@ pub async fn start_on(
     let mut serve = |listener: TcpListener, router: axum::Router| -> anyhow::Result<SocketAddr> {
         let local = listener.local_addr()?;
         let mut stopped = stopped.clone();
-        let app = router
-            .layer(axum::middleware::from_fn(oneauth_http::log_request))
-            .layer(axum::middleware::from_fn_with_state(
-                trusted.clone(),
-                oneauth_http::client_ip,
-            ));
+        let app = router.layer(axum::middleware::from_fn_with_state(
+            trusted.clone(),
+            oneauth_http::request_context,
+        ));
         tasks.spawn(async move {
             axum::serve(
                 listener,

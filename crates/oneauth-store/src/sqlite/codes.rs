@@ -49,7 +49,7 @@ impl OneTimeCodeStore for SqliteStore {
                 "SELECT COUNT(*) FILTER (WHERE created_at >= $3) AS n, MAX(created_at) AS at
                  FROM one_time_codes WHERE purpose = $1 AND address = $2",
                 &[&purpose.as_str(), &address, &since],
-                |r| Ok((r.get("n")?, r.get("at")?)),
+                |r| Ok((r.col("n")?, r.col("at")?)),
             )?
             .ok_or_else(|| StoreError::Other(anyhow::anyhow!("an aggregate returned no row")))
         })

@@ -51,6 +51,50 @@ async fn metrics_count_requests_logins_and_tokens() {
     );
 }
 
+#[tokio::test]
+async fn every_answer_carries_a_request_id() {
+    let srv = TestServer::start().await;
+    let id_of = |res: &reqwest::Response| {
+        res.headers()
+            .get("x-request-id")
+            .map(|v| v.to_str().unwrap().to_owned())
+    };
+    let get = |id: Option<&str>| {
+        let mut req = reqwest::Client::new().get(format!("{}/health/alive", srv.public));
+        if let Some(id) = id {
+            req = req.header("X-Request-Id", id);
+        }
+        req.send()
+    };
+    // A caller's id is kept, so a proxy's id follows the request through.
+    let res = get(Some("edge-7f3a-01")).await.unwrap();
+    assert_eq!(id_of(&res).as_deref(), Some("edge-7f3a-01"));
+    // Without one, or with one that could smuggle text into the logs, the
+    // server makes its own: a fresh v4 UUID each time.
+    let mut seen = Vec::new();
+    for sent in [
+        None,
+        Some("two words"),
+        Some("a\"quote"),
+        Some(&*"x".repeat(65)),
+    ] {
+        let id = id_of(&get(sent).await.unwrap()).expect("an id");
+        let uuid = uuid::Uuid::parse_str(&id).expect("a UUID");
+        assert_eq!(uuid.get_version_num(), 4, "{id}");
+        assert!(!seen.contains(&id), "ids repeat: {id}");
+        seen.push(id);
+    }
+    // Errors too, and on the other listeners.
+    for url in [
+        format!("{}/no-such-endpoint", srv.public),
+        format!("{}/health/alive", srv.admin),
+        format!("{}/login", srv.ui),
+    ] {
+        let res = reqwest::get(&url).await.unwrap();
+        assert!(id_of(&res).is_some(), "{url} answered without an id");
+    }
+}
+
 async fn cli_attempt(base: &str, forwarded_for: Option<&str>) -> u16 {
     let mut req = reqwest::Client::new().post(format!("{base}/oauth/native/cli")).json(&serde_json::json!({
         "client_id": "web-app", "username": "x@example.com", "password": "nope", "code_verifier": VERIFIER, "scope": "openid"
