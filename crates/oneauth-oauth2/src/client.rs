@@ -263,11 +263,19 @@ pub struct ClientCredentials {
     pub body_secret: Option<String>,
 }
 
-impl AuthorizationServer {
-    /// RFC 6749 §2.3: authenticates the client with the method it
-    /// registered, and only that one. Secrets are compared in constant time.
-    pub async fn authenticate_client(&self, creds: &ClientCredentials) -> R<Client> {
-        let (id, secret, method) = match (&creds.basic, &creds.body_id, &creds.body_secret) {
+/// The client a request names, how it authenticates, and the secret it
+/// presented: before any lookup.
+pub(crate) struct ClaimedClient<'a> {
+    pub(crate) id: &'a str,
+    secret: Option<&'a str>,
+    method: &'static str,
+}
+
+impl ClientCredentials {
+    /// Which client the request claims to be, by one authentication method
+    /// only; `invalid_client` when it names none.
+    pub(crate) fn claimed(&self) -> R<ClaimedClient<'_>> {
+        let (id, secret, method) = match (&self.basic, &self.body_id, &self.body_secret) {
             (Some(_), _, Some(_)) => {
                 return Err(Error::InvalidRequest(
                     "Use one client authentication method, not two.".into(),
@@ -283,15 +291,31 @@ impl AuthorizationServer {
             (None, Some(id), None) => (id.as_str(), None, "none"),
             (None, None, _) => return Err(Error::InvalidClient),
         };
-        let client = self
-            .store
-            .get_client(id)
-            .await?
-            .ok_or(Error::InvalidClient)?;
-        if client.token_endpoint_auth_method != method {
+        Ok(ClaimedClient { id, secret, method })
+    }
+}
+
+impl AuthorizationServer {
+    /// RFC 6749 §2.3: authenticates the client with the method it
+    /// registered, and only that one. Secrets are compared in constant time.
+    pub async fn authenticate_client(&self, creds: &ClientCredentials) -> R<Client> {
+        let claimed = creds.claimed()?;
+        let client = self.store.get_client(claimed.id).await?;
+        self.check_client(&claimed, client)
+    }
+
+    /// Whether `client` (as stored under the claimed id) is the one that
+    /// presented `claimed`: the registered method, and its secret.
+    pub(crate) fn check_client(
+        &self,
+        claimed: &ClaimedClient<'_>,
+        client: Option<Client>,
+    ) -> R<Client> {
+        let client = client.ok_or(Error::InvalidClient)?;
+        if client.token_endpoint_auth_method != claimed.method {
             return Err(Error::InvalidClient);
         }
-        match (secret, &client.secret_hash) {
+        match (claimed.secret, &client.secret_hash) {
             (None, None) => Ok(client),
             (Some(s), Some(stored)) if self.system_keys.verify_client_secret(s, stored) => {
                 Ok(client)

@@ -1,6 +1,7 @@
 //! Token status and revocation: the guide's `/oauth/token/verify`, RFC 7662
 //! introspection, RFC 7009 revocation, and the guide's two-token logout.
 
+use crate::client::ClientCredentials;
 use crate::{AuthorizationServer, R};
 use oneauth_core::Error;
 use oneauth_crypto::{TokenHash, TokenKind};
@@ -64,21 +65,13 @@ impl AuthorizationServer {
             };
             // One lookup for the token and its user: this is the hot path
             // of verification, introspection and userinfo.
-            let Some((token, identity)) = self
+            let found = self
                 .store
                 .get_token_with_identity(*kind, &hash.0, now.unix_timestamp())
-                .await?
-            else {
-                continue;
-            };
-            if token.used_at.is_some() {
-                continue;
+                .await?;
+            if let Some(live) = found.and_then(live) {
+                return Ok(Some(live));
             }
-            let identity = identity.filter(|i| i.state == IdentityState::Active);
-            if token.subject.is_some() && identity.is_none() {
-                continue;
-            }
-            return Ok(Some((token, identity)));
         }
         Ok(None)
     }
@@ -120,23 +113,44 @@ impl AuthorizationServer {
         )
     }
 
-    /// RFC 7662 introspection by an authenticated client. A public client
-    /// sees only its own tokens.
+    /// RFC 7662 introspection: authenticates the caller, then answers for
+    /// `token`. A public client sees only its own tokens. The client and
+    /// the token are read together (one read transaction where the store
+    /// has them): a resource server asks for every request it serves.
     pub async fn introspect(
         &self,
-        caller: &Client,
-        token: &str,
+        creds: &ClientCredentials,
+        token: Option<&str>,
         hint: Option<&str>,
         now: OffsetDateTime,
     ) -> R<TokenStatus> {
         use oneauth_store::TokenKind::{Access, Refresh};
-        // The hint orders the search (RFC 7662 §2.1); it never limits it.
+        let claimed = creds.claimed()?;
+        // The hint orders the search (RFC 7662 §2.1); it never limits it. A
+        // value is a token of one kind at most: its tag names the kind.
         let kinds = if hint == Some("refresh_token") {
             [Refresh, Access]
         } else {
             [Access, Refresh]
         };
-        Ok(match self.live_token(token, &kinds, now).await? {
+        let lookup = token.and_then(|t| {
+            kinds
+                .into_iter()
+                .find_map(|kind| Some((kind, self.presented_hash(t, kind)?)))
+        });
+        let (client, found) = self
+            .store
+            .get_client_and_token(
+                claimed.id,
+                lookup.as_ref().map(|(kind, hash)| (*kind, hash.0.as_str())),
+                now.unix_timestamp(),
+            )
+            .await?;
+        let caller = self.check_client(&claimed, client)?;
+        if token.is_none() {
+            return Err(Error::InvalidRequest("token is missing.".into()));
+        }
+        Ok(match found.and_then(live) {
             Some((t, _))
                 if caller.token_endpoint_auth_method != "none"
                     || t.client_id == caller.client_id =>
@@ -230,4 +244,18 @@ impl AuthorizationServer {
         };
         Ok(())
     }
+}
+
+/// A token and its user as looked up, if the token is live: not a
+/// rotated-away refresh token, and its user (if any) still active (the
+/// store leaves out expired and revoked tokens).
+fn live((token, identity): (Token, Option<Identity>)) -> Option<(Token, Option<Identity>)> {
+    if token.used_at.is_some() {
+        return None;
+    }
+    let identity = identity.filter(|i| i.state == IdentityState::Active);
+    if token.subject.is_some() && identity.is_none() {
+        return None;
+    }
+    Some((token, identity))
 }

@@ -373,6 +373,23 @@ pub trait Store:
     async fn schema_current(&self) -> StoreResult<bool>;
     /// Connections in the pool, and how many of them are idle.
     fn pool_stats(&self) -> PoolStats;
+    /// The client `client_id` and, if asked, a token with its identity as
+    /// [`TokenStore::get_token_with_identity`] finds it, read together:
+    /// introspection authenticates its caller and looks a token up on
+    /// every request. A store that can reads both in one transaction.
+    async fn get_client_and_token(
+        &self,
+        client_id: &str,
+        token: Option<(TokenKind, &str)>,
+        now: i64,
+    ) -> StoreResult<(Option<Client>, Option<(Token, Option<Identity>)>)> {
+        let client = self.get_client(client_id).await?;
+        let token = match token {
+            Some((kind, hash)) => self.get_token_with_identity(kind, hash, now).await?,
+            None => None,
+        };
+        Ok((client, token))
+    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

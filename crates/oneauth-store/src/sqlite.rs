@@ -117,6 +117,15 @@ fn one<T>(
     rows.next()?.map(|r| f(&SqliteRow::new(r))).transpose()
 }
 
+/// Runs `f`'s reads in one transaction (one snapshot), ended whatever
+/// `f` returns.
+fn in_read_transaction<T>(conn: &Connection, f: impl FnOnce() -> StoreResult<T>) -> StoreResult<T> {
+    exec(conn, "BEGIN", &[])?;
+    let result = f();
+    exec(conn, "COMMIT", &[])?;
+    result
+}
+
 /// Every row, mapped by `f`.
 fn all<T>(
     conn: &Connection,
@@ -793,6 +802,32 @@ impl Store for SqliteStore {
     fn pool_stats(&self) -> PoolStats {
         let (size, idle) = self.conns.stats();
         PoolStats { size, idle }
+    }
+
+    async fn get_client_and_token(
+        &self,
+        client_id: &str,
+        token: Option<(TokenKind, &str)>,
+        now: i64,
+    ) -> StoreResult<(Option<Client>, Option<(Token, Option<Identity>)>)> {
+        // One read transaction instead of one per SELECT: starting and
+        // ending one takes and drops a WAL-index lock (an fcntl(2) when no
+        // other connection of the process holds it) and stats the file.
+        self.read(|c| {
+            in_read_transaction(c, || {
+                let client = one(c, sql::GET_CLIENT, &[&client_id], |r| client_from(r))?;
+                let token = match token {
+                    Some((kind, hash)) => one(
+                        c,
+                        sql::GET_TOKEN_WITH_IDENTITY,
+                        &[&hash, &kind.as_str(), &now],
+                        |r| token_with_identity_from(kind, r),
+                    )?,
+                    None => None,
+                };
+                Ok((client, token))
+            })
+        })
     }
 }
 

@@ -58,6 +58,7 @@ conformance!(
     concurrent_token_inserts_all_land_and_a_bad_one_fails_alone,
     external_identities_link_once_and_go_with_their_identity,
     tokens_are_read_with_their_identity,
+    a_client_and_a_token_are_read_together,
 );
 
 async fn on_sqlite<Fut: Future<Output = ()>>(test: impl FnOnce(Arc<dyn Store>) -> Fut) {
@@ -1421,4 +1422,50 @@ async fn tokens_are_read_with_their_identity(store: Arc<dyn Store>) {
     );
     store.revoke_token("user", 2).await.unwrap();
     assert_eq!(read("user", 3).await, None);
+}
+
+async fn a_client_and_a_token_are_read_together(store: Arc<dyn Store>) {
+    let alice = identity("s", "alice@example.com");
+    store.insert_identity(&alice).await.unwrap();
+    let mut web = client("web");
+    store.insert_client(&web).await.unwrap();
+    store.insert_tokens(&[refresh("user", 100)]).await.unwrap();
+    let read = |client_id: &'static str, token: Option<&'static str>, now: i64| {
+        let store = store.clone();
+        async move {
+            store
+                .get_client_and_token(client_id, token.map(|h| (TokenKind::Refresh, h)), now)
+                .await
+                .unwrap()
+        }
+    };
+    let user_token = Some((refresh("user", 100), Some(alice)));
+    assert_eq!(
+        read("web", Some("user"), 1).await,
+        (Some(web.clone()), user_token.clone())
+    );
+    // Either may be missing without hiding the other.
+    assert_eq!(read("nobody", Some("user"), 1).await, (None, user_token));
+    assert_eq!(read("web", None, 1).await, (Some(web.clone()), None));
+    assert_eq!(
+        read("web", Some("unknown"), 1).await,
+        (Some(web.clone()), None)
+    );
+    // The token follows get_token_with_identity's rules: expiry hides it.
+    assert_eq!(
+        read("web", Some("user"), 100).await,
+        (Some(web.clone()), None)
+    );
+    // Every read sees what was committed before it: no pooled connection
+    // is left holding an old snapshot (several reads, so each is reused).
+    store.revoke_token("user", 2).await.unwrap();
+    web.client_name = "Renamed".into();
+    web.updated_at = 2;
+    assert!(store.update_client(&web).await.unwrap());
+    for _ in 0..8 {
+        assert_eq!(
+            read("web", Some("user"), 3).await,
+            (Some(web.clone()), None)
+        );
+    }
 }

@@ -150,6 +150,11 @@ impl Conns {
     }
 
     fn give_back(&self, conn: Connection) {
+        // A connection left inside a transaction (its end failed) would
+        // serve an old snapshot and hold back checkpoints: closed instead.
+        if !conn.is_autocommit() {
+            return;
+        }
         let mut readers = self.readers();
         if readers.len() < self.readers_kept {
             readers.push(conn);

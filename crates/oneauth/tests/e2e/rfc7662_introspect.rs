@@ -90,6 +90,36 @@ async fn introspection_needs_client_authentication_and_knows_both_kinds() {
         assert_eq!(v["iss"], srv.public.as_str());
         assert_eq!(v["sub"], srv.subject.as_str());
     }
+    // The hint orders the search; it never limits it (RFC 7662 §2.1).
+    let v: serde_json::Value = c
+        .post(&url)
+        .form(&[
+            ("token", s(&t["access_token"])),
+            ("token_type_hint", "refresh_token".into()),
+            ("client_id", "web-app".into()),
+        ])
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(v["token_use"], "access_token", "{v}");
+    // No token: the caller is authenticated first, then told what is missing.
+    let res = c
+        .post(&url)
+        .form(&[("client_id", "nobody")])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(error_code(res, 401, "invalid_client").await, 2001);
+    let res = c
+        .post(&url)
+        .form(&[("client_id", "web-app")])
+        .send()
+        .await
+        .unwrap();
+    error_code(res, 400, "invalid_request").await;
     // A public client sees only its own tokens.
     let mut other = guide_client();
     other.client_id = Some("other-app".into());
