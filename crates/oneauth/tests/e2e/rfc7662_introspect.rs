@@ -62,63 +62,42 @@ async fn verify_answers_the_same_inactive_for_anything_but_a_live_access_token()
 async fn introspection_needs_client_authentication_and_knows_both_kinds() {
     let srv = TestServer::start().await;
     let t = tokens(&srv, &browser()).await;
-    let c = reqwest::Client::new();
+    let (access, refresh) = (s(&t["access_token"]), s(&t["refresh_token"]));
     let url = format!("{}/oauth2/introspect", srv.public);
-    let res = c
-        .post(&url)
-        .form(&[("token", s(&t["access_token"]))])
-        .send()
-        .await
-        .unwrap();
+    let post = |form: &[(&str, &str)]| reqwest::Client::new().post(&url).form(form).send();
+    let answer = |form: &[(&'static str, &'static str)], token: &str| {
+        let mut form = form.to_vec();
+        form.push(("token", token));
+        let res = post(&form);
+        async move {
+            res.await
+                .unwrap()
+                .json::<serde_json::Value>()
+                .await
+                .unwrap()
+        }
+    };
+    let res = post(&[("token", &access)]).await.unwrap();
     assert_eq!(error_code(res, 401, "invalid_client").await, 2001);
 
-    for (token, kind) in [
-        (&t["access_token"], "access_token"),
-        (&t["refresh_token"], "refresh_token"),
-    ] {
-        let v: serde_json::Value = c
-            .post(&url)
-            .form(&[("token", s(token)), ("client_id", "web-app".into())])
-            .send()
-            .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap();
+    for (token, kind) in [(&access, "access_token"), (&refresh, "refresh_token")] {
+        let v = answer(&[("client_id", "web-app")], token).await;
         assert_eq!(v["active"], true, "{v}");
         assert_eq!(v["token_use"], kind);
         assert_eq!(v["iss"], srv.public.as_str());
         assert_eq!(v["sub"], srv.subject.as_str());
     }
     // The hint orders the search; it never limits it (RFC 7662 §2.1).
-    let v: serde_json::Value = c
-        .post(&url)
-        .form(&[
-            ("token", s(&t["access_token"])),
-            ("token_type_hint", "refresh_token".into()),
-            ("client_id", "web-app".into()),
-        ])
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let hinted = [
+        ("client_id", "web-app"),
+        ("token_type_hint", "refresh_token"),
+    ];
+    let v = answer(&hinted, &access).await;
     assert_eq!(v["token_use"], "access_token", "{v}");
     // No token: the caller is authenticated first, then told what is missing.
-    let res = c
-        .post(&url)
-        .form(&[("client_id", "nobody")])
-        .send()
-        .await
-        .unwrap();
+    let res = post(&[("client_id", "nobody")]).await.unwrap();
     assert_eq!(error_code(res, 401, "invalid_client").await, 2001);
-    let res = c
-        .post(&url)
-        .form(&[("client_id", "web-app")])
-        .send()
-        .await
-        .unwrap();
+    let res = post(&[("client_id", "web-app")]).await.unwrap();
     error_code(res, 400, "invalid_request").await;
     // A public client sees only its own tokens.
     let mut other = guide_client();
@@ -127,17 +106,6 @@ async fn introspection_needs_client_authentication_and_knows_both_kinds() {
         .create_client(other, oneauth_core::Clock::now(srv.clock.as_ref()))
         .await
         .unwrap();
-    let v: serde_json::Value = c
-        .post(&url)
-        .form(&[
-            ("token", s(&t["access_token"])),
-            ("client_id", "other-app".into()),
-        ])
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let v = answer(&[("client_id", "other-app")], &access).await;
     assert_eq!(v, serde_json::json!({"active": false}));
 }
