@@ -126,6 +126,24 @@ fn in_read_transaction<T>(conn: &Connection, f: impl FnOnce() -> StoreResult<T>)
     result
 }
 
+fn client_in(c: &Connection, id: &str) -> StoreResult<Option<Client>> {
+    one(c, sql::GET_CLIENT, &[&id], |r| client_from(r))
+}
+
+fn token_with_identity_in(
+    c: &Connection,
+    kind: TokenKind,
+    hash: &str,
+    now: i64,
+) -> StoreResult<Option<(Token, Option<Identity>)>> {
+    one(
+        c,
+        sql::GET_TOKEN_WITH_IDENTITY,
+        &[&hash, &kind.as_str(), &now],
+        |r| token_with_identity_from(kind, r),
+    )
+}
+
 /// Every row, mapped by `f`.
 fn all<T>(
     conn: &Connection,
@@ -261,7 +279,7 @@ impl ClientStore for SqliteStore {
     }
 
     async fn get_client(&self, id: &str) -> StoreResult<Option<Client>> {
-        self.read(|c| one(c, sql::GET_CLIENT, &[&id], |r| client_from(r)))
+        self.read(|c| client_in(c, id))
     }
 
     async fn list_clients(&self) -> StoreResult<Vec<Client>> {
@@ -755,14 +773,7 @@ impl TokenStore for SqliteStore {
         hash: &str,
         now: i64,
     ) -> StoreResult<Option<(Token, Option<Identity>)>> {
-        self.read(|c| {
-            one(
-                c,
-                sql::GET_TOKEN_WITH_IDENTITY,
-                &[&hash, &kind.as_str(), &now],
-                |r| token_with_identity_from(kind, r),
-            )
-        })
+        self.read(|c| token_with_identity_in(c, kind, hash, now))
     }
 
     async fn revoke_token(&self, hash: &str, now: i64) -> StoreResult<bool> {
@@ -815,14 +826,9 @@ impl Store for SqliteStore {
         // other connection of the process holds it) and stats the file.
         self.read(|c| {
             in_read_transaction(c, || {
-                let client = one(c, sql::GET_CLIENT, &[&client_id], |r| client_from(r))?;
+                let client = client_in(c, client_id)?;
                 let token = match token {
-                    Some((kind, hash)) => one(
-                        c,
-                        sql::GET_TOKEN_WITH_IDENTITY,
-                        &[&hash, &kind.as_str(), &now],
-                        |r| token_with_identity_from(kind, r),
-                    )?,
+                    Some((kind, hash)) => token_with_identity_in(c, kind, hash, now)?,
                     None => None,
                 };
                 Ok((client, token))

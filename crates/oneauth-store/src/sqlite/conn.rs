@@ -281,3 +281,20 @@ fn checkpoint(conn: &Connection, seconds: &metrics::Histogram) -> rusqlite::Resu
     seconds.record(started.elapsed().as_secs_f64());
     frames
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn a_reader_left_in_a_transaction_is_not_pooled() {
+        let dir = tempfile::tempdir().unwrap();
+        let conns = Conns::open(&dir.path().join("t.db")).unwrap();
+        conns.read(|c| Ok(c.execute_batch("SELECT 1")?)).unwrap();
+        assert_eq!(conns.stats().1, 1, "a reader in autocommit goes back");
+        conns
+            .read(|c| Ok(c.execute_batch("BEGIN; SELECT count(*) FROM sqlite_schema;")?))
+            .unwrap();
+        assert_eq!(conns.stats().1, 0, "one inside a transaction is closed");
+    }
+}
