@@ -241,14 +241,20 @@ impl Keyring {
         self.keys.iter().map(|k| k.kid.as_str()).collect()
     }
 
-    /// The claims of a compact JWS signed by one of our keys. The key, and so
-    /// the algorithm, comes from our registry by `kid`, never from the
-    /// header's `alg` (no algorithm confusion, no `none`).
-    pub fn verify_compact(&self, jws: &str) -> Option<serde_json::Value> {
+    /// The claims of a compact JWS of type `typ` signed by one of our keys.
+    /// The key, and so the algorithm, comes from our registry by `kid`,
+    /// never from the header's `alg` (no algorithm confusion, no `none`).
+    /// The same keys sign id_tokens (`JWT`) and RFC 9068 access tokens
+    /// (`at+jwt`), so the type is checked too: one never passes for the
+    /// other.
+    pub fn verify_compact(&self, jws: &str, typ: &str) -> Option<serde_json::Value> {
         let (signing_input, sig) = jws.rsplit_once('.')?;
         let (header, payload) = signing_input.split_once('.')?;
         let header: serde_json::Value =
             serde_json::from_slice(&crate::b64url_decode(header)?).ok()?;
+        if !header.get("typ")?.as_str()?.eq_ignore_ascii_case(typ) {
+            return None;
+        }
         let kid = header.get("kid")?.as_str()?;
         let key = self.keys.iter().find(|k| k.kid == kid)?;
         if header.get("alg")?.as_str()? != key.alg.as_str() {
@@ -355,15 +361,27 @@ mod keyring_tests {
             .unwrap()
             .sign_compact("JWT", &serde_json::json!({"sub": "x"}))
             .unwrap();
-        assert_eq!(ring.verify_compact(&jws).unwrap()["sub"], "x");
+        assert_eq!(ring.verify_compact(&jws, "JWT").unwrap()["sub"], "x");
         let mut parts: Vec<String> = jws.split('.').map(str::to_owned).collect();
         parts[1] = crate::b64url(br#"{"sub":"y"}"#);
-        assert!(ring.verify_compact(&parts.join(".")).is_none());
+        assert!(ring.verify_compact(&parts.join("."), "JWT").is_none());
         let none_alg = format!(
             "{}.{}.",
-            crate::b64url(br#"{"alg":"none","kid":"a"}"#),
+            crate::b64url(br#"{"alg":"none","kid":"a","typ":"JWT"}"#),
             crate::b64url(br#"{"sub":"x"}"#)
         );
-        assert!(ring.verify_compact(&none_alg).is_none());
+        assert!(ring.verify_compact(&none_alg, "JWT").is_none());
+    }
+
+    #[test]
+    fn verify_refuses_a_token_of_another_type() {
+        let ring = Keyring::new(vec![key("a", SigningAlg::ES256, 0)], 0, 60);
+        let signer = ring.signer(SigningAlg::ES256).unwrap();
+        let claims = serde_json::json!({"sub": "x"});
+        let access_token = signer.sign_compact("at+jwt", &claims).unwrap();
+        assert!(ring.verify_compact(&access_token, "JWT").is_none());
+        assert!(ring.verify_compact(&access_token, "at+jwt").is_some());
+        let id_token = signer.sign_compact("JWT", &claims).unwrap();
+        assert!(ring.verify_compact(&id_token, "at+jwt").is_none());
     }
 }

@@ -78,6 +78,22 @@ impl<S: Send + Sync> FromRequestParts<S> for OAuthQuery {
     }
 }
 
+/// Query parameters into a typed struct. A malformed query, a missing
+/// field or a repeated parameter is `invalid_request` in our JSON, not
+/// axum's plain-text 400 (repeats of a struct field are refused by the
+/// deserializer as duplicates).
+pub struct ApiQuery<T>(pub T);
+
+impl<S: Send + Sync, T: DeserializeOwned> FromRequestParts<S> for ApiQuery<T> {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Self::Rejection> {
+        axum::extract::Query::try_from_uri(&parts.uri)
+            .map(|axum::extract::Query(v)| Self(v))
+            .map_err(|e| Error::InvalidRequest(e.body_text()).into())
+    }
+}
+
 /// A JSON body.
 pub struct ApiJson<T>(pub T);
 

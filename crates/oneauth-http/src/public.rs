@@ -3,12 +3,12 @@
 
 use crate::AppState;
 use crate::error::{ApiError, ApiResult};
-use crate::extract::{ApiJson, BasicAuth, Bearer, OAuthForm, OAuthQuery, RequestOrigin};
+use crate::extract::{ApiJson, ApiQuery, BasicAuth, Bearer, OAuthForm, OAuthQuery, RequestOrigin};
 use crate::openapi::{TokenForm, TokenParamsForm};
 use axum::Extension;
 use axum::Json;
 use axum::extract::FromRequest as _;
-use axum::extract::{Query, State};
+use axum::extract::State;
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Redirect, Response};
 use axum_extra::extract::CookieJar;
@@ -19,7 +19,7 @@ use oneauth_oauth2::authorize::{AuthorizeOutcome, BrowserContext};
 use oneauth_oauth2::challenge::{ConsentRequest, LoginRequest, RedirectTo};
 use oneauth_oauth2::exchange::SilentExchange;
 use oneauth_oauth2::introspect::TokenStatus;
-use oneauth_oauth2::logout::EndSessionRequest;
+use oneauth_oauth2::logout::{EndSessionRequest, Logout};
 use oneauth_oauth2::native::NativeLogin;
 use oneauth_proto::{ErrorBody, TokenResponse};
 use serde::Deserialize;
@@ -176,14 +176,6 @@ pub struct ConsentChallengeQuery {
     consent_challenge: String,
 }
 
-fn challenge_query<T>(
-    q: Result<Query<T>, axum::extract::rejection::QueryRejection>,
-    name: &str,
-) -> ApiResult<T> {
-    q.map(|Query(v)| v)
-        .map_err(|_| ApiError(Error::InvalidRequest(format!("{name} is missing."))))
-}
-
 #[utoipa::path(
     get,
     path = "/api/hydra/login",
@@ -196,9 +188,8 @@ fn challenge_query<T>(
 )]
 pub async fn login_request_get(
     State(app): State<AppState>,
-    q: Result<Query<LoginChallengeQuery>, axum::extract::rejection::QueryRejection>,
+    ApiQuery(q): ApiQuery<LoginChallengeQuery>,
 ) -> ApiResult<Json<LoginRequest>> {
-    let q = challenge_query(q, "login_challenge")?;
     Ok(Json(
         app.server
             .login_request(&q.login_challenge, app.clock.now())
@@ -222,9 +213,8 @@ pub async fn login_request_get(
 pub async fn login_accept_put(
     State(app): State<AppState>,
     jar: CookieJar,
-    q: Result<Query<LoginChallengeQuery>, axum::extract::rejection::QueryRejection>,
+    ApiQuery(q): ApiQuery<LoginChallengeQuery>,
 ) -> ApiResult<Json<RedirectTo>> {
-    let q = challenge_query(q, "login_challenge")?;
     let now = app.clock.now();
     let (session, identity) = app.session(&jar).await?;
     Ok(Json(
@@ -246,9 +236,8 @@ pub async fn login_accept_put(
 )]
 pub async fn consent_request_get(
     State(app): State<AppState>,
-    q: Result<Query<ConsentChallengeQuery>, axum::extract::rejection::QueryRejection>,
+    ApiQuery(q): ApiQuery<ConsentChallengeQuery>,
 ) -> ApiResult<Json<ConsentRequest>> {
-    let q = challenge_query(q, "consent_challenge")?;
     Ok(Json(
         app.server
             .consent_request(&q.consent_challenge, app.clock.now())
@@ -279,10 +268,9 @@ pub struct ConsentAcceptBody {
 pub async fn consent_accept_put(
     State(app): State<AppState>,
     jar: CookieJar,
-    q: Result<Query<ConsentChallengeQuery>, axum::extract::rejection::QueryRejection>,
+    ApiQuery(q): ApiQuery<ConsentChallengeQuery>,
     body: axum::body::Bytes,
 ) -> ApiResult<Json<RedirectTo>> {
-    let q = challenge_query(q, "consent_challenge")?;
     let body: ConsentAcceptBody = if body.is_empty() {
         ConsentAcceptBody::default()
     } else {
@@ -317,9 +305,8 @@ pub async fn consent_accept_put(
 pub async fn consent_reject_put(
     State(app): State<AppState>,
     jar: CookieJar,
-    q: Result<Query<ConsentChallengeQuery>, axum::extract::rejection::QueryRejection>,
+    ApiQuery(q): ApiQuery<ConsentChallengeQuery>,
 ) -> ApiResult<Json<RedirectTo>> {
-    let q = challenge_query(q, "consent_challenge")?;
     let (_, identity) = app.session(&jar).await?;
     Ok(Json(
         app.server
@@ -583,55 +570,63 @@ pub async fn token_logout_post(
     Ok(Json(serde_json::json!({ "revoked": true })))
 }
 
-/// Clears the session cookie with the attributes it was set with.
-fn clear_session_cookie(app: &AppState, jar: CookieJar) -> CookieJar {
-    jar.remove(oneauth_ui::cookie::session_removal(&app.server.config))
+/// The login session cookie's value, if the browser sent one.
+fn session_cookie(app: &AppState, jar: &CookieJar) -> Option<String> {
+    jar.get(&app.server.config.session.cookie_name)
+        .map(|c| c.value().to_owned())
 }
 
-async fn end_session_and_go(
-    app: &AppState,
-    jar: CookieJar,
-    target: Option<String>,
-) -> ApiResult<Response> {
-    let cookie = jar
-        .get(&app.server.config.session.cookie_name)
-        .map(|c| c.value().to_owned());
-    app.server
-        .end_login_session(cookie.as_deref(), app.clock.now())
-        .await?;
-    let jar = clear_session_cookie(app, jar);
-    let to = target.unwrap_or_else(|| app.server.ui_endpoint("/logged-out"));
-    Ok((jar, Redirect::to(&to)).into_response())
+/// A logout's answer: the session ended, so its cookie is cleared (with the
+/// attributes it was set with) and the browser goes on; or the UI asks the
+/// user first.
+fn logout_answer(app: &AppState, jar: CookieJar, logout: Logout) -> Response {
+    match logout {
+        Logout::Ended { location } => {
+            let jar = jar.remove(oneauth_ui::cookie::session_removal(&app.server.config));
+            (jar, Redirect::to(&location)).into_response()
+        }
+        Logout::Confirm { location } => Redirect::to(&location).into_response(),
+    }
 }
 
 #[derive(Deserialize)]
 pub struct GuideLogoutQuery {
     post_logout_redirect_uri: Option<String>,
+    id_token_hint: Option<String>,
 }
 
 /// The guide's logout step 2: end the login session, then go to a
-/// registered destination or the logged-out page.
+/// registered destination or the logged-out page. Without an
+/// `id_token_hint` of the session's user, the user confirms first.
 #[utoipa::path(
     get,
     path = "/api/auth/logout",
     tag = "guide",
-    params(("post_logout_redirect_uri" = Option<String>, Query, description = "A registered post-logout URI or the origin of a registered redirect URI.")),
+    params(
+        ("post_logout_redirect_uri" = Option<String>, Query, description = "A registered post-logout URI or the origin of a registered redirect URI; anything else leads to the logged-out page (no open redirect)."),
+        ("id_token_hint" = Option<String>, Query, description = "An id_token of the session's user: the session ends without asking."),
+    ),
     security(("session_cookie" = [])),
     responses(
-        (status = 303, description = "The login session ended and its cookie is cleared; on to `post_logout_redirect_uri` or the logged-out page."),
-        (status = 400, description = "`post_logout_redirect_uri` is not registered (no open redirect).", body = ErrorBody),
+        (status = 303, description = "With a valid `id_token_hint` of the session's user, or without a live session: the session ended, its cookie is cleared, on to `post_logout_redirect_uri` or the logged-out page. Otherwise (logout CSRF) to the UI's confirmation page `/logout`, which ends the session when the user confirms and then goes on the same way."),
+        (status = 400, description = "The query is malformed or repeats a parameter, or `id_token_hint` is not an id_token of this issuer.", body = ErrorBody),
     )
 )]
 pub async fn session_logout_get(
     State(app): State<AppState>,
     jar: CookieJar,
-    Query(q): Query<GuideLogoutQuery>,
+    ApiQuery(q): ApiQuery<GuideLogoutQuery>,
 ) -> ApiResult<Response> {
-    let target = match &q.post_logout_redirect_uri {
-        Some(uri) => app.server.guide_logout_target(uri).await?,
-        None => None,
-    };
-    end_session_and_go(&app, jar, target).await
+    let logout = app
+        .server
+        .guide_logout(
+            q.post_logout_redirect_uri.as_deref(),
+            q.id_token_hint.as_deref(),
+            session_cookie(&app, &jar).as_deref(),
+            app.clock.now(),
+        )
+        .await?;
+    Ok(logout_answer(&app, jar, logout))
 }
 
 /// OIDC RP-Initiated Logout 1.0 (GET or form POST).
@@ -640,14 +635,14 @@ pub async fn session_logout_get(
     path = "/oauth2/sessions/logout",
     tag = "oauth2",
     params(
-        ("id_token_hint" = Option<String>, Query),
+        ("id_token_hint" = Option<String>, Query, description = "An id_token we issued (expired ones too); of the session's user, the session ends without asking."),
         ("client_id" = Option<String>, Query),
         ("post_logout_redirect_uri" = Option<String>, Query, description = "Registered for the client."),
         ("state" = Option<String>, Query),
     ),
     responses(
-        (status = 303, description = "OIDC RP-Initiated Logout 1.0: the session ended; on to the post-logout URI (with `state`) or the logged-out page."),
-        (status = 400, description = "The hint or URI is invalid.", body = ErrorBody),
+        (status = 303, description = "OIDC RP-Initiated Logout 1.0. With a valid `id_token_hint` of the session's user, or without a live session: the session ended, on to the post-logout URI (with `state`) or the logged-out page. Otherwise (logout CSRF) to the UI's confirmation page `/logout`, which ends the session when the user confirms and then goes on the same way."),
+        (status = 400, description = "The hint or URI is invalid, or a parameter is repeated.", body = ErrorBody),
     )
 )]
 pub async fn end_session(
@@ -672,8 +667,15 @@ pub async fn end_session(
         post_logout_redirect_uri: params.get("post_logout_redirect_uri").cloned(),
         state: params.get("state").cloned(),
     };
-    let target = app.server.end_session_target(&request).await?;
-    end_session_and_go(&app, jar, target).await
+    let logout = app
+        .server
+        .end_session(
+            &request,
+            session_cookie(&app, &jar).as_deref(),
+            app.clock.now(),
+        )
+        .await?;
+    Ok(logout_answer(&app, jar, logout))
 }
 
 /// The guide's silent exchange: tokens from the session cookie.

@@ -11,7 +11,7 @@
 //! Verifiers only count in the browser that started the flow (a cookie
 //! whose hash the flow keeps), so a challenge accepted elsewhere is useless.
 
-use crate::{AuthorizationServer, R, parse_scope, pkce};
+use crate::{AuthorizationServer, R, parse_scope, pkce, space_delimited};
 use oneauth_core::Error;
 use oneauth_crypto::{TokenHash, TokenKind};
 use oneauth_store::{
@@ -174,7 +174,7 @@ impl AuthorizationServer {
                 "Only response_mode=query is supported.".into(),
             ));
         }
-        let scope = parse_scope(params.get("scope").map_or("", String::as_str));
+        let scope = parse_scope(params.get("scope").map_or("", String::as_str))?;
         if let Some(s) = scope.iter().find(|s| !client.scope.contains(s)) {
             return Err(Error::InvalidScope(format!(
                 "The client may not request scope `{s}`."
@@ -185,17 +185,19 @@ impl AuthorizationServer {
                 pkce::check_challenge(c, params.get("code_challenge_method").map(String::as_str))?;
                 Some(c.clone())
             }
-            None if client.token_endpoint_auth_method == "none" => {
-                return Err(Error::InvalidPkce(
-                    "Public clients must use PKCE (code_challenge with S256).".into(),
-                ));
-            }
             None if params.contains_key("code_challenge_method") => {
                 return Err(Error::InvalidPkce("code_challenge is missing.".into()));
             }
-            None => None,
+            None if !pkce::required(client) => None,
+            None => {
+                return Err(Error::InvalidPkce(
+                    "PKCE is required: send code_challenge with code_challenge_method=S256."
+                        .into(),
+                ));
+            }
         };
-        let prompt = parse_scope(params.get("prompt").map_or("", String::as_str));
+        let prompt = space_delimited(params.get("prompt").map_or("", String::as_str))
+            .ok_or_else(|| Error::InvalidRequest("prompt has too many values.".into()))?;
         if let Some(p) = prompt
             .iter()
             .find(|p| !matches!(p.as_str(), "none" | "login" | "consent" | "select_account"))
@@ -262,7 +264,7 @@ impl AuthorizationServer {
             Some(c) => self.identities.session(c, now).await?,
             None => None,
         };
-        let fresh_login_needed = flow.request.prompt.iter().any(|p| p == "login");
+        let fresh_login_needed = demands_fresh_login(&flow.request);
         let skip = match live {
             Some((s, _)) if fresh_login_needed || too_old(&s, flow.request.max_age, now) => {
                 flow.stale_session_id = Some(s.id);
@@ -411,6 +413,14 @@ impl AuthorizationServer {
         params.push(("iss", &issuer));
         Ok(redirect_with(&flow.request.redirect_uri, &params))
     }
+}
+
+/// The request wants the user to log in now, whatever session exists:
+/// `prompt=login`, or `max_age=0` (OIDC Core §3.1.2.1). Ages are whole
+/// seconds, so `max_age=0` would otherwise let a session from this very
+/// second pass as fresh.
+pub(crate) fn demands_fresh_login(request: &AuthorizeRequest) -> bool {
+    request.prompt.iter().any(|p| p == "login") || request.max_age == Some(0)
 }
 
 /// OIDC Core §3.1.2.1 `max_age`: the session is too old for this request.

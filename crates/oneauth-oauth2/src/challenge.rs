@@ -2,7 +2,8 @@
 //! login/consent provider API, but authenticated by the user's own session
 //! cookie instead of a trusted back end).
 
-use crate::{AuthorizationServer, R, authorize::too_old};
+use crate::authorize::{demands_fresh_login, too_old};
+use crate::{AuthorizationServer, R};
 use oneauth_core::Error;
 use oneauth_crypto::TokenKind;
 use oneauth_store::{Flow, FlowKey, FlowState, Identity, Session};
@@ -102,8 +103,8 @@ impl AuthorizationServer {
     }
 
     /// Accepts a login challenge for the holder of `session`. When the
-    /// request demanded a fresh login (`prompt=login`, or `max_age`
-    /// exceeded), only a session newer than the request counts.
+    /// request demanded a fresh login (`prompt=login`, `max_age=0`, or
+    /// `max_age` exceeded), only a session newer than the request counts.
     pub async fn accept_login(
         &self,
         challenge: &str,
@@ -122,8 +123,7 @@ impl AuthorizationServer {
         // A fresh login was demanded: the session live at the start of the
         // flow, or any older one, does not count.
         let stale = flow.stale_session_id.as_deref() == Some(session.id.as_str())
-            || (flow.request.prompt.iter().any(|p| p == "login")
-                && session.authenticated_at < flow.requested_at);
+            || (demands_fresh_login(&flow.request) && session.authenticated_at < flow.requested_at);
         if stale || too_old(session, flow.request.max_age, now) {
             return Err(Error::LoginRequired(
                 "This request needs a fresh login.".into(),

@@ -43,6 +43,11 @@ pub struct ClientRegistration {
     /// Allow `POST /oauth/native/cli` password logins.
     #[serde(default)]
     pub native_cli_login: bool,
+    /// Let a confidential legacy back end use the code flow without PKCE
+    /// (RFC 9700 §2.1.1 wants it from every client). Refused for public
+    /// clients.
+    #[serde(default)]
+    pub allow_no_pkce: bool,
 }
 
 /// A registered client as the admin API shows it; the secret appears once,
@@ -189,6 +194,11 @@ impl AuthorizationServer {
                 "the authorization_code grant needs at least one redirect URI".into(),
             ));
         }
+        if method == "none" && reg.allow_no_pkce {
+            return Err(Error::InvalidClientMetadata(
+                "a public client cannot go without PKCE (allow_no_pkce)".into(),
+            ));
+        }
         if method == "none" && grant_types.iter().any(|g| g == "client_credentials") {
             return Err(Error::InvalidClientMetadata(
                 "a public client cannot use client_credentials".into(),
@@ -208,11 +218,13 @@ impl AuthorizationServer {
                 "access_token_strategy must be opaque or jwt, not `{s}`"
             )));
         }
+        // A client may be allowed no more scopes than one request may name.
         let scope = crate::parse_scope(
             reg.scope
                 .as_deref()
                 .unwrap_or("openid offline_access offline profile email"),
-        );
+        )
+        .map_err(|e| Error::InvalidClientMetadata(e.to_string()))?;
         // Confidential clients get a generated secret unless one is given;
         // it is shown once and stored only as an HMAC.
         let (secret, secret_hash) = if method == "none" {
@@ -246,6 +258,7 @@ impl AuthorizationServer {
             id_token_signed_response_alg: reg.id_token_signed_response_alg,
             access_token_strategy: reg.access_token_strategy,
             native_cli_login: reg.native_cli_login,
+            allow_no_pkce: reg.allow_no_pkce,
             created_at: now.unix_timestamp(),
             updated_at: now.unix_timestamp(),
         };

@@ -78,7 +78,7 @@ impl AuthorizationServer {
                 "code_verifier must be 43–128 unreserved characters.".into(),
             ));
         }
-        let scope = parse_scope(&req.scope);
+        let scope = parse_scope(&req.scope)?;
         if let Some(s) = scope.iter().find(|s| !client.scope.contains(s)) {
             return Err(Error::InvalidScope(format!(
                 "The client may not request scope `{s}`."

@@ -180,32 +180,61 @@ impl AuthorizationServer {
         }
     }
 
-    /// No open redirects: a post-login or post-logout URL is followed only
-    /// to OneAuth's own origins or the origin of a registered redirect URI.
-    pub async fn is_allowed_return_to(&self, target: &str) -> R<bool> {
+    /// No open redirects: a post-login URL is followed only to OneAuth's
+    /// own origins or the origin of a registered redirect URI. The answer
+    /// is the parsed URL's serialisation, never the raw string: the parser
+    /// drops tabs and newlines, which a `Location` header cannot carry.
+    pub async fn allowed_return_to(&self, target: &str) -> R<Option<String>> {
         let Ok(url) = url::Url::parse(target) else {
-            return Ok(false);
+            return Ok(None);
         };
         if !matches!(url.scheme(), "http" | "https")
             || !url.username().is_empty()
             || url.password().is_some()
         {
-            return Ok(false);
+            return Ok(None);
         }
-        self.is_trusted_origin(&url.origin().ascii_serialization())
-            .await
+        Ok(self
+            .is_trusted_origin(&url.origin().ascii_serialization())
+            .await?
+            .then(|| url.into()))
     }
 }
 
-/// Splits a space-delimited scope string (RFC 6749 §3.3), without duplicates.
-pub fn parse_scope(raw: &str) -> Vec<String> {
-    let mut out: Vec<String> = Vec::new();
+/// The longest `scope` parameter accepted, in bytes.
+pub const MAX_SCOPE_LEN: usize = 2048;
+/// The most distinct scopes one request may name.
+pub const MAX_SCOPES: usize = 64;
+
+/// Splits a space-delimited list (RFC 6749 §3.3) in order, without
+/// duplicates, in linear time; `None` over [`MAX_SCOPE_LEN`] bytes or
+/// [`MAX_SCOPES`] values. Scopes are parsed before the client or user is
+/// authenticated, so their cost must not grow with what a stranger sends.
+pub fn space_delimited(raw: &str) -> Option<Vec<String>> {
+    if raw.len() > MAX_SCOPE_LEN {
+        return None;
+    }
+    let mut seen = std::collections::HashSet::new();
+    let mut out = Vec::new();
     for s in raw.split(' ').filter(|s| !s.is_empty()) {
-        if !out.iter().any(|o| o == s) {
+        if seen.insert(s) {
+            if out.len() == MAX_SCOPES {
+                return None;
+            }
             out.push(s.to_owned());
         }
     }
-    out
+    Some(out)
+}
+
+/// A requested `scope` (RFC 6749 §3.3): [`space_delimited`], or
+/// `invalid_scope` over the caps.
+pub fn parse_scope(raw: &str) -> Result<Vec<String>> {
+    space_delimited(raw).ok_or_else(|| {
+        Error::InvalidScope(format!(
+            "scope may name at most {MAX_SCOPES} scopes in at most {MAX_SCOPE_LEN} bytes."
+        ))
+    })
 }
 
 pub(crate) fn internal(e: impl Into<anyhow::Error>) -> Error {
@@ -213,3 +242,29 @@ pub(crate) fn internal(e: impl Into<anyhow::Error>) -> Error {
 }
 
 pub(crate) type R<T> = Result<T>;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn scopes_keep_their_order_without_duplicates() {
+        assert_eq!(
+            parse_scope("  openid profile openid  email profile").unwrap(),
+            ["openid", "profile", "email"]
+        );
+        assert!(parse_scope("").unwrap().is_empty());
+    }
+
+    #[test]
+    fn scopes_over_the_caps_are_invalid_scope() {
+        let names = |n: usize| (0..n).map(|i| format!("s{i}")).collect::<Vec<_>>();
+        assert_eq!(parse_scope(&names(MAX_SCOPES).join(" ")).unwrap().len(), MAX_SCOPES);
+        let err = parse_scope(&names(MAX_SCOPES + 1).join(" ")).unwrap_err();
+        assert_eq!(err.code().oauth_error(), "invalid_scope");
+        // Repeats do not count towards the number, only towards the length.
+        assert_eq!(parse_scope(&["a"; 500].join(" ")).unwrap(), ["a"]);
+        assert!(parse_scope(&"a".repeat(MAX_SCOPE_LEN)).is_ok());
+        assert!(parse_scope(&"a".repeat(MAX_SCOPE_LEN + 1)).is_err());
+    }
+}

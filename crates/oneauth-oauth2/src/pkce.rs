@@ -3,6 +3,14 @@
 
 use oneauth_core::{Error, Result};
 use oneauth_crypto::{b64url, ct_eq, sha256};
+use oneauth_store::Client;
+
+/// RFC 9700 §2.1.1: every client of the code flow, public or confidential,
+/// sends PKCE, unless a confidential legacy back end was registered with
+/// `allow_no_pkce`. Public clients never go without it.
+pub fn required(client: &Client) -> bool {
+    !client.allow_no_pkce || client.token_endpoint_auth_method == "none"
+}
 
 fn is_unreserved(s: &str) -> bool {
     s.bytes()

@@ -41,6 +41,11 @@ pub struct Client {
     /// headless tools). Off by default.
     #[serde(default)]
     pub native_cli_login: bool,
+    /// A confidential legacy back end that cannot send PKCE may use the
+    /// code flow without it. Off by default (RFC 9700 §2.1.1); never for
+    /// public clients. Clients stored before this field need PKCE.
+    #[serde(default)]
+    pub allow_no_pkce: bool,
     #[serde(default)]
     pub created_at: i64,
     #[serde(default)]

@@ -601,6 +601,7 @@ fn client(id: &str) -> Client {
         id_token_signed_response_alg: None,
         access_token_strategy: None,
         native_cli_login: false,
+        allow_no_pkce: false,
         created_at: 1,
         updated_at: 1,
     }

@@ -7,6 +7,7 @@
 pub mod cookie;
 mod csrf;
 pub mod i18n;
+mod logout;
 mod pages;
 pub mod params;
 pub mod social;
@@ -14,7 +15,7 @@ pub mod theme;
 
 use askama::Template;
 use axum::Router;
-use axum::extract::{Form, Query, State};
+use axum::extract::{Form, FromRequestParts, Query, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{Html, IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
@@ -74,6 +75,7 @@ pub fn router(state: UiState) -> Router {
         .route("/consent", get(consent_get).post(consent_post))
         .route("/error", get(error_get))
         .route("/logged-out", get(logged_out_get))
+        .route("/logout", get(logout::logout_get).post(logout::logout_post))
         .route("/assets/{*path}", get(asset_get))
         .fallback(not_found)
         .layer(axum::middleware::from_fn(security_headers))
@@ -103,6 +105,26 @@ async fn security_headers(req: axum::extract::Request, next: axum::middleware::N
         set(h, header::CACHE_CONTROL, "no-store");
     }
     res
+}
+
+/// A page's query parameters. A malformed query, or a parameter given
+/// twice, shows the error page (`invalid_request`), not axum's plain text.
+pub struct PageQuery<T>(pub T);
+
+impl<T: serde::de::DeserializeOwned> FromRequestParts<UiState> for PageQuery<T> {
+    type Rejection = Response;
+
+    async fn from_request_parts(
+        parts: &mut axum::http::request::Parts,
+        state: &UiState,
+    ) -> Result<Self, Self::Rejection> {
+        Query::try_from_uri(&parts.uri)
+            .map(|Query(v)| Self(v))
+            .map_err(|e| {
+                let c = state.chrome(lang(&parts.headers, None), false);
+                error_page(c, &Error::InvalidRequest(e.body_text()))
+            })
+    }
 }
 
 fn lang(headers: &HeaderMap, ui_locales: Option<&str>) -> &'static Strings {
@@ -269,7 +291,7 @@ struct ConsentQuery {
 
 async fn consent_get(
     State(state): State<UiState>,
-    Query(q): Query<ConsentQuery>,
+    PageQuery(q): PageQuery<ConsentQuery>,
     headers: HeaderMap,
     jar: CookieJar,
 ) -> Response {
@@ -381,7 +403,7 @@ async fn logged_out_get(State(state): State<UiState>, headers: HeaderMap) -> Res
 /// Where the authorization endpoint sends errors it must not redirect.
 async fn error_get(
     State(state): State<UiState>,
-    Query(q): Query<ErrorQuery>,
+    PageQuery(q): PageQuery<ErrorQuery>,
     headers: HeaderMap,
 ) -> Response {
     let t = lang(&headers, q.ui_locales.as_deref());

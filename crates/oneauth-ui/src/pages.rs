@@ -5,10 +5,10 @@
 
 use crate::params::{Params, method_name};
 use crate::social::{self, SocialButton};
-use crate::{Chrome, MessagePage, UiState, cookie, csrf, error_page, lang, page, render};
+use crate::{Chrome, MessagePage, PageQuery, UiState, cookie, csrf, error_page, lang, page, render};
 use askama::Template;
 use axum::Extension;
-use axum::extract::{Form, Query, State};
+use axum::extract::{Form, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Redirect, Response};
 use axum_extra::extract::CookieJar;
@@ -170,7 +170,7 @@ pub struct LoginQuery {
 
 pub async fn login_get(
     State(state): State<UiState>,
-    Query(q): Query<LoginQuery>,
+    PageQuery(q): PageQuery<LoginQuery>,
     headers: HeaderMap,
     jar: CookieJar,
 ) -> Response {
@@ -342,10 +342,8 @@ pub(crate) async fn finish_login(
         };
     }
     let allowed = match &params.return_to {
-        Some(to) if state.server.is_allowed_return_to(to).await.unwrap_or(false) => {
-            Some(to.clone())
-        }
-        _ => None,
+        Some(to) => state.server.allowed_return_to(to).await.unwrap_or(None),
+        None => None,
     };
     if params.popup() {
         let target_origin = allowed
@@ -442,7 +440,7 @@ fn register_page<'a>(
 
 pub async fn register_get(
     State(state): State<UiState>,
-    Query(params): Query<Params>,
+    PageQuery(params): PageQuery<Params>,
     headers: HeaderMap,
     jar: CookieJar,
 ) -> Response {
@@ -622,7 +620,7 @@ fn row(c: Chrome<'_>, a: &Address) -> AddressRow {
 
 pub async fn verification_get(
     State(state): State<UiState>,
-    Query(params): Query<Params>,
+    PageQuery(params): PageQuery<Params>,
     headers: HeaderMap,
     jar: CookieJar,
 ) -> Response {
@@ -788,7 +786,7 @@ fn recovery_page<'a>(
 
 pub async fn recovery_get(
     State(state): State<UiState>,
-    Query(params): Query<Params>,
+    PageQuery(params): PageQuery<Params>,
     headers: HeaderMap,
     jar: CookieJar,
 ) -> Response {
@@ -953,7 +951,7 @@ async fn settings_page<'a>(
                 current: s.current,
             })
             .collect(),
-        logout_url: state.server.endpoint("/api/auth/logout"),
+        logout_url: "/logout".into(),
         notice: None,
         error: None,
         errors: Errors::new(),
@@ -968,7 +966,7 @@ pub struct SettingsQuery {
 
 pub async fn settings_get(
     State(state): State<UiState>,
-    Query(q): Query<SettingsQuery>,
+    PageQuery(q): PageQuery<SettingsQuery>,
     headers: HeaderMap,
     jar: CookieJar,
 ) -> Response {

@@ -6,8 +6,8 @@
 //! bound to the browser that started it and no node keeps it in memory.
 
 use crate::params::Params;
-use crate::{UiState, error_page, lang};
-use axum::extract::{Path, Query, State};
+use crate::{PageQuery, UiState, error_page, lang};
+use axum::extract::{Path, State};
 use axum::http::HeaderMap;
 use axum::response::{IntoResponse, Redirect, Response};
 use axum_extra::extract::CookieJar;
@@ -74,7 +74,7 @@ fn pending_cookie(state: &UiState, value: String) -> Cookie<'static> {
 pub async fn social_start_get(
     State(state): State<UiState>,
     Path(provider): Path<String>,
-    Query(params): Query<Params>,
+    PageQuery(params): PageQuery<Params>,
     headers: HeaderMap,
     jar: CookieJar,
 ) -> Response {
@@ -99,7 +99,7 @@ pub async fn social_start_get(
 pub async fn social_callback_get(
     State(state): State<UiState>,
     Path(provider): Path<String>,
-    Query(callback): Query<Callback>,
+    PageQuery(callback): PageQuery<Callback>,
     headers: HeaderMap,
     jar: CookieJar,
 ) -> Response {

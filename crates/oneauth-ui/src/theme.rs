@@ -16,7 +16,7 @@ use std::collections::{HashMap, HashSet};
 use std::path::Path;
 
 /// The pages an operator can replace, by file name.
-pub const PAGES: [&str; 9] = [
+pub const PAGES: [&str; 10] = [
     "base.html",
     "login.html",
     "register.html",
@@ -26,6 +26,7 @@ pub const PAGES: [&str; 9] = [
     "consent.html",
     "message.html",
     "popup_done.html",
+    "logout.html",
 ];
 
 /// The built-in layout, written in the syntax both engines read, for

@@ -146,6 +146,10 @@ fn check_code(
         (None, Some(_)) => Err(invalid(
             "code_verifier was sent but the request had no code_challenge.",
         )),
+        // A code issued before PKCE became required for this client.
+        (None, None) if pkce::required(client) => Err(invalid(
+            "The authorization request had no PKCE code_challenge, which this client needs.",
+        )),
         (None, None) => Ok(()),
     }
 }

@@ -24,7 +24,7 @@ impl AuthorizationServer {
         }
         let scope = match scope {
             Some(s) => {
-                let asked = parse_scope(s);
+                let asked = parse_scope(s)?;
                 if let Some(bad) = asked
                     .iter()
                     .find(|s| !client.scope.contains(s) || USER_SCOPES.contains(&s.as_str()))

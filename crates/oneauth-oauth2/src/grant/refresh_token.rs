@@ -81,7 +81,7 @@ impl AuthorizationServer {
         // RFC 6749 §6: a narrower scope may be asked for, never a wider one.
         let scope = match scope {
             Some(s) => {
-                let asked = parse_scope(s);
+                let asked = parse_scope(s)?;
                 if let Some(extra) = asked.iter().find(|s| !old.scope.contains(s)) {
                     return Err(Error::InvalidScope(format!(
                         "Scope `{extra}` was not granted originally."

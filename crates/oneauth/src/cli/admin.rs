@@ -68,6 +68,10 @@ pub struct ClientArgs {
     /// Allow password logins through `POST /oauth/native/cli`.
     #[arg(long)]
     native_cli_login: bool,
+    /// Let a confidential legacy back end use the code flow without PKCE
+    /// (required otherwise, RFC 9700 §2.1.1).
+    #[arg(long)]
+    allow_no_pkce: bool,
 }
 
 fn flat(v: Vec<Vec<String>>) -> Vec<String> {
@@ -102,6 +106,7 @@ pub async fn clients(
                 id_token_signed_response_alg: None,
                 access_token_strategy: a.access_token_strategy,
                 native_cli_login: a.native_cli_login,
+                allow_no_pkce: a.allow_no_pkce,
             };
             print(&server.create_client(reg, clock.now()).await?)
         }
