@@ -157,6 +157,27 @@ async fn max_age_exceeded_asks_for_the_password_again() {
 }
 
 #[tokio::test]
+async fn max_age_zero_asks_for_the_password_even_within_the_same_second() {
+    let srv = TestServer::start().await;
+    let b = browser();
+    login_for_code(&srv, &b, &[]).await;
+    // The clock has not moved: the session is 0 seconds old.
+    let res = b
+        .get(srv.authorize_url(&[("max_age", "0")]))
+        .send()
+        .await
+        .unwrap();
+    let login = location(&res);
+    assert!(login.contains("/login?login_challenge="), "{login}");
+    // The login page does not accept the live session for it either.
+    let page = b.get(&login).send().await.unwrap();
+    assert_eq!(page.status(), 200, "the form is shown");
+    // A fresh login completes the request.
+    let code = login_for_code(&srv, &b, &[("max_age", "0")]).await;
+    assert_eq!(exchange(&srv, &code, VERIFIER).await.status(), 200);
+}
+
+#[tokio::test]
 async fn tokens_codes_and_sessions_are_stored_only_as_hashes() {
     let srv = TestServer::start().await;
     const CLIENT_SECRET: &str = "a-client-secret-nobody-may-read";

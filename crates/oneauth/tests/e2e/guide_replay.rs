@@ -107,6 +107,8 @@ async fn every_request_of_the_guide_works_as_written() {
     assert_eq!(error_code(res, 400, "invalid_grant").await, 4006);
 
     // Logout step 2: end the session and come back to the app's origin.
+    // Without an id_token_hint the user confirms first (no logout CSRF);
+    // the flow ends in the same place.
     let res = b
         .get(format!(
             "{api}/api/auth/logout?post_logout_redirect_uri={}",
@@ -115,6 +117,7 @@ async fn every_request_of_the_guide_works_as_written() {
         .send()
         .await
         .unwrap();
+    let res = confirm_logout(&srv, &b, &location(&res)).await;
     assert_eq!(location(&res), ORIGIN);
     let res = b.get(srv.authorize_url(&[])).send().await.unwrap();
     assert!(

@@ -187,6 +187,81 @@ async fn return_to_outside_the_allowed_origins_is_not_followed() {
 }
 
 #[tokio::test]
+async fn control_characters_in_return_to_never_reach_the_location_header() {
+    let (srv, _) = server_with_inbox().await;
+    let b = browser();
+    let (_, csrf) = page(&b, &format!("{}/login", srv.ui)).await;
+    let parsed = format!("{}/settings?tab=sessions", srv.ui);
+    for raw in [
+        format!("{}/settings?tab=\nsessions", srv.ui),
+        format!("{}/sett\tings?tab=sessions", srv.ui),
+        format!("{}\r\n/settings?tab=sessions", srv.ui),
+    ] {
+        let res = post(
+            &b,
+            format!("{}/login", srv.ui),
+            &[
+                ("csrf_token", &csrf),
+                ("method", "password"),
+                ("identifier", EMAIL),
+                ("password", PASSWORD),
+                ("return_to", &raw),
+            ],
+        )
+        .await;
+        assert_eq!(res.status(), 303, "{raw:?}");
+        assert_eq!(location(&res), parsed, "the URL's serialisation, not {raw:?}");
+    }
+}
+
+#[tokio::test]
+async fn a_repeated_page_parameter_shows_the_error_page() {
+    let (srv, _) = server_with_inbox().await;
+    for path in [
+        "/register?return_to=a&return_to=b",
+        "/recovery?email=a&email=b",
+        "/consent?consent_challenge=a&consent_challenge=b",
+    ] {
+        let res = browser()
+            .get(format!("{}{path}", srv.ui))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(res.status(), 400, "{path}");
+        assert!(
+            res.headers()["content-type"]
+                .to_str()
+                .unwrap()
+                .starts_with("text/html"),
+            "{path}"
+        );
+        assert!(res.text().await.unwrap().contains("role=\"alert\""), "{path}");
+    }
+}
+
+#[tokio::test]
+async fn the_settings_page_signs_out_with_its_csrf_protected_form() {
+    let (srv, _) = server_with_inbox().await;
+    let b = browser();
+    let (_, csrf) = page(&b, &format!("{}/login", srv.ui)).await;
+    let form = [
+        ("csrf_token", csrf.as_str()),
+        ("method", "password"),
+        ("identifier", EMAIL),
+        ("password", PASSWORD),
+    ];
+    assert_eq!(post(&b, format!("{}/login", srv.ui), &form).await.status(), 303);
+    let (html, csrf) = page(&b, &format!("{}/settings", srv.ui)).await;
+    assert!(html.contains(r#"<form method="post" action="/logout""#), "{html}");
+    let res = post(&b, format!("{}/logout", srv.ui), &[]).await;
+    assert_eq!(res.status(), 403, "no CSRF token, no sign-out");
+    assert_eq!(settings_status(&srv, &b).await, 200);
+    let res = post(&b, format!("{}/logout", srv.ui), &[("csrf_token", &csrf)]).await;
+    assert_eq!(location(&res), format!("{}/logged-out", srv.ui));
+    assert_eq!(settings_status(&srv, &b).await, 303, "signed out");
+}
+
+#[tokio::test]
 async fn sign_up_with_email_verification_then_the_oauth2_flow_goes_on() {
     let (srv, inbox) = server_with_inbox().await;
     let b = browser();

@@ -24,6 +24,7 @@ mod rfc6749_refresh;
 mod rfc7009_revoke;
 mod rfc7636_pkce;
 mod rfc7662_introspect;
+mod scope_limits;
 mod silent_exchange;
 mod social_login;
 mod ui_login;

@@ -226,6 +226,28 @@ pub async fn follow_until(b: &reqwest::Client, mut url: String, stop: &str) -> S
     panic!("too many redirects on the way to {stop}");
 }
 
+/// The UI's confirmation page behind `location` (a redirect to it),
+/// confirmed with its form: the answer to the POST.
+pub async fn confirm_logout(srv: &TestServer, b: &reqwest::Client, location: &str) -> reqwest::Response {
+    assert!(
+        location.starts_with(&format!("{}/logout", srv.ui)),
+        "asks first: {location}"
+    );
+    let page = b.get(location).send().await.unwrap();
+    assert_eq!(page.status(), 200, "the confirmation page");
+    let html = page.text().await.unwrap();
+    let csrf = hidden(&html, "csrf_token").expect("a CSRF token on the form");
+    let mut form = vec![("csrf_token", csrf)];
+    if let Some(t) = hidden(&html, "target") {
+        form.push(("target", t));
+    }
+    b.post(format!("{}/logout", srv.ui))
+        .form(&form)
+        .send()
+        .await
+        .unwrap()
+}
+
 /// Steps 1–4 of the guide: authorize, log in, come back with a code.
 pub async fn login_for_code(
     srv: &TestServer,
