@@ -53,6 +53,7 @@ const LANGS = {
       settings: 'Account settings',
       consent: 'Allow access?',
       error: 'Something went wrong',
+      logout: 'Sign out?',
       'logged-out': 'Signed out',
     },
   },
@@ -67,6 +68,7 @@ const LANGS = {
       settings: '账号设置',
       consent: '允许访问？',
       error: '出错了',
+      logout: '退出登录？',
       'logged-out': '已退出登录',
     },
   },
@@ -129,6 +131,9 @@ async function authorize(page, lang, clientId) {
   return req;
 }
 
+/** The guide's logout step 2, exactly as the guide writes it (no id_token_hint). */
+const guideLogoutUrl = () => `${S.server.issuer}/api/auth/logout?post_logout_redirect_uri=${encodeURIComponent(S.appUrl)}`;
+
 /** Brings `page` to the named page of the UI, as a person would get there. */
 const REACH = {
   async login(page, lang) {
@@ -170,10 +175,16 @@ const REACH = {
     );
     await page.waitForURL(onUi('/error'), { timeout: STEP });
   },
+  async logout(page, lang) {
+    // The guide's logout step 2 without an id_token_hint: the UI asks first.
+    await REACH.settings(page, `confirm-${lang}`);
+    await page.goto(guideLogoutUrl(), { timeout: STEP });
+    await page.waitForURL(onUi('/logout'), { timeout: STEP });
+  },
   async 'logged-out'(page, lang) {
-    // Sign in, then sign out from the settings page.
+    // Sign in, then sign out from the settings page (its form needs no confirmation).
     await REACH.settings(page, `out-${lang}`);
-    await submit(page, `a[href$="/api/auth/logout"]`);
+    await submit(page, 'form[action="/logout"] button');
     await page.waitForURL(onUi('/logged-out'), { timeout: STEP });
   },
 };
@@ -236,6 +247,9 @@ describe('OneAuth UI pages: languages, accessibility, phone layout, screenshots'
         person('settings.zh@example.com', '张三'),
         person('settings.out-en@example.com', 'Out En'),
         person('settings.out-zh@example.com', 'Out Zh'),
+        person('settings.confirm-en@example.com', 'Confirm En'),
+        person('settings.confirm-zh@example.com', 'Confirm Zh'),
+        person('settings.guide-logout@example.com', 'Guide Logout'),
         person('consent.en@example.com', 'Consent En'),
         person('consent.zh@example.com', 'Consent Zh'),
       ]);
@@ -332,6 +346,29 @@ describe('OneAuth UI pages: languages, accessibility, phone layout, screenshots'
       }
     },
   );
+
+  test('the guide\'s logout asks first, then ends the session and lands on the app, without JavaScript', { timeout: 20_000 }, async (t) => {
+    const { context, page, events } = await newPage('en', { javaScriptEnabled: false });
+    try {
+      await withDiagnostics(t, page, events, async () => {
+        await REACH.settings(page, 'guide-logout');
+        await page.goto(guideLogoutUrl(), { timeout: STEP });
+        await page.waitForURL(onUi('/logout'), { timeout: STEP });
+        // Nothing has ended yet: the settings page still opens.
+        const settings = await context.newPage();
+        await settings.goto(`${S.server.uiUrl}/settings`, { timeout: STEP });
+        assert.equal(new URL(settings.url()).pathname, '/settings', 'still signed in before confirming');
+        await settings.close();
+        await submit(page, 'form[action="/logout"] button[type=submit]');
+        await page.waitForURL((u) => u.origin === S.appUrl, { timeout: STEP });
+        assert.equal(new URL(page.url()).pathname, '/', 'back on the app\'s origin, as the guide expects');
+        await page.goto(`${S.server.uiUrl}/settings`, { timeout: STEP });
+        await page.waitForURL(onUi('/login'), { timeout: STEP });
+      });
+    } finally {
+      await context.close().catch(() => {});
+    }
+  });
 
   for (const name of Object.keys(REACH)) {
     test(`${name} page: English and Chinese, axe-core, 390 px, screenshots`, { timeout: 30_000 }, async (t) => {
