@@ -191,8 +191,7 @@ impl AuthorizationServer {
             None if !pkce::required(client) => None,
             None => {
                 return Err(Error::InvalidPkce(
-                    "PKCE is required: send code_challenge with code_challenge_method=S256."
-                        .into(),
+                    "PKCE is required: send code_challenge with code_challenge_method=S256.".into(),
                 ));
             }
         };

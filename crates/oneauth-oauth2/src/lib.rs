@@ -259,7 +259,10 @@ mod tests {
     #[test]
     fn scopes_over_the_caps_are_invalid_scope() {
         let names = |n: usize| (0..n).map(|i| format!("s{i}")).collect::<Vec<_>>();
-        assert_eq!(parse_scope(&names(MAX_SCOPES).join(" ")).unwrap().len(), MAX_SCOPES);
+        assert_eq!(
+            parse_scope(&names(MAX_SCOPES).join(" ")).unwrap().len(),
+            MAX_SCOPES
+        );
         let err = parse_scope(&names(MAX_SCOPES + 1).join(" ")).unwrap_err();
         assert_eq!(err.code().oauth_error(), "invalid_scope");
         // Repeats do not count towards the number, only towards the length.

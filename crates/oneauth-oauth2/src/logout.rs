@@ -115,7 +115,8 @@ impl AuthorizationServer {
         };
         match live {
             Some((_, identity)) if hinted_subject.as_deref() != Some(identity.id.as_str()) => {
-                let mut location = url::Url::parse(&self.ui_endpoint("/logout")).map_err(crate::internal)?;
+                let mut location =
+                    url::Url::parse(&self.ui_endpoint("/logout")).map_err(crate::internal)?;
                 if let Some(t) = &target {
                     location
                         .query_pairs_mut()

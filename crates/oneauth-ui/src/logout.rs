@@ -6,8 +6,8 @@
 //! button posts the same form. Where the browser goes after is the
 //! authorization server's sealed `target` (see `oneauth_oauth2::logout`).
 
-use crate::{Chrome, PageQuery, UiState, cookie, csrf, current_identity, error_page, lang, page};
 use crate::render;
+use crate::{Chrome, PageQuery, UiState, cookie, csrf, current_identity, error_page, lang, page};
 use askama::Template;
 use axum::extract::{Form, State};
 use axum::http::{HeaderMap, StatusCode};
@@ -79,7 +79,11 @@ pub async fn logout_post(
         )
         .await;
     match ended {
-        Ok(to) => (jar.remove(cookie::session_removal(config)), Redirect::to(&to)).into_response(),
+        Ok(to) => (
+            jar.remove(cookie::session_removal(config)),
+            Redirect::to(&to),
+        )
+            .into_response(),
         Err(e) => error_page(c, &e),
     }
 }

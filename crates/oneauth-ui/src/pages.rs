@@ -5,7 +5,9 @@
 
 use crate::params::{Params, method_name};
 use crate::social::{self, SocialButton};
-use crate::{Chrome, MessagePage, PageQuery, UiState, cookie, csrf, error_page, lang, page, render};
+use crate::{
+    Chrome, MessagePage, PageQuery, UiState, cookie, csrf, error_page, lang, page, render,
+};
 use askama::Template;
 use axum::Extension;
 use axum::extract::{Form, State};

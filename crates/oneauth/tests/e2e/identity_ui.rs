@@ -210,7 +210,11 @@ async fn control_characters_in_return_to_never_reach_the_location_header() {
         )
         .await;
         assert_eq!(res.status(), 303, "{raw:?}");
-        assert_eq!(location(&res), parsed, "the URL's serialisation, not {raw:?}");
+        assert_eq!(
+            location(&res),
+            parsed,
+            "the URL's serialisation, not {raw:?}"
+        );
     }
 }
 
@@ -235,7 +239,10 @@ async fn a_repeated_page_parameter_shows_the_error_page() {
                 .starts_with("text/html"),
             "{path}"
         );
-        assert!(res.text().await.unwrap().contains("role=\"alert\""), "{path}");
+        assert!(
+            res.text().await.unwrap().contains("role=\"alert\""),
+            "{path}"
+        );
     }
 }
 
@@ -250,9 +257,15 @@ async fn the_settings_page_signs_out_with_its_csrf_protected_form() {
         ("identifier", EMAIL),
         ("password", PASSWORD),
     ];
-    assert_eq!(post(&b, format!("{}/login", srv.ui), &form).await.status(), 303);
+    assert_eq!(
+        post(&b, format!("{}/login", srv.ui), &form).await.status(),
+        303
+    );
     let (html, csrf) = page(&b, &format!("{}/settings", srv.ui)).await;
-    assert!(html.contains(r#"<form method="post" action="/logout""#), "{html}");
+    assert!(
+        html.contains(r#"<form method="post" action="/logout""#),
+        "{html}"
+    );
     let res = post(&b, format!("{}/logout", srv.ui), &[]).await;
     assert_eq!(res.status(), 403, "no CSRF token, no sign-out");
     assert_eq!(settings_status(&srv, &b).await, 200);

@@ -38,14 +38,21 @@ async fn guide_logout_asks_then_goes_back_to_a_registered_origin_and_ends_the_se
         .await
         .unwrap();
     assert_eq!(res.status(), 303);
-    assert!(!cookie_cleared(&res), "nothing ends before the user confirms");
+    assert!(
+        !cookie_cleared(&res),
+        "nothing ends before the user confirms"
+    );
     assert!(
         !password_asked_again(&srv, &b).await,
         "the session is still alive"
     );
     let res = confirm_logout(&srv, &b, &location(&res)).await;
     assert_eq!(res.status(), 303);
-    assert_eq!(location(&res), "http://127.0.0.1:3000", "the same place as before");
+    assert_eq!(
+        location(&res),
+        "http://127.0.0.1:3000",
+        "the same place as before"
+    );
     assert!(cookie_cleared(&res), "the cookie is cleared");
     assert!(
         password_asked_again(&srv, &b).await,
@@ -187,7 +194,10 @@ async fn rp_logout_without_a_hint_keeps_the_session_until_the_user_confirms() {
     let (b, _) = logged_in(&srv).await;
     let res = b.get(rp_logout_url(&srv, "")).send().await.unwrap();
     let to = location(&res);
-    assert!(to.starts_with(&format!("{}/logout?target=", srv.ui)), "{to}");
+    assert!(
+        to.starts_with(&format!("{}/logout?target=", srv.ui)),
+        "{to}"
+    );
     assert!(!cookie_cleared(&res));
     assert!(!password_asked_again(&srv, &b).await, "still signed in");
 
@@ -245,7 +255,10 @@ async fn a_hint_of_another_user_asks_too() {
         .post(format!("{}/login", srv.ui))
         .form(&[
             ("csrf_token", hidden(&page, "csrf_token").unwrap().as_str()),
-            ("login_challenge", hidden(&page, "login_challenge").unwrap().as_str()),
+            (
+                "login_challenge",
+                hidden(&page, "login_challenge").unwrap().as_str(),
+            ),
             ("method", "password"),
             ("identifier", "bob@example.com"),
             ("password", PASSWORD),
@@ -267,7 +280,10 @@ async fn a_hint_of_another_user_asks_too() {
         .await
         .unwrap();
     assert!(location(&res).starts_with(&format!("{}/logout?target=", srv.ui)));
-    assert!(!password_asked_again(&srv, &alice).await, "Alice is still signed in");
+    assert!(
+        !password_asked_again(&srv, &alice).await,
+        "Alice is still signed in"
+    );
 }
 
 #[tokio::test]
@@ -368,7 +384,7 @@ async fn control_characters_in_a_post_logout_uri_never_reach_the_location_header
             .get(format!(
                 "{}/api/auth/logout?post_logout_redirect_uri={}",
                 srv.public,
-                urlencode(&raw)
+                urlencode(raw)
             ))
             .send()
             .await
@@ -385,7 +401,11 @@ async fn control_characters_in_a_post_logout_uri_never_reach_the_location_header
             .send()
             .await
             .unwrap();
-        assert_eq!(error_code(res, 400, "invalid_request").await, 4001, "{raw:?}");
+        assert_eq!(
+            error_code(res, 400, "invalid_request").await,
+            4001,
+            "{raw:?}"
+        );
     }
 }
 
@@ -398,7 +418,10 @@ async fn a_repeated_logout_parameter_is_a_json_error() {
     );
     for url in [
         format!("{}/api/auth/logout?{twice}", srv.public),
-        format!("{}/oauth2/sessions/logout?client_id=web-app&{twice}", srv.public),
+        format!(
+            "{}/oauth2/sessions/logout?client_id=web-app&{twice}",
+            srv.public
+        ),
     ] {
         let res = browser().get(&url).send().await.unwrap();
         assert_eq!(error_code(res, 400, "invalid_request").await, 4001, "{url}");

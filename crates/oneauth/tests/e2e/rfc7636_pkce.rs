@@ -138,7 +138,12 @@ async fn confidential_client(srv: &TestServer, id: &str, allow_no_pkce: bool) {
 }
 
 /// The confidential client's code exchange, with its secret.
-async fn backend_exchange(srv: &TestServer, id: &str, code: &str, verifier: Option<&str>) -> reqwest::Response {
+async fn backend_exchange(
+    srv: &TestServer,
+    id: &str,
+    code: &str,
+    verifier: Option<&str>,
+) -> reqwest::Response {
     let mut form = vec![
         ("grant_type", "authorization_code"),
         ("code", code),
@@ -166,11 +171,23 @@ async fn confidential_clients_must_send_a_challenge_too() {
     confidential_client(&srv, "backend", false).await;
     // RFC 6749 §4.1.2.1: the redirect URI is verified, so the error goes there.
     let to = authorize_error(&srv, &NO_PKCE).await;
-    assert_eq!(query_param(&to, "error").as_deref(), Some("invalid_request"));
-    assert!(query_param(&to, "error_description").unwrap().contains("PKCE"));
+    assert_eq!(
+        query_param(&to, "error").as_deref(),
+        Some("invalid_request")
+    );
+    assert!(
+        query_param(&to, "error_description")
+            .unwrap()
+            .contains("PKCE")
+    );
     // With PKCE, the same client logs in and exchanges its code.
     let code = login_for_code(&srv, &browser(), &[("client_id", "backend")]).await;
-    assert_eq!(backend_exchange(&srv, "backend", &code, Some(VERIFIER)).await.status(), 200);
+    assert_eq!(
+        backend_exchange(&srv, "backend", &code, Some(VERIFIER))
+            .await
+            .status(),
+        200
+    );
 }
 
 #[tokio::test]

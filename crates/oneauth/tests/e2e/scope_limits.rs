@@ -6,7 +6,10 @@ use crate::support::*;
 
 /// `n` distinct made-up scope names.
 fn distinct(n: usize) -> String {
-    (0..n).map(|i| format!("s{i}")).collect::<Vec<_>>().join(" ")
+    (0..n)
+        .map(|i| format!("s{i}"))
+        .collect::<Vec<_>>()
+        .join(" ")
 }
 
 async fn invalid_scope(res: reqwest::Response) {
@@ -15,7 +18,10 @@ async fn invalid_scope(res: reqwest::Response) {
     assert_eq!(body["error"], "invalid_scope", "{body}");
     assert_eq!(body["code"], 4002, "{body}");
     assert!(
-        body["error_description"].as_str().unwrap().contains("at most 64"),
+        body["error_description"]
+            .as_str()
+            .unwrap()
+            .contains("at most 64"),
         "the cap is named: {body}"
     );
 }
@@ -61,7 +67,10 @@ async fn a_scope_over_the_caps_is_invalid_scope_even_when_each_scope_is_allowed(
     // Allowed scopes repeated past 2048 bytes.
     invalid_scope(refresh(["openid profile"; 200].join(" ")).await.unwrap()).await;
     // The same scopes once each are fine.
-    assert_eq!(refresh("openid profile".into()).await.unwrap().status(), 200);
+    assert_eq!(
+        refresh("openid profile".into()).await.unwrap().status(),
+        200
+    );
 }
 
 #[tokio::test]
@@ -75,5 +84,9 @@ async fn the_authorization_endpoint_sends_too_many_scopes_back_as_invalid_scope(
     let to = location(&res);
     assert!(to.starts_with(REDIRECT), "{to}");
     assert_eq!(query_param(&to, "error").as_deref(), Some("invalid_scope"));
-    assert!(query_param(&to, "error_description").unwrap().contains("at most 64"));
+    assert!(
+        query_param(&to, "error_description")
+            .unwrap()
+            .contains("at most 64")
+    );
 }

@@ -228,7 +228,11 @@ pub async fn follow_until(b: &reqwest::Client, mut url: String, stop: &str) -> S
 
 /// The UI's confirmation page behind `location` (a redirect to it),
 /// confirmed with its form: the answer to the POST.
-pub async fn confirm_logout(srv: &TestServer, b: &reqwest::Client, location: &str) -> reqwest::Response {
+pub async fn confirm_logout(
+    srv: &TestServer,
+    b: &reqwest::Client,
+    location: &str,
+) -> reqwest::Response {
     assert!(
         location.starts_with(&format!("{}/logout", srv.ui)),
         "asks first: {location}"
