@@ -34,7 +34,7 @@ pub struct EndSessionRequest {
 }
 
 /// What a logout request comes to.
-#[derive(Debug, PartialEq, Eq)]
+#[derive(Debug)]
 pub enum Logout {
     /// The session, if there was one, has ended: clear its cookie and send
     /// the browser to `location` (the destination, or the logged-out page).
@@ -122,22 +122,16 @@ impl AuthorizationServer {
                         .query_pairs_mut()
                         .append_pair("target", &self.seal_target(t, now));
                 }
-                Ok(Logout::Confirm {
+                return Ok(Logout::Confirm {
                     location: location.into(),
-                })
+                });
             }
-            Some((session, _)) => {
-                self.identities.end_session(&session, now).await?;
-                Ok(self.ended(target))
-            }
-            None => Ok(self.ended(target)),
+            Some((session, _)) => self.identities.end_session(&session, now).await?,
+            None => {}
         }
-    }
-
-    fn ended(&self, target: Option<String>) -> Logout {
-        Logout::Ended {
+        Ok(Logout::Ended {
             location: self.destination(target),
-        }
+        })
     }
 
     /// The destination, or the logged-out page.
@@ -181,7 +175,7 @@ impl AuthorizationServer {
     }
 
     /// Ends the login session behind a session cookie value, on the server.
-    pub async fn end_login_session(&self, cookie: Option<&str>, now: OffsetDateTime) -> R<()> {
+    async fn end_login_session(&self, cookie: Option<&str>, now: OffsetDateTime) -> R<()> {
         if let Some(c) = cookie
             && let Some((session, _)) = self.identities.session(c, now).await?
         {

@@ -6,8 +6,9 @@
 //! button posts the same form. Where the browser goes after is the
 //! authorization server's sealed `target` (see `oneauth_oauth2::logout`).
 
-use crate::render;
-use crate::{Chrome, PageQuery, UiState, cookie, csrf, current_identity, error_page, lang, page};
+use crate::{
+    Chrome, PageQuery, UiState, cookie, csrf, current_identity, error_page, lang, page, render,
+};
 use askama::Template;
 use axum::extract::{Form, State};
 use axum::http::{HeaderMap, StatusCode};

@@ -249,18 +249,7 @@ async fn a_repeated_page_parameter_shows_the_error_page() {
 #[tokio::test]
 async fn the_settings_page_signs_out_with_its_csrf_protected_form() {
     let (srv, _) = server_with_inbox().await;
-    let b = browser();
-    let (_, csrf) = page(&b, &format!("{}/login", srv.ui)).await;
-    let form = [
-        ("csrf_token", csrf.as_str()),
-        ("method", "password"),
-        ("identifier", EMAIL),
-        ("password", PASSWORD),
-    ];
-    assert_eq!(
-        post(&b, format!("{}/login", srv.ui), &form).await.status(),
-        303
-    );
+    let b = signed_in(&srv).await;
     let (html, csrf) = page(&b, &format!("{}/settings", srv.ui)).await;
     assert!(
         html.contains(r#"<form method="post" action="/logout""#),

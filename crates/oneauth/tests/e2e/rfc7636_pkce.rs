@@ -50,6 +50,16 @@ async fn rejects_a_challenge_without_method_as_plain() {
     );
 }
 
+/// The error a request without PKCE gets, at the client's redirect URI.
+fn assert_pkce_required(to: &str) {
+    assert_eq!(query_param(to, "error").as_deref(), Some("invalid_request"));
+    assert!(
+        query_param(to, "error_description")
+            .unwrap()
+            .contains("PKCE")
+    );
+}
+
 #[tokio::test]
 async fn public_clients_must_send_a_challenge() {
     let srv = TestServer::start().await;
@@ -58,15 +68,7 @@ async fn public_clients_must_send_a_challenge() {
         &[("code_challenge", ""), ("code_challenge_method", "")],
     )
     .await;
-    assert_eq!(
-        query_param(&to, "error").as_deref(),
-        Some("invalid_request")
-    );
-    assert!(
-        query_param(&to, "error_description")
-            .unwrap()
-            .contains("PKCE")
-    );
+    assert_pkce_required(&to);
 }
 
 #[tokio::test]
@@ -171,15 +173,7 @@ async fn confidential_clients_must_send_a_challenge_too() {
     confidential_client(&srv, "backend", false).await;
     // RFC 6749 §4.1.2.1: the redirect URI is verified, so the error goes there.
     let to = authorize_error(&srv, &NO_PKCE).await;
-    assert_eq!(
-        query_param(&to, "error").as_deref(),
-        Some("invalid_request")
-    );
-    assert!(
-        query_param(&to, "error_description")
-            .unwrap()
-            .contains("PKCE")
-    );
+    assert_pkce_required(&to);
     // With PKCE, the same client logs in and exchanges its code.
     let code = login_for_code(&srv, &browser(), &[("client_id", "backend")]).await;
     assert_eq!(
