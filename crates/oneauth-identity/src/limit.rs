@@ -491,7 +491,11 @@ impl Limits {
                     return Err(e);
                 }
             };
-            if self.budgets.put(&key, &next, current.map(|(_, v)| v)).await? {
+            if self
+                .budgets
+                .put(&key, &next, current.map(|(_, v)| v))
+                .await?
+            {
                 return Ok(out);
             }
         }
@@ -545,8 +549,14 @@ impl Limits {
             .await?;
         }
         let subject = identifier_key(identifier);
-        self.check(self.counter.as_ref(), "login-id", &subject, per_identifier, now)
-            .await?;
+        self.check(
+            self.counter.as_ref(),
+            "login-id",
+            &subject,
+            per_identifier,
+            now,
+        )
+        .await?;
         if per_identifier == 0 {
             return Ok(());
         }
@@ -757,7 +767,10 @@ mod tests {
             b = rule.charge(Some(&b), t).unwrap();
             locks.push(b.locked_until - t);
             // Locked, even for the right code, until the lock-out ends.
-            assert_eq!(limited(rule.charge(Some(&b), t)), (b.locked_until - t) as u64);
+            assert_eq!(
+                limited(rule.charge(Some(&b), t)),
+                (b.locked_until - t) as u64
+            );
             assert_eq!(limited(rule.charge(Some(&b), b.locked_until - 1)), 1);
             t = b.locked_until;
             b = rule.charge(Some(&b), t).unwrap();

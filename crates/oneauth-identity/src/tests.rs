@@ -537,7 +537,9 @@ async fn wrong_codes_share_one_budget_over_every_purpose_and_lock_out_longer_eac
         assert!(matches!(r, Err(Error::InvalidCredentials)), "{r:?}");
     }
     for _ in 0..2 {
-        let r = f.ids.recover(&addr, wrong, "a new and long passphrase", at(2));
+        let r = f
+            .ids
+            .recover(&addr, wrong, "a new and long passphrase", at(2));
         assert!(matches!(r.await, Err(Error::InvalidCode)));
     }
     assert!(matches!(
@@ -557,7 +559,10 @@ async fn wrong_codes_share_one_budget_over_every_purpose_and_lock_out_longer_eac
         ));
     }
     assert_eq!(retry_after(f.ids.verify(&addr, wrong, at(65)).await), 119);
-    let r = f.ids.authenticate("email_code", &login(wrong), at(65)).await;
+    let r = f
+        .ids
+        .authenticate("email_code", &login(wrong), at(65))
+        .await;
     assert_eq!(retry_after(r), 119, "every purpose is locked out");
 }
 
@@ -573,7 +578,9 @@ async fn sign_ups_with_taken_and_new_addresses_spend_the_same_send_budget() {
         password: PW.into(),
         ..Default::default()
     };
-    let taken = f.ids.register(reg("alice@example.com"), Locale::En, at(100));
+    let taken = f
+        .ids
+        .register(reg("alice@example.com"), Locale::En, at(100));
     let new = f.ids.register(reg("bob@example.com"), Locale::En, at(100));
     assert_eq!(taken.await.unwrap().len(), new.await.unwrap().len());
     // A second sign-up at once, or a resend of the code: the same wait.
@@ -611,7 +618,11 @@ async fn every_message_to_an_address_spends_one_budget() {
     // owner gets the hourly cap of notices, not thirty.
     let mut refused = 0;
     for i in 0..30 {
-        if f.ids.register(reg.clone(), Locale::En, at(i * 61)).await.is_err() {
+        if f.ids
+            .register(reg.clone(), Locale::En, at(i * 61))
+            .await
+            .is_err()
+        {
             refused += 1;
         }
     }
@@ -622,7 +633,13 @@ async fn every_message_to_an_address_spends_one_budget() {
     let begin = fields(&[("identifier", "alice@example.com")]);
     let later = at(30 * 61 + 61);
     assert!(retry_after(f.ids.send_verification_code(&addr, Locale::En, later).await) > 1000);
-    assert!(retry_after(f.ids.begin_login("email_code", &begin, Locale::En, later).await) > 1000);
+    assert!(
+        retry_after(
+            f.ids
+                .begin_login("email_code", &begin, Locale::En, later)
+                .await
+        ) > 1000
+    );
     assert!(retry_after(f.ids.send_recovery_code(&addr, Locale::En, later).await) > 1000);
     // An hour after the first, the next goes out.
     f.ids

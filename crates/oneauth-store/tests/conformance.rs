@@ -1220,7 +1220,10 @@ async fn budgets_are_written_by_compare_and_swap(store: Arc<dyn Store>) {
     assert_eq!(won, 1);
     let (read, v2) = store.get_budget("k").await.unwrap().unwrap();
     assert!(read.count >= 10 && v2 == v + 1, "{read:?} {v2}");
-    assert!(!store.put_budget("k", &b(2), Some(v)).await.unwrap(), "stale");
+    assert!(
+        !store.put_budget("k", &b(2), Some(v)).await.unwrap(),
+        "stale"
+    );
     assert!(store.put_budget("other", &b(1), None).await.unwrap());
     let mut later = b(1);
     later.expires_at = 200;
