@@ -82,6 +82,19 @@ async fn unknown_login_method_in_config_fails_start_up() {
 }
 
 #[tokio::test]
+async fn code_settings_that_allow_a_thousand_guesses_a_month_fail_start_up() {
+    let f = fixture().await;
+    let mut config = Config::default();
+    // Lock-outs that never grow: 5 guesses a minute, for ever.
+    config.codes.lockout_max_secs = config.codes.lockout_base_secs;
+    let minter = Arc::new(TokenMinter::new(f.keys.token_tag.clone()));
+    let err = Identities::new(f.store.clone(), minter, f.keys.clone(), &config)
+        .err()
+        .expect("refused");
+    assert!(err.to_string().contains("code guesses a month"), "{err}");
+}
+
+#[tokio::test]
 async fn email_code_login_is_single_use() {
     let f = fixture().await;
     f.ids
