@@ -187,10 +187,23 @@ pub struct Codes {
     pub ttl_secs: u64,
     /// Guesses allowed per code; then a new code must be sent.
     pub max_attempts: u32,
-    /// Seconds before another code may be sent to the same address.
+    /// Seconds before another message (a code or a notice, any kind) may
+    /// be sent to the same address.
     pub resend_cooldown_secs: u64,
-    /// Codes sent to one address per hour at most (0: none).
+    /// Messages (codes and notices, every kind together) sent to one
+    /// address per hour at most (0: none).
     pub per_address_per_hour: u32,
+    /// Wrong codes for one address, over every purpose (login,
+    /// verification, recovery), before it is locked out; each further run
+    /// of as many locks it out twice as long as the one before.
+    pub failures_before_lockout: u32,
+    /// The first lock-out.
+    pub lockout_base_secs: u64,
+    /// The longest lock-out.
+    pub lockout_max_secs: u64,
+    /// How long wrong codes are remembered, from the first: lock-outs keep
+    /// growing for that long, and a correct code does not shorten it.
+    pub failure_memory_secs: u64,
 }
 
 /// How messages (codes) reach people. Messages are queued in the database
@@ -597,6 +610,10 @@ impl Default for Codes {
             max_attempts: 5,
             resend_cooldown_secs: 60,
             per_address_per_hour: 10,
+            failures_before_lockout: 5,
+            lockout_base_secs: 60,
+            lockout_max_secs: 86_400,
+            failure_memory_secs: 7 * 86_400,
         }
     }
 }
@@ -694,6 +711,13 @@ impl Config {
         }
         if self.codes.max_attempts == 0 || self.codes.ttl_secs == 0 {
             return Err("codes.max_attempts and codes.ttl_secs must be positive".into());
+        }
+        let k = &self.codes;
+        if k.failures_before_lockout == 0
+            || k.lockout_base_secs == 0
+            || k.lockout_max_secs < k.lockout_base_secs
+        {
+            return Err("codes.failures_before_lockout and codes.lockout_base_secs must be positive, and codes.lockout_max_secs at least codes.lockout_base_secs".into());
         }
         let c = &self.courier;
         if c.email_provider == EmailProvider::Smtp && c.smtp.host.is_empty() {

@@ -197,7 +197,7 @@ async fn logged_in(
         (status = 202, description = "Codes went to the addresses to verify (for an address with an account already, its owner got a notice instead: the answer is the same).", body = RegistrationResponse),
         (status = 400, description = "A field is missing or malformed, the passwords differ, the password is weak (`weak_password`) or the username is taken (`already_exists`).", body = ErrorBody),
         (status = 415, description = "The body is not `application/json`.", body = ErrorBody),
-        (status = 429, description = "Too many attempts from this IP or for this address, or a code went out a moment ago; see `Retry-After`.", body = ErrorBody),
+        (status = 429, description = "Too many attempts from this IP or for this address, or a message (a code or a notice, for taken and new addresses alike) went to an address a moment ago or its hourly cap is reached; see `Retry-After`.", body = ErrorBody),
     )
 )]
 pub async fn registration_post(
@@ -293,7 +293,7 @@ pub async fn password_login_post(
     responses(
         (status = 202, description = "A code went to the address if it has an account; the answer is the same if not.", body = CodeSent),
         (status = 400, description = "The address is malformed, or the method is not enabled.", body = ErrorBody),
-        (status = 429, description = "A code went out a moment ago, or too many attempts; see `Retry-After`.", body = ErrorBody),
+        (status = 429, description = "A message (of any kind) went to the address a moment ago or its hourly cap is reached (for unknown addresses too), or too many attempts from this IP or for this address; see `Retry-After`.", body = ErrorBody),
     )
 )]
 pub async fn login_code_send_post(
@@ -325,7 +325,7 @@ pub async fn login_code_send_post(
         (status = 400, description = "The address is malformed, the method is not enabled, or the login challenge is unknown.", body = ErrorBody),
         (status = 401, description = "`invalid_credentials`: the code is wrong, expired, used or out of attempts.", body = ErrorBody),
         (status = 403, description = "The request's `Origin` is not trusted.", body = ErrorBody),
-        (status = 429, description = "Too many attempts; see `Retry-After`.", body = ErrorBody),
+        (status = 429, description = "Too many attempts, or the address is locked out after wrong codes (over login, verification and recovery; the right code waits too); see `Retry-After`.", body = ErrorBody),
     )
 )]
 pub async fn code_login_post(
@@ -366,7 +366,7 @@ pub async fn code_login_post(
     responses(
         (status = 202, description = "A code went to the address if an active account has it; the answer is the same if not.", body = CodeSent),
         (status = 400, description = "The address is malformed.", body = ErrorBody),
-        (status = 429, description = "A code went out a moment ago, or too many attempts; see `Retry-After`.", body = ErrorBody),
+        (status = 429, description = "A message (of any kind) went to the address a moment ago or its hourly cap is reached (for unknown addresses too), or too many attempts from this IP or for this address; see `Retry-After`.", body = ErrorBody),
     )
 )]
 pub async fn verification_send_post(
@@ -398,7 +398,7 @@ pub async fn verification_send_post(
         (status = 400, description = "The address is malformed.", body = ErrorBody),
         (status = 401, description = "`invalid_code`: wrong, expired, used or out of attempts.", body = ErrorBody),
         (status = 403, description = "The request's `Origin` is not trusted.", body = ErrorBody),
-        (status = 429, description = "Too many attempts; see `Retry-After`.", body = ErrorBody),
+        (status = 429, description = "Too many attempts, or the address is locked out after wrong codes (over login, verification and recovery; the right code waits too); see `Retry-After`.", body = ErrorBody),
     )
 )]
 pub async fn verification_post(
@@ -445,7 +445,7 @@ pub async fn verification_post(
     responses(
         (status = 202, description = "A code went to the address if it is the verified address of an active account; the answer (and its time) is the same if not.", body = CodeSent),
         (status = 400, description = "The address is malformed.", body = ErrorBody),
-        (status = 429, description = "A code went out a moment ago (for unknown addresses too), or too many attempts; see `Retry-After`.", body = ErrorBody),
+        (status = 429, description = "A message (of any kind) went to the address a moment ago or its hourly cap is reached (for unknown addresses too), or too many attempts from this IP or for this address; see `Retry-After`.", body = ErrorBody),
     )
 )]
 pub async fn recovery_send_post(
@@ -477,7 +477,7 @@ pub async fn recovery_send_post(
         (status = 400, description = "The address is malformed or the new password weak (`weak_password`; the code is not spent).", body = ErrorBody),
         (status = 401, description = "`invalid_code`: wrong, expired, used, out of attempts — or no account: the same answer.", body = ErrorBody),
         (status = 403, description = "The request's `Origin` is not trusted.", body = ErrorBody),
-        (status = 429, description = "Too many attempts; see `Retry-After`.", body = ErrorBody),
+        (status = 429, description = "Too many attempts, or the address is locked out after wrong codes (over login, verification and recovery; the right code waits too); see `Retry-After`.", body = ErrorBody),
     )
 )]
 pub async fn recovery_post(

@@ -1,7 +1,13 @@
-//! One-time codes: six digits, short-lived, single use, a few guesses each,
-//! a resend cool-down and an hourly cap per address. Stored as an HMAC
-//! under the system secret, bound to the code's id.
+//! One-time codes: six digits, short-lived, single use, a few guesses each
+//! and a guess budget per address over every purpose ([`GuessRule`]);
+//! sending spends the address's send budget in the outbox. Stored as an
+//! HMAC under the system secret, bound to the code's id.
 
+use crate::Locale;
+use crate::courier::Outbox;
+use crate::courier::templates::Template;
+use crate::identifier::Address;
+use crate::limit::{GuessRule, Limits};
 use aws_lc_rs::hmac;
 use oneauth_core::config::Codes as CodesConfig;
 use oneauth_core::{Error, Result};
@@ -12,7 +18,12 @@ pub struct OneTimeCodes {
     store: Arc<dyn Store>,
     key: hmac::Key,
     cfg: CodesConfig,
+    limits: Arc<Limits>,
+    guesses: GuessRule,
 }
+
+/// The budget bucket of code guesses at an address.
+const GUESSES: &str = "code-guess";
 
 /// A uniformly random six-digit code (rejection sampling: no modulo bias).
 fn random_code() -> String {
@@ -34,11 +45,18 @@ fn parse_code(raw: &str) -> Option<String> {
 }
 
 impl OneTimeCodes {
-    pub fn new(store: Arc<dyn Store>, key: hmac::Key, cfg: &CodesConfig) -> Self {
+    pub fn new(
+        store: Arc<dyn Store>,
+        key: hmac::Key,
+        cfg: &CodesConfig,
+        limits: Arc<Limits>,
+    ) -> Self {
         Self {
             store,
             key,
             cfg: cfg.clone(),
+            limits,
+            guesses: GuessRule::from_config(cfg),
         }
     }
 
@@ -46,54 +64,52 @@ impl OneTimeCodes {
         oneauth_crypto::b64url(hmac::sign(&self.key, format!("{id}:{code}").as_bytes()))
     }
 
-    /// Makes a new code for (purpose, address), retiring earlier ones.
-    /// `identity_id` is `None` for addresses without an account: the code
-    /// is stored (so cool-downs and timing match) but never redeemable.
-    pub async fn issue(
+    /// Sends a new code for (purpose, address), retiring earlier ones.
+    /// `identity_id` is `None` for addresses without an account: nothing
+    /// is sent, but the send budget is spent and a code stored (never
+    /// redeemable), so answers, cool-downs and timing match. The budget is
+    /// spent first: a refused send leaves the current code working.
+    pub async fn send(
         &self,
+        outbox: &Outbox,
         purpose: CodePurpose,
-        address: &str,
+        address: &Address,
         identity_id: Option<String>,
+        locale: Locale,
         now: i64,
-    ) -> Result<String> {
-        // Both limits come from the stored codes, so they hold across nodes.
-        let (last_hour, newest) = self
-            .store
-            .one_time_codes_sent(purpose, address, now - 3600)
-            .await?;
-        if let Some(newest) = newest {
-            let wait = newest + self.cfg.resend_cooldown_secs as i64 - now;
-            if wait > 0 {
-                return Err(Error::RateLimited {
-                    retry_after_secs: wait as u64,
-                });
-            }
-        }
-        if self.cfg.per_address_per_hour > 0 && last_hour >= self.cfg.per_address_per_hour as i64 {
-            return Err(Error::RateLimited {
-                retry_after_secs: 3600,
-            });
-        }
+    ) -> Result<()> {
         let code = random_code();
+        if identity_id.is_some() {
+            let template = match purpose {
+                CodePurpose::Login => Template::LoginCode(&code),
+                CodePurpose::Verification => Template::VerificationCode(&code),
+                CodePurpose::Recovery => Template::RecoveryCode(&code),
+            };
+            outbox.enqueue(address, template, locale, now).await?;
+        } else {
+            outbox.withhold(address, now).await?;
+        }
         let id = uuid::Uuid::now_v7().to_string();
         self.store
             .insert_one_time_code(&OneTimeCode {
                 code_hash: self.hash(&id, &code),
                 id,
                 purpose,
-                address: address.to_owned(),
+                address: address.as_str().to_owned(),
                 identity_id,
                 attempts: 0,
                 created_at: now,
                 expires_at: now + self.cfg.ttl_secs as i64,
             })
             .await?;
-        Ok(code)
+        Ok(())
     }
 
     /// Redeems a code: the identity it was sent for. Every failure (wrong,
     /// expired, used, out of attempts, no account) is the same
-    /// `InvalidCode`; each guess spends an attempt before it is compared.
+    /// `InvalidCode`; a locked-out address is `RateLimited` (even with the
+    /// right code). Each guess is charged to the address's guess budget and
+    /// spends an attempt of the code before it is compared.
     pub async fn redeem(
         &self,
         purpose: CodePurpose,
@@ -102,12 +118,33 @@ impl OneTimeCodes {
         now: i64,
     ) -> Result<String> {
         let code = parse_code(code).ok_or(Error::InvalidCode)?;
+        let rule = self.guesses;
+        let charged = self
+            .limits
+            .spend(GUESSES, address, |b| rule.charge(b, now).map(|n| (n, n)))
+            .await?;
+        let redeemed = self.check(purpose, address, &code, now).await;
+        if redeemed.is_ok() {
+            self.limits
+                .spend(GUESSES, address, |b| Ok((rule.refund(b, &charged), ())))
+                .await?;
+        }
+        redeemed
+    }
+
+    async fn check(
+        &self,
+        purpose: CodePurpose,
+        address: &str,
+        code: &str,
+        now: i64,
+    ) -> Result<String> {
         let stored = self
             .store
             .spend_one_time_code_attempt(purpose, address, self.cfg.max_attempts as i64, now)
             .await?
             .ok_or(Error::InvalidCode)?;
-        let presented = self.hash(&stored.id, &code);
+        let presented = self.hash(&stored.id, code);
         if !oneauth_crypto::ct_eq(presented.as_bytes(), stored.code_hash.as_bytes()) {
             return Err(Error::InvalidCode);
         }

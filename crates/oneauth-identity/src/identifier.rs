@@ -2,7 +2,7 @@
 //! normalised stored form. Parse, don't validate: a `Address` is known good.
 
 use oneauth_core::{Error, Result};
-use oneauth_store::Channel;
+use oneauth_store::{Channel, Identity, Store};
 
 /// Normalised email, or an error a user can act on.
 pub fn normalize_email(raw: &str) -> Result<String> {
@@ -129,6 +129,23 @@ impl LoginIdentifier {
             normalize_username(raw).map(Self::Username)
         }
     }
+
+    /// The normalised form.
+    pub fn as_str(&self) -> &str {
+        match self {
+            Self::Address(a) => a.as_str(),
+            Self::Username(u) => u,
+        }
+    }
+}
+
+/// The identity `id` names, if any (whatever its state).
+pub async fn identity_with(store: &dyn Store, id: &LoginIdentifier) -> Result<Option<Identity>> {
+    Ok(match id {
+        LoginIdentifier::Address(Address::Email(e)) => store.get_identity_by_email(e).await?,
+        LoginIdentifier::Address(Address::Phone(p)) => store.get_identity_by_phone(p).await?,
+        LoginIdentifier::Username(u) => store.get_identity_by_username(u).await?,
+    })
 }
 
 #[cfg(test)]

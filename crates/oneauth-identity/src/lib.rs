@@ -15,6 +15,7 @@ use courier::Outbox;
 use courier::templates::Template;
 use identifier::Address;
 pub use identifier::{normalize_email, normalize_phone, normalize_username};
+use limit::{GuessRule, Limits, SendRule};
 use method::{LoginMethod, MethodContext};
 use oneauth_core::{Config, Error, Result};
 use oneauth_crypto::{PasswordHasher, SystemKeys, TokenHash, TokenKind, TokenMinter};
@@ -126,6 +127,7 @@ pub struct Identities {
     methods: Vec<Box<dyn LoginMethod>>,
     codes: OneTimeCodes,
     outbox: Outbox,
+    limits: Arc<Limits>,
     policy: PasswordPolicy,
     session_lifetime: i64,
     social: method::social::SocialLogin,
@@ -167,16 +169,31 @@ impl Identities {
             !methods.is_empty(),
             "login.methods must name at least one method"
         );
+        // A month of guessing six-digit codes must stay below a 0.1 % chance.
+        let month = GuessRule::from_config(&config.codes).max_guesses(30 * 86_400);
+        anyhow::ensure!(
+            month < 1000,
+            "codes.failures_before_lockout, lockout_base_secs, lockout_max_secs and failure_memory_secs allow {month} code guesses a month at one address: at most 999 (a 0.1 % chance)"
+        );
+        let limits = Arc::new(Limits::new(&config.limits, store.clone()));
         Ok(Self {
             social: method::social::SocialLogin::new(config, keys.clone())?,
-            codes: OneTimeCodes::new(store.clone(), keys.one_time_code.clone(), &config.codes),
+            codes: OneTimeCodes::new(
+                store.clone(),
+                keys.one_time_code.clone(),
+                &config.codes,
+                limits.clone(),
+            ),
             outbox: Outbox::new(
                 store.clone(),
                 keys,
                 &config.ui.brand_name,
                 config.codes.ttl_secs,
                 courier::templates::MessageTexts::load(&config.ui.templates_dir)?,
+                limits.clone(),
+                SendRule::from_config(&config.codes),
             ),
+            limits,
             store,
             hasher,
             minter,
@@ -190,6 +207,11 @@ impl Identities {
 
     pub fn outbox(&self) -> &Outbox {
         &self.outbox
+    }
+
+    /// The rate limits and budgets, shared with the authorization server.
+    pub fn limits(&self) -> Arc<Limits> {
+        self.limits.clone()
     }
 
     pub fn policy(&self) -> &PasswordPolicy {
@@ -263,9 +285,11 @@ impl Identities {
 
     /// Signs a person up. The answer — the addresses to verify — is the
     /// same whether or not an email or phone has an account already: the
-    /// owner of a taken address gets a notice instead of a code, and the
-    /// password is hashed either way, so neither answer nor time tells.
-    /// A taken username is reported: usernames are public names.
+    /// owner of a taken address gets a notice instead of a code, every
+    /// address to verify spends its send budget alike (so the next send's
+    /// cool-down does not tell either), and the password is hashed either
+    /// way, so neither answer, side effect nor time tells. A taken
+    /// username is reported: usernames are public names.
     pub async fn register(
         &self,
         reg: Registration,
@@ -348,19 +372,20 @@ impl Identities {
         } else {
             None
         };
-        match created {
-            Some(identity) => {
-                for a in &to_verify {
-                    self.send_code(CodePurpose::Verification, a, Some(&identity), locale, now)
+        for a in &to_verify {
+            match &created {
+                Some(identity) => {
+                    self.send_code(CodePurpose::Verification, a, Some(identity), locale, now)
                         .await?;
                 }
-            }
-            None => {
-                for a in to_verify.iter().filter(|a| taken.contains(a)) {
+                None if taken.contains(a) => {
                     self.outbox
                         .enqueue(a, Template::RegistrationExists, locale, now)
                         .await?;
                 }
+                // Free, but another address was taken: no account, and
+                // no message, yet the budget goes as if a code went out.
+                None => self.outbox.withhold(a, now).await?,
             }
         }
         Ok(to_verify)
@@ -376,24 +401,16 @@ impl Identities {
         locale: Locale,
         now: i64,
     ) -> Result<()> {
-        let code = self
-            .codes
-            .issue(
+        self.codes
+            .send(
+                &self.outbox,
                 purpose,
-                address.as_str(),
+                address,
                 identity.map(|i| i.id.clone()),
+                locale,
                 now,
             )
-            .await?;
-        if identity.is_some() {
-            let template = match purpose {
-                CodePurpose::Login => Template::LoginCode(&code),
-                CodePurpose::Verification => Template::VerificationCode(&code),
-                CodePurpose::Recovery => Template::RecoveryCode(&code),
-            };
-            self.outbox.enqueue(address, template, locale, now).await?;
-        }
-        Ok(())
+            .await
     }
 
     /// Sends a verification code to `address` if an active account has it;

@@ -82,6 +82,19 @@ async fn unknown_login_method_in_config_fails_start_up() {
 }
 
 #[tokio::test]
+async fn code_settings_that_allow_a_thousand_guesses_a_month_fail_start_up() {
+    let f = fixture().await;
+    let mut config = Config::default();
+    // Lock-outs that never grow: 5 guesses a minute, for ever.
+    config.codes.lockout_max_secs = config.codes.lockout_base_secs;
+    let minter = Arc::new(TokenMinter::new(f.keys.token_tag.clone()));
+    let err = Identities::new(f.store.clone(), minter, f.keys.clone(), &config)
+        .err()
+        .expect("refused");
+    assert!(err.to_string().contains("code guesses a month"), "{err}");
+}
+
+#[tokio::test]
 async fn email_code_login_is_single_use() {
     let f = fixture().await;
     f.ids
@@ -147,16 +160,13 @@ async fn sms_code_login_normalises_the_phone_and_limits_attempts() {
             .await;
         assert!(matches!(r, Err(Error::InvalidCredentials)));
     }
-    // The right code after five wrong guesses: too late.
-    let r = f
-        .ids
-        .authenticate(
-            "sms_code",
-            &fields(&[("identifier", "+8613800138000"), ("code", &code)]),
-            at(102),
-        )
-        .await;
-    assert!(matches!(r, Err(Error::InvalidCredentials)));
+    // The right code after five wrong guesses: the address is locked out
+    // for a minute, and then the code has no guesses left.
+    let right = fields(&[("identifier", "+8613800138000"), ("code", &code)]);
+    let r = f.ids.authenticate("sms_code", &right, at(102)).await;
+    assert!(matches!(r, Err(Error::RateLimited { .. })), "{r:?}");
+    let r = f.ids.authenticate("sms_code", &right, at(161)).await;
+    assert!(matches!(r, Err(Error::InvalidCredentials)), "{r:?}");
 }
 
 #[tokio::test]
@@ -231,11 +241,11 @@ async fn unknown_addresses_get_the_same_answer_and_no_message() {
     );
     let addr = Address::email("nobody@example.com").unwrap();
     f.ids
-        .send_recovery_code(&addr, Locale::En, at(0))
+        .send_recovery_code(&addr, Locale::En, at(60))
         .await
         .unwrap();
     f.ids
-        .send_verification_code(&addr, Locale::En, at(0))
+        .send_verification_code(&addr, Locale::En, at(120))
         .await
         .unwrap();
     assert!(f.outbox().await.is_empty());
@@ -318,8 +328,10 @@ async fn recovery_needs_a_verified_address_and_ends_every_session() {
         .await
         .unwrap();
     let addr = Address::email("alice@example.com").unwrap();
+    // A minute before the rest: every message to an address, whatever
+    // its kind, waits for the cool-down of the one before.
     f.ids
-        .send_recovery_code(&addr, Locale::En, at(0))
+        .send_recovery_code(&addr, Locale::En, at(-60))
         .await
         .unwrap();
     assert!(f.outbox().await.is_empty(), "unverified: nothing is sent");
@@ -508,4 +520,143 @@ fn registration_forms_get_what_they_asked_for() {
         ..FormRules::default()
     };
     assert!(reg.check_form(named, None).is_err());
+}
+
+fn retry_after<T: std::fmt::Debug>(r: Result<T>) -> u64 {
+    match r {
+        Err(Error::RateLimited { retry_after_secs }) => retry_after_secs,
+        other => panic!("expected a rate limit, got {other:?}"),
+    }
+}
+
+#[tokio::test]
+async fn wrong_codes_share_one_budget_over_every_purpose_and_lock_out_longer_each_time() {
+    let f = fixture().await;
+    f.ids
+        .create("alice@example.com", Some(PW), None, at(0))
+        .await
+        .unwrap();
+    let addr = Address::email("alice@example.com").unwrap();
+    f.ids
+        .send_verification_code(&addr, Locale::En, at(0))
+        .await
+        .unwrap();
+    let code = f.sent_code().await;
+    let wrong = if code == "000000" { "111111" } else { "000000" };
+    let login = |c: &str| fields(&[("identifier", "alice@example.com"), ("code", c)]);
+    // Five wrong guesses over three purposes, at one address.
+    for _ in 0..2 {
+        let r = f.ids.authenticate("email_code", &login(wrong), at(1)).await;
+        assert!(matches!(r, Err(Error::InvalidCredentials)), "{r:?}");
+    }
+    for _ in 0..2 {
+        let r = f
+            .ids
+            .recover(&addr, wrong, "a new and long passphrase", at(2));
+        assert!(matches!(r.await, Err(Error::InvalidCode)));
+    }
+    assert!(matches!(
+        f.ids.verify(&addr, wrong, at(3)).await,
+        Err(Error::InvalidCode)
+    ));
+    // Locked out for a minute from the fifth: even the right code waits.
+    assert_eq!(retry_after(f.ids.verify(&addr, &code, at(4)).await), 59);
+    assert_eq!(retry_after(f.ids.verify(&addr, &code, at(62)).await), 1);
+    f.ids.verify(&addr, &code, at(63)).await.unwrap();
+    // The right code took back its own guess only: five more wrong ones
+    // lock the address out twice as long.
+    for _ in 0..5 {
+        assert!(matches!(
+            f.ids.verify(&addr, wrong, at(64)).await,
+            Err(Error::InvalidCode)
+        ));
+    }
+    assert_eq!(retry_after(f.ids.verify(&addr, wrong, at(65)).await), 119);
+    let r = f
+        .ids
+        .authenticate("email_code", &login(wrong), at(65))
+        .await;
+    assert_eq!(retry_after(r), 119, "every purpose is locked out");
+}
+
+#[tokio::test]
+async fn sign_ups_with_taken_and_new_addresses_spend_the_same_send_budget() {
+    let f = fixture().await;
+    f.ids
+        .create("alice@example.com", Some(PW), None, at(0))
+        .await
+        .unwrap();
+    let reg = |email: &str| Registration {
+        email: Some(email.into()),
+        password: PW.into(),
+        ..Default::default()
+    };
+    let taken = f
+        .ids
+        .register(reg("alice@example.com"), Locale::En, at(100));
+    let new = f.ids.register(reg("bob@example.com"), Locale::En, at(100));
+    assert_eq!(taken.await.unwrap().len(), new.await.unwrap().len());
+    // A second sign-up at once, or a resend of the code: the same wait.
+    for email in ["alice@example.com", "bob@example.com"] {
+        let again = f.ids.register(reg(email), Locale::En, at(101)).await;
+        assert_eq!(retry_after(again), 59, "{email}");
+        let addr = Address::email(email).unwrap();
+        let resend = f.ids.send_verification_code(&addr, Locale::En, at(102));
+        assert_eq!(retry_after(resend.await), 58, "{email}");
+    }
+    let out = f.outbox().await;
+    let templates: Vec<_> = out.iter().map(|m| (m.0.as_str(), m.1.as_str())).collect();
+    assert_eq!(
+        templates,
+        [
+            ("alice@example.com", "registration_exists"),
+            ("bob@example.com", "verification_code")
+        ]
+    );
+}
+
+#[tokio::test]
+async fn every_message_to_an_address_spends_one_budget() {
+    let f = fixture().await;
+    f.ids
+        .create("alice@example.com", Some(PW), None, at(0))
+        .await
+        .unwrap();
+    let reg = Registration {
+        email: Some("alice@example.com".into()),
+        password: PW.into(),
+        ..Default::default()
+    };
+    // A sign-up a minute with a taken address, for half an hour: the
+    // owner gets the hourly cap of notices, not thirty.
+    let mut refused = 0;
+    for i in 0..30 {
+        if f.ids
+            .register(reg.clone(), Locale::En, at(i * 61))
+            .await
+            .is_err()
+        {
+            refused += 1;
+        }
+    }
+    assert_eq!(f.outbox().await.len(), 10);
+    assert_eq!(refused, 20);
+    // Codes of every kind share the cap.
+    let addr = Address::email("alice@example.com").unwrap();
+    let begin = fields(&[("identifier", "alice@example.com")]);
+    let later = at(30 * 61 + 61);
+    assert!(retry_after(f.ids.send_verification_code(&addr, Locale::En, later).await) > 1000);
+    assert!(
+        retry_after(
+            f.ids
+                .begin_login("email_code", &begin, Locale::En, later)
+                .await
+        ) > 1000
+    );
+    assert!(retry_after(f.ids.send_recovery_code(&addr, Locale::En, later).await) > 1000);
+    // An hour after the first, the next goes out.
+    f.ids
+        .send_verification_code(&addr, Locale::En, at(3600))
+        .await
+        .unwrap();
 }

@@ -47,7 +47,7 @@ impl AuthorizationServer {
         identities: Arc<Identities>,
         keyring: Keyring,
     ) -> Self {
-        let limits = Arc::new(Limits::new(&config.limits, store.clone()));
+        let limits = identities.limits();
         let server = Self {
             store,
             config,

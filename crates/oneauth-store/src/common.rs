@@ -115,6 +115,16 @@ pub(crate) mod sql {
     pub const GET_EXTERNAL_IDENTITY: &str =
         "SELECT provider, subject, identity_id, created_at FROM external_identities
          WHERE provider = $1 AND subject = $2";
+    pub const GET_BUDGET: &str = "SELECT * FROM budgets WHERE key = $1";
+    /// A budget's first write; a row already there (another node's) wins.
+    pub const INSERT_BUDGET: &str =
+        "INSERT INTO budgets (key, version, count, window_start, last_at, locked_until, expires_at)
+         VALUES ($1, COALESCE($2, 0) + 1, $3, $4, $5, $6, $7) ON CONFLICT (key) DO NOTHING";
+    /// The budget's compare-and-swap on its version.
+    pub const UPDATE_BUDGET: &str =
+        "UPDATE budgets SET version = $2 + 1, count = $3, window_start = $4,
+             last_at = $5, locked_until = $6, expires_at = $7
+         WHERE key = $1 AND version = $2";
     /// Adds $4 hits to a fixed-window counter (a new window starts over).
     pub const RATE_LIMIT_HIT: &str = "INSERT INTO rate_limits (key, window_start, hits, expires_at) VALUES ($1, $2, $4, $3)
          ON CONFLICT (key) DO UPDATE SET

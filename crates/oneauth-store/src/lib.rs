@@ -280,6 +280,18 @@ pub trait RateLimitStore {
         expires_at: i64,
         count: i64,
     ) -> StoreResult<i64>;
+    /// A budget and its version, for [`RateLimitStore::put_budget`].
+    async fn get_budget(&self, key: &str) -> StoreResult<Option<(Budget, i64)>>;
+    /// Writes `budget` if the stored version is still `version` (`None`:
+    /// there was no row): a compare-and-swap, so two nodes spending the
+    /// same budget at once cannot both succeed on the same state. False
+    /// when another writer came first; read again and retry.
+    async fn put_budget(
+        &self,
+        key: &str,
+        budget: &Budget,
+        version: Option<i64>,
+    ) -> StoreResult<bool>;
 }
 
 /// One-time codes (login, verification, recovery). Only the newest code of
@@ -289,15 +301,6 @@ pub trait RateLimitStore {
 pub trait OneTimeCodeStore {
     /// Stores `code` and retires every earlier code of its purpose and address.
     async fn insert_one_time_code(&self, code: &OneTimeCode) -> StoreResult<()>;
-    /// How many codes of (purpose, address) were made since `since`, and
-    /// when the newest was made: for the hourly cap and the resend
-    /// cool-down, which thereby hold across nodes. Codes are kept a day.
-    async fn one_time_codes_sent(
-        &self,
-        purpose: CodePurpose,
-        address: &str,
-        since: i64,
-    ) -> StoreResult<(i64, Option<i64>)>;
     /// Spends one attempt on the newest unexpired, unused code of
     /// (purpose, address) that has fewer than `max_attempts` attempts, and
     /// returns it; `None` when there is no such code.

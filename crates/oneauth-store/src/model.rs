@@ -297,6 +297,21 @@ impl CodePurpose {
     }
 }
 
+/// The state of one budget (see `RateLimitStore::get_budget`): what the
+/// domain's rules need, kept per key. Its meaning is the rule's.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Budget {
+    /// What was spent in the current window.
+    pub count: i64,
+    pub window_start: i64,
+    /// When it was last spent.
+    pub last_at: i64,
+    /// Nothing may be spent before this.
+    pub locked_until: i64,
+    /// The row may be deleted after this.
+    pub expires_at: i64,
+}
+
 /// A short code sent to an address (email or phone). Only a keyed hash of
 /// the code is stored.
 #[derive(Debug, Clone, PartialEq)]

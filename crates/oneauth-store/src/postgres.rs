@@ -783,7 +783,7 @@ impl Cleanup for PostgresStore {
         // Batches keep each write transaction short. SKIP LOCKED: rows a
         // request (or another node's cleaner) holds are left for the next
         // run, so the cleaner never waits on, or deadlocks with, anyone.
-        const SQL: [&str; 7] = [
+        const SQL: [&str; 8] = [
             "DELETE FROM tokens WHERE hash IN
              (SELECT hash FROM tokens WHERE expires_at < $1 LIMIT $2 FOR UPDATE SKIP LOCKED)",
             "DELETE FROM authorization_codes WHERE hash IN
@@ -794,10 +794,10 @@ impl Cleanup for PostgresStore {
              (SELECT id FROM sessions WHERE expires_at < $1 LIMIT $2 FOR UPDATE SKIP LOCKED)",
             "DELETE FROM rate_limits WHERE key IN
              (SELECT key FROM rate_limits WHERE expires_at < $1 LIMIT $2 FOR UPDATE SKIP LOCKED)",
-            // Codes stay a day after they are made: they count towards the
-            // per-address cap long after they expire.
+            "DELETE FROM budgets WHERE key IN
+             (SELECT key FROM budgets WHERE expires_at < $1 LIMIT $2 FOR UPDATE SKIP LOCKED)",
             "DELETE FROM one_time_codes WHERE id IN
-             (SELECT id FROM one_time_codes WHERE created_at < $1 - 86400 LIMIT $2 FOR UPDATE SKIP LOCKED)",
+             (SELECT id FROM one_time_codes WHERE expires_at < $1 LIMIT $2 FOR UPDATE SKIP LOCKED)",
             // Sent and abandoned messages are kept a week for the operator.
             "DELETE FROM courier_messages WHERE id IN
              (SELECT id FROM courier_messages WHERE status <> 'queued' AND created_at < $1 - 604800
@@ -847,5 +847,36 @@ impl RateLimitStore for PostgresStore {
             .fetch_one(&self.pool)
             .await?;
         Ok(row.try_get("hits")?)
+    }
+
+    async fn get_budget(&self, key: &str) -> StoreResult<Option<(Budget, i64)>> {
+        let row = sqlx::query(sql::GET_BUDGET)
+            .bind(key)
+            .fetch_optional(&self.pool)
+            .await?;
+        row.as_ref().map(budget_from).transpose()
+    }
+
+    async fn put_budget(
+        &self,
+        key: &str,
+        budget: &Budget,
+        version: Option<i64>,
+    ) -> StoreResult<bool> {
+        let sql = match version {
+            None => sql::INSERT_BUDGET,
+            Some(_) => sql::UPDATE_BUDGET,
+        };
+        let done = sqlx::query(sql)
+            .bind(key)
+            .bind(version)
+            .bind(budget.count)
+            .bind(budget.window_start)
+            .bind(budget.last_at)
+            .bind(budget.locked_until)
+            .bind(budget.expires_at)
+            .execute(&self.pool)
+            .await?;
+        Ok(done.rows_affected() == 1)
     }
 }

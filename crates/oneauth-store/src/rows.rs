@@ -162,6 +162,18 @@ pub(crate) fn code_from(hash: &str, r: &impl Columns) -> StoreResult<Authorizati
     Ok(code)
 }
 
+/// A budget and its version.
+pub(crate) fn budget_from(r: &impl Columns) -> StoreResult<(Budget, i64)> {
+    let budget = Budget {
+        count: r.col("count")?,
+        window_start: r.col("window_start")?,
+        last_at: r.col("last_at")?,
+        locked_until: r.col("locked_until")?,
+        expires_at: r.col("expires_at")?,
+    };
+    Ok((budget, r.col("version")?))
+}
+
 pub(crate) fn one_time_code_from(r: &impl Columns) -> StoreResult<OneTimeCode> {
     let purpose: String = r.col("purpose")?;
     Ok(OneTimeCode {

@@ -843,15 +843,14 @@ impl Cleanup for SqliteStore {
         let mut deleted = 0;
         // Batches keep each write short, so logins and token requests never
         // wait long behind the cleaner; each batch is a write of its own.
-        const SQL: [&str; 7] = [
+        const SQL: [&str; 8] = [
             "DELETE FROM tokens WHERE rowid IN (SELECT rowid FROM tokens WHERE expires_at < $1 LIMIT $2)",
             "DELETE FROM authorization_codes WHERE rowid IN (SELECT rowid FROM authorization_codes WHERE expires_at < $1 LIMIT $2)",
             "DELETE FROM flows WHERE rowid IN (SELECT rowid FROM flows WHERE expires_at < $1 LIMIT $2)",
             "DELETE FROM sessions WHERE rowid IN (SELECT rowid FROM sessions WHERE expires_at < $1 LIMIT $2)",
             "DELETE FROM rate_limits WHERE rowid IN (SELECT rowid FROM rate_limits WHERE expires_at < $1 LIMIT $2)",
-            // Codes stay a day after they are made: they count towards the
-            // per-address cap long after they expire.
-            "DELETE FROM one_time_codes WHERE rowid IN (SELECT rowid FROM one_time_codes WHERE created_at < $1 - 86400 LIMIT $2)",
+            "DELETE FROM budgets WHERE rowid IN (SELECT rowid FROM budgets WHERE expires_at < $1 LIMIT $2)",
+            "DELETE FROM one_time_codes WHERE rowid IN (SELECT rowid FROM one_time_codes WHERE expires_at < $1 LIMIT $2)",
             // Sent and abandoned messages are kept a week for the operator.
             "DELETE FROM courier_messages WHERE rowid IN (SELECT rowid FROM courier_messages
                WHERE status <> 'queued' AND created_at < $1 - 604800 LIMIT $2)",
@@ -895,6 +894,36 @@ impl RateLimitStore for SqliteStore {
                 |r| Ok(r.raw().get::<_, i64>(0)?),
             )?
             .ok_or_else(|| StoreError::Other(anyhow::anyhow!("the upsert returned no row")))
+        })
+        .await
+    }
+
+    async fn get_budget(&self, key: &str) -> StoreResult<Option<(Budget, i64)>> {
+        self.read(|c| one(c, sql::GET_BUDGET, &[&key], |r| budget_from(r)))
+    }
+
+    async fn put_budget(
+        &self,
+        key: &str,
+        budget: &Budget,
+        version: Option<i64>,
+    ) -> StoreResult<bool> {
+        let (key, b) = (key.to_owned(), *budget);
+        self.write(move |c| {
+            let params: [&dyn ToSql; 7] = [
+                &key,
+                &version,
+                &b.count,
+                &b.window_start,
+                &b.last_at,
+                &b.locked_until,
+                &b.expires_at,
+            ];
+            let sql = match version {
+                None => sql::INSERT_BUDGET,
+                Some(_) => sql::UPDATE_BUDGET,
+            };
+            Ok(exec(c, sql, &params)? == 1)
         })
         .await
     }

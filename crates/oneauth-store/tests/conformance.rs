@@ -59,6 +59,7 @@ conformance!(
     external_identities_link_once_and_go_with_their_identity,
     tokens_are_read_with_their_identity,
     a_client_and_a_token_are_read_together,
+    budgets_are_written_by_compare_and_swap,
 );
 
 async fn on_sqlite<Fut: Future<Output = ()>>(test: impl FnOnce(Arc<dyn Store>) -> Fut) {
@@ -1120,21 +1121,6 @@ async fn one_time_codes_newest_only_limited_attempts_single_use(store: Arc<dyn S
         .insert_one_time_code(&otc("c2", addr, 20))
         .await
         .unwrap();
-    assert_eq!(
-        store
-            .one_time_codes_sent(CodePurpose::Login, addr, 15)
-            .await
-            .unwrap(),
-        (1, Some(20))
-    );
-    assert_eq!(
-        store
-            .one_time_codes_sent(CodePurpose::Recovery, addr, 0)
-            .await
-            .unwrap(),
-        (0, None),
-        "purposes are separate"
-    );
     // Concurrent guesses never spend more than the limit.
     let mut tasks = Vec::new();
     for _ in 0..8 {
@@ -1197,17 +1183,55 @@ async fn one_time_codes_newest_only_limited_attempts_single_use(store: Arc<dyn S
             .is_none()
     );
     assert_eq!(
-        store.delete_expired(51 + 86400, 0, 100).await.unwrap(),
-        4,
-        "kept a day"
+        store.delete_expired(645, 0, 100).await.unwrap(),
+        3,
+        "codes go once expired"
     );
-    assert_eq!(
-        store
-            .one_time_codes_sent(CodePurpose::Login, addr, 0)
-            .await
-            .unwrap(),
-        (0, None)
+    assert_eq!(store.delete_expired(651, 0, 100).await.unwrap(), 1);
+}
+
+async fn budgets_are_written_by_compare_and_swap(store: Arc<dyn Store>) {
+    let b = |count| Budget {
+        count,
+        window_start: 10,
+        last_at: 11,
+        locked_until: 12,
+        expires_at: 100,
+    };
+    assert_eq!(store.get_budget("k").await.unwrap(), None);
+    assert!(store.put_budget("k", &b(1), None).await.unwrap());
+    assert!(
+        !store.put_budget("k", &b(9), None).await.unwrap(),
+        "a second first write loses"
     );
+    let (read, v) = store.get_budget("k").await.unwrap().unwrap();
+    assert_eq!(read, b(1));
+    // Concurrent writers of one version: exactly one wins.
+    let mut tasks = Vec::new();
+    for i in 0..8 {
+        let s = store.clone();
+        tasks.push(tokio::spawn(async move {
+            s.put_budget("k", &b(10 + i), Some(v)).await.unwrap()
+        }));
+    }
+    let mut won = 0;
+    for t in tasks {
+        won += usize::from(t.await.unwrap());
+    }
+    assert_eq!(won, 1);
+    let (read, v2) = store.get_budget("k").await.unwrap().unwrap();
+    assert!(read.count >= 10 && v2 == v + 1, "{read:?} {v2}");
+    assert!(
+        !store.put_budget("k", &b(2), Some(v)).await.unwrap(),
+        "stale"
+    );
+    assert!(store.put_budget("other", &b(1), None).await.unwrap());
+    let mut later = b(1);
+    later.expires_at = 200;
+    assert!(store.put_budget("other", &later, Some(1)).await.unwrap());
+    assert_eq!(store.delete_expired(150, 0, 100).await.unwrap(), 1);
+    assert_eq!(store.get_budget("k").await.unwrap(), None, "expired: gone");
+    assert_eq!(store.get_budget("other").await.unwrap(), Some((later, 2)));
 }
 
 fn message(id: &str, at: i64) -> CourierMessage {

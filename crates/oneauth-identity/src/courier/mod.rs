@@ -17,6 +17,7 @@ mod webhook;
 
 use crate::Locale;
 use crate::identifier::Address;
+use crate::limit::{Limits, SendRule};
 use async_trait::async_trait;
 use oneauth_core::config::{Courier as CourierConfig, EmailProvider, SmsProvider};
 use oneauth_core::{Error, Result};
@@ -54,7 +55,8 @@ struct Sealed {
 }
 
 /// The enqueueing side, used by login, registration, verification and
-/// recovery.
+/// recovery. Every message spends its address's send budget here, in one
+/// place, whatever its template: no caller can forget the cool-down.
 pub struct Outbox {
     store: Arc<dyn Store>,
     keys: Arc<SystemKeys>,
@@ -62,7 +64,12 @@ pub struct Outbox {
     code_minutes: u64,
     texts: MessageTexts,
     wake: Arc<Notify>,
+    limits: Arc<Limits>,
+    budget: SendRule,
 }
+
+/// The budget bucket of messages to an address.
+const SENDS: &str = "send";
 
 impl Outbox {
     pub fn new(
@@ -71,6 +78,8 @@ impl Outbox {
         brand: &str,
         code_ttl_secs: u64,
         texts: MessageTexts,
+        limits: Arc<Limits>,
+        budget: SendRule,
     ) -> Self {
         Self {
             store,
@@ -79,7 +88,24 @@ impl Outbox {
             code_minutes: code_ttl_secs.div_ceil(60),
             texts,
             wake: Arc::new(Notify::new()),
+            limits,
+            budget,
         }
+    }
+
+    /// Spends one message of `to`'s send budget, or answers the wait.
+    async fn spend(&self, to: &Address, now: i64) -> Result<()> {
+        let rule = self.budget;
+        self.limits
+            .spend(SENDS, to.as_str(), |b| Ok((rule.spend(b, now)?, ())))
+            .await
+    }
+
+    /// Spends `to`'s send budget as a message would, without sending one:
+    /// for an address that gets nothing (no account), so that answers and
+    /// cool-downs do not tell it from one that does.
+    pub async fn withhold(&self, to: &Address, now: i64) -> Result<()> {
+        self.spend(to, now).await
     }
 
     /// Wakes the delivery task when a message is queued.
@@ -87,7 +113,8 @@ impl Outbox {
         self.wake.clone()
     }
 
-    /// Renders and queues a message; returns its id.
+    /// Renders and queues a message, within `to`'s send budget (else
+    /// `RateLimited` with the wait); returns its id.
     pub async fn enqueue(
         &self,
         to: &Address,
@@ -95,6 +122,7 @@ impl Outbox {
         locale: Locale,
         now: i64,
     ) -> Result<String> {
+        self.spend(to, now).await?;
         let channel = to.channel();
         let r = templates::render(
             &self.texts,

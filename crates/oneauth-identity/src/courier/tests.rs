@@ -13,6 +13,15 @@ async fn store() -> (tempfile::TempDir, Arc<dyn Store>, Arc<SystemKeys>) {
     (dir, store, keys)
 }
 
+/// Budgets in memory; the tests send freely.
+fn unlimited(store: &Arc<dyn Store>) -> Arc<Limits> {
+    let cfg = oneauth_core::config::Limits {
+        backend: oneauth_core::config::LimitBackend::Memory,
+        ..Default::default()
+    };
+    Arc::new(Limits::new(&cfg, store.clone()))
+}
+
 /// (signature header, body) of each request a receiver accepted.
 type Received = Arc<Mutex<Vec<(String, Vec<u8>)>>>;
 
@@ -70,6 +79,11 @@ async fn webhook_messages_are_signed_and_retried_with_back_off() {
         "Acme",
         600,
         MessageTexts::default(),
+        unlimited(&store),
+        SendRule {
+            cooldown_secs: 0,
+            per_hour: 0,
+        },
     );
     let delivery =
         Delivery::from_config(store.clone(), keys, &webhook_config(&url), dir.path()).unwrap();
@@ -112,6 +126,11 @@ async fn a_dead_provider_loses_nothing_until_the_attempts_run_out() {
         "Acme",
         600,
         MessageTexts::default(),
+        unlimited(&store),
+        SendRule {
+            cooldown_secs: 0,
+            per_hour: 0,
+        },
     );
     let delivery =
         Delivery::from_config(store.clone(), keys, &webhook_config(&url), dir.path()).unwrap();
@@ -194,6 +213,11 @@ async fn smtp_delivers_over_a_real_connection() {
         "Acme",
         600,
         MessageTexts::default(),
+        unlimited(&store),
+        SendRule {
+            cooldown_secs: 0,
+            per_hour: 0,
+        },
     );
     let delivery = Delivery::from_config(store.clone(), keys, &cfg, dir.path()).unwrap();
     let to = Address::email("bob@example.com").unwrap();
@@ -232,6 +256,11 @@ async fn the_development_provider_writes_the_message_to_a_private_file() {
         "Acme",
         600,
         MessageTexts::default(),
+        unlimited(&store),
+        SendRule {
+            cooldown_secs: 0,
+            per_hour: 0,
+        },
     );
     let delivery =
         Delivery::from_config(store.clone(), keys, &CourierConfig::default(), dir.path()).unwrap();

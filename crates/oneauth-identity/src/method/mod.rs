@@ -13,7 +13,6 @@ pub mod social;
 use crate::Locale;
 use crate::code::OneTimeCodes;
 use crate::courier::Outbox;
-use crate::courier::templates::Template;
 use crate::identifier::Address;
 use async_trait::async_trait;
 use oneauth_core::{Error, Result};
@@ -79,21 +78,16 @@ async fn send_login_code(ctx: &MethodContext<'_>, address: Address) -> Result<()
     let identity = identity_at(ctx.store, &address)
         .await?
         .filter(|i| i.state == IdentityState::Active);
-    let code = ctx
-        .codes
-        .issue(
+    ctx.codes
+        .send(
+            ctx.outbox,
             CodePurpose::Login,
-            address.as_str(),
-            identity.as_ref().map(|i| i.id.clone()),
+            &address,
+            identity.map(|i| i.id),
+            ctx.locale,
             ctx.now,
         )
-        .await?;
-    if identity.is_some() {
-        ctx.outbox
-            .enqueue(&address, Template::LoginCode(&code), ctx.locale, ctx.now)
-            .await?;
-    }
-    Ok(())
+        .await
 }
 
 /// Step two: the code proves control of the address, which therefore

@@ -1,8 +1,8 @@
 //! Password login: identifier (email, phone or username) + password,
 //! argon2id-verified.
 
-use super::{LoginMethod, MethodContext, field, identity_at};
-use crate::identifier::LoginIdentifier;
+use super::{LoginMethod, MethodContext, field};
+use crate::identifier::{LoginIdentifier, identity_with};
 use async_trait::async_trait;
 use oneauth_core::{Error, Result};
 use oneauth_store::{Identity, IdentityState};
@@ -35,8 +35,7 @@ impl LoginMethod for PasswordMethod {
         // Unknown and malformed identifiers still cost one argon2 verify
         // against a dummy hash, so timing does not reveal which accounts exist.
         let identity = match LoginIdentifier::parse(identifier) {
-            Ok(LoginIdentifier::Address(a)) => identity_at(ctx.store, &a).await?,
-            Ok(LoginIdentifier::Username(u)) => ctx.store.get_identity_by_username(&u).await?,
+            Ok(id) => identity_with(ctx.store, &id).await?,
             Err(_) => None,
         };
         let stored = identity.as_ref().and_then(|i| i.password_hash.as_deref());

@@ -3,7 +3,6 @@
 use super::PostgresStore;
 use crate::rows::*;
 use crate::*;
-use sqlx::Row as _;
 
 #[async_trait]
 impl OneTimeCodeStore for PostgresStore {
@@ -36,24 +35,6 @@ impl OneTimeCodeStore for PostgresStore {
         .await?;
         tx.commit().await?;
         Ok(())
-    }
-
-    async fn one_time_codes_sent(
-        &self,
-        purpose: CodePurpose,
-        address: &str,
-        since: i64,
-    ) -> StoreResult<(i64, Option<i64>)> {
-        let row = sqlx::query(
-            "SELECT COUNT(*) FILTER (WHERE created_at >= $3) AS n, MAX(created_at) AS at
-             FROM one_time_codes WHERE purpose = $1 AND address = $2",
-        )
-        .bind(purpose.as_str())
-        .bind(address)
-        .bind(since)
-        .fetch_one(&self.pool)
-        .await?;
-        Ok((row.try_get("n")?, row.try_get("at")?))
     }
 
     async fn spend_one_time_code_attempt(

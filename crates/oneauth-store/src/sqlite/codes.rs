@@ -37,24 +37,6 @@ impl OneTimeCodeStore for SqliteStore {
         .await
     }
 
-    async fn one_time_codes_sent(
-        &self,
-        purpose: CodePurpose,
-        address: &str,
-        since: i64,
-    ) -> StoreResult<(i64, Option<i64>)> {
-        self.read(|c| {
-            one(
-                c,
-                "SELECT COUNT(*) FILTER (WHERE created_at >= $3) AS n, MAX(created_at) AS at
-                 FROM one_time_codes WHERE purpose = $1 AND address = $2",
-                &[&purpose.as_str(), &address, &since],
-                |r| Ok((r.col("n")?, r.col("at")?)),
-            )?
-            .ok_or_else(|| StoreError::Other(anyhow::anyhow!("an aggregate returned no row")))
-        })
-    }
-
     async fn spend_one_time_code_attempt(
         &self,
         purpose: CodePurpose,

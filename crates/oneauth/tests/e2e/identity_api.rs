@@ -191,7 +191,9 @@ async fn a_person_signs_up_verifies_logs_in_manages_the_account_and_recovers_it(
     assert_eq!(me["session"]["amr"], json!(["pwd"]));
     assert_eq!(me["session"]["current"], true);
 
-    // Login by an email code in another browser.
+    // Login by an email code in another browser, once the sign-up code's
+    // cool-down (one for every message to the address) is over.
+    srv.clock.advance(time::Duration::seconds(61));
     let phone = browser();
     let (status, sent) = post(
         &phone,
@@ -364,7 +366,9 @@ async fn logins_with_a_login_challenge_continue_the_oauth2_flow() {
     let callback = follow_to_client(&b, s(&body["redirect_to"])).await;
     assert!(query_param(&callback, "code").is_some(), "{callback}");
 
-    // An SMS-code login for another authorization request.
+    // An SMS-code login for another authorization request, after the
+    // sign-up code's cool-down.
+    srv.clock.advance(time::Duration::seconds(61));
     let b = browser();
     let res = b.get(srv.authorize_url(&[])).send().await.unwrap();
     let challenge = query_param(&location(&res), "login_challenge").unwrap();
@@ -606,6 +610,8 @@ async fn answers_do_not_reveal_which_addresses_have_accounts() {
             post(&b, &srv, path, json!({ "address": EMAIL })).await,
             post(&b, &srv, path, json!({ "address": nobody })).await,
         );
+        // One cool-down for every kind of message: wait it out.
+        srv.clock.advance(time::Duration::seconds(61));
     }
     let send = |who: &str| json!({ "method": "email_code", "identifier": who });
     assert_eq!(
@@ -621,7 +627,8 @@ async fn answers_do_not_reveal_which_addresses_have_accounts() {
     assert_eq!(known, post(&b, &srv, "login/password", login(nobody)).await);
     assert_error(&known, 401, "invalid_credentials");
     // A sign-up with a taken address answers as one with a new address;
-    // the owner is told by message.
+    // the owner is told by message (once the code's cool-down is over).
+    srv.clock.advance(time::Duration::seconds(61));
     let register = |email: &str| json!({ "email": email, "password": BOB_PW });
     let (s1, b1) = post(&b, &srv, "registration", register(EMAIL)).await;
     let (s2, b2) = post(&b, &srv, "registration", register(BOB)).await;

@@ -42,6 +42,8 @@ async fn sms_code_login_continues_the_oauth2_flow() {
         )
         .await
         .unwrap();
+    // The sign-up's code went out: the next message waits its cool-down.
+    srv.clock.advance(time::Duration::seconds(61));
     let b = browser();
     let challenge = login_challenge(&srv, &b).await;
     let url = format!(
@@ -152,9 +154,14 @@ async fn a_login_code_is_single_use_and_allows_five_guesses() {
     } else {
         "000000"
     };
-    for _ in 0..5 {
+    for _ in 0..4 {
         assert_eq!(attempt(wrong.into()).await.status(), 401);
     }
+    // With the reused code, five wrong codes at the address: it is locked
+    // out for a minute.
+    assert_eq!(attempt(wrong.into()).await.status(), 429);
+    srv.clock.advance(time::Duration::seconds(61));
+    assert_eq!(attempt(wrong.into()).await.status(), 401);
     assert_eq!(attempt(fresh).await.status(), 401, "out of attempts");
 }
 
@@ -408,6 +415,7 @@ async fn recovery_by_code_sets_a_password_and_ends_other_sessions() {
         .unwrap();
     let code = inbox.code_for(EMAIL, "verification_code").await;
     ids.verify(&email, &code, now).await.unwrap();
+    srv.clock.advance(time::Duration::seconds(61));
     // Another browser is signed in.
     let other = browser();
     let (login, _) = {
