@@ -5,9 +5,10 @@
 //!
 //! Every request that sends a body must say `Content-Type:
 //! application/json` ([`ApiJson`]) and every request that changes state
-//! passes [`TrustedOrigin`]: a cross-site page can neither post a form here
-//! nor script a call without a CORS preflight that only OneAuth's own and
-//! registered client origins pass. Logins set the session cookie exactly as
+//! passes [`TrustedOrigin`], as do the reads of the account: a cross-site
+//! page can neither post a form here nor script a call without a CORS
+//! preflight that only OneAuth's own and the configured first-party origins
+//! pass — a registered client's origin does not. Logins set the session cookie exactly as
 //! the pages do ([`oneauth_ui::cookie`]). Answers about addresses are the
 //! same whether or not an account has them.
 
@@ -465,15 +466,15 @@ pub async fn recovery_send_post(
     Ok(code_sent(&app))
 }
 
-/// Sets a new password with a recovery code: every session of the
-/// identity ends, and the caller is logged in.
+/// Sets a new password with a recovery code: every session and every
+/// OAuth grant of the identity ends, and the caller is logged in.
 #[utoipa::path(
     post,
     path = "/api/identity/recovery",
     tag = "identity",
     request_body = RecoveryRequest,
     responses(
-        (status = 200, description = "The password is set, every other session ended, and the `ory_kratos_session` cookie holds a new one.", body = IdentityResponse),
+        (status = 200, description = "The password is set, every other session and every OAuth grant of the identity ended, and the `ory_kratos_session` cookie holds a new one.", body = IdentityResponse),
         (status = 400, description = "The address is malformed or the new password weak (`weak_password`; the code is not spent).", body = ErrorBody),
         (status = 401, description = "`invalid_code`: wrong, expired, used, out of attempts — or no account: the same answer.", body = ErrorBody),
         (status = 403, description = "The request's `Origin` is not trusted.", body = ErrorBody),
@@ -506,7 +507,8 @@ pub async fn recovery_post(
     .await
 }
 
-/// Changes the password; every other session of the identity ends.
+/// Sets or changes the password on a recent login; every other session
+/// and every OAuth grant of the identity ends.
 #[utoipa::path(
     post,
     path = "/api/identity/settings/password",
@@ -514,9 +516,9 @@ pub async fn recovery_post(
     request_body = PasswordChangeRequest,
     security(("session_cookie" = [])),
     responses(
-        (status = 200, description = "Changed; only the caller's session is left.", body = IdentityResponse),
+        (status = 200, description = "Changed; only the caller's session is left, and every OAuth grant of the identity (refresh and access tokens) is revoked.", body = IdentityResponse),
         (status = 400, description = "The new password is weak (`weak_password`).", body = ErrorBody),
-        (status = 401, description = "No live session (`login_required`), or the current password is wrong (`invalid_credentials`).", body = ErrorBody),
+        (status = 401, description = "No live session (`login_required`), the current password is wrong (`invalid_credentials`), or the session's login is older than `session.privileged_max_age_secs` (`reauthentication_required`, 2008: sign in again — password or code — and retry).", body = ErrorBody),
         (status = 403, description = "The request's `Origin` is not trusted.", body = ErrorBody),
         (status = 429, description = "Too many attempts; see `Retry-After`.", body = ErrorBody),
     )
@@ -597,9 +599,14 @@ pub async fn settings_profile_patch(
     responses(
         (status = 200, description = "Logged in.", body = IdentityResponse),
         (status = 401, description = "No live session (`login_required`).", body = ErrorBody),
+        (status = 403, description = "The request's `Origin` is not trusted.", body = ErrorBody),
     )
 )]
-pub async fn whoami_get(State(app): State<AppState>, jar: CookieJar) -> ApiResult<Response> {
+pub async fn whoami_get(
+    State(app): State<AppState>,
+    _: TrustedOrigin,
+    jar: CookieJar,
+) -> ApiResult<Response> {
     let (session, identity) = app.session(&jar).await?;
     let body = IdentityResponse {
         identity: view(&identity),
@@ -618,9 +625,14 @@ pub async fn whoami_get(State(app): State<AppState>, jar: CookieJar) -> ApiResul
     responses(
         (status = 200, description = "Newest first; `current` marks the caller's.", body = SessionsResponse),
         (status = 401, description = "No live session (`login_required`).", body = ErrorBody),
+        (status = 403, description = "The request's `Origin` is not trusted.", body = ErrorBody),
     )
 )]
-pub async fn sessions_get(State(app): State<AppState>, jar: CookieJar) -> ApiResult<Response> {
+pub async fn sessions_get(
+    State(app): State<AppState>,
+    _: TrustedOrigin,
+    jar: CookieJar,
+) -> ApiResult<Response> {
     let (session, _) = app.session(&jar).await?;
     let sessions = app
         .server

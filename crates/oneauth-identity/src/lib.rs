@@ -128,6 +128,8 @@ pub struct Identities {
     outbox: Outbox,
     policy: PasswordPolicy,
     session_lifetime: i64,
+    /// `session.privileged_max_age_secs`.
+    privileged_max_age: i64,
     social: method::social::SocialLogin,
 }
 
@@ -185,6 +187,7 @@ impl Identities {
                 min_chars: config.password.min_length,
             },
             session_lifetime: config.session.lifetime_secs as i64,
+            privileged_max_age: config.session.privileged_max_age_secs as i64,
         })
     }
 
@@ -473,8 +476,9 @@ impl Identities {
         .await
     }
 
-    /// Sets a new password with a recovery code, and ends every session of
-    /// the identity (whoever else was in is out).
+    /// Sets a new password with a recovery code, and ends every session and
+    /// every OAuth grant of the identity (whoever else was in is out, in
+    /// the browser and in every app: ASVS 3.3.3).
     pub async fn recover(
         &self,
         address: &Address,
@@ -503,12 +507,16 @@ impl Identities {
         );
         identity.updated_at = now;
         self.store.update_identity(&identity).await?;
-        self.store.revoke_other_sessions(&id, None, now).await?;
+        self.store.revoke_identity_access(&id, None, now).await?;
         Ok(identity)
     }
 
     /// Changes the password; the current one is required when there is
-    /// one. Every other session of the identity ends.
+    /// one, and the session must be a recent login
+    /// (`session.privileged_max_age_secs`): a session left open or a stolen
+    /// cookie cannot set a password on an account that has none, nor
+    /// start guessing the current one. Every other session and every OAuth
+    /// grant of the identity ends (ASVS 3.3.3), this session's apps too.
     pub async fn change_password(
         &self,
         session: &Session,
@@ -517,6 +525,9 @@ impl Identities {
         now: OffsetDateTime,
     ) -> Result<()> {
         let now = now.unix_timestamp();
+        if !self.is_recent(session, now) {
+            return Err(Error::ReauthenticationRequired);
+        }
         let mut identity = self
             .store
             .get_identity(&session.identity_id)
@@ -548,9 +559,15 @@ impl Identities {
         identity.updated_at = now;
         self.store.update_identity(&identity).await?;
         self.store
-            .revoke_other_sessions(&identity.id, Some(&session.id), now)
+            .revoke_identity_access(&identity.id, Some(&session.id), now)
             .await?;
         Ok(())
+    }
+
+    /// Whether the session's login is recent enough for a sensitive
+    /// change (`session.privileged_max_age_secs`).
+    pub fn is_recent(&self, session: &Session, now: i64) -> bool {
+        now - session.authenticated_at <= self.privileged_max_age
     }
 
     /// Changes name and username (empty clears them). The identity is

@@ -509,3 +509,39 @@ fn registration_forms_get_what_they_asked_for() {
     };
     assert!(reg.check_form(named, None).is_err());
 }
+
+#[tokio::test]
+async fn setting_a_password_needs_a_recent_login() {
+    let f = fixture().await;
+    // No password yet: the case where the current one is not asked.
+    let identity = f
+        .ids
+        .create("alice@example.com", None, None, at(0))
+        .await
+        .unwrap();
+    let (_, session) = f
+        .ids
+        .start_session(&identity, &["otp"], at(0))
+        .await
+        .unwrap();
+    let window = Config::default().session.privileged_max_age_secs as i64;
+    assert!(matches!(
+        f.ids
+            .change_password(&session, None, "a long enough passphrase", at(window + 1))
+            .await,
+        Err(Error::ReauthenticationRequired)
+    ));
+    assert!(
+        f.store
+            .get_identity(&identity.id)
+            .await
+            .unwrap()
+            .unwrap()
+            .password_hash
+            .is_none()
+    );
+    f.ids
+        .change_password(&session, None, "a long enough passphrase", at(window))
+        .await
+        .unwrap();
+}

@@ -886,6 +886,9 @@ struct SettingsPage<'a> {
     password_hint: String,
     sessions: Vec<SessionRow>,
     logout_url: String,
+    /// When the login is too old to set a password
+    /// (`session.privileged_max_age_secs`): the login page, coming back here.
+    reauth_url: Option<String>,
     notice: Option<String>,
     error: Option<String>,
     errors: Errors,
@@ -903,11 +906,17 @@ async fn signed_in(state: &UiState, jar: &CookieJar) -> Option<(Session, Identit
         .flatten()
 }
 
-fn to_login(state: &UiState) -> Response {
+/// The login page, coming back to the settings. With a live session it
+/// still asks: a new login, which also makes the session recent.
+fn login_for_settings(state: &UiState) -> String {
     let mut url = url::Url::parse(&state.server.ui_endpoint("/login")).expect("UI URL is valid");
     url.query_pairs_mut()
         .append_pair("return_to", &state.server.ui_endpoint("/settings"));
-    Redirect::to(url.as_str()).into_response()
+    url.into()
+}
+
+fn to_login(state: &UiState) -> Response {
+    Redirect::to(&login_for_settings(state)).into_response()
 }
 
 async fn settings_page<'a>(
@@ -954,6 +963,11 @@ async fn settings_page<'a>(
             })
             .collect(),
         logout_url: state.server.endpoint("/api/auth/logout"),
+        reauth_url: (!state
+            .server
+            .identities
+            .is_recent(session, now.unix_timestamp()))
+        .then(|| login_for_settings(state)),
         notice: None,
         error: None,
         errors: Errors::new(),
@@ -1095,6 +1109,8 @@ pub async fn settings_password_post(
             Err(Error::InvalidCredentials) => {
                 errors.insert("current_password", t.wrong_password.into());
             }
+            // The page comes back with a link to sign in again.
+            Err(Error::ReauthenticationRequired) => {}
             Err(e) => return error_page(state.chrome(t, false), &e),
         }
     }
@@ -1102,7 +1118,12 @@ pub async fn settings_password_post(
     match settings_page(&state, t, &session, &identity, csrf_token).await {
         Ok(mut page) => {
             page.errors = errors;
-            (jar, render(StatusCode::BAD_REQUEST, page)).into_response()
+            let status = if page.reauth_url.is_some() {
+                StatusCode::UNAUTHORIZED
+            } else {
+                StatusCode::BAD_REQUEST
+            };
+            (jar, render(status, page)).into_response()
         }
         Err(e) => error_page(state.chrome(t, false), &e),
     }
