@@ -195,7 +195,7 @@ async fn logged_in(
     tag = "identity",
     request_body = RegistrationRequest,
     responses(
-        (status = 202, description = "Codes went to the addresses to verify (for an address with an account already, its owner got a notice instead: the answer is the same).", body = RegistrationResponse),
+        (status = 202, description = "Codes went to the addresses to verify (for an address with an account already, its owner got a notice instead: the answer is the same). The `oneauth_signup` cookie keeps the sign-up proof: verifying with it keeps the password chosen here; a first proof of an address without it removes that password and ends the identity's sessions and grants (account pre-hijacking).", body = RegistrationResponse),
         (status = 400, description = "A field is missing or malformed, the passwords differ, the password is weak (`weak_password`) or the username is taken (`already_exists`).", body = ErrorBody),
         (status = 415, description = "The body is not `application/json`.", body = ErrorBody),
         (status = 429, description = "Too many attempts from this IP or for this address, or a code went out a moment ago; see `Retry-After`.", body = ErrorBody),
@@ -205,6 +205,7 @@ pub async fn registration_post(
     State(app): State<AppState>,
     Extension(ip): Extension<ClientIp>,
     _: TrustedOrigin,
+    jar: CookieJar,
     MessageLocale(locale): MessageLocale,
     ApiJson(body): ApiJson<RegistrationRequest>,
 ) -> ApiResult<Response> {
@@ -233,13 +234,12 @@ pub async fn registration_post(
         require_name: body.require_name,
     };
     reg.check_form(rules, body.password_confirmation.as_deref())?;
-    let addresses = app.server.identities.register(reg, locale, now).await?;
-    Ok(no_store(
-        StatusCode::ACCEPTED,
-        RegistrationResponse {
-            verify: addresses.iter().map(address_view).collect(),
-        },
-    ))
+    let signup = app.server.identities.register(reg, locale, now).await?;
+    let jar = jar.add(oneauth_ui::cookie::signup(&app.server.config, signup.proof));
+    let body = RegistrationResponse {
+        verify: signup.verify.iter().map(address_view).collect(),
+    };
+    Ok((jar, no_store(StatusCode::ACCEPTED, body)).into_response())
 }
 
 /// Logs in with a password and sets the session cookie.
@@ -395,7 +395,7 @@ pub async fn verification_send_post(
     tag = "identity",
     request_body = VerificationRequest,
     responses(
-        (status = 200, description = "Verified. With `login`, the `ory_kratos_session` cookie is set and `session` (and `redirect_to` for a `login_challenge`) come along.", body = IdentityResponse),
+        (status = 200, description = "Verified. With `login`, the `ory_kratos_session` cookie is set and `session` (and `redirect_to` for a `login_challenge`) come along. The first proof of an address of a new sign-up keeps the password chosen there only with that sign-up's `oneauth_signup` cookie; otherwise the password is removed and every session and grant of the identity ends.", body = IdentityResponse),
         (status = 400, description = "The address is malformed.", body = ErrorBody),
         (status = 401, description = "`invalid_code`: wrong, expired, used or out of attempts.", body = ErrorBody),
         (status = 403, description = "The request's `Origin` is not trusted.", body = ErrorBody),
@@ -412,10 +412,11 @@ pub async fn verification_post(
     let now = app.clock.now();
     limit(&app, ip, &body.address, now).await?;
     let address = Address::parse(&body.address)?;
+    let signup_proof = jar.get(oneauth_ui::cookie::SIGNUP).map(|c| c.value());
     let identity = app
         .server
         .identities
-        .verify(&address, &body.code, now)
+        .verify(&address, &body.code, signup_proof, now)
         .await?;
     if body.login {
         // The code proves the address: a one-time password.

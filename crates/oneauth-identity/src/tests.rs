@@ -263,7 +263,11 @@ async fn registration_answers_alike_for_taken_addresses_and_verifies() {
         ..reg("ALICE@example.com")
     };
     let second = f.ids.register(again, Locale::En, at(100)).await.unwrap();
-    assert_eq!(first, second, "same answer for a taken address");
+    assert_eq!(
+        first.verify, second.verify,
+        "same answer for a taken address"
+    );
+    assert_eq!(first.proof.len(), second.proof.len(), "a proof either way");
     let notice = f.outbox().await;
     assert_eq!(notice.len(), 1);
     assert_eq!(notice[0].1, "registration_exists");
@@ -278,12 +282,12 @@ async fn registration_answers_alike_for_taken_addresses_and_verifies() {
     );
 
     let addr = Address::email("alice@example.com").unwrap();
-    let identity = f.ids.verify(&addr, &code, at(300)).await.unwrap();
+    let identity = f.ids.verify(&addr, &code, None, at(300)).await.unwrap();
     assert!(identity.traits.email_verified);
     assert_eq!(identity.traits.username.as_deref(), Some("alice"));
     assert_eq!(identity.traits.name.as_deref(), Some("Alice"));
     assert!(matches!(
-        f.ids.verify(&addr, &code, at(301)).await,
+        f.ids.verify(&addr, &code, None, at(301)).await,
         Err(Error::InvalidCode)
     ));
 }
@@ -328,7 +332,7 @@ async fn recovery_needs_a_verified_address_and_ends_every_session() {
         .await
         .unwrap();
     let code = f.sent_code().await;
-    f.ids.verify(&addr, &code, at(1)).await.unwrap();
+    f.ids.verify(&addr, &code, None, at(1)).await.unwrap();
 
     let (_, s1) = f
         .ids
@@ -542,6 +546,74 @@ async fn setting_a_password_needs_a_recent_login() {
     );
     f.ids
         .change_password(&session, None, "a long enough passphrase", at(window))
+        .await
+        .unwrap();
+}
+
+#[tokio::test]
+async fn a_sign_up_password_survives_the_first_proof_only_from_the_sign_up() {
+    let f = fixture().await;
+    let addr = Address::email("victim@example.com").unwrap();
+    let sign_up = |email: &str| Registration {
+        email: Some(email.into()),
+        password: PW.into(),
+        ..Default::default()
+    };
+    let login = fields(&[("identifier", "victim@example.com"), ("password", PW)]);
+
+    // Someone else signs up with the address and logs in with the password.
+    f.ids
+        .register(sign_up("victim@example.com"), Locale::En, at(0))
+        .await
+        .unwrap();
+    let code = f.sent_code().await;
+    let (stranger, _) = f.ids.authenticate("password", &login, at(1)).await.unwrap();
+    assert!(stranger.traits.password_unproven);
+    let (_, squatter) = f
+        .ids
+        .start_session(&stranger, &["pwd"], at(1))
+        .await
+        .unwrap();
+    // A proof that is not this sign-up's (another sign-up's, say) counts
+    // as none. The owner proves the address: the password goes, and so
+    // does every session.
+    let other = f
+        .ids
+        .register(sign_up("other@example.com"), Locale::En, at(2))
+        .await
+        .unwrap();
+    let owner = f
+        .ids
+        .verify(&addr, &code, Some(&other.proof), at(3))
+        .await
+        .unwrap();
+    assert!(owner.traits.email_verified && !owner.traits.password_unproven);
+    assert!(owner.password_hash.is_none());
+    assert!(matches!(
+        f.ids.authenticate("password", &login, at(4)).await,
+        Err(Error::InvalidCredentials)
+    ));
+    assert!(
+        f.store
+            .get_session(&squatter.token_hash, 4)
+            .await
+            .unwrap()
+            .is_none()
+    );
+
+    // The person who signed up, proving the address from the sign-up's
+    // browser, keeps the password.
+    let mine = Address::email("other@example.com").unwrap();
+    let code = f.sent_code().await;
+    let me = f
+        .ids
+        .verify(&mine, &code, Some(&other.proof), at(5))
+        .await
+        .unwrap();
+    assert!(me.password_hash.is_some() && !me.traits.password_unproven);
+    let mine_login = fields(&[("identifier", "other@example.com"), ("password", PW)]);
+    f.ids
+        .authenticate("password", &mine_login, at(6))
         .await
         .unwrap();
 }

@@ -537,9 +537,10 @@ pub async fn register_post(
         verify: verify_method(&params),
     };
     match state.server.identities.register(reg, locale(t), now).await {
-        Ok(addresses) => {
+        Ok(signup) => {
+            let jar = jar.add(crate::cookie::signup(&state.server.config, signup.proof));
             let page =
-                VerificationPage::for_addresses(c, params, page.csrf_token, &addresses, true);
+                VerificationPage::for_addresses(c, params, page.csrf_token, &signup.verify, true);
             (jar, render(StatusCode::OK, page)).into_response()
         }
         Err(e @ Error::AlreadyExists(_)) => {
@@ -710,6 +711,7 @@ pub async fn verification_post(
         page.notice = Some(t.code_sent.into());
         return (jar, render(StatusCode::OK, page)).into_response();
     }
+    let signup_proof = jar.get(crate::cookie::SIGNUP).map(|c| c.value().to_owned());
     let mut verified: Option<Identity> = None;
     for a in &addresses {
         let kind = match a {
@@ -717,7 +719,12 @@ pub async fn verification_post(
             Address::Phone(_) => "phone",
         };
         match ids
-            .verify(a, &field(&form, &format!("{kind}_code")), now)
+            .verify(
+                a,
+                &field(&form, &format!("{kind}_code")),
+                signup_proof.as_deref(),
+                now,
+            )
             .await
         {
             Ok(i) => verified = Some(i),
@@ -732,8 +739,9 @@ pub async fn verification_post(
     }
     let identity = verified.expect("at least one address was verified");
     if after_register {
-        // The codes prove the addresses; the person chose the password a
-        // moment ago: this is their first login.
+        // The codes prove the addresses: this is their first login (a
+        // password chosen at a sign-up in another browser is gone by now,
+        // see `Identities::verify`).
         return finish_login(&state, jar, c, &params, &identity, "otp", now).await;
     }
     let done = MessagePage {

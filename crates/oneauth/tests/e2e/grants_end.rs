@@ -106,7 +106,7 @@ async fn a_recovery_ends_every_grant_of_the_identity() {
         .await
         .unwrap();
     let code = inbox.code_for(EMAIL, "verification_code").await;
-    ids.verify(&alice, &code, now).await.unwrap();
+    ids.verify(&alice, &code, None, now).await.unwrap();
 
     let held = grants(&srv, &browser()).await;
     let lost = browser();

@@ -598,7 +598,7 @@ async fn answers_do_not_reveal_which_addresses_have_accounts() {
         .await
         .unwrap();
     let code = inbox.code_for(EMAIL, "verification_code").await;
-    ids.verify(&alice, &code, now).await.unwrap();
+    ids.verify(&alice, &code, None, now).await.unwrap();
     srv.clock.advance(time::Duration::seconds(61));
 
     let b = browser();

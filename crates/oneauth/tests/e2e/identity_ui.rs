@@ -330,7 +330,7 @@ async fn recovery_by_code_sets_a_password_and_ends_other_sessions() {
         .await
         .unwrap();
     let code = inbox.code_for(EMAIL, "verification_code").await;
-    ids.verify(&email, &code, now).await.unwrap();
+    ids.verify(&email, &code, None, now).await.unwrap();
     // Another browser is signed in.
     let other = browser();
     let (login, _) = {

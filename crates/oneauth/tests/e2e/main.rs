@@ -4,6 +4,7 @@
 
 mod support;
 
+mod account_pre_hijacking;
 mod cross_origin;
 mod discovery;
 mod errors;
