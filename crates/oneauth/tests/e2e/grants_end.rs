@@ -14,18 +14,6 @@ async fn refresh(srv: &TestServer, refresh_token: &Value) -> reqwest::Response {
     .await
 }
 
-async fn active(srv: &TestServer, access_token: &Value) -> bool {
-    let v: Value = post_json(
-        format!("{}/oauth/token/verify", srv.public),
-        json!({ "token": access_token }),
-    )
-    .await
-    .json()
-    .await
-    .unwrap();
-    v["active"].as_bool().unwrap()
-}
-
 /// Introspection by a confidential client of its own token.
 async fn introspected_active(srv: &TestServer, token: &Value) -> bool {
     let v: Value = reqwest::Client::new()
@@ -41,29 +29,12 @@ async fn introspected_active(srv: &TestServer, token: &Value) -> bool {
     v["active"].as_bool().unwrap()
 }
 
-/// A grant of Alice's through the guide's CLI login.
-async fn cli_tokens(srv: &TestServer) -> Value {
-    let res = post_json(
-        format!("{}/oauth/native/cli", srv.public),
-        json!({
-            "client_id": "web-app",
-            "username": EMAIL,
-            "password": PASSWORD,
-            "code_verifier": VERIFIER,
-            "scope": "openid offline"
-        }),
-    )
-    .await;
-    assert_eq!(res.status(), 200);
-    res.json().await.unwrap()
-}
-
 /// Every grant Alice holds: one from the browser flow, one from the CLI.
 async fn grants(srv: &TestServer, b: &reqwest::Client) -> [Value; 2] {
     let web = tokens(srv, b).await;
-    let cli = cli_tokens(srv).await;
+    let cli = cli_login(srv, EMAIL, PASSWORD).await;
     for t in [&web, &cli] {
-        assert!(active(srv, &t["access_token"]).await);
+        assert!(token_active(srv, &t["access_token"]).await);
     }
     [web, cli]
 }
@@ -71,7 +42,7 @@ async fn grants(srv: &TestServer, b: &reqwest::Client) -> [Value; 2] {
 async fn assert_ended(srv: &TestServer, grants: &[Value; 2]) {
     for t in grants {
         assert!(
-            !active(srv, &t["access_token"]).await,
+            !token_active(srv, &t["access_token"]).await,
             "access token inactive"
         );
         let res = refresh(srv, &t["refresh_token"]).await;
@@ -85,12 +56,8 @@ async fn a_password_change_ends_every_grant_of_the_identity() {
     let b = browser();
     let held = grants(&srv, &b).await;
     // The browser's session (from the login above) changes the password.
-    let res = b
-        .post(format!("{}/api/identity/settings/password", srv.public))
-        .json(&json!({ "current_password": PASSWORD, "new_password": "a brand new passphrase" }))
-        .send()
-        .await
-        .unwrap();
+    let change = json!({ "current_password": PASSWORD, "new_password": "a brand new passphrase" });
+    let res = identity_post(&b, &srv, "settings/password", change).await;
     assert_eq!(res.status(), 200);
     assert_ended(&srv, &held).await;
 }
@@ -99,31 +66,16 @@ async fn a_password_change_ends_every_grant_of_the_identity() {
 async fn a_recovery_ends_every_grant_of_the_identity() {
     let (srv, inbox) = server_with_inbox().await;
     // Recovery goes to verified addresses only.
-    let ids = &srv.server().identities;
-    let now = oneauth_core::Clock::now(srv.clock.as_ref());
-    let alice = oneauth_identity::identifier::Address::email(EMAIL).unwrap();
-    ids.send_verification_code(&alice, oneauth_identity::Locale::En, now)
-        .await
-        .unwrap();
-    let code = inbox.code_for(EMAIL, "verification_code").await;
-    ids.verify(&alice, &code, None, now).await.unwrap();
+    verify_alice(&srv, &inbox).await;
 
     let held = grants(&srv, &browser()).await;
     let lost = browser();
-    let res = lost
-        .post(format!("{}/api/identity/recovery/send", srv.public))
-        .json(&json!({ "address": EMAIL }))
-        .send()
-        .await
-        .unwrap();
+    let res = identity_post(&lost, &srv, "recovery/send", json!({ "address": EMAIL })).await;
     assert_eq!(res.status(), 202);
     let code = inbox.code_for(EMAIL, "recovery_code").await;
-    let res = lost
-        .post(format!("{}/api/identity/recovery", srv.public))
-        .json(&json!({ "address": EMAIL, "code": code, "new_password": "a brand new passphrase" }))
-        .send()
-        .await
-        .unwrap();
+    let recover =
+        json!({ "address": EMAIL, "code": code, "new_password": "a brand new passphrase" });
+    let res = identity_post(&lost, &srv, "recovery", recover).await;
     assert_eq!(res.status(), 200);
     assert_ended(&srv, &held).await;
 }
@@ -143,7 +95,7 @@ async fn a_deleted_clients_tokens_stop_working() {
     };
     srv.server().create_client(backend, now).await.unwrap();
     let web = tokens(&srv, &browser()).await;
-    let cli = cli_tokens(&srv).await;
+    let cli = cli_login(&srv, EMAIL, PASSWORD).await;
     let machine: Value = reqwest::Client::new()
         .post(format!("{}/oauth2/token", srv.public))
         .basic_auth("backend", Some("backend-secret-0123456789"))
@@ -166,7 +118,7 @@ async fn a_deleted_clients_tokens_stop_working() {
     assert_ended(&srv, &[web, cli]).await;
     // Another client's token is untouched, until that client goes too.
     assert!(introspected_active(&srv, &machine["access_token"]).await);
-    assert!(active(&srv, &machine["access_token"]).await);
+    assert!(token_active(&srv, &machine["access_token"]).await);
     srv.server().store.delete_client("backend").await.unwrap();
-    assert!(!active(&srv, &machine["access_token"]).await);
+    assert!(!token_active(&srv, &machine["access_token"]).await);
 }

@@ -591,14 +591,7 @@ async fn bodies_must_be_json_so_forms_cannot_post_them() {
 async fn answers_do_not_reveal_which_addresses_have_accounts() {
     let (srv, inbox) = server_with_inbox().await;
     // Alice's address is verified, so recovery would really send to it.
-    let ids = &srv.server().identities;
-    let now = oneauth_core::Clock::now(srv.clock.as_ref());
-    let alice = oneauth_identity::identifier::Address::email(EMAIL).unwrap();
-    ids.send_verification_code(&alice, oneauth_identity::Locale::En, now)
-        .await
-        .unwrap();
-    let code = inbox.code_for(EMAIL, "verification_code").await;
-    ids.verify(&alice, &code, None, now).await.unwrap();
+    verify_alice(&srv, &inbox).await;
     srv.clock.advance(time::Duration::seconds(61));
 
     let b = browser();

@@ -3,22 +3,19 @@
 //! session gets `reauthentication_required` (2008) and a fresh login may.
 
 use crate::support::*;
-use serde_json::{Value, json};
+use serde_json::json;
 
 const WINDOW: i64 = 600;
-
-async fn api(b: &reqwest::Client, srv: &TestServer, path: &str, body: Value) -> reqwest::Response {
-    b.post(format!("{}/api/identity/{path}", srv.public))
-        .json(&body)
-        .send()
-        .await
-        .unwrap()
-}
 
 async fn password_login(srv: &TestServer, password: &str) -> reqwest::Client {
     let b = browser();
     let body = json!({ "identifier": EMAIL, "password": password });
-    assert_eq!(api(&b, srv, "login/password", body).await.status(), 200);
+    assert_eq!(
+        identity_post(&b, srv, "login/password", body)
+            .await
+            .status(),
+        200
+    );
     b
 }
 
@@ -28,7 +25,7 @@ async fn an_old_session_cannot_change_the_password_a_fresh_one_can() {
     let old = password_login(&srv, PASSWORD).await;
     srv.clock.advance(time::Duration::seconds(WINDOW + 1));
     let change = json!({ "current_password": PASSWORD, "new_password": "a brand new passphrase" });
-    let res = api(&old, &srv, "settings/password", change.clone()).await;
+    let res = identity_post(&old, &srv, "settings/password", change.clone()).await;
     assert_eq!(
         error_code(res, 401, "reauthentication_required").await,
         2008
@@ -43,7 +40,7 @@ async fn an_old_session_cannot_change_the_password_a_fresh_one_can() {
     // Nothing changed: the old password still logs in, and a new login
     // (a recent one) may change it.
     let fresh = password_login(&srv, PASSWORD).await;
-    let res = api(&fresh, &srv, "settings/password", change).await;
+    let res = identity_post(&fresh, &srv, "settings/password", change).await;
     assert_eq!(res.status(), 200);
     password_login(&srv, "a brand new passphrase").await;
 }
@@ -64,10 +61,18 @@ async fn an_old_session_cannot_set_a_first_password() {
         async move {
             let b = browser();
             let send = json!({ "method": "email_code", "identifier": bob });
-            assert_eq!(api(&b, srv, "login/code/send", send).await.status(), 202);
+            assert_eq!(
+                identity_post(&b, srv, "login/code/send", send)
+                    .await
+                    .status(),
+                202
+            );
             let code = inbox.next_code(bob, "login_code", seen).await;
             let login = json!({ "method": "email_code", "identifier": bob, "code": code });
-            assert_eq!(api(&b, srv, "login/code", login).await.status(), 200);
+            assert_eq!(
+                identity_post(&b, srv, "login/code", login).await.status(),
+                200
+            );
             b
         }
     };
@@ -76,7 +81,7 @@ async fn an_old_session_cannot_set_a_first_password() {
     // No current password is asked when there is none: only the age of
     // the login stands between a stolen cookie and the account.
     let set = json!({ "new_password": "a first passphrase here" });
-    let res = api(&old, &srv, "settings/password", set.clone()).await;
+    let res = identity_post(&old, &srv, "settings/password", set.clone()).await;
     assert_eq!(
         error_code(res, 401, "reauthentication_required").await,
         2008
@@ -92,7 +97,7 @@ async fn an_old_session_cannot_set_a_first_password() {
         .is_some();
     assert!(!has_password, "no password was set");
     let fresh = code_login(1).await;
-    let res = api(&fresh, &srv, "settings/password", set).await;
+    let res = identity_post(&fresh, &srv, "settings/password", set).await;
     assert_eq!(res.status(), 200);
 }
 
