@@ -36,6 +36,7 @@ pub struct Config {
     pub courier: Courier,
     pub ui: Ui,
     pub social: Social,
+    pub cors: Cors,
     /// Largest accepted request body, in bytes.
     pub body_limit_bytes: usize,
     /// Proxies (addresses or CIDR ranges) whose `X-Forwarded-For` is
@@ -146,6 +147,26 @@ pub struct Session {
     pub cookie_domain: String,
     /// Lifetime of a login session.
     pub lifetime_secs: u64,
+    /// Setting or changing a password needs a login at most this old;
+    /// an older session is asked to sign in again
+    /// (`reauthentication_required`), so a stolen or forgotten session
+    /// cannot take the account over.
+    pub privileged_max_age_secs: u64,
+}
+
+/// Which other web origins a browser may call the public API from.
+/// OneAuth's own origins (issuer and UI) always may. The origins of
+/// registered redirect URIs may use only what a client needs (the silent
+/// exchange for that client, token, refresh, verify, logout, userinfo,
+/// discovery), never the identity or login/consent API.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct Cors {
+    /// Origins trusted like OneAuth's own, e.g. a custom login UI or the
+    /// operator's account pages: `https://account.example.com` (scheme,
+    /// host and port only). They may call `/api/identity/*` and
+    /// `/api/hydra/*` with the session cookie. Empty by default.
+    pub first_party_origins: Vec<Url>,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -498,6 +519,7 @@ impl Default for Config {
             courier: Courier::default(),
             ui: Ui::default(),
             social: Social::default(),
+            cors: Cors::default(),
             body_limit_bytes: 64 * 1024,
             trusted_proxies: Vec::new(),
             shutdown_timeout_secs: 10,
@@ -569,6 +591,7 @@ impl Default for Session {
             cookie_name: "ory_kratos_session".into(),
             cookie_domain: String::new(),
             lifetime_secs: 24 * 3600,
+            privileged_max_age_secs: 600,
         }
     }
 }
@@ -705,6 +728,15 @@ impl Config {
         }
         if !self.secrets.system.is_empty() && self.secrets.system.len() < 32 {
             return Err("secrets.system must be at least 32 characters".into());
+        }
+        for o in &self.cors.first_party_origins {
+            let bare = o.path() == "/" && o.query().is_none() && o.fragment().is_none();
+            let plain = o.username().is_empty() && o.password().is_none();
+            if !(matches!(o.scheme(), "http" | "https") && o.host().is_some() && bare && plain) {
+                return Err(format!(
+                    "cors.first_party_origins: `{o}` is not an origin (scheme://host[:port])"
+                ));
+            }
         }
         if self.password.min_length < 8 {
             return Err("password.min_length must be at least 8 (NIST SP 800-63B)".into());

@@ -37,6 +37,7 @@ pub enum ErrorCode {
     AdminUnauthorized,
     InvalidCode,
     SocialLoginFailed,
+    ReauthenticationRequired,
     AccessDenied,
     UnauthorizedClient,
     CsrfViolation,
@@ -48,7 +49,7 @@ pub enum ErrorCode {
 
 impl ErrorCode {
     /// Every code, in documentation order.
-    pub const ALL: [ErrorCode; 30] = [
+    pub const ALL: [ErrorCode; 31] = [
         Self::InvalidRequest,
         Self::InvalidScope,
         Self::UnsupportedResponseType,
@@ -72,6 +73,7 @@ impl ErrorCode {
         Self::AdminUnauthorized,
         Self::InvalidCode,
         Self::SocialLoginFailed,
+        Self::ReauthenticationRequired,
         Self::AccessDenied,
         Self::UnauthorizedClient,
         Self::CsrfViolation,
@@ -191,6 +193,11 @@ impl ErrorCode {
                 Some(2007),
                 "social_login_failed",
                 "The external login provider refused the login, or its answer could not be used.",
+            ),
+            Self::ReauthenticationRequired => (
+                Some(2008),
+                "reauthentication_required",
+                "The action needs a recent login: sign in again (password or code), then retry.",
             ),
             Self::AccessDenied => (
                 Some(3001),
@@ -324,6 +331,10 @@ pub enum Error {
     /// The text is public: say what failed, never the upstream's answer.
     #[error("{0}")]
     SocialLoginFailed(String),
+    /// A sensitive change (a password) on a session older than
+    /// `session.privileged_max_age_secs`.
+    #[error("This change needs a recent login: sign in again, then retry.")]
+    ReauthenticationRequired,
     #[error("{0}")]
     AccessDenied(String),
     #[error("{0}")]
@@ -367,6 +378,7 @@ impl Error {
             Self::AdminUnauthorized => C::AdminUnauthorized,
             Self::InvalidCode => C::InvalidCode,
             Self::SocialLoginFailed(_) => C::SocialLoginFailed,
+            Self::ReauthenticationRequired => C::ReauthenticationRequired,
             Self::AccessDenied(_) => C::AccessDenied,
             Self::UnauthorizedClient(_) => C::UnauthorizedClient,
             Self::CsrfViolation => C::CsrfViolation,
@@ -478,6 +490,12 @@ mod tests {
                 ErrorCode::SocialLoginFailed,
                 Some(2007),
                 "social_login_failed",
+                401,
+            ),
+            (
+                ErrorCode::ReauthenticationRequired,
+                Some(2008),
+                "reauthentication_required",
                 401,
             ),
             (ErrorCode::AccessDenied, Some(3001), "access_denied", 403),

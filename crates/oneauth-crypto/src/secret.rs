@@ -16,6 +16,9 @@ pub struct SystemKeys {
     /// Hashes one-time codes for storage: six digits hashed without a key
     /// would fall to a million guesses against a database dump.
     pub one_time_code: hmac::Key,
+    /// Signs the sign-up proof a browser keeps after a sign-up, so that
+    /// proving an address there keeps the password chosen at the sign-up.
+    pub signup: hmac::Key,
     /// Encrypts signing keys at rest.
     key_encryption: RandomizedNonceKey,
 }
@@ -44,6 +47,7 @@ impl SystemKeys {
             client_secret: hmac_key(b"client-secret"),
             csrf: hmac_key(b"csrf"),
             one_time_code: hmac_key(b"one-time-code"),
+            signup: hmac_key(b"signup-proof"),
             key_encryption: RandomizedNonceKey::new(&AES_256_GCM, &derive(&prk, b"key-encryption"))
                 .expect("AES-256-GCM takes 32-byte keys"),
         }

@@ -178,13 +178,14 @@ impl<S: Send + Sync> FromRequestParts<S> for RequestOrigin {
 }
 
 /// A request that may act with the user's session cookie: its `Origin`,
-/// when present, is OneAuth's own or a registered client's
-/// ([`AuthorizationServer::check_request_origin`]). Together with
-/// [`ApiJson`]'s required `Content-Type: application/json` — which a
-/// cross-site form cannot send, and a cross-site script only after a CORS
-/// preflight that unregistered origins fail — no other site can make a
-/// logged-in browser call these endpoints (the cookie is `SameSite=Lax`,
-/// but sites on sibling subdomains count as same-site).
+/// when present, is OneAuth's own or a configured first-party origin
+/// ([`AuthorizationServer::check_request_origin`]), never a client's.
+/// Together with [`ApiJson`]'s required `Content-Type: application/json`
+/// — which a cross-site form cannot send, and a cross-site script only
+/// after a CORS preflight that other origins fail — no other site can make
+/// a logged-in browser call these endpoints (the cookie is `SameSite=Lax`,
+/// but sites on sibling subdomains count as same-site), and reads such as
+/// `whoami` are refused to other origins outright.
 ///
 /// [`AuthorizationServer::check_request_origin`]: oneauth_oauth2::AuthorizationServer::check_request_origin
 pub struct TrustedOrigin;

@@ -5,9 +5,10 @@
 //!
 //! Every request that sends a body must say `Content-Type:
 //! application/json` ([`ApiJson`]) and every request that changes state
-//! passes [`TrustedOrigin`]: a cross-site page can neither post a form here
-//! nor script a call without a CORS preflight that only OneAuth's own and
-//! registered client origins pass. Logins set the session cookie exactly as
+//! passes [`TrustedOrigin`], as do the reads of the account: a cross-site
+//! page can neither post a form here nor script a call without a CORS
+//! preflight that only OneAuth's own and the configured first-party origins
+//! pass — a registered client's origin does not. Logins set the session cookie exactly as
 //! the pages do ([`oneauth_ui::cookie`]). Answers about addresses are the
 //! same whether or not an account has them.
 
@@ -194,7 +195,7 @@ async fn logged_in(
     tag = "identity",
     request_body = RegistrationRequest,
     responses(
-        (status = 202, description = "Codes went to the addresses to verify (for an address with an account already, its owner got a notice instead: the answer is the same).", body = RegistrationResponse),
+        (status = 202, description = "Codes went to the addresses to verify (for an address with an account already, its owner got a notice instead: the answer is the same). The `oneauth_signup` cookie keeps the sign-up proof: verifying with it keeps the password chosen here; a first proof of an address without it removes that password and ends the identity's sessions and grants (account pre-hijacking).", body = RegistrationResponse),
         (status = 400, description = "A field is missing or malformed, the passwords differ, the password is weak (`weak_password`) or the username is taken (`already_exists`).", body = ErrorBody),
         (status = 415, description = "The body is not `application/json`.", body = ErrorBody),
         (status = 429, description = "Too many attempts from this IP or for this address, or a message (a code or a notice, for taken and new addresses alike) went to an address a moment ago or its hourly cap is reached; see `Retry-After`.", body = ErrorBody),
@@ -204,6 +205,7 @@ pub async fn registration_post(
     State(app): State<AppState>,
     Extension(ip): Extension<ClientIp>,
     _: TrustedOrigin,
+    jar: CookieJar,
     MessageLocale(locale): MessageLocale,
     ApiJson(body): ApiJson<RegistrationRequest>,
 ) -> ApiResult<Response> {
@@ -232,13 +234,12 @@ pub async fn registration_post(
         require_name: body.require_name,
     };
     reg.check_form(rules, body.password_confirmation.as_deref())?;
-    let addresses = app.server.identities.register(reg, locale, now).await?;
-    Ok(no_store(
-        StatusCode::ACCEPTED,
-        RegistrationResponse {
-            verify: addresses.iter().map(address_view).collect(),
-        },
-    ))
+    let signup = app.server.identities.register(reg, locale, now).await?;
+    let jar = jar.add(oneauth_ui::cookie::signup(&app.server.config, signup.proof));
+    let body = RegistrationResponse {
+        verify: signup.verify.iter().map(address_view).collect(),
+    };
+    Ok((jar, no_store(StatusCode::ACCEPTED, body)).into_response())
 }
 
 /// Logs in with a password and sets the session cookie.
@@ -394,7 +395,7 @@ pub async fn verification_send_post(
     tag = "identity",
     request_body = VerificationRequest,
     responses(
-        (status = 200, description = "Verified. With `login`, the `ory_kratos_session` cookie is set and `session` (and `redirect_to` for a `login_challenge`) come along.", body = IdentityResponse),
+        (status = 200, description = "Verified. With `login`, the `ory_kratos_session` cookie is set and `session` (and `redirect_to` for a `login_challenge`) come along. The first proof of an address of a new sign-up keeps the password chosen there only with that sign-up's `oneauth_signup` cookie; otherwise the password is removed and every session and grant of the identity ends.", body = IdentityResponse),
         (status = 400, description = "The address is malformed.", body = ErrorBody),
         (status = 401, description = "`invalid_code`: wrong, expired, used or out of attempts.", body = ErrorBody),
         (status = 403, description = "The request's `Origin` is not trusted.", body = ErrorBody),
@@ -411,10 +412,11 @@ pub async fn verification_post(
     let now = app.clock.now();
     limit(&app, ip, &body.address, now).await?;
     let address = Address::parse(&body.address)?;
+    let signup_proof = jar.get(oneauth_ui::cookie::SIGNUP).map(|c| c.value());
     let identity = app
         .server
         .identities
-        .verify(&address, &body.code, now)
+        .verify(&address, &body.code, signup_proof, now)
         .await?;
     if body.login {
         // The code proves the address: a one-time password.
@@ -465,15 +467,15 @@ pub async fn recovery_send_post(
     Ok(code_sent(&app))
 }
 
-/// Sets a new password with a recovery code: every session of the
-/// identity ends, and the caller is logged in.
+/// Sets a new password with a recovery code: every session and every
+/// OAuth grant of the identity ends, and the caller is logged in.
 #[utoipa::path(
     post,
     path = "/api/identity/recovery",
     tag = "identity",
     request_body = RecoveryRequest,
     responses(
-        (status = 200, description = "The password is set, every other session ended, and the `ory_kratos_session` cookie holds a new one.", body = IdentityResponse),
+        (status = 200, description = "The password is set, every other session and every OAuth grant of the identity ended, and the `ory_kratos_session` cookie holds a new one.", body = IdentityResponse),
         (status = 400, description = "The address is malformed or the new password weak (`weak_password`; the code is not spent).", body = ErrorBody),
         (status = 401, description = "`invalid_code`: wrong, expired, used, out of attempts — or no account: the same answer.", body = ErrorBody),
         (status = 403, description = "The request's `Origin` is not trusted.", body = ErrorBody),
@@ -506,7 +508,8 @@ pub async fn recovery_post(
     .await
 }
 
-/// Changes the password; every other session of the identity ends.
+/// Sets or changes the password on a recent login; every other session
+/// and every OAuth grant of the identity ends.
 #[utoipa::path(
     post,
     path = "/api/identity/settings/password",
@@ -514,9 +517,9 @@ pub async fn recovery_post(
     request_body = PasswordChangeRequest,
     security(("session_cookie" = [])),
     responses(
-        (status = 200, description = "Changed; only the caller's session is left.", body = IdentityResponse),
+        (status = 200, description = "Changed; only the caller's session is left, and every OAuth grant of the identity (refresh and access tokens) is revoked.", body = IdentityResponse),
         (status = 400, description = "The new password is weak (`weak_password`).", body = ErrorBody),
-        (status = 401, description = "No live session (`login_required`), or the current password is wrong (`invalid_credentials`).", body = ErrorBody),
+        (status = 401, description = "No live session (`login_required`), the current password is wrong (`invalid_credentials`), or the session's login is older than `session.privileged_max_age_secs` (`reauthentication_required`, 2008: sign in again — password or code — and retry).", body = ErrorBody),
         (status = 403, description = "The request's `Origin` is not trusted.", body = ErrorBody),
         (status = 429, description = "Too many attempts; see `Retry-After`.", body = ErrorBody),
     )
@@ -597,9 +600,14 @@ pub async fn settings_profile_patch(
     responses(
         (status = 200, description = "Logged in.", body = IdentityResponse),
         (status = 401, description = "No live session (`login_required`).", body = ErrorBody),
+        (status = 403, description = "The request's `Origin` is not trusted.", body = ErrorBody),
     )
 )]
-pub async fn whoami_get(State(app): State<AppState>, jar: CookieJar) -> ApiResult<Response> {
+pub async fn whoami_get(
+    State(app): State<AppState>,
+    _: TrustedOrigin,
+    jar: CookieJar,
+) -> ApiResult<Response> {
     let (session, identity) = app.session(&jar).await?;
     let body = IdentityResponse {
         identity: view(&identity),
@@ -618,9 +626,14 @@ pub async fn whoami_get(State(app): State<AppState>, jar: CookieJar) -> ApiResul
     responses(
         (status = 200, description = "Newest first; `current` marks the caller's.", body = SessionsResponse),
         (status = 401, description = "No live session (`login_required`).", body = ErrorBody),
+        (status = 403, description = "The request's `Origin` is not trusted.", body = ErrorBody),
     )
 )]
-pub async fn sessions_get(State(app): State<AppState>, jar: CookieJar) -> ApiResult<Response> {
+pub async fn sessions_get(
+    State(app): State<AppState>,
+    _: TrustedOrigin,
+    jar: CookieJar,
+) -> ApiResult<Response> {
     let (session, _) = app.session(&jar).await?;
     let sessions = app
         .server

@@ -17,10 +17,10 @@ use axum::routing::{get, post, put};
 use axum_extra::extract::CookieJar;
 use error::ApiError;
 use oneauth_core::{Clock, Error};
-use oneauth_oauth2::AuthorizationServer;
+use oneauth_oauth2::{AuthorizationServer, CrossOrigin};
 use oneauth_store::{Identity, Session};
 use std::sync::Arc;
-use tower_http::cors::{AllowOrigin, CorsLayer};
+use tower_http::cors::{AllowCredentials, AllowOrigin, CorsLayer};
 
 #[derive(Clone)]
 pub struct AppState {
@@ -127,18 +127,44 @@ pub fn admin_router(app: AppState) -> Router {
         .with_state(app)
 }
 
-/// Browsers may call the public API from OneAuth's own origins and from the
-/// origins of registered redirect URIs, and from no others.
+/// Which kind of endpoint a public path is, for CORS. Any path not named
+/// here (a new route too) is [`CrossOrigin::Account`], the strictest.
+fn cross_origin_kind(path: &str) -> CrossOrigin {
+    match path {
+        "/api/oauth/web/exchange" => CrossOrigin::SilentExchange,
+        "/oauth2/token"
+        | "/api/oauth2/token"
+        | "/api/oauth/refresh"
+        | "/oauth/token/verify"
+        | "/api/oauth/logout"
+        | "/oauth2/introspect"
+        | "/oauth2/revoke"
+        | "/userinfo"
+        | "/.well-known/openid-configuration"
+        | "/.well-known/jwks.json" => CrossOrigin::Tokens,
+        _ => CrossOrigin::Account,
+    }
+}
+
+/// Browsers may call the public API cross-origin as
+/// [`AuthorizationServer::allows_cross_origin`] says per kind of endpoint:
+/// with the session cookie only from OneAuth's own and first-party origins
+/// (and the silent exchange from client origins); the token endpoints
+/// from client origins too, without credentials.
 fn cors(app: AppState) -> CorsLayer {
     CorsLayer::new()
         .allow_origin(AllowOrigin::async_predicate(
-            move |origin: HeaderValue, _| {
+            move |origin: HeaderValue, parts: &axum::http::request::Parts| {
                 let app = app.clone();
+                let kind = cross_origin_kind(parts.uri.path());
                 async move {
                     let Ok(origin) = origin.to_str() else {
                         return false;
                     };
-                    app.server.is_trusted_origin(origin).await.unwrap_or(false)
+                    app.server
+                        .allows_cross_origin(origin, kind)
+                        .await
+                        .unwrap_or(false)
                 }
             },
         ))
@@ -150,7 +176,9 @@ fn cors(app: AppState) -> CorsLayer {
             Method::DELETE,
         ])
         .allow_headers([header::AUTHORIZATION, header::CONTENT_TYPE])
-        .allow_credentials(true)
+        .allow_credentials(AllowCredentials::predicate(|_, parts| {
+            cross_origin_kind(parts.uri.path()).with_credentials()
+        }))
         .max_age(std::time::Duration::from_secs(600))
 }
 

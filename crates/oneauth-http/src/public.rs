@@ -3,7 +3,9 @@
 
 use crate::AppState;
 use crate::error::{ApiError, ApiResult};
-use crate::extract::{ApiJson, ApiQuery, BasicAuth, Bearer, OAuthForm, OAuthQuery, RequestOrigin};
+use crate::extract::{
+    ApiJson, ApiQuery, BasicAuth, Bearer, OAuthForm, OAuthQuery, RequestOrigin, TrustedOrigin,
+};
 use crate::openapi::{TokenForm, TokenParamsForm};
 use axum::Extension;
 use axum::Json;
@@ -208,10 +210,12 @@ pub async fn login_request_get(
         (status = 200, description = "Accepted for the session's identity; send the browser to `redirect_to`.", body = RedirectTo),
         (status = 400, description = "The challenge is missing, unknown, expired or used.", body = ErrorBody),
         (status = 401, description = "No live session (`login_required`).", body = ErrorBody),
+        (status = 403, description = "The request's `Origin` is not OneAuth's own or first-party.", body = ErrorBody),
     )
 )]
 pub async fn login_accept_put(
     State(app): State<AppState>,
+    _: TrustedOrigin,
     jar: CookieJar,
     ApiQuery(q): ApiQuery<LoginChallengeQuery>,
 ) -> ApiResult<Json<RedirectTo>> {
@@ -263,10 +267,12 @@ pub struct ConsentAcceptBody {
         (status = 200, description = "Granted (and remembered); send the browser to `redirect_to`.", body = RedirectTo),
         (status = 400, description = "The challenge is missing, unknown or used, or a scope was not requested.", body = ErrorBody),
         (status = 401, description = "No live session (`login_required`).", body = ErrorBody),
+        (status = 403, description = "The request's `Origin` is not OneAuth's own or first-party.", body = ErrorBody),
     )
 )]
 pub async fn consent_accept_put(
     State(app): State<AppState>,
+    _: TrustedOrigin,
     jar: CookieJar,
     ApiQuery(q): ApiQuery<ConsentChallengeQuery>,
     body: axum::body::Bytes,
@@ -300,10 +306,12 @@ pub async fn consent_accept_put(
         (status = 200, description = "Denied; `redirect_to` returns `access_denied` to the client.", body = RedirectTo),
         (status = 400, description = "The challenge is missing, unknown, expired or used.", body = ErrorBody),
         (status = 401, description = "No live session (`login_required`).", body = ErrorBody),
+        (status = 403, description = "The request's `Origin` is not OneAuth's own or first-party.", body = ErrorBody),
     )
 )]
 pub async fn consent_reject_put(
     State(app): State<AppState>,
+    _: TrustedOrigin,
     jar: CookieJar,
     ApiQuery(q): ApiQuery<ConsentChallengeQuery>,
 ) -> ApiResult<Json<RedirectTo>> {

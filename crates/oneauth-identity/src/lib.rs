@@ -120,8 +120,18 @@ pub struct SessionInfo {
     pub current: bool,
 }
 
+/// A sign-up's answer: the addresses to verify, and the sign-up proof for
+/// the browser that signed up (an HttpOnly cookie: [`Identities::verify`]).
+#[derive(Debug, Clone)]
+pub struct SignUp {
+    pub verify: Vec<Address>,
+    pub proof: String,
+}
+
 pub struct Identities {
     store: Arc<dyn Store>,
+    /// Keys the sign-up proof.
+    signup_key: aws_lc_rs::hmac::Key,
     hasher: PasswordHasher,
     minter: Arc<TokenMinter>,
     methods: Vec<Box<dyn LoginMethod>>,
@@ -130,6 +140,8 @@ pub struct Identities {
     limits: Arc<Limits>,
     policy: PasswordPolicy,
     session_lifetime: i64,
+    /// `session.privileged_max_age_secs`.
+    privileged_max_age: i64,
     social: method::social::SocialLogin,
 }
 
@@ -177,6 +189,7 @@ impl Identities {
         );
         let limits = Arc::new(Limits::new(&config.limits, store.clone()));
         Ok(Self {
+            signup_key: keys.signup.clone(),
             social: method::social::SocialLogin::new(config, keys.clone())?,
             codes: OneTimeCodes::new(
                 store.clone(),
@@ -202,6 +215,7 @@ impl Identities {
                 min_chars: config.password.min_length,
             },
             session_lifetime: config.session.lifetime_secs as i64,
+            privileged_max_age: config.session.privileged_max_age_secs as i64,
         })
     }
 
@@ -289,13 +303,16 @@ impl Identities {
     /// address to verify spends its send budget alike (so the next send's
     /// cool-down does not tell either), and the password is hashed either
     /// way, so neither answer, side effect nor time tells. A taken
-    /// username is reported: usernames are public names.
+    /// username is reported: usernames are public names. The sign-up
+    /// proof comes either way too (for a taken address it matches no
+    /// password), and the password is marked unproven until an address is
+    /// proven ([`Identities::verify`]).
     pub async fn register(
         &self,
         reg: Registration,
         locale: Locale,
         now: OffsetDateTime,
-    ) -> Result<Vec<Address>> {
+    ) -> Result<SignUp> {
         let now = now.unix_timestamp();
         let email = non_empty(reg.email)
             .map(|e| Address::email(&e))
@@ -361,9 +378,10 @@ impl Identities {
                 phone: phone.as_ref().map(|a| a.as_str().to_owned()),
                 username,
                 name: non_empty(reg.name),
+                password_unproven: true,
                 ..Traits::default()
             };
-            match self.insert(traits, Some(hash), now).await {
+            match self.insert(traits, Some(hash.clone()), now).await {
                 Ok(i) => Some(i),
                 // A concurrent sign-up took an identifier: treat as taken.
                 Err(StoreError::Conflict) => None,
@@ -388,7 +406,29 @@ impl Identities {
                 None => self.outbox.withhold(a, now).await?,
             }
         }
-        Ok(to_verify)
+        Ok(SignUp {
+            verify: to_verify,
+            proof: self.signup_proof(&hash),
+        })
+    }
+
+    /// The sign-up proof for a password hash: a MAC, so only OneAuth makes
+    /// it, of the hash (salted: one per sign-up).
+    fn signup_proof(&self, password_hash: &str) -> String {
+        oneauth_crypto::b64url(aws_lc_rs::hmac::sign(
+            &self.signup_key,
+            password_hash.as_bytes(),
+        ))
+    }
+
+    /// Whether `proof` is the sign-up proof of the identity's password.
+    fn made_the_signup(&self, identity: &Identity, proof: Option<&str>) -> bool {
+        match (identity.password_hash.as_deref(), proof) {
+            (Some(hash), Some(proof)) => {
+                oneauth_crypto::ct_eq(self.signup_proof(hash).as_bytes(), proof.as_bytes())
+            }
+            _ => false,
+        }
     }
 
     /// Issues a code and queues its message; for `None` (no such account)
@@ -436,10 +476,28 @@ impl Identities {
     }
 
     /// Marks `address` verified on its identity, given the code sent to it.
+    ///
+    /// Account pre-hijacking: someone signs up with another person's
+    /// address and a password of their own, and waits for the owner to
+    /// prove the address and use the account. So a password chosen at a
+    /// self-service sign-up counts as chosen by a stranger
+    /// ([`Traits::password_unproven`]) until an address of the identity is
+    /// first proven — by a verification code here, or by a login code
+    /// (`method::redeem_login_code`). At that proof the password survives
+    /// only if the proof comes from the browser that made the sign-up:
+    /// `signup_proof` is the [`SignUp::proof`] it kept, and it matches only
+    /// the password chosen there. Any other prover owns the address but
+    /// did not (provably) choose the password: the password is removed,
+    /// and every session and OAuth grant of the identity ends, since
+    /// whoever logged in so far did it with that password. The prover's
+    /// own login, when asked for, starts after that. A recovery needs a
+    /// proven address already, and passwords set by an operator (admin
+    /// API, CLI) are not marked, so neither is concerned.
     pub async fn verify(
         &self,
         address: &Address,
         code: &str,
+        signup_proof: Option<&str>,
         now: OffsetDateTime,
     ) -> Result<Identity> {
         let now = now.unix_timestamp();
@@ -459,8 +517,9 @@ impl Identities {
             Address::Phone(p) if t.phone.as_ref() == Some(p) => t.phone_verified = true,
             _ => return Err(Error::InvalidCode),
         }
+        let by_signup = self.made_the_signup(&identity, signup_proof);
         identity.updated_at = now;
-        self.store.update_identity(&identity).await?;
+        settle_first_proof(self.store.as_ref(), &mut identity, by_signup, now).await?;
         Ok(identity)
     }
 
@@ -490,8 +549,9 @@ impl Identities {
         .await
     }
 
-    /// Sets a new password with a recovery code, and ends every session of
-    /// the identity (whoever else was in is out).
+    /// Sets a new password with a recovery code, and ends every session and
+    /// every OAuth grant of the identity (whoever else was in is out, in
+    /// the browser and in every app: ASVS 3.3.3).
     pub async fn recover(
         &self,
         address: &Address,
@@ -520,12 +580,16 @@ impl Identities {
         );
         identity.updated_at = now;
         self.store.update_identity(&identity).await?;
-        self.store.revoke_other_sessions(&id, None, now).await?;
+        self.store.revoke_identity_access(&id, None, now).await?;
         Ok(identity)
     }
 
     /// Changes the password; the current one is required when there is
-    /// one. Every other session of the identity ends.
+    /// one, and the session must be a recent login
+    /// (`session.privileged_max_age_secs`): a session left open or a stolen
+    /// cookie cannot set a password on an account that has none, nor
+    /// start guessing the current one. Every other session and every OAuth
+    /// grant of the identity ends (ASVS 3.3.3), this session's apps too.
     pub async fn change_password(
         &self,
         session: &Session,
@@ -534,6 +598,9 @@ impl Identities {
         now: OffsetDateTime,
     ) -> Result<()> {
         let now = now.unix_timestamp();
+        if !self.is_recent(session, now) {
+            return Err(Error::ReauthenticationRequired);
+        }
         let mut identity = self
             .store
             .get_identity(&session.identity_id)
@@ -565,9 +632,15 @@ impl Identities {
         identity.updated_at = now;
         self.store.update_identity(&identity).await?;
         self.store
-            .revoke_other_sessions(&identity.id, Some(&session.id), now)
+            .revoke_identity_access(&identity.id, Some(&session.id), now)
             .await?;
         Ok(())
+    }
+
+    /// Whether the session's login is recent enough for a sensitive
+    /// change (`session.privileged_max_age_secs`).
+    pub fn is_recent(&self, session: &Session, now: i64) -> bool {
+        now - session.authenticated_at <= self.privileged_max_age
     }
 
     /// Changes name and username (empty clears them). The identity is
@@ -774,6 +847,29 @@ impl Identities {
             .revoke_session(session_id, now.unix_timestamp())
             .await?)
     }
+}
+
+/// Saves an identity one of whose addresses was just proven, by the rule
+/// of [`Identities::verify`]: an unproven password survives only when
+/// `by_signup` (the prover made the sign-up); otherwise it goes, and every
+/// session and grant of the identity ends after the identity is saved.
+pub(crate) async fn settle_first_proof(
+    store: &dyn Store,
+    identity: &mut Identity,
+    by_signup: bool,
+    now: i64,
+) -> Result<()> {
+    let stranger_password = std::mem::take(&mut identity.traits.password_unproven) && !by_signup;
+    if stranger_password {
+        identity.password_hash = None;
+    }
+    store.update_identity(identity).await?;
+    if stranger_password {
+        store
+            .revoke_identity_access(&identity.id, None, now)
+            .await?;
+    }
+    Ok(())
 }
 
 #[cfg(test)]

@@ -273,7 +273,11 @@ async fn registration_answers_alike_for_taken_addresses_and_verifies() {
         ..reg("ALICE@example.com")
     };
     let second = f.ids.register(again, Locale::En, at(100)).await.unwrap();
-    assert_eq!(first, second, "same answer for a taken address");
+    assert_eq!(
+        first.verify, second.verify,
+        "same answer for a taken address"
+    );
+    assert_eq!(first.proof.len(), second.proof.len(), "a proof either way");
     let notice = f.outbox().await;
     assert_eq!(notice.len(), 1);
     assert_eq!(notice[0].1, "registration_exists");
@@ -288,12 +292,12 @@ async fn registration_answers_alike_for_taken_addresses_and_verifies() {
     );
 
     let addr = Address::email("alice@example.com").unwrap();
-    let identity = f.ids.verify(&addr, &code, at(300)).await.unwrap();
+    let identity = f.ids.verify(&addr, &code, None, at(300)).await.unwrap();
     assert!(identity.traits.email_verified);
     assert_eq!(identity.traits.username.as_deref(), Some("alice"));
     assert_eq!(identity.traits.name.as_deref(), Some("Alice"));
     assert!(matches!(
-        f.ids.verify(&addr, &code, at(301)).await,
+        f.ids.verify(&addr, &code, None, at(301)).await,
         Err(Error::InvalidCode)
     ));
 }
@@ -340,7 +344,7 @@ async fn recovery_needs_a_verified_address_and_ends_every_session() {
         .await
         .unwrap();
     let code = f.sent_code().await;
-    f.ids.verify(&addr, &code, at(1)).await.unwrap();
+    f.ids.verify(&addr, &code, None, at(1)).await.unwrap();
 
     let (_, s1) = f
         .ids
@@ -556,22 +560,31 @@ async fn wrong_codes_share_one_budget_over_every_purpose_and_lock_out_longer_eac
         assert!(matches!(r.await, Err(Error::InvalidCode)));
     }
     assert!(matches!(
-        f.ids.verify(&addr, wrong, at(3)).await,
+        f.ids.verify(&addr, wrong, None, at(3)).await,
         Err(Error::InvalidCode)
     ));
     // Locked out for a minute from the fifth: even the right code waits.
-    assert_eq!(retry_after(f.ids.verify(&addr, &code, at(4)).await), 59);
-    assert_eq!(retry_after(f.ids.verify(&addr, &code, at(62)).await), 1);
-    f.ids.verify(&addr, &code, at(63)).await.unwrap();
+    assert_eq!(
+        retry_after(f.ids.verify(&addr, &code, None, at(4)).await),
+        59
+    );
+    assert_eq!(
+        retry_after(f.ids.verify(&addr, &code, None, at(62)).await),
+        1
+    );
+    f.ids.verify(&addr, &code, None, at(63)).await.unwrap();
     // The right code took back its own guess only: five more wrong ones
     // lock the address out twice as long.
     for _ in 0..5 {
         assert!(matches!(
-            f.ids.verify(&addr, wrong, at(64)).await,
+            f.ids.verify(&addr, wrong, None, at(64)).await,
             Err(Error::InvalidCode)
         ));
     }
-    assert_eq!(retry_after(f.ids.verify(&addr, wrong, at(65)).await), 119);
+    assert_eq!(
+        retry_after(f.ids.verify(&addr, wrong, None, at(65)).await),
+        119
+    );
     let r = f
         .ids
         .authenticate("email_code", &login(wrong), at(65))
@@ -595,7 +608,10 @@ async fn sign_ups_with_taken_and_new_addresses_spend_the_same_send_budget() {
         .ids
         .register(reg("alice@example.com"), Locale::En, at(100));
     let new = f.ids.register(reg("bob@example.com"), Locale::En, at(100));
-    assert_eq!(taken.await.unwrap().len(), new.await.unwrap().len());
+    assert_eq!(
+        taken.await.unwrap().verify.len(),
+        new.await.unwrap().verify.len()
+    );
     // A second sign-up at once, or a resend of the code: the same wait.
     for email in ["alice@example.com", "bob@example.com"] {
         let again = f.ids.register(reg(email), Locale::En, at(101)).await;
@@ -657,6 +673,110 @@ async fn every_message_to_an_address_spends_one_budget() {
     // An hour after the first, the next goes out.
     f.ids
         .send_verification_code(&addr, Locale::En, at(3600))
+        .await
+        .unwrap();
+}
+
+#[tokio::test]
+async fn setting_a_password_needs_a_recent_login() {
+    let f = fixture().await;
+    // No password yet: the case where the current one is not asked.
+    let identity = f
+        .ids
+        .create("alice@example.com", None, None, at(0))
+        .await
+        .unwrap();
+    let (_, session) = f
+        .ids
+        .start_session(&identity, &["otp"], at(0))
+        .await
+        .unwrap();
+    let window = Config::default().session.privileged_max_age_secs as i64;
+    assert!(matches!(
+        f.ids
+            .change_password(&session, None, "a long enough passphrase", at(window + 1))
+            .await,
+        Err(Error::ReauthenticationRequired)
+    ));
+    assert!(
+        f.store
+            .get_identity(&identity.id)
+            .await
+            .unwrap()
+            .unwrap()
+            .password_hash
+            .is_none()
+    );
+    f.ids
+        .change_password(&session, None, "a long enough passphrase", at(window))
+        .await
+        .unwrap();
+}
+
+#[tokio::test]
+async fn a_sign_up_password_survives_the_first_proof_only_from_the_sign_up() {
+    let f = fixture().await;
+    let addr = Address::email("victim@example.com").unwrap();
+    let sign_up = |email: &str| Registration {
+        email: Some(email.into()),
+        password: PW.into(),
+        ..Default::default()
+    };
+    let login = fields(&[("identifier", "victim@example.com"), ("password", PW)]);
+
+    // Someone else signs up with the address and logs in with the password.
+    f.ids
+        .register(sign_up("victim@example.com"), Locale::En, at(0))
+        .await
+        .unwrap();
+    let code = f.sent_code().await;
+    let (stranger, _) = f.ids.authenticate("password", &login, at(1)).await.unwrap();
+    assert!(stranger.traits.password_unproven);
+    let (_, squatter) = f
+        .ids
+        .start_session(&stranger, &["pwd"], at(1))
+        .await
+        .unwrap();
+    // A proof that is not this sign-up's (another sign-up's, say) counts
+    // as none. The owner proves the address: the password goes, and so
+    // does every session.
+    let other = f
+        .ids
+        .register(sign_up("other@example.com"), Locale::En, at(2))
+        .await
+        .unwrap();
+    let owner = f
+        .ids
+        .verify(&addr, &code, Some(&other.proof), at(3))
+        .await
+        .unwrap();
+    assert!(owner.traits.email_verified && !owner.traits.password_unproven);
+    assert!(owner.password_hash.is_none());
+    assert!(matches!(
+        f.ids.authenticate("password", &login, at(4)).await,
+        Err(Error::InvalidCredentials)
+    ));
+    assert!(
+        f.store
+            .get_session(&squatter.token_hash, 4)
+            .await
+            .unwrap()
+            .is_none()
+    );
+
+    // The person who signed up, proving the address from the sign-up's
+    // browser, keeps the password.
+    let mine = Address::email("other@example.com").unwrap();
+    let code = f.sent_code().await;
+    let me = f
+        .ids
+        .verify(&mine, &code, Some(&other.proof), at(5))
+        .await
+        .unwrap();
+    assert!(me.password_hash.is_some() && !me.traits.password_unproven);
+    let mine_login = fields(&[("identifier", "other@example.com"), ("password", PW)]);
+    f.ids
+        .authenticate("password", &mine_login, at(6))
         .await
         .unwrap();
 }

@@ -158,22 +158,44 @@ impl AuthorizationServer {
     }
 
     /// The origins trusted to act in a browser with the user's session
-    /// cookie: OneAuth's own and the origins of registered redirect URIs.
-    /// CORS, `return_to` and the cookie-authenticated JSON endpoints all
-    /// use this one rule.
-    pub async fn is_trusted_origin(&self, origin: &str) -> R<bool> {
-        if self.is_own_origin(origin) {
-            return Ok(true);
-        }
-        Ok(self.store.is_client_origin(origin).await?)
+    /// cookie: OneAuth's own and the configured first-party origins
+    /// (`cors.first_party_origins`). A registered client's origin is not
+    /// one of them: a third-party app's page (or an XSS on it, or any
+    /// local program on a registered loopback port) must not read or
+    /// change the account.
+    pub fn is_first_party_origin(&self, origin: &str) -> bool {
+        self.is_own_origin(origin)
+            || self
+                .config
+                .cors
+                .first_party_origins
+                .iter()
+                .any(|u| u.origin().ascii_serialization() == origin)
     }
 
-    /// Refuses a request whose `Origin` header names another site. A
+    /// Whether a browser page on `origin` may call an endpoint of `kind`
+    /// cross-origin (CORS); [`CrossOrigin::with_credentials`] says whether
+    /// with the session cookie.
+    pub async fn allows_cross_origin(&self, origin: &str, kind: CrossOrigin) -> R<bool> {
+        if self.is_first_party_origin(origin) {
+            return Ok(true);
+        }
+        Ok(match kind {
+            CrossOrigin::Account => false,
+            CrossOrigin::SilentExchange | CrossOrigin::Tokens => {
+                self.store.is_client_origin(origin).await?
+            }
+        })
+    }
+
+    /// Refuses a request acting with the session cookie whose `Origin`
+    /// header is not first-party ([`Self::is_first_party_origin`]). A
     /// request without `Origin` does not come from a cross-site page:
-    /// browsers always send it on cross-origin POST, PUT, PATCH and DELETE.
+    /// browsers always send it on cross-origin requests made by scripts
+    /// and on POST, PUT, PATCH and DELETE.
     pub async fn check_request_origin(&self, origin: Option<&str>) -> R<()> {
         match origin {
-            Some(o) if !self.is_trusted_origin(o).await? => Err(Error::AccessDenied(format!(
+            Some(o) if !self.is_first_party_origin(o) => Err(Error::AccessDenied(format!(
                 "Requests from origin {o} are not accepted here."
             ))),
             _ => Ok(()),
@@ -181,9 +203,10 @@ impl AuthorizationServer {
     }
 
     /// No open redirects: a post-login URL is followed only to OneAuth's
-    /// own origins or the origin of a registered redirect URI. The answer
-    /// is the parsed URL's serialisation, never the raw string: the parser
-    /// drops tabs and newlines, which a `Location` header cannot carry.
+    /// own origins, a first-party origin or the origin of a registered
+    /// redirect URI. The answer is the parsed URL's serialisation, never
+    /// the raw string: the parser drops tabs and newlines, which a
+    /// `Location` header cannot carry.
     pub async fn allowed_return_to(&self, target: &str) -> R<Option<String>> {
         let Ok(url) = url::Url::parse(target) else {
             return Ok(None);
@@ -194,10 +217,39 @@ impl AuthorizationServer {
         {
             return Ok(None);
         }
-        Ok(self
-            .is_trusted_origin(&url.origin().ascii_serialization())
-            .await?
-            .then(|| url.into()))
+        // A redirect, not a credentialed read: a client's origin is fine.
+        let origin = url.origin().ascii_serialization();
+        let allowed =
+            self.is_first_party_origin(&origin) || self.store.is_client_origin(&origin).await?;
+        Ok(allowed.then(|| url.into()))
+    }
+}
+
+/// The kinds of public endpoint, by what a cross-origin page may do there.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CrossOrigin {
+    /// Acts with the session cookie on the account or the login and
+    /// consent flow (`/api/identity/*`, `/api/hydra/*`, logout pages):
+    /// first-party origins only.
+    Account,
+    /// The guide's silent exchange: the session cookie, from a client's
+    /// origin too; the exchange itself then allows only that client's
+    /// origins ([`AuthorizationServer::silent_exchange`]).
+    SilentExchange,
+    /// Token, refresh, verify, logout (by token), userinfo, revocation,
+    /// introspection, discovery: no cookie is involved, so client origins
+    /// may call them, without credentials.
+    Tokens,
+}
+
+impl CrossOrigin {
+    /// Whether a cross-origin answer lets the browser send and read with
+    /// cookies (`Access-Control-Allow-Credentials`).
+    pub fn with_credentials(self) -> bool {
+        match self {
+            Self::Account | Self::SilentExchange => true,
+            Self::Tokens => false,
+        }
     }
 }
 

@@ -96,6 +96,8 @@ pub trait ClientStore {
     async fn update_client(&self, client: &Client) -> StoreResult<bool>;
     async fn get_client(&self, id: &str) -> StoreResult<Option<Client>>;
     async fn list_clients(&self) -> StoreResult<Vec<Client>>;
+    /// Deletes the client and, in the same transaction, every token issued
+    /// to it: a deleted client's tokens must not stay active.
     async fn delete_client(&self, id: &str) -> StoreResult<bool>;
     /// Whether `origin` (scheme://host[:port]) is the origin of a registered redirect URI.
     async fn is_client_origin(&self, origin: &str) -> StoreResult<bool>;
@@ -120,13 +122,24 @@ pub trait IdentityStore {
     /// Deletes the identity with its sessions, consents and tokens.
     async fn delete_identity(&self, id: &str) -> StoreResult<bool>;
     /// Sets the state; disabling revokes the identity's sessions and tokens
-    /// in the same transaction.
+    /// in the same transaction (as [`IdentityStore::revoke_identity_access`]).
     async fn set_identity_state(
         &self,
         id: &str,
         state: IdentityState,
         now: i64,
     ) -> StoreResult<bool>;
+    /// Ends the identity's access everywhere, in one transaction: every
+    /// token issued to it (access and refresh, of every client and flow)
+    /// is revoked, and every live session but `keep_session`. Disabling,
+    /// a password change and a recovery all use it. Returns how many
+    /// sessions ended.
+    async fn revoke_identity_access(
+        &self,
+        id: &str,
+        keep_session: Option<&str>,
+        now: i64,
+    ) -> StoreResult<u64>;
 }
 
 /// Social login links, (provider, subject) -> identity. They go with their

@@ -101,6 +101,11 @@ pub struct Traits {
     pub username: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub name: Option<String>,
+    /// The password was chosen at a self-service sign-up and no address of
+    /// the identity has been proven since: whoever chose it may not own
+    /// the addresses (`oneauth_identity::Identities::verify` has the rule).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub password_unproven: bool,
 }
 
 #[derive(Debug, Clone, PartialEq)]

@@ -184,11 +184,19 @@ impl ClientStore for PostgresStore {
     }
 
     async fn delete_client(&self, id: &str) -> StoreResult<bool> {
+        let mut tx = self.pool.begin().await?;
+        // No index on tokens.client_id (it would cost every token insert):
+        // a deletion is rare and scans once.
+        sqlx::query("DELETE FROM tokens WHERE client_id = $1")
+            .bind(id)
+            .execute(&mut *tx)
+            .await?;
         let n = sqlx::query("DELETE FROM clients WHERE id = $1")
             .bind(id)
-            .execute(&self.pool)
+            .execute(&mut *tx)
             .await?
             .rows_affected();
+        tx.commit().await?;
         Ok(n == 1)
     }
 
@@ -331,24 +339,47 @@ impl IdentityStore for PostgresStore {
             .await?
             .rows_affected();
         if n == 1 && state == IdentityState::Disabled {
-            sqlx::query(
-                "UPDATE tokens SET revoked_at = $2 WHERE subject = $1 AND revoked_at IS NULL",
-            )
-            .bind(id)
-            .bind(now)
-            .execute(&mut *tx)
-            .await?;
-            sqlx::query(
-                "UPDATE sessions SET revoked_at = $2 WHERE identity_id = $1 AND revoked_at IS NULL",
-            )
-            .bind(id)
-            .bind(now)
-            .execute(&mut *tx)
-            .await?;
+            revoke_access(&mut tx, id, None, now).await?;
         }
         tx.commit().await?;
         Ok(n == 1)
     }
+
+    async fn revoke_identity_access(
+        &self,
+        id: &str,
+        keep_session: Option<&str>,
+        now: i64,
+    ) -> StoreResult<u64> {
+        let mut tx = self.pool.begin().await?;
+        let ended = revoke_access(&mut tx, id, keep_session, now).await?;
+        tx.commit().await?;
+        Ok(ended)
+    }
+}
+
+/// [`IdentityStore::revoke_identity_access`] inside the caller's transaction.
+async fn revoke_access(
+    tx: &mut sqlx::Transaction<'_, sqlx::Postgres>,
+    id: &str,
+    keep: Option<&str>,
+    now: i64,
+) -> StoreResult<u64> {
+    sqlx::query("UPDATE tokens SET revoked_at = $2 WHERE subject = $1 AND revoked_at IS NULL")
+        .bind(id)
+        .bind(now)
+        .execute(&mut **tx)
+        .await?;
+    Ok(sqlx::query(
+        "UPDATE sessions SET revoked_at = $2
+         WHERE identity_id = $1 AND revoked_at IS NULL AND id IS DISTINCT FROM $3",
+    )
+    .bind(id)
+    .bind(now)
+    .bind(keep)
+    .execute(&mut **tx)
+    .await?
+    .rows_affected())
 }
 
 #[async_trait]

@@ -296,8 +296,13 @@ impl ClientStore for SqliteStore {
 
     async fn delete_client(&self, id: &str) -> StoreResult<bool> {
         let id = id.to_owned();
-        self.write(move |c| Ok(exec(c, "DELETE FROM clients WHERE id = $1", &[&id])? == 1))
-            .await
+        self.write(move |c| {
+            // No index on tokens.client_id (it would cost every token
+            // insert): a deletion is rare and scans once.
+            exec(c, "DELETE FROM tokens WHERE client_id = $1", &[&id])?;
+            Ok(exec(c, "DELETE FROM clients WHERE id = $1", &[&id])? == 1)
+        })
+        .await
     }
 
     async fn is_client_origin(&self, origin: &str) -> StoreResult<bool> {
@@ -450,21 +455,39 @@ impl IdentityStore for SqliteStore {
                 &[&id, &state.as_str(), &now],
             )?;
             if n == 1 && state == IdentityState::Disabled {
-                exec(
-                    c,
-                    "UPDATE tokens SET revoked_at = $2 WHERE subject = $1 AND revoked_at IS NULL",
-                    &[&id, &now],
-                )?;
-                exec(
-                    c,
-                    "UPDATE sessions SET revoked_at = $2 WHERE identity_id = $1 AND revoked_at IS NULL",
-                    &[&id, &now],
-                )?;
+                revoke_access(c, &id, None, now)?;
             }
             Ok(n == 1)
         })
         .await
     }
+
+    async fn revoke_identity_access(
+        &self,
+        id: &str,
+        keep_session: Option<&str>,
+        now: i64,
+    ) -> StoreResult<u64> {
+        let id = id.to_owned();
+        let keep = keep_session.map(str::to_owned);
+        self.write(move |c| revoke_access(c, &id, keep.as_deref(), now))
+            .await
+    }
+}
+
+/// [`IdentityStore::revoke_identity_access`] inside the caller's transaction.
+fn revoke_access(c: &Connection, id: &str, keep: Option<&str>, now: i64) -> StoreResult<u64> {
+    exec(
+        c,
+        "UPDATE tokens SET revoked_at = $2 WHERE subject = $1 AND revoked_at IS NULL",
+        &[&id, &now],
+    )?;
+    exec(
+        c,
+        "UPDATE sessions SET revoked_at = $2
+         WHERE identity_id = $1 AND revoked_at IS NULL AND id IS NOT $3",
+        &[&id, &now, &keep],
+    )
 }
 
 #[async_trait]

@@ -58,6 +58,8 @@ conformance!(
     concurrent_token_inserts_all_land_and_a_bad_one_fails_alone,
     external_identities_link_once_and_go_with_their_identity,
     tokens_are_read_with_their_identity,
+    revoking_an_identitys_access_ends_its_tokens_and_other_sessions,
+    deleting_a_client_deletes_its_tokens,
     a_client_and_a_token_are_read_together,
     budgets_are_written_by_compare_and_swap,
 );
@@ -1493,4 +1495,86 @@ async fn a_client_and_a_token_are_read_together(store: Arc<dyn Store>) {
             (Some(web.clone()), None)
         );
     }
+}
+
+async fn revoking_an_identitys_access_ends_its_tokens_and_other_sessions(store: Arc<dyn Store>) {
+    for (id, email) in [("s", "s@example.com"), ("o", "o@example.com")] {
+        store
+            .insert_identity(&identity_with(id, Some(email), None, None))
+            .await
+            .unwrap();
+    }
+    for (id, owner) in [("keep", "s"), ("end", "s"), ("other", "o")] {
+        store
+            .insert_session(&session_at(id, owner, 1))
+            .await
+            .unwrap();
+    }
+    let mut access = refresh("at", 1000);
+    access.kind = TokenKind::Access;
+    let mut others = refresh("rt-o", 1000);
+    others.subject = Some("o".into());
+    others.grant_id = "other-family".into();
+    store
+        .insert_tokens(&[refresh("rt", 1000), access, others])
+        .await
+        .unwrap();
+    assert_eq!(
+        store
+            .revoke_identity_access("s", Some("keep"), 5)
+            .await
+            .unwrap(),
+        1,
+        "one other session ended"
+    );
+    assert!(store.get_session("h-keep", 6).await.unwrap().is_some());
+    assert!(store.get_session("h-end", 6).await.unwrap().is_none());
+    for (kind, hash) in [(TokenKind::Refresh, "rt"), (TokenKind::Access, "at")] {
+        assert!(
+            store.get_token(kind, hash, 6).await.unwrap().is_none(),
+            "{hash} revoked"
+        );
+    }
+    // Another identity keeps its session and tokens.
+    assert!(store.get_session("h-other", 6).await.unwrap().is_some());
+    assert!(
+        store
+            .get_token(TokenKind::Refresh, "rt-o", 6)
+            .await
+            .unwrap()
+            .is_some()
+    );
+    // Without a session to keep, every session ends.
+    assert_eq!(store.revoke_identity_access("s", None, 7).await.unwrap(), 1);
+    assert!(store.get_session("h-keep", 8).await.unwrap().is_none());
+}
+
+async fn deleting_a_client_deletes_its_tokens(store: Arc<dyn Store>) {
+    store.insert_client(&client("c")).await.unwrap();
+    store.insert_client(&client("d")).await.unwrap();
+    let mut access = refresh("at", 1000);
+    access.kind = TokenKind::Access;
+    let mut others = refresh("rt-d", 1000);
+    others.client_id = "d".into();
+    others.grant_id = "d-family".into();
+    store
+        .insert_tokens(&[refresh("rt", 1000), access, others])
+        .await
+        .unwrap();
+    assert!(store.delete_client("c").await.unwrap());
+    for (kind, hash) in [(TokenKind::Refresh, "rt"), (TokenKind::Access, "at")] {
+        assert!(
+            store.get_token(kind, hash, 6).await.unwrap().is_none(),
+            "{hash} went with its client"
+        );
+    }
+    assert!(
+        store
+            .get_token(TokenKind::Refresh, "rt-d", 6)
+            .await
+            .unwrap()
+            .is_some(),
+        "another client's token stays"
+    );
+    assert!(!store.delete_client("c").await.unwrap());
 }

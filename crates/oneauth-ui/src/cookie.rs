@@ -1,7 +1,7 @@
 //! The login session cookie (`session.cookie_name`, `ory_kratos_session` by
 //! default), built here only: the login pages and the identity JSON API set
 //! it with the same attributes, and logout clears it with the same path and
-//! domain.
+//! domain. Also the sign-up proof cookie, set by both after a sign-up.
 
 use axum_extra::extract::cookie::{Cookie, SameSite};
 use oneauth_core::Config;
@@ -34,4 +34,21 @@ pub fn session_removal(config: &Config) -> Cookie<'static> {
         c.set_domain(config.session.cookie_domain.clone());
     }
     c
+}
+
+/// Name of the cookie with the sign-up proof (`oneauth_identity::SignUp`).
+pub const SIGNUP: &str = "oneauth_signup";
+
+/// The sign-up proof of the browser that signed up: proving an address from
+/// this browser keeps the password chosen at the sign-up. HttpOnly,
+/// `SameSite=Lax`, host-only, for a session's lifetime (a sign-up finished
+/// the same day).
+pub fn signup(config: &Config, proof: String) -> Cookie<'static> {
+    Cookie::build((SIGNUP, proof))
+        .path("/")
+        .http_only(true)
+        .secure(config.cookies_secure())
+        .same_site(SameSite::Lax)
+        .max_age(time::Duration::seconds(config.session.lifetime_secs as i64))
+        .build()
 }

@@ -537,9 +537,10 @@ pub async fn register_post(
         verify: verify_method(&params),
     };
     match state.server.identities.register(reg, locale(t), now).await {
-        Ok(addresses) => {
+        Ok(signup) => {
+            let jar = jar.add(crate::cookie::signup(&state.server.config, signup.proof));
             let page =
-                VerificationPage::for_addresses(c, params, page.csrf_token, &addresses, true);
+                VerificationPage::for_addresses(c, params, page.csrf_token, &signup.verify, true);
             (jar, render(StatusCode::OK, page)).into_response()
         }
         Err(e @ Error::AlreadyExists(_)) => {
@@ -710,6 +711,7 @@ pub async fn verification_post(
         page.notice = Some(t.code_sent.into());
         return (jar, render(StatusCode::OK, page)).into_response();
     }
+    let signup_proof = jar.get(crate::cookie::SIGNUP).map(|c| c.value().to_owned());
     let mut verified: Option<Identity> = None;
     for a in &addresses {
         let kind = match a {
@@ -717,7 +719,12 @@ pub async fn verification_post(
             Address::Phone(_) => "phone",
         };
         match ids
-            .verify(a, &field(&form, &format!("{kind}_code")), now)
+            .verify(
+                a,
+                &field(&form, &format!("{kind}_code")),
+                signup_proof.as_deref(),
+                now,
+            )
             .await
         {
             Ok(i) => verified = Some(i),
@@ -732,8 +739,9 @@ pub async fn verification_post(
     }
     let identity = verified.expect("at least one address was verified");
     if after_register {
-        // The codes prove the addresses; the person chose the password a
-        // moment ago: this is their first login.
+        // The codes prove the addresses: this is their first login (a
+        // password chosen at a sign-up in another browser is gone by now,
+        // see `Identities::verify`).
         return finish_login(&state, jar, c, &params, &identity, "otp", now).await;
     }
     let done = MessagePage {
@@ -886,6 +894,9 @@ struct SettingsPage<'a> {
     password_hint: String,
     sessions: Vec<SessionRow>,
     logout_url: String,
+    /// When the login is too old to set a password
+    /// (`session.privileged_max_age_secs`): the login page, coming back here.
+    reauth_url: Option<String>,
     notice: Option<String>,
     error: Option<String>,
     errors: Errors,
@@ -903,11 +914,17 @@ async fn signed_in(state: &UiState, jar: &CookieJar) -> Option<(Session, Identit
         .flatten()
 }
 
-fn to_login(state: &UiState) -> Response {
+/// The login page, coming back to the settings. With a live session it
+/// still asks: a new login, which also makes the session recent.
+fn login_for_settings(state: &UiState) -> String {
     let mut url = url::Url::parse(&state.server.ui_endpoint("/login")).expect("UI URL is valid");
     url.query_pairs_mut()
         .append_pair("return_to", &state.server.ui_endpoint("/settings"));
-    Redirect::to(url.as_str()).into_response()
+    url.into()
+}
+
+fn to_login(state: &UiState) -> Response {
+    Redirect::to(&login_for_settings(state)).into_response()
 }
 
 async fn settings_page<'a>(
@@ -954,6 +971,11 @@ async fn settings_page<'a>(
             })
             .collect(),
         logout_url: "/logout".into(),
+        reauth_url: (!state
+            .server
+            .identities
+            .is_recent(session, now.unix_timestamp()))
+        .then(|| login_for_settings(state)),
         notice: None,
         error: None,
         errors: Errors::new(),
@@ -1095,6 +1117,8 @@ pub async fn settings_password_post(
             Err(Error::InvalidCredentials) => {
                 errors.insert("current_password", t.wrong_password.into());
             }
+            // The page comes back with a link to sign in again.
+            Err(Error::ReauthenticationRequired) => {}
             Err(e) => return error_page(state.chrome(t, false), &e),
         }
     }
@@ -1102,7 +1126,12 @@ pub async fn settings_password_post(
     match settings_page(&state, t, &session, &identity, csrf_token).await {
         Ok(mut page) => {
             page.errors = errors;
-            (jar, render(StatusCode::BAD_REQUEST, page)).into_response()
+            let status = if page.reauth_url.is_some() {
+                StatusCode::UNAUTHORIZED
+            } else {
+                StatusCode::BAD_REQUEST
+            };
+            (jar, render(status, page)).into_response()
         }
         Err(e) => error_page(state.chrome(t, false), &e),
     }

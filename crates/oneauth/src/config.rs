@@ -83,6 +83,44 @@ mod tests {
     }
 
     #[test]
+    fn first_party_origins_are_bare_origins() {
+        figment::Jail::expect_with(|jail| {
+            jail.create_file(
+                "cors.toml",
+                "[cors]\nfirst_party_origins = [\"https://account.example\", \"http://127.0.0.1:4000\"]\n",
+            )?;
+            let c = load(Some(Path::new("cors.toml")), serde_json::json!({}))
+                .map_err(|e| e.to_string())?;
+            let origins: Vec<String> = c
+                .cors
+                .first_party_origins
+                .iter()
+                .map(|u| u.origin().ascii_serialization())
+                .collect();
+            assert_eq!(
+                origins,
+                ["https://account.example", "http://127.0.0.1:4000"]
+            );
+            assert_eq!(c.session.privileged_max_age_secs, 600);
+            for bad in [
+                "https://account.example/path",
+                "https://user@account.example",
+                "ftp://account.example",
+                "https://account.example/?q",
+            ] {
+                let err = load(
+                    None,
+                    serde_json::json!({ "cors": { "first_party_origins": [bad] } }),
+                )
+                .expect_err(bad)
+                .to_string();
+                assert!(err.contains("cors.first_party_origins"), "{bad}: {err}");
+            }
+            Ok(())
+        });
+    }
+
+    #[test]
     fn social_providers_come_from_toml_and_bad_ones_fail_start_up_clearly() {
         use oneauth_core::config::SocialKind;
         figment::Jail::expect_with(|jail| {

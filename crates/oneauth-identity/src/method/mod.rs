@@ -91,7 +91,9 @@ async fn send_login_code(ctx: &MethodContext<'_>, address: Address) -> Result<()
 }
 
 /// Step two: the code proves control of the address, which therefore
-/// counts as verified from now on.
+/// counts as verified from now on. A first proof settles a password chosen
+/// at sign-up as [`crate::Identities::verify`] says: a login code is never
+/// the sign-up's own step, so such a password goes.
 async fn redeem_login_code(
     ctx: &MethodContext<'_>,
     address: Address,
@@ -124,7 +126,7 @@ async fn redeem_login_code(
     if !*flag {
         *flag = true;
         identity.updated_at = ctx.now;
-        ctx.store.update_identity(&identity).await?;
+        crate::settle_first_proof(ctx.store, &mut identity, false, ctx.now).await?;
     }
     Ok(identity)
 }

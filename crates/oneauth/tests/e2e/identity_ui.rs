@@ -407,14 +407,8 @@ async fn registration_and_recovery_answer_alike_for_taken_and_unknown_addresses(
 #[tokio::test]
 async fn recovery_by_code_sets_a_password_and_ends_other_sessions() {
     let (srv, inbox) = server_with_inbox().await;
-    let now = oneauth_core::Clock::now(srv.clock.as_ref());
-    let ids = &srv.server().identities;
-    let email = oneauth_identity::identifier::Address::email(EMAIL).unwrap();
-    ids.send_verification_code(&email, oneauth_identity::Locale::En, now)
-        .await
-        .unwrap();
-    let code = inbox.code_for(EMAIL, "verification_code").await;
-    ids.verify(&email, &code, now).await.unwrap();
+    verify_alice(&srv, &inbox).await;
+    // Past the send cool-down the verification code started.
     srv.clock.advance(time::Duration::seconds(61));
     // Another browser is signed in.
     let other = browser();

@@ -4,9 +4,12 @@
 
 mod support;
 
+mod account_pre_hijacking;
+mod cross_origin;
 mod discovery;
 mod errors;
 mod flow;
+mod grants_end;
 mod guide_replay;
 mod identity_api;
 mod identity_lifecycle;
@@ -18,6 +21,7 @@ mod native_cli;
 mod no_secrets_in_logs;
 mod openidconnect_client;
 mod ops;
+mod recent_login;
 mod rfc6749_authorize;
 mod rfc6749_client_credentials;
 mod rfc6749_code;

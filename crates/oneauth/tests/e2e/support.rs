@@ -469,3 +469,59 @@ pub fn capture_logs() {
 pub fn logged() -> String {
     String::from_utf8_lossy(&LOGS.get().expect("capture_logs() ran").lock().unwrap()).into_owned()
 }
+
+/// POST a JSON body to `/api/identity/{path}` from browser `b`.
+pub async fn identity_post(
+    b: &reqwest::Client,
+    srv: &TestServer,
+    path: &str,
+    body: serde_json::Value,
+) -> reqwest::Response {
+    b.post(format!("{}/api/identity/{path}", srv.public))
+        .json(&body)
+        .send()
+        .await
+        .unwrap()
+}
+
+/// Whether the guide's verify endpoint calls an access token active.
+pub async fn token_active(srv: &TestServer, access_token: &serde_json::Value) -> bool {
+    let v: serde_json::Value = post_json(
+        format!("{}/oauth/token/verify", srv.public),
+        serde_json::json!({ "token": access_token }),
+    )
+    .await
+    .json()
+    .await
+    .unwrap();
+    v["active"].as_bool().unwrap()
+}
+
+/// The guide's CLI login for the guide's client; the token response.
+pub async fn cli_login(srv: &TestServer, username: &str, password: &str) -> serde_json::Value {
+    let res = post_json(
+        format!("{}/oauth/native/cli", srv.public),
+        serde_json::json!({
+            "client_id": "web-app",
+            "username": username,
+            "password": password,
+            "code_verifier": VERIFIER,
+            "scope": "openid offline"
+        }),
+    )
+    .await;
+    assert_eq!(res.status(), 200);
+    res.json().await.unwrap()
+}
+
+/// Alice's email verified by the code the courier delivered.
+pub async fn verify_alice(srv: &TestServer, inbox: &Inbox) {
+    let ids = &srv.server().identities;
+    let now = oneauth_core::Clock::now(srv.clock.as_ref());
+    let alice = oneauth_identity::identifier::Address::email(EMAIL).unwrap();
+    ids.send_verification_code(&alice, oneauth_identity::Locale::En, now)
+        .await
+        .unwrap();
+    let code = inbox.code_for(EMAIL, "verification_code").await;
+    ids.verify(&alice, &code, None, now).await.unwrap();
+}
