@@ -124,7 +124,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
     match cli.command {
         Command::Serve(_) => serve(config, clock).await,
         Command::Migrate => {
-            std::fs::create_dir_all(&config.data_dir)?;
+            crate::server::create_data_dir(&config.data_dir)?;
             oneauth_store::open(&config.database_url()).await?;
             println!("migrations applied");
             Ok(())

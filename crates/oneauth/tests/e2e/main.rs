@@ -12,6 +12,7 @@ mod identity_api;
 mod identity_lifecycle;
 mod identity_ui;
 mod keys_and_jwt;
+mod listeners;
 mod logout;
 mod native_cli;
 mod no_secrets_in_logs;
