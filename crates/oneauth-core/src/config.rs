@@ -755,6 +755,9 @@ impl Config {
         {
             return Err("http.*_timeout_secs must be positive".into());
         }
+        if h.max_connections > 1_000_000 {
+            return Err("http.max_connections must be at most 1000000".into());
+        }
         if self.password.min_length < 8 {
             return Err("password.min_length must be at least 8 (NIST SP 800-63B)".into());
         }
@@ -795,7 +798,22 @@ impl Config {
 
 #[cfg(test)]
 mod tests {
-    use super::Password;
+    use super::{Http, Password};
+
+    #[test]
+    fn connections_per_listener_follow_the_open_file_limit() {
+        let auto = Http::default();
+        // systemd's default soft limit: (1024 - 256) / 3.
+        assert_eq!(auto.connections_per_listener(1024), 256);
+        assert_eq!(auto.connections_per_listener(1 << 20), 10_000);
+        assert_eq!(auto.connections_per_listener(u64::MAX), 10_000);
+        assert_eq!(auto.connections_per_listener(100), 16);
+        let set = Http {
+            max_connections: 50,
+            ..Http::default()
+        };
+        assert_eq!(set.connections_per_listener(1024), 50);
+    }
 
     #[test]
     fn hashing_threads_default_to_one_per_core() {
