@@ -69,10 +69,14 @@ pub struct Listen {
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct Http {
-    /// A client must send a request's headers within this many seconds of
-    /// connecting or of the previous answer; a connection with no request
-    /// in progress for this long is closed (keep-alive idle time).
+    /// A request's headers must be in within this many seconds of their
+    /// first byte (or of connecting, for a connection's first request);
+    /// else the connection is closed.
     pub header_read_timeout_secs: u64,
+    /// A keep-alive connection that sends nothing for this many seconds
+    /// after an answer is closed. Behind a load balancer that reuses idle
+    /// connections, keep its idle timeout below this (AWS ALB: 60 s).
+    pub idle_timeout_secs: u64,
     /// A request's body must be in within this many seconds of its headers
     /// (bodies are at most `body_limit_bytes`); else 408.
     pub body_read_timeout_secs: u64,
@@ -537,6 +541,7 @@ impl Default for Http {
     fn default() -> Self {
         Self {
             header_read_timeout_secs: 10,
+            idle_timeout_secs: 75,
             body_read_timeout_secs: 10,
             request_timeout_secs: 30,
             max_connections: 0,
@@ -750,6 +755,7 @@ impl Config {
         }
         let h = &self.http;
         if h.header_read_timeout_secs == 0
+            || h.idle_timeout_secs == 0
             || h.body_read_timeout_secs == 0
             || h.request_timeout_secs == 0
         {

@@ -1,20 +1,29 @@
 //! Serves one listener with hyper (HTTP/1.1, and HTTP/2 with prior
 //! knowledge): at most `max_connections` open connections (more wait in
-//! the kernel's accept queue), connections without a request in progress
-//! closed after `idle` (this also bounds a half-sent request head, and a
-//! connection that never sends one), and graceful shutdown. `axum::serve`
-//! offers none of these settings. Body and answer time limits are per
-//! request, in `oneauth_http::guard`.
+//! the kernel's accept queue), a deadline for each request head, an idle
+//! limit between requests, and graceful shutdown. `axum::serve` offers
+//! none of these settings. Body and answer time limits are per request, in
+//! `oneauth_http::guard`.
+//!
+//! Hyper's own header timeout is not used: it also runs while a
+//! keep-alive connection waits for its next request, so idle connections
+//! would be closed as early as half-sent heads, and a load balancer
+//! reusing them would meet closed ones. Here a connection has `header`
+//! from its first byte (or from its start) to a complete request head,
+//! and `idle` between requests with nothing sent.
 
 use axum::Router;
 use axum::extract::ConnectInfo;
 use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
 use hyper_util::server::conn::auto;
 use std::net::SocketAddr;
+use std::pin::Pin;
 use std::sync::{Arc, Mutex};
+use std::task::{Context, Poll};
 use std::time::Duration;
+use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 use tokio::net::{TcpListener, TcpStream};
-use tokio::sync::{OwnedSemaphorePermit, Semaphore, watch};
+use tokio::sync::{Notify, OwnedSemaphorePermit, Semaphore, watch};
 use tokio::time::Instant;
 use tower::ServiceExt as _;
 
@@ -22,6 +31,8 @@ use tower::ServiceExt as _;
 pub struct Settings {
     pub max_connections: usize,
     /// `http.header_read_timeout_secs`.
+    pub header: Duration,
+    /// `http.idle_timeout_secs`.
     pub idle: Duration,
 }
 
@@ -38,7 +49,7 @@ pub async fn serve(
     builder
         .http1()
         .timer(TokioTimer::new())
-        .header_read_timeout(settings.idle);
+        .header_read_timeout(None);
     let builder = Arc::new(builder);
     loop {
         // The permit first: over the cap, connections are not accepted.
@@ -60,7 +71,7 @@ pub async fn serve(
             builder.clone(),
             app.clone(),
             (stream, peer),
-            settings.idle,
+            settings,
             stopped.clone(),
             permit,
         ));
@@ -95,7 +106,7 @@ async fn connection(
     builder: Arc<auto::Builder<TokioExecutor>>,
     app: Router,
     (stream, peer): (TcpStream, SocketAddr),
-    idle: Duration,
+    settings: Settings,
     mut stopped: watch::Receiver<bool>,
     _permit: OwnedSemaphorePermit,
 ) {
@@ -113,7 +124,11 @@ async fn connection(
             }
         })
     };
-    let conn = builder.serve_connection(TokioIo::new(stream), service);
+    let io = Watched {
+        stream,
+        activity: activity.clone(),
+    };
+    let conn = builder.serve_connection(TokioIo::new(io), service);
     tokio::pin!(conn);
     let mut closing = false;
     loop {
@@ -128,7 +143,7 @@ async fn connection(
                 closing = true;
                 conn.as_mut().graceful_shutdown();
             }
-            () = activity.idle_for(idle) => {
+            () = activity.overdue(settings) => {
                 // A client that ignores the close (HTTP/2 GOAWAY) or stalls
                 // mid-request head is cut off one period later.
                 if closing {
@@ -141,46 +156,145 @@ async fn connection(
     }
 }
 
-/// Requests in progress on a connection, and when the last one ended.
-struct Activity(Mutex<(usize, Instant)>);
+/// What a connection is doing, for its deadlines.
+struct Activity {
+    state: Mutex<State>,
+    /// A request head started to arrive: its deadline is nearer.
+    head_started: Notify,
+}
+
+struct State {
+    in_progress: usize,
+    /// When the connection opened, or its last request ended.
+    quiet_since: Instant,
+    /// The first byte after `quiet_since`, when one came.
+    head_since: Option<Instant>,
+    served: bool,
+}
 
 struct Busy(Arc<Activity>);
 
 impl Activity {
     fn new() -> Self {
-        Self(Mutex::new((0, Instant::now())))
+        Self {
+            state: Mutex::new(State {
+                in_progress: 0,
+                quiet_since: Instant::now(),
+                head_since: None,
+                served: false,
+            }),
+            head_started: Notify::new(),
+        }
     }
 
-    fn state(&self) -> std::sync::MutexGuard<'_, (usize, Instant)> {
-        self.0.lock().unwrap_or_else(|e| e.into_inner())
+    fn state(&self) -> std::sync::MutexGuard<'_, State> {
+        self.state.lock().unwrap_or_else(|e| e.into_inner())
     }
 
     fn begin(self: &Arc<Self>) -> Busy {
-        self.state().0 += 1;
+        let mut s = self.state();
+        s.in_progress += 1;
+        s.head_since = None;
+        s.served = true;
         Busy(self.clone())
     }
 
-    /// Completes once no request has been in progress for `idle`.
-    async fn idle_for(&self, idle: Duration) {
+    fn bytes_arrived(&self) {
+        let mut s = self.state();
+        if s.in_progress == 0 && s.head_since.is_none() {
+            s.head_since = Some(Instant::now());
+            drop(s);
+            self.head_started.notify_waiters();
+        }
+    }
+
+    /// When the connection has to be closed if nothing changes: `header`
+    /// after a request head's first byte, or after opening (a connection
+    /// is for requests); `idle` after the last answer. None while a
+    /// request is in progress (its own limits hold).
+    fn deadline(&self, settings: Settings) -> Option<Instant> {
+        let s = self.state();
+        match (s.in_progress, s.head_since, s.served) {
+            (1.., _, _) => None,
+            (0, Some(head), _) => Some(head + settings.header),
+            (0, None, false) => Some(s.quiet_since + settings.header),
+            (0, None, true) => Some(s.quiet_since + settings.idle),
+        }
+    }
+
+    /// Completes once the connection is past its deadline.
+    async fn overdue(&self, settings: Settings) {
         loop {
-            let (in_progress, since) = *self.state();
-            let wake = if in_progress == 0 {
-                since + idle
-            } else {
-                Instant::now() + idle
+            let changed = self.head_started.notified();
+            let wake = match self.deadline(settings) {
+                Some(at) if at <= Instant::now() => return,
+                Some(at) => at,
+                // Rechecked then: requests end before their own deadlines.
+                None => Instant::now() + settings.header,
             };
-            if in_progress == 0 && wake <= Instant::now() {
-                return;
+            tokio::select! {
+                () = tokio::time::sleep_until(wake) => {}
+                () = changed => {}
             }
-            tokio::time::sleep_until(wake).await;
         }
     }
 }
 
 impl Drop for Busy {
     fn drop(&mut self) {
-        let mut state = self.0.state();
-        state.0 -= 1;
-        state.1 = Instant::now();
+        let mut s = self.0.state();
+        s.in_progress -= 1;
+        s.quiet_since = Instant::now();
+    }
+}
+
+/// The connection's socket, telling [`Activity`] when bytes arrive.
+struct Watched {
+    stream: TcpStream,
+    activity: Arc<Activity>,
+}
+
+impl AsyncRead for Watched {
+    fn poll_read(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &mut ReadBuf<'_>,
+    ) -> Poll<std::io::Result<()>> {
+        let before = buf.filled().len();
+        let read = Pin::new(&mut self.stream).poll_read(cx, buf);
+        if matches!(read, Poll::Ready(Ok(()))) && buf.filled().len() > before {
+            self.activity.bytes_arrived();
+        }
+        read
+    }
+}
+
+impl AsyncWrite for Watched {
+    fn poll_write(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &[u8],
+    ) -> Poll<std::io::Result<usize>> {
+        Pin::new(&mut self.stream).poll_write(cx, buf)
+    }
+
+    fn poll_write_vectored(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        bufs: &[std::io::IoSlice<'_>],
+    ) -> Poll<std::io::Result<usize>> {
+        Pin::new(&mut self.stream).poll_write_vectored(cx, bufs)
+    }
+
+    fn is_write_vectored(&self) -> bool {
+        self.stream.is_write_vectored()
+    }
+
+    fn poll_flush(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<std::io::Result<()>> {
+        Pin::new(&mut self.stream).poll_flush(cx)
+    }
+
+    fn poll_shutdown(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<std::io::Result<()>> {
+        Pin::new(&mut self.stream).poll_shutdown(cx)
     }
 }

@@ -166,7 +166,8 @@ pub async fn start_on(
             .config
             .http
             .connections_per_listener(open_files_limit()),
-        idle: std::time::Duration::from_secs(server.config.http.header_read_timeout_secs),
+        header: std::time::Duration::from_secs(server.config.http.header_read_timeout_secs),
+        idle: std::time::Duration::from_secs(server.config.http.idle_timeout_secs),
     };
     let ui_state = oneauth_ui::UiState {
         server: server.clone(),

@@ -44,7 +44,11 @@ fn body_routes(srv: &TestServer) -> [(String, &'static str, &'static str); 3] {
 
 #[tokio::test]
 async fn a_half_sent_or_silent_connection_is_closed_after_the_header_timeout() {
-    let srv = TestServer::start_with(|c| c.http.header_read_timeout_secs = 1).await;
+    let srv = TestServer::start_with(|c| {
+        c.http.header_read_timeout_secs = 1;
+        c.http.idle_timeout_secs = 60;
+    })
+    .await;
     for base in [&srv.public, &srv.ui, &srv.admin] {
         let started = Instant::now();
         let mut half = connect(base).await;
@@ -61,6 +65,43 @@ async fn a_half_sent_or_silent_connection_is_closed_after_the_header_timeout() {
         );
         assert!(started.elapsed() >= Duration::from_millis(900), "{base}");
         assert!(started.elapsed() < Duration::from_secs(4), "{base}");
+    }
+}
+
+#[tokio::test]
+async fn keep_alive_connections_get_the_idle_timeout_and_each_head_the_header_timeout() {
+    let srv = TestServer::start_with(|c| {
+        c.http.header_read_timeout_secs = 1;
+        c.http.idle_timeout_secs = 3;
+    })
+    .await;
+    let request = b"GET /health/alive HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n";
+    for base in [&srv.public, &srv.ui, &srv.admin] {
+        let mut s = connect(base).await;
+        for _ in 0..2 {
+            s.write_all(request).await.unwrap();
+            let (answer, closed) = read_until_closed(&mut s, Duration::from_millis(500)).await;
+            assert!(answer.starts_with("HTTP/1.1 "), "{base}: {answer:?}");
+            assert!(!closed, "{base}");
+            // Quiet for longer than the header timeout: still open.
+            tokio::time::sleep(Duration::from_millis(1500)).await;
+        }
+        let (_, closed) = read_until_closed(&mut s, Duration::from_secs(5)).await;
+        assert!(
+            closed,
+            "{base}: an idle connection outlived the idle timeout"
+        );
+        // A second request's head gets the header timeout, not the idle one.
+        let mut s = connect(base).await;
+        s.write_all(request).await.unwrap();
+        let _ = read_until_closed(&mut s, Duration::from_millis(300)).await;
+        s.write_all(b"GET /health/alive HTTP/1.1\r\n")
+            .await
+            .unwrap();
+        let started = Instant::now();
+        let (_, closed) = read_until_closed(&mut s, Duration::from_secs(5)).await;
+        assert!(closed, "{base}");
+        assert!(started.elapsed() < Duration::from_millis(2500), "{base}");
     }
 }
 
