@@ -223,6 +223,24 @@ pub async fn start_on(
     })
 }
 
+/// Raises the soft limit on open files to the hard one, as Go's runtime
+/// does: the soft default (1024 under systemd) exists for programs that
+/// use select(2), which nothing here does (epoll), and it would cap the
+/// connections each listener takes (see `Http::connections_per_listener`).
+pub fn raise_open_files_limit() {
+    use rustix::process::{Resource, getrlimit, setrlimit};
+    let limit = getrlimit(Resource::Nofile);
+    if limit.maximum.is_some() && limit.current != limit.maximum {
+        let raised = rustix::process::Rlimit {
+            current: limit.maximum,
+            ..limit
+        };
+        if let Err(e) = setrlimit(Resource::Nofile, raised) {
+            tracing::warn!(error = %e, "could not raise the open-file limit to its hard limit");
+        }
+    }
+}
+
 /// The soft limit on open files (`ulimit -n`); unlimited as `u64::MAX`.
 fn open_files_limit() -> u64 {
     rustix::process::getrlimit(rustix::process::Resource::Nofile)

@@ -143,6 +143,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
 
 async fn serve(config: oneauth_core::Config, clock: Arc<dyn Clock>) -> anyhow::Result<()> {
     let grace = std::time::Duration::from_secs(config.shutdown_timeout_secs);
+    crate::server::raise_open_files_limit();
     let mut running = crate::server::start(config, clock).await?;
     tokio::select! {
         // A listener failed: report it.
