@@ -21,8 +21,10 @@ pub struct Config {
     /// `sqlite://PATH` or `postgres://…`; empty means `sqlite://{data_dir}/oneauth.db`.
     pub database_url: String,
     pub listen: Listen,
+    pub http: Http,
     /// Bearer token required on the admin listener. Without it the admin
-    /// listener only binds loopback addresses.
+    /// listener only binds loopback addresses and only answers requests
+    /// whose `Host` is a loopback name (DNS rebinding).
     pub admin_token: String,
     pub secrets: Secrets,
     pub tokens: Tokens,
@@ -37,8 +39,13 @@ pub struct Config {
     pub ui: Ui,
     pub social: Social,
     pub cors: Cors,
-    /// Largest accepted request body, in bytes.
+    /// Largest accepted request body, in bytes, on every listener.
     pub body_limit_bytes: usize,
+    /// Allow client registrations with `http` redirect or post-logout
+    /// redirect URIs on hosts other than loopback (`127.0.0.1`, `[::1]`,
+    /// `localhost`; RFC 8252 §7.3). Development only: codes and tokens
+    /// would cross the network in clear.
+    pub allow_http_redirect_uris: bool,
     /// Proxies (addresses or CIDR ranges) whose `X-Forwarded-For` is
     /// believed; from any other peer the header is ignored.
     pub trusted_proxies: Vec<ipnet::IpNet>,
@@ -56,6 +63,32 @@ pub struct Listen {
     pub ui: SocketAddr,
     /// Admin listener (clients, identities, keys).
     pub admin: SocketAddr,
+}
+
+/// How each of the three listeners treats connections and requests, so
+/// that slow or idle clients cannot hold its connections.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct Http {
+    /// A request's headers must be in within this many seconds of their
+    /// first byte (or of connecting, for a connection's first request);
+    /// else the connection is closed.
+    pub header_read_timeout_secs: u64,
+    /// A keep-alive connection that sends nothing for this many seconds
+    /// after an answer is closed. Behind a load balancer that reuses idle
+    /// connections, keep its idle timeout below this (AWS ALB: 60 s).
+    pub idle_timeout_secs: u64,
+    /// A request's body must be in within this many seconds of its headers
+    /// (bodies are at most `body_limit_bytes`); else 408.
+    pub body_read_timeout_secs: u64,
+    /// A request, body and handling, must be answered within this many
+    /// seconds; else 408.
+    pub request_timeout_secs: u64,
+    /// Open connections per listener at most; more wait in the kernel's
+    /// accept queue until one closes. 0: derived from the open-file limit
+    /// (a third of it, less a reserve for the database and files, at most
+    /// 10 000).
+    pub max_connections: usize,
 }
 
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
@@ -506,6 +539,7 @@ impl Default for Config {
             data_dir: PathBuf::from("data"),
             database_url: String::new(),
             listen: Listen::default(),
+            http: Http::default(),
             admin_token: String::new(),
             secrets: Secrets::default(),
             tokens: Tokens::default(),
@@ -521,6 +555,7 @@ impl Default for Config {
             social: Social::default(),
             cors: Cors::default(),
             body_limit_bytes: 64 * 1024,
+            allow_http_redirect_uris: false,
             trusted_proxies: Vec::new(),
             shutdown_timeout_secs: 10,
         }
@@ -533,6 +568,35 @@ impl Default for Listen {
             public: ([0, 0, 0, 0], 8080).into(),
             ui: ([0, 0, 0, 0], 8081).into(),
             admin: ([127, 0, 0, 1], 8082).into(),
+        }
+    }
+}
+
+impl Default for Http {
+    fn default() -> Self {
+        Self {
+            header_read_timeout_secs: 10,
+            idle_timeout_secs: 75,
+            body_read_timeout_secs: 10,
+            request_timeout_secs: 30,
+            max_connections: 0,
+        }
+    }
+}
+
+impl Http {
+    /// Connections per listener: `max_connections`, or with 0 a share of
+    /// `open_files` (the soft `RLIMIT_NOFILE`): the three listeners split
+    /// it after 256 descriptors kept for the database, the log, the
+    /// courier and the runtime, so a flood of connections on one listener
+    /// cannot starve the others or the database of descriptors.
+    pub fn connections_per_listener(&self, open_files: u64) -> usize {
+        const RESERVED: u64 = 256;
+        const CEILING: u64 = 10_000;
+        const FLOOR: u64 = 16;
+        match self.max_connections {
+            0 => (open_files.saturating_sub(RESERVED) / 3).clamp(FLOOR, CEILING) as usize,
+            n => n,
         }
     }
 }
@@ -738,6 +802,17 @@ impl Config {
                 ));
             }
         }
+        let h = &self.http;
+        if h.header_read_timeout_secs == 0
+            || h.idle_timeout_secs == 0
+            || h.body_read_timeout_secs == 0
+            || h.request_timeout_secs == 0
+        {
+            return Err("http.*_timeout_secs must be positive".into());
+        }
+        if h.max_connections > 1_000_000 {
+            return Err("http.max_connections must be at most 1000000".into());
+        }
         if self.password.min_length < 8 {
             return Err("password.min_length must be at least 8 (NIST SP 800-63B)".into());
         }
@@ -785,7 +860,22 @@ impl Config {
 
 #[cfg(test)]
 mod tests {
-    use super::Password;
+    use super::{Http, Password};
+
+    #[test]
+    fn connections_per_listener_follow_the_open_file_limit() {
+        let auto = Http::default();
+        // systemd's default soft limit: (1024 - 256) / 3.
+        assert_eq!(auto.connections_per_listener(1024), 256);
+        assert_eq!(auto.connections_per_listener(1 << 20), 10_000);
+        assert_eq!(auto.connections_per_listener(u64::MAX), 10_000);
+        assert_eq!(auto.connections_per_listener(100), 16);
+        let set = Http {
+            max_connections: 50,
+            ..Http::default()
+        };
+        assert_eq!(set.connections_per_listener(1024), 50);
+    }
 
     #[test]
     fn hashing_threads_default_to_one_per_core() {

@@ -26,8 +26,10 @@ pub enum ErrorCode {
     InvalidChallenge,
     WeakPassword,
     InvalidSocialState,
+    InvalidRedirectUri,
     NotFound,
     MethodNotAllowed,
+    RequestTimeout,
     PayloadTooLarge,
     UnsupportedMediaType,
     InvalidClient,
@@ -49,7 +51,7 @@ pub enum ErrorCode {
 
 impl ErrorCode {
     /// Every code, in documentation order.
-    pub const ALL: [ErrorCode; 31] = [
+    pub const ALL: [ErrorCode; 33] = [
         Self::InvalidRequest,
         Self::InvalidScope,
         Self::UnsupportedResponseType,
@@ -62,8 +64,10 @@ impl ErrorCode {
         Self::InvalidChallenge,
         Self::WeakPassword,
         Self::InvalidSocialState,
+        Self::InvalidRedirectUri,
         Self::NotFound,
         Self::MethodNotAllowed,
+        Self::RequestTimeout,
         Self::PayloadTooLarge,
         Self::UnsupportedMediaType,
         Self::InvalidClient,
@@ -147,11 +151,21 @@ impl ErrorCode {
                 "invalid_state",
                 "The social login's state is missing, expired, or was started in another browser.",
             ),
+            Self::InvalidRedirectUri => (
+                Some(4013),
+                "invalid_redirect_uri",
+                "A redirect URI of the client registration is invalid or not allowed (RFC 7591 §3.2.2).",
+            ),
             Self::NotFound => (Some(4404), "not_found", "No such resource."),
             Self::MethodNotAllowed => (
                 Some(4405),
                 "method_not_allowed",
                 "The method is not allowed on this resource.",
+            ),
+            Self::RequestTimeout => (
+                Some(4408),
+                "request_timeout",
+                "The request's body did not arrive, or the answer was not ready, in time.",
             ),
             Self::PayloadTooLarge => (
                 Some(4413),
@@ -310,8 +324,12 @@ pub enum Error {
     InvalidSocialState,
     #[error("{0}")]
     NotFound(String),
+    #[error("{0}")]
+    InvalidRedirectUri(String),
     #[error("The method is not allowed on this resource.")]
     MethodNotAllowed,
+    #[error("The request's body did not arrive, or the answer was not ready, in time; retry.")]
+    RequestTimeout,
     #[error("The request body is too large.")]
     PayloadTooLarge,
     #[error("{0}")]
@@ -368,7 +386,9 @@ impl Error {
             Self::WeakPassword(_) => C::WeakPassword,
             Self::InvalidSocialState => C::InvalidSocialState,
             Self::NotFound(_) => C::NotFound,
+            Self::InvalidRedirectUri(_) => C::InvalidRedirectUri,
             Self::MethodNotAllowed => C::MethodNotAllowed,
+            Self::RequestTimeout => C::RequestTimeout,
             Self::PayloadTooLarge => C::PayloadTooLarge,
             Self::UnsupportedMediaType(_) => C::UnsupportedMediaType,
             Self::InvalidClient => C::InvalidClient,
@@ -451,12 +471,24 @@ mod tests {
                 "invalid_state",
                 400,
             ),
+            (
+                ErrorCode::InvalidRedirectUri,
+                Some(4013),
+                "invalid_redirect_uri",
+                400,
+            ),
             (ErrorCode::NotFound, Some(4404), "not_found", 404),
             (
                 ErrorCode::MethodNotAllowed,
                 Some(4405),
                 "method_not_allowed",
                 405,
+            ),
+            (
+                ErrorCode::RequestTimeout,
+                Some(4408),
+                "request_timeout",
+                408,
             ),
             (
                 ErrorCode::PayloadTooLarge,

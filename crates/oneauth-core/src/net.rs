@@ -29,6 +29,29 @@ pub fn client_ip(peer: IpAddr, forwarded_for: Option<&str>, trusted: &[IpNet]) -
     client
 }
 
+/// Whether a URL host names this machine over loopback: `localhost`,
+/// 127.0.0.0/8 or `::1` (the hosts of RFC 8252 §7.3 redirect URIs).
+pub fn is_loopback_host(host: &url::Host<&str>) -> bool {
+    match host {
+        url::Host::Domain(d) => d.eq_ignore_ascii_case("localhost"),
+        url::Host::Ipv4(ip) => ip.is_loopback(),
+        url::Host::Ipv6(ip) => ip.is_loopback(),
+    }
+}
+
+/// Whether an HTTP `Host` value (host and optional port) is a loopback
+/// name. A page of another site rebound to 127.0.0.1 by DNS still sends
+/// its own name here, so this tells such requests apart.
+pub fn is_loopback_authority(authority: &str) -> bool {
+    if authority.is_empty() || authority.contains(['@', '/', '\\', '?', '#']) {
+        return false;
+    }
+    url::Url::parse(&format!("http://{authority}"))
+        .ok()
+        .and_then(|u| u.host().map(|h| is_loopback_host(&h)))
+        .unwrap_or(false)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -60,5 +83,34 @@ mod tests {
             client_ip(ip("10.0.0.1"), Some("junk, 10.0.0.3"), &trusted),
             ip("10.0.0.3")
         );
+    }
+
+    #[test]
+    fn loopback_authorities() {
+        for ok in [
+            "localhost",
+            "LOCALHOST:8082",
+            "127.0.0.1",
+            "127.0.0.1:8082",
+            "127.3.4.5:1",
+            "[::1]",
+            "[::1]:8082",
+        ] {
+            assert!(is_loopback_authority(ok), "{ok}");
+        }
+        for bad in [
+            "",
+            "evil.example",
+            "evil.example:8082",
+            "localhost.evil.example",
+            "127.0.0.1.evil.example",
+            "10.0.0.1:8082",
+            "[::2]:8082",
+            "evil.example@127.0.0.1",
+            "127.0.0.1/x",
+            "localhost:notaport",
+        ] {
+            assert!(!is_loopback_authority(bad), "{bad}");
+        }
     }
 }

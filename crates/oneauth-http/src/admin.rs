@@ -14,13 +14,33 @@ use oneauth_oauth2::client::{ClientRegistration, ClientView};
 use serde::{Deserialize, Serialize};
 
 /// Rejects requests without the configured admin token (when one is set).
+/// Without a token, the loopback address is all that guards the listener,
+/// and a web page can reach it by DNS rebinding (its name re-resolved to
+/// 127.0.0.1): such requests carry the page's name as `Host`, so only
+/// loopback names are answered. A token needs no such check: no browser
+/// sends it on its own.
 pub async fn require_token(
     State(app): State<AppState>,
     req: axum::extract::Request,
     next: axum::middleware::Next,
 ) -> Response {
     let expected = &app.server.config.admin_token;
-    if !expected.is_empty() {
+    if expected.is_empty() {
+        // HTTP/2 names the host in the URI (`:authority`), HTTP/1.1 in
+        // `Host`: every name given must be a loopback one.
+        let uri_host = req.uri().authority().map(|a| a.as_str());
+        let host_header = req
+            .headers()
+            .get(header::HOST)
+            .map(|v| v.to_str().unwrap_or_default());
+        let mut named = uri_host.into_iter().chain(host_header).peekable();
+        if named.peek().is_none() || !named.all(oneauth_core::net::is_loopback_authority) {
+            return ApiError(Error::AccessDenied(
+                "Without an admin_token, the admin listener only answers requests addressed to localhost, 127.0.0.1 or [::1] (Host header).".into(),
+            ))
+            .into_response();
+        }
+    } else {
         let presented = req
             .headers()
             .get(header::AUTHORIZATION)

@@ -5,6 +5,7 @@
 pub mod admin;
 pub mod error;
 pub mod extract;
+pub mod guard;
 pub mod identity;
 pub mod metrics;
 pub mod openapi;
@@ -190,14 +191,30 @@ async fn method_not_allowed() -> ApiError {
     ApiError(Error::MethodNotAllowed)
 }
 
+/// What [`request_context`] needs, the same for the three listeners.
+pub struct ListenerContext {
+    pub trusted_proxies: Vec<ipnet::IpNet>,
+    pub limits: guard::RequestLimits,
+}
+
+impl ListenerContext {
+    pub fn new(config: &oneauth_core::Config) -> Self {
+        Self {
+            trusted_proxies: config.trusted_proxies.clone(),
+            limits: guard::RequestLimits::new(config),
+        }
+    }
+}
+
 /// The outermost layer of every route: decides the client address once
 /// per request (the peer, or what trusted proxies report) for rate limits
-/// and logs, gives the request an id, and writes one log line and the
-/// request metrics. The path only is logged, never the query (it carries
-/// codes and challenges) nor any header value. One layer instead of two:
-/// each `from_fn` layer costs a service clone and a boxed future per request.
+/// and logs, gives the request an id, applies the body and time limits
+/// ([`guard`]), and writes one log line and the request metrics. The path
+/// only is logged, never the query (it carries codes and challenges) nor
+/// any header value. One layer instead of several: each `from_fn` layer
+/// costs a service clone and a boxed future per request.
 pub async fn request_context(
-    State(trusted): State<Arc<Vec<ipnet::IpNet>>>,
+    State(ctx): State<Arc<ListenerContext>>,
     mut req: axum::extract::Request,
     next: axum::middleware::Next,
 ) -> axum::response::Response {
@@ -210,7 +227,7 @@ pub async fn request_context(
         .headers()
         .get("x-forwarded-for")
         .and_then(|v| v.to_str().ok());
-    let ip = oneauth_core::net::client_ip(peer, forwarded, &trusted);
+    let ip = oneauth_core::net::client_ip(peer, forwarded, &ctx.trusted_proxies);
     req.extensions_mut().insert(oneauth_core::net::ClientIp(ip));
     let id = req
         .headers()
@@ -239,7 +256,7 @@ pub async fn request_context(
         .cloned();
     req.headers_mut().insert("x-request-id", id.clone());
     let started = std::time::Instant::now();
-    let mut res = next.run(req).await;
+    let mut res = ctx.limits.run(req, next).await;
     let elapsed = started.elapsed();
     let status = res.status().as_u16();
     metrics::record_request(

@@ -70,25 +70,29 @@ impl ClientView {
 }
 
 /// A redirect URI we accept at registration: absolute, no fragment
-/// (RFC 6749 §3.1.2), http(s) or a private-use scheme for native apps.
-fn check_redirect_uri(uri: &str) -> R<()> {
-    let parsed = url::Url::parse(uri).map_err(|_| {
-        Error::InvalidClientMetadata(format!("redirect URI `{uri}` is not an absolute URI"))
-    })?;
+/// (RFC 6749 §3.1.2), https, a private-use scheme for native apps, or
+/// http on a loopback host (RFC 8252 §7.3); other http only when
+/// `allow_http` (development): codes and tokens would cross the network
+/// in clear (RFC 9700 §2.6).
+fn check_redirect_uri(uri: &str, allow_http: bool) -> R<()> {
+    let invalid = |why: &str| Error::InvalidRedirectUri(format!("redirect URI `{uri}` {why}"));
+    let parsed = url::Url::parse(uri).map_err(|_| invalid("is not an absolute URI"))?;
     if parsed.fragment().is_some() {
-        return Err(Error::InvalidClientMetadata(format!(
-            "redirect URI `{uri}` must not have a fragment"
-        )));
+        return Err(invalid("must not have a fragment"));
     }
     if matches!(parsed.scheme(), "javascript" | "data" | "file" | "vbscript") {
-        return Err(Error::InvalidClientMetadata(format!(
-            "redirect URI `{uri}` has a forbidden scheme"
-        )));
+        return Err(invalid("has a forbidden scheme"));
     }
     if !parsed.username().is_empty() || parsed.password().is_some() {
-        return Err(Error::InvalidClientMetadata(format!(
-            "redirect URI `{uri}` must not carry credentials"
-        )));
+        return Err(invalid("must not carry credentials"));
+    }
+    let loopback = parsed
+        .host()
+        .is_some_and(|h| oneauth_core::net::is_loopback_host(&h));
+    if parsed.scheme() == "http" && !loopback && !allow_http {
+        return Err(invalid(
+            "uses http on a host other than 127.0.0.1, [::1] or localhost: use https",
+        ));
     }
     Ok(())
 }
@@ -187,7 +191,7 @@ impl AuthorizationServer {
             .iter()
             .chain(&reg.post_logout_redirect_uris)
         {
-            check_redirect_uri(uri)?;
+            check_redirect_uri(uri, self.config.allow_http_redirect_uris)?;
         }
         if grant_types.iter().any(|g| g == "authorization_code") && reg.redirect_uris.is_empty() {
             return Err(Error::InvalidClientMetadata(
@@ -335,5 +339,36 @@ impl AuthorizationServer {
             }
             _ => Err(Error::InvalidClient),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::check_redirect_uri;
+
+    #[test]
+    fn http_redirect_uris_only_on_loopback_unless_allowed() {
+        for ok in [
+            "https://app.example/cb",
+            "http://127.0.0.1:3000/cb",
+            "http://127.0.0.1/cb",
+            "http://[::1]:3000/cb",
+            "http://localhost:3000/cb",
+            "com.example.app:/cb",
+        ] {
+            assert!(check_redirect_uri(ok, false).is_ok(), "{ok}");
+        }
+        for bad in [
+            "http://app.example/cb",
+            "http://10.0.0.5:3000/cb",
+            "http://localhost.app.example/cb",
+        ] {
+            let e = check_redirect_uri(bad, false).unwrap_err();
+            assert_eq!(e.code().oauth_error(), "invalid_redirect_uri", "{bad}");
+            assert!(e.to_string().contains("use https"), "{e}");
+            assert!(check_redirect_uri(bad, true).is_ok(), "{bad}");
+        }
+        // The other checks hold with the development setting too.
+        assert!(check_redirect_uri("http://app.example/cb#x", true).is_err());
     }
 }

@@ -40,6 +40,7 @@ impl SqliteStore {
             .journal_mode(SqliteJournalMode::Wal)
             .foreign_keys(true);
         let path = options.get_filename().to_owned();
+        owner_only(&path)?;
         let migrating = SqlitePoolOptions::new()
             .max_connections(1)
             .connect_with(options)
@@ -72,6 +73,51 @@ impl SqliteStore {
     ) -> StoreResult<T> {
         self.conns.scan(f).await
     }
+}
+
+/// The database holds password hashes, token digests and encrypted keys:
+/// readable by its owner only (0600), whatever the umask. Created here
+/// before SQLite opens it, because SQLite creates a database 0644 (less the
+/// umask), and gives the WAL and shared-memory files it makes later the
+/// database file's mode (`os_unix.c`, `findCreateFileMode`), so they
+/// follow. Files of older versions, made 0644, are narrowed.
+fn owner_only(db: &std::path::Path) -> anyhow::Result<()> {
+    use anyhow::Context as _;
+    use std::os::unix::fs::{OpenOptionsExt as _, PermissionsExt as _};
+    match std::fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .mode(0o600)
+        .open(db)
+    {
+        Ok(_) => return Ok(()),
+        Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {}
+        Err(e) => return Err(e).with_context(|| format!("creating {}", db.display())),
+    }
+    for suffix in ["", "-wal", "-shm"] {
+        let mut name = db.as_os_str().to_owned();
+        name.push(suffix);
+        let file = std::path::PathBuf::from(name);
+        let Ok(meta) = std::fs::metadata(&file) else {
+            continue;
+        };
+        let mode = meta.permissions().mode() & 0o777;
+        if mode & 0o077 != 0 {
+            match std::fs::set_permissions(&file, std::fs::Permissions::from_mode(0o600)) {
+                Ok(()) => tracing::warn!(
+                    file = %file.display(),
+                    old_mode = format!("{mode:o}"),
+                    "database file was readable by others: now 0600"
+                ),
+                Err(e) => tracing::warn!(
+                    file = %file.display(),
+                    error = %e,
+                    "database file is readable by others and could not be narrowed to 0600"
+                ),
+            }
+        }
+    }
+    Ok(())
 }
 
 /// `sql` prepared (cached per connection) with `params` bound: `$N` binds

@@ -3,5 +3,6 @@
 
 pub mod cli;
 pub mod config;
+mod listener;
 pub mod log_writer;
 pub mod server;

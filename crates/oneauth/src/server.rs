@@ -32,6 +32,18 @@ fn system_secret(config: &Config) -> anyhow::Result<Vec<u8>> {
     Ok(secret.into_bytes())
 }
 
+/// The data directory (database, development secret, development outbox)
+/// is the owner's only: 0700 when we create it. An existing one is left
+/// as the operator made it.
+pub fn create_data_dir(dir: &Path) -> anyhow::Result<()> {
+    use std::os::unix::fs::DirBuilderExt as _;
+    std::fs::DirBuilder::new()
+        .recursive(true)
+        .mode(0o700)
+        .create(dir)
+        .with_context(|| format!("creating data dir {}", dir.display()))
+}
+
 fn write_private(path: &Path, content: &str) -> anyhow::Result<()> {
     use std::io::Write as _;
     use std::os::unix::fs::OpenOptionsExt as _;
@@ -50,8 +62,7 @@ pub async fn build(
     config: Config,
     clock: Arc<dyn Clock>,
 ) -> anyhow::Result<Arc<AuthorizationServer>> {
-    std::fs::create_dir_all(&config.data_dir)
-        .with_context(|| format!("creating data dir {}", config.data_dir.display()))?;
+    create_data_dir(&config.data_dir)?;
     let store = oneauth_store::open(&config.database_url())
         .await
         .context("opening the database")?;
@@ -149,7 +160,15 @@ pub async fn start_on(
         clock: clock.clone(),
     };
     let clock_for_upkeep = clock.clone();
-    let trusted = Arc::new(server.config.trusted_proxies.clone());
+    let context = Arc::new(oneauth_http::ListenerContext::new(&server.config));
+    let settings = crate::listener::Settings {
+        max_connections: server
+            .config
+            .http
+            .connections_per_listener(open_files_limit()),
+        header: std::time::Duration::from_secs(server.config.http.header_read_timeout_secs),
+        idle: std::time::Duration::from_secs(server.config.http.idle_timeout_secs),
+    };
     let ui_state = oneauth_ui::UiState {
         server: server.clone(),
         clock,
@@ -159,21 +178,16 @@ pub async fn start_on(
     let mut tasks = JoinSet::new();
     let mut serve = |listener: TcpListener, router: axum::Router| -> anyhow::Result<SocketAddr> {
         let local = listener.local_addr()?;
-        let mut stopped = stopped.clone();
         let app = router.layer(axum::middleware::from_fn_with_state(
-            trusted.clone(),
+            context.clone(),
             oneauth_http::request_context,
         ));
-        tasks.spawn(async move {
-            axum::serve(
-                listener,
-                app.into_make_service_with_connect_info::<SocketAddr>(),
-            )
-            .with_graceful_shutdown(async move {
-                let _ = stopped.wait_for(|s| *s).await;
-            })
-            .await
-        });
+        tasks.spawn(crate::listener::serve(
+            listener,
+            app,
+            settings,
+            stopped.clone(),
+        ));
         Ok(local)
     };
     let public = serve(listeners.public, oneauth_http::public_router(state.clone()))?;
@@ -191,7 +205,14 @@ pub async fn start_on(
         clock_for_upkeep,
         stopped.clone(),
     );
-    tracing::info!(%public, %ui, %admin, issuer = %server.issuer(), "OneAuth is listening");
+    tracing::info!(
+        %public,
+        %ui,
+        %admin,
+        issuer = %server.issuer(),
+        connections_per_listener = settings.max_connections,
+        "OneAuth is listening"
+    );
     Ok(Running {
         public,
         ui,
@@ -200,6 +221,31 @@ pub async fn start_on(
         stop,
         tasks,
     })
+}
+
+/// Raises the soft limit on open files to the hard one, as Go's runtime
+/// does: the soft default (1024 under systemd) exists for programs that
+/// use select(2), which nothing here does (epoll), and it would cap the
+/// connections each listener takes (see `Http::connections_per_listener`).
+pub fn raise_open_files_limit() {
+    use rustix::process::{Resource, getrlimit, setrlimit};
+    let limit = getrlimit(Resource::Nofile);
+    if limit.maximum.is_some() && limit.current != limit.maximum {
+        let raised = rustix::process::Rlimit {
+            current: limit.maximum,
+            ..limit
+        };
+        if let Err(e) = setrlimit(Resource::Nofile, raised) {
+            tracing::warn!(error = %e, "could not raise the open-file limit to its hard limit");
+        }
+    }
+}
+
+/// The soft limit on open files (`ulimit -n`); unlimited as `u64::MAX`.
+fn open_files_limit() -> u64 {
+    rustix::process::getrlimit(rustix::process::Resource::Nofile)
+        .current
+        .unwrap_or(u64::MAX)
 }
 
 /// Periodic upkeep: delete expired rows, pick up rotated keys, fold metric

@@ -124,7 +124,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
     match cli.command {
         Command::Serve(_) => serve(config, clock).await,
         Command::Migrate => {
-            std::fs::create_dir_all(&config.data_dir)?;
+            crate::server::create_data_dir(&config.data_dir)?;
             oneauth_store::open(&config.database_url()).await?;
             println!("migrations applied");
             Ok(())
@@ -143,6 +143,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
 
 async fn serve(config: oneauth_core::Config, clock: Arc<dyn Clock>) -> anyhow::Result<()> {
     let grace = std::time::Duration::from_secs(config.shutdown_timeout_secs);
+    crate::server::raise_open_files_limit();
     let mut running = crate::server::start(config, clock).await?;
     tokio::select! {
         // A listener failed: report it.

@@ -208,10 +208,10 @@ async fn admin_api_validates_clients_and_identities() {
     )
     .await
     .unwrap();
-    assert_eq!(error_code(res, 400, "invalid_client_metadata").await, 4008);
+    assert_eq!(error_code(res, 400, "invalid_redirect_uri").await, 4013);
     let res = post(
         "/admin/clients",
-        r#"{"client_id":"web-app","redirect_uris":["http://a.example/cb"]}"#,
+        r#"{"client_id":"web-app","redirect_uris":["https://a.example/cb"]}"#,
     )
     .await
     .unwrap();

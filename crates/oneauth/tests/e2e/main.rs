@@ -16,6 +16,7 @@ mod identity_lifecycle;
 mod identity_ui;
 mod keys_and_jwt;
 mod limits;
+mod listeners;
 mod logout;
 mod native_cli;
 mod no_secrets_in_logs;
