@@ -424,10 +424,10 @@ describe('OneAuth identity pages in Chromium (SMTP and webhook courier)', () => 
         await there.page.goto(`${S.server.uiUrl}/settings`, { timeout: STEP });
         assert.equal(new URL(there.page.url()).pathname, '/login', 'the ended session no longer opens settings');
 
-        // Sign out: the logged-out page.
+        // Sign out (a CSRF-protected form, so no confirmation): the logged-out page.
         await Promise.all([
           page.waitForURL((u) => u.origin === S.server.uiUrl && u.pathname === '/logged-out', { timeout: STEP }),
-          page.click('a:has-text("Sign out")'),
+          page.click('form[action="/logout"] button:has-text("Sign out")'),
         ]);
         assert.match(await page.textContent('h1'), /Signed out/);
         await page.goto(`${S.server.uiUrl}/settings`, { timeout: STEP });

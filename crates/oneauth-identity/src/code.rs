@@ -87,7 +87,7 @@ impl OneTimeCodes {
             };
             outbox.enqueue(address, template, locale, now).await?;
         } else {
-            outbox.withhold(address, now).await?;
+            outbox.withhold(address, purpose, now).await?;
         }
         let id = uuid::Uuid::now_v7().to_string();
         self.store

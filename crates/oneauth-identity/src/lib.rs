@@ -403,7 +403,11 @@ impl Identities {
                 }
                 // Free, but another address was taken: no account, and
                 // no message, yet the budget goes as if a code went out.
-                None => self.outbox.withhold(a, now).await?,
+                None => {
+                    self.outbox
+                        .withhold(a, CodePurpose::Verification, now)
+                        .await?
+                }
             }
         }
         Ok(SignUp {

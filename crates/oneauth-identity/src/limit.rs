@@ -291,10 +291,12 @@ pub fn identifier_key(raw: &str) -> String {
 
 const HOUR: i64 = 3600;
 
-/// An address's send budget, for every kind of message alike: a cool-down
-/// between two messages and at most `per_hour` in an hour-long window
-/// that starts at its first message (so at most twice that in any
-/// sliding hour). 0 turns either off.
+/// An address's send budget: at most `per_hour` messages of every kind
+/// together in an hour-long window that starts at its first message (so
+/// at most twice that in any sliding hour), and a cool-down between two
+/// messages of one kind (a login code right after a verification code is
+/// the normal way of a new account; a second login code at once is a
+/// resend). 0 turns either off.
 #[derive(Debug, Clone, Copy)]
 pub struct SendRule {
     pub cooldown_secs: i64,
@@ -309,8 +311,9 @@ impl SendRule {
         }
     }
 
-    /// The budget after one more message at `now`, or the wait.
-    pub fn spend(&self, b: Option<&Budget>, now: i64) -> Result<Budget, Error> {
+    /// The cool-down of one kind of message after one more at `now`, or
+    /// the wait.
+    pub fn cool_down(&self, b: Option<&Budget>, now: i64) -> Result<Budget, Error> {
         if let Some(b) = b {
             let wait = b.last_at + self.cooldown_secs - now;
             if wait > 0 {
@@ -319,6 +322,18 @@ impl SendRule {
                 });
             }
         }
+        Ok(Budget {
+            count: 1,
+            window_start: now,
+            last_at: now,
+            locked_until: 0,
+            expires_at: now + self.cooldown_secs,
+        })
+    }
+
+    /// The hourly budget of every kind after one more message at `now`,
+    /// or the wait.
+    pub fn spend(&self, b: Option<&Budget>, now: i64) -> Result<Budget, Error> {
         let (count, start) = match b {
             Some(b) if now < b.window_start + HOUR => (b.count, b.window_start),
             _ => (0, now),
@@ -333,7 +348,7 @@ impl SendRule {
             window_start: start,
             last_at: now,
             locked_until: 0,
-            expires_at: (start + HOUR).max(now + self.cooldown_secs),
+            expires_at: start + HOUR,
         })
     }
 }
@@ -739,8 +754,10 @@ mod tests {
             cooldown_secs: 60,
             per_hour: 3,
         };
+        let c = rule.cool_down(None, 1000).unwrap();
+        assert_eq!(limited(rule.cool_down(Some(&c), 1030)), 30);
+        rule.cool_down(Some(&c), 1060).unwrap();
         let b = rule.spend(None, 1000).unwrap();
-        assert_eq!(limited(rule.spend(Some(&b), 1030)), 30);
         let b = rule.spend(Some(&b), 1060).unwrap();
         let b = rule.spend(Some(&b), 1120).unwrap();
         assert_eq!(
@@ -827,7 +844,7 @@ mod tests {
         let (_dir, l) = limits(0).await;
         let spend = |rule: SendRule, now| {
             let l = &l;
-            async move { l.spend("b", "s", |b| Ok((rule.spend(b, now)?, ()))).await }
+            async move { l.spend("b", "s", |b| Ok((rule.cool_down(b, now)?, ()))).await }
         };
         let rule = SendRule {
             cooldown_secs: 10,

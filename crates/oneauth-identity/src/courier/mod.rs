@@ -22,7 +22,7 @@ use async_trait::async_trait;
 use oneauth_core::config::{Courier as CourierConfig, EmailProvider, SmsProvider};
 use oneauth_core::{Error, Result};
 use oneauth_crypto::SystemKeys;
-use oneauth_store::{Channel, CourierMessage, MessageStatus, Store};
+use oneauth_store::{Channel, CodePurpose, CourierMessage, MessageStatus, Store};
 use serde::{Deserialize, Serialize};
 use std::path::Path;
 use std::sync::Arc;
@@ -68,7 +68,7 @@ pub struct Outbox {
     budget: SendRule,
 }
 
-/// The budget bucket of messages to an address.
+/// The budget bucket of messages to an address, every kind together.
 const SENDS: &str = "send";
 
 impl Outbox {
@@ -93,19 +93,27 @@ impl Outbox {
         }
     }
 
-    /// Spends one message of `to`'s send budget, or answers the wait.
-    async fn spend(&self, to: &Address, now: i64) -> Result<()> {
+    /// Spends one message of `kind` from `to`'s send budget, or answers
+    /// the wait. The kind's cool-down first: a refused resend must not
+    /// use up the hourly budget.
+    async fn spend(&self, to: &Address, kind: CodePurpose, now: i64) -> Result<()> {
         let rule = self.budget;
+        let kind_bucket = format!("{SENDS}-{}", kind.as_str());
+        self.limits
+            .spend(&kind_bucket, to.as_str(), |b| {
+                Ok((rule.cool_down(b, now)?, ()))
+            })
+            .await?;
         self.limits
             .spend(SENDS, to.as_str(), |b| Ok((rule.spend(b, now)?, ())))
             .await
     }
 
-    /// Spends `to`'s send budget as a message would, without sending one:
-    /// for an address that gets nothing (no account), so that answers and
-    /// cool-downs do not tell it from one that does.
-    pub async fn withhold(&self, to: &Address, now: i64) -> Result<()> {
-        self.spend(to, now).await
+    /// Spends `to`'s send budget as a message of `kind` would, without
+    /// sending one: for an address that gets nothing (no account), so that
+    /// answers and cool-downs do not tell it from one that does.
+    pub async fn withhold(&self, to: &Address, kind: CodePurpose, now: i64) -> Result<()> {
+        self.spend(to, kind, now).await
     }
 
     /// Wakes the delivery task when a message is queued.
@@ -122,7 +130,7 @@ impl Outbox {
         locale: Locale,
         now: i64,
     ) -> Result<String> {
-        self.spend(to, now).await?;
+        self.spend(to, template.purpose(), now).await?;
         let channel = to.channel();
         let r = templates::render(
             &self.texts,

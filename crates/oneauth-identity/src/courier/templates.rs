@@ -6,7 +6,7 @@
 use crate::Locale;
 use anyhow::Context as _;
 use minijinja::{AutoEscape, Environment, UndefinedBehavior, context};
-use oneauth_store::Channel;
+use oneauth_store::{Channel, CodePurpose};
 use std::path::Path;
 
 /// What a message says.
@@ -27,6 +27,17 @@ impl Template<'_> {
             Self::VerificationCode(_) => "verification_code",
             Self::RecoveryCode(_) => "recovery_code",
             Self::RegistrationExists => "registration_exists",
+        }
+    }
+
+    /// The kind of message, for its cool-down: a notice that an address
+    /// has an account stands in for the verification code a new account
+    /// would get, so the two must wait alike.
+    pub fn purpose(&self) -> CodePurpose {
+        match self {
+            Self::LoginCode(_) => CodePurpose::Login,
+            Self::VerificationCode(_) | Self::RegistrationExists => CodePurpose::Verification,
+            Self::RecoveryCode(_) => CodePurpose::Recovery,
         }
     }
 
