@@ -283,11 +283,11 @@ pub async fn consent_accept_put(
     body: axum::body::Bytes,
 ) -> ApiResult<Json<RedirectTo>> {
     let q = challenge_query(q, "consent_challenge")?;
+    // No body, or `null` as the document allows: every requested scope.
     let body: ConsentAcceptBody = if body.is_empty() {
         ConsentAcceptBody::default()
     } else {
-        serde_json::from_slice(&body)
-            .map_err(|e| Error::InvalidRequest(format!("The JSON body is invalid: {e}")))?
+        crate::extract::parse_json::<Option<_>>(&body)?.unwrap_or_default()
     };
     let (_, identity) = app.session(&jar).await?;
     Ok(Json(
@@ -618,8 +618,8 @@ pub struct GuideLogoutQuery {
     params(("post_logout_redirect_uri" = Option<String>, Query, description = "A registered post-logout URI or the origin of a registered redirect URI.")),
     security(("session_cookie" = [])),
     responses(
-        (status = 303, description = "The login session ended and its cookie is cleared; on to `post_logout_redirect_uri` or the logged-out page."),
-        (status = 400, description = "`post_logout_redirect_uri` is not registered (no open redirect).", body = ErrorBody),
+        (status = 303, description = "The login session ended and its cookie is cleared; on to `post_logout_redirect_uri` when it is registered, else (no open redirect) to the logged-out page."),
+        (status = 400, description = "The query is malformed (e.g. a repeated parameter).", body = ErrorBody),
     )
 )]
 pub async fn session_logout_get(

@@ -88,6 +88,13 @@ fn check_redirect_uri(uri: &str) -> R<()> {
     Ok(())
 }
 
+/// Whether `presented` is one of the `registered` redirect URIs: simple
+/// string comparison, no normalisation (RFC 6749 §3.1.2.3, RFC 9700 §4.1.3),
+/// so a URI that differs in any byte, origin or path, never matches.
+pub fn redirect_uri_registered(registered: &[String], presented: &str) -> bool {
+    registered.iter().any(|r| r == presented)
+}
+
 fn check_in(kind: &str, values: &[String], allowed: &[&str]) -> R<()> {
     match values.iter().find(|v| !allowed.contains(&v.as_str())) {
         Some(v) => Err(Error::InvalidClientMetadata(format!(

@@ -183,18 +183,25 @@ impl AuthorizationServer {
     /// No open redirects: a post-login or post-logout URL is followed only
     /// to OneAuth's own origins or the origin of a registered redirect URI.
     pub async fn is_allowed_return_to(&self, target: &str) -> R<bool> {
-        let Ok(url) = url::Url::parse(target) else {
+        let Some(origin) = return_to_origin(target) else {
             return Ok(false);
         };
-        if !matches!(url.scheme(), "http" | "https")
-            || !url.username().is_empty()
-            || url.password().is_some()
-        {
-            return Ok(false);
-        }
-        self.is_trusted_origin(&url.origin().ascii_serialization())
-            .await
+        self.is_trusted_origin(&origin).await
     }
+}
+
+/// The origin a post-login or post-logout URL must be trusted for, or
+/// `None` when it could never be followed: not an absolute http(s) URL, or
+/// one carrying credentials.
+pub fn return_to_origin(target: &str) -> Option<String> {
+    let url = url::Url::parse(target).ok()?;
+    if !matches!(url.scheme(), "http" | "https")
+        || !url.username().is_empty()
+        || url.password().is_some()
+    {
+        return None;
+    }
+    Some(url.origin().ascii_serialization())
 }
 
 /// Splits a space-delimited scope string (RFC 6749 §3.3), without duplicates.
