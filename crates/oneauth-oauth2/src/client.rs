@@ -331,3 +331,26 @@ impl AuthorizationServer {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::redirect_uri_registered;
+
+    #[test]
+    fn redirect_uris_match_exactly() {
+        let registered = vec!["https://app.example.com/cb".to_owned()];
+        assert!(redirect_uri_registered(
+            &registered,
+            "https://app.example.com/cb"
+        ));
+        for other in [
+            "https://app.example.com/cb/",
+            "https://APP.example.com/cb",
+            "https://app.example.com:443/cb",
+            "https://app.example.com/cb?x=1",
+            "https://app.example.com.evil.test/cb",
+        ] {
+            assert!(!redirect_uri_registered(&registered, other), "{other}");
+        }
+    }
+}

@@ -220,3 +220,26 @@ pub(crate) fn internal(e: impl Into<anyhow::Error>) -> Error {
 }
 
 pub(crate) type R<T> = Result<T>;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn return_to_origin_is_the_origin_of_plain_http_urls_only() {
+        assert_eq!(
+            return_to_origin("https://app.example.com:8443/done?x=1#f").as_deref(),
+            Some("https://app.example.com:8443")
+        );
+        for refused in [
+            "/relative",
+            "javascript:alert(1)",
+            "data:text/html,x",
+            "https://user:pw@app.example.com/",
+            "https://user@app.example.com/",
+            "not a url",
+        ] {
+            assert_eq!(return_to_origin(refused), None, "{refused}");
+        }
+    }
+}
