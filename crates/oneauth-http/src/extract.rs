@@ -47,12 +47,14 @@ impl<S: Send + Sync> FromRequest<S> for OAuthForm {
             .into());
         }
         let bytes = body(req, state).await?;
-        Ok(Self(unique_params(form_urlencoded(&bytes))?))
+        Ok(Self(parse_params(&bytes)?))
     }
 }
 
-fn form_urlencoded(bytes: &[u8]) -> Vec<(String, String)> {
-    url::form_urlencoded::parse(bytes).into_owned().collect()
+/// Parameters of a form body or a query string (`OAuthForm`, `OAuthQuery`;
+/// a plain function so the fuzz targets call the same code).
+pub fn parse_params(bytes: &[u8]) -> Result<HashMap<String, String>, ApiError> {
+    unique_params(url::form_urlencoded::parse(bytes).into_owned().collect())
 }
 
 /// Builds a map, refusing repeated parameters.
@@ -74,7 +76,7 @@ impl<S: Send + Sync> FromRequestParts<S> for OAuthQuery {
 
     async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Self::Rejection> {
         let q = parts.uri.query().unwrap_or("");
-        Ok(Self(unique_params(form_urlencoded(q.as_bytes()))?))
+        Ok(Self(parse_params(q.as_bytes())?))
     }
 }
 
@@ -107,10 +109,23 @@ impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for ApiJson<T> {
             );
         }
         let bytes = body(req, state).await?;
-        serde_json::from_slice(&bytes)
-            .map(Self)
-            .map_err(|e| Error::InvalidRequest(format!("The JSON body is invalid: {e}")).into())
+        parse_json(&bytes).map(Self)
     }
+}
+
+/// An [`ApiJson`] body's value (a plain function for the fuzz targets).
+/// Every body is an object: serde would also take an array as a struct's
+/// fields in order, which the documented API does not allow.
+pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
+    let invalid = |e: &dyn std::fmt::Display| {
+        ApiError(Error::InvalidRequest(format!(
+            "The JSON body is invalid: {e}"
+        )))
+    };
+    if bytes.iter().find(|b| !b.is_ascii_whitespace()) == Some(&b'[') {
+        return Err(invalid(&"expected an object, not an array"));
+    }
+    serde_json::from_slice(bytes).map_err(|e| invalid(&e))
 }
 
 /// `Authorization: Basic` client credentials, each part form-urldecoded
@@ -125,28 +140,35 @@ impl<S: Send + Sync> FromRequestParts<S> for BasicAuth {
             return Ok(Self(None));
         };
         let value = value.to_str().map_err(|_| ApiError(Error::InvalidClient))?;
-        let Some(encoded) = value
-            .strip_prefix("Basic ")
-            .or_else(|| value.strip_prefix("basic "))
-        else {
-            return Ok(Self(None));
-        };
-        let decoded = base64::engine::general_purpose::STANDARD
-            .decode(encoded.trim())
-            .ok()
-            .and_then(|b| String::from_utf8(b).ok())
-            .ok_or(ApiError(Error::InvalidClient))?;
-        let (id, secret) = decoded
-            .split_once(':')
-            .ok_or(ApiError(Error::InvalidClient))?;
-        let dec = |s: &str| {
-            url::form_urlencoded::parse(format!("x={s}").as_bytes())
-                .next()
-                .map(|(_, v)| v.into_owned())
-                .unwrap_or_default()
-        };
-        Ok(Self(Some((dec(id), dec(secret)))))
+        parse_basic(value).map(Self)
     }
+}
+
+/// An `Authorization` header's client credentials: `None` unless the
+/// scheme is Basic, `invalid_client` if its value does not decode to
+/// `id:secret` (a plain function for the fuzz targets).
+pub fn parse_basic(value: &str) -> Result<Option<(String, String)>, ApiError> {
+    let Some(encoded) = value
+        .strip_prefix("Basic ")
+        .or_else(|| value.strip_prefix("basic "))
+    else {
+        return Ok(None);
+    };
+    let decoded = base64::engine::general_purpose::STANDARD
+        .decode(encoded.trim())
+        .ok()
+        .and_then(|b| String::from_utf8(b).ok())
+        .ok_or(ApiError(Error::InvalidClient))?;
+    let (id, secret) = decoded
+        .split_once(':')
+        .ok_or(ApiError(Error::InvalidClient))?;
+    let dec = |s: &str| {
+        url::form_urlencoded::parse(format!("x={s}").as_bytes())
+            .next()
+            .map(|(_, v)| v.into_owned())
+            .unwrap_or_default()
+    };
+    Ok(Some((dec(id), dec(secret))))
 }
 
 impl BasicAuth {
@@ -242,5 +264,52 @@ impl<S: Send + Sync> FromRequestParts<S> for Bearer {
                     "A bearer access token is required.".into(),
                 ))
             })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[derive(Debug, serde::Deserialize)]
+    #[allow(dead_code)]
+    struct Body {
+        refresh_token: Option<String>,
+        client_id: Option<String>,
+    }
+
+    #[test]
+    fn a_json_array_is_not_a_request_body() {
+        // serde alone reads `[null, null]` as `Body { None, None }`.
+        for body in [&b"[null, null]"[..], b" \n[\"t\", \"c\"]"] {
+            let e = parse_json::<Body>(body).unwrap_err();
+            assert!(matches!(e.0, Error::InvalidRequest(_)), "{e:?}");
+        }
+        let ok: Body = parse_json(br#"{"refresh_token": "t"}"#).unwrap();
+        assert_eq!(ok.refresh_token.as_deref(), Some("t"));
+        assert!(parse_json::<Option<Body>>(b"null").unwrap().is_none());
+    }
+
+    #[test]
+    fn repeated_parameters_are_refused_and_others_kept() {
+        let map = parse_params(b"a=1&b=%20x+y&c=").unwrap();
+        assert_eq!(map["b"], " x y");
+        assert_eq!(map["c"], "");
+        assert!(parse_params(b"a=1&b=2&a=1").is_err());
+    }
+
+    #[test]
+    fn basic_credentials_are_form_decoded_parts() {
+        let header = format!(
+            "Basic {}",
+            base64::engine::general_purpose::STANDARD.encode("my%20app:s%3Acret+x")
+        );
+        assert_eq!(
+            parse_basic(&header).unwrap(),
+            Some(("my app".into(), "s:cret x".into()))
+        );
+        assert_eq!(parse_basic("Bearer x").unwrap(), None);
+        assert!(parse_basic("Basic !!!").is_err());
+        assert!(parse_basic("Basic bm9jb2xvbg==").is_err()); // "nocolon"
     }
 }

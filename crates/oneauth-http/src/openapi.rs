@@ -13,8 +13,11 @@ use axum::response::{IntoResponse, Response};
 use oneauth_core::Config;
 use serde::Deserialize;
 use utoipa::OpenApi;
+use utoipa::openapi::path::{Operation, ParameterIn};
+use utoipa::openapi::request_body::RequestBodyBuilder;
 use utoipa::openapi::security::{ApiKey, ApiKeyValue, HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::openapi::server::Server;
+use utoipa::openapi::{Content, Ref, RefOr, ResponseBuilder};
 
 /// The token endpoint's form (RFC 6749 §4.1.3, §6, §4.4). It is parsed as
 /// a map of unique parameters; this type only describes it.
@@ -45,8 +48,21 @@ pub struct TokenParamsForm {
     client_secret: Option<String>,
 }
 
+/// RP-Initiated Logout by form POST (OIDC RP-Initiated Logout 1.0 §2):
+/// the parameters the GET takes in its query. Describes the form only.
+#[derive(Deserialize, utoipa::ToSchema)]
+#[allow(dead_code)]
+pub struct EndSessionForm {
+    id_token_hint: Option<String>,
+    client_id: Option<String>,
+    /// Registered for the client.
+    post_logout_redirect_uri: Option<String>,
+    state: Option<String>,
+}
+
 #[derive(OpenApi)]
 #[openapi(
+    components(schemas(EndSessionForm)),
     info(
         title = "OneAuth public API",
         description = "The public listener of OneAuth: standard OAuth 2.0 / OpenID Connect, the integration guide's endpoints, the login and consent challenges for a custom UI, and the identity API a custom login UI uses instead of the built-in pages.\n\nEvery error is `{\"error\", \"error_description\", \"code\"}` with the HTTP status of the code's range (4xxx → 400 but 44xx → 4xx, 2xxx → 401, 3xxx → 403, 5xxx → 500); a 429 has no `code` and carries `Retry-After`.\n\nIdentity API requests with a body must be `application/json`, and state-changing ones are refused when their `Origin` is neither OneAuth's nor a registered client's.",
@@ -135,6 +151,38 @@ pub fn document(config: &Config) -> utoipa::openapi::OpenApi {
         }
         doc.paths.paths.insert("/api/oauth2/token".into(), guide);
     }
+    // One handler reads the GET's query and the POST's form.
+    if let Some(post) = doc
+        .paths
+        .paths
+        .get_mut("/oauth2/sessions/logout")
+        .and_then(|item| item.post.as_mut())
+    {
+        post.parameters = None;
+        post.request_body = Some(
+            RequestBodyBuilder::new()
+                .content(
+                    "application/x-www-form-urlencoded",
+                    Content::new(Some(Ref::from_schema_name("EndSessionForm"))),
+                )
+                .build()
+                .into(),
+        );
+    }
+    for item in doc.paths.paths.values_mut() {
+        for op in [
+            &mut item.get,
+            &mut item.post,
+            &mut item.put,
+            &mut item.patch,
+            &mut item.delete,
+        ]
+        .into_iter()
+        .flatten()
+        {
+            add_parsing_errors(op);
+        }
+    }
     // A handler for two methods gives both the same operationId; OpenAPI
     // wants them unique.
     for item in doc.paths.paths.values_mut() {
@@ -155,6 +203,44 @@ pub fn document(config: &Config) -> utoipa::openapi::OpenApi {
         }
     }
     doc
+}
+
+/// The answers every operation can give before its handler runs, from the
+/// extractors (`crate::extract`): a body of another media type (415), over
+/// the size limit (413), or that does not parse, and a repeated or
+/// malformed parameter (400). Listed once here rather than on each handler.
+fn add_parsing_errors(op: &mut Operation) {
+    let has_body = op.request_body.is_some();
+    let has_query = op.parameters.as_ref().is_some_and(|ps| {
+        ps.iter()
+            .any(|p| matches!(p, RefOr::T(p) if p.parameter_in == ParameterIn::Query))
+    });
+    let mut errors = Vec::new();
+    if has_body || has_query {
+        errors.push((
+            "400",
+            "A parameter is repeated or malformed, or the body does not parse.",
+        ));
+    }
+    if has_body {
+        errors.push(("413", "The body is over the size limit."));
+        errors.push(("415", "The body is not of the documented media type."));
+    }
+    for (status, description) in errors {
+        op.responses
+            .responses
+            .entry(status.to_owned())
+            .or_insert_with(|| {
+                ResponseBuilder::new()
+                    .description(description)
+                    .content(
+                        "application/json",
+                        Content::new(Some(Ref::from_schema_name("ErrorBody"))),
+                    )
+                    .build()
+                    .into()
+            });
+    }
 }
 
 /// This document.
@@ -207,6 +293,29 @@ mod tests {
                 );
             }
         }
+    }
+
+    #[test]
+    fn every_operation_lists_the_extractors_refusals() {
+        let v = serde_json::to_value(document(&Config::default())).unwrap();
+        for (path, item) in v["paths"].as_object().unwrap() {
+            for (method, op) in item.as_object().unwrap() {
+                let has = |status: &str| op["responses"].get(status).is_some();
+                if op.get("requestBody").is_some() {
+                    for status in ["400", "413", "415"] {
+                        assert!(has(status), "{method} {path} does not list {status}");
+                    }
+                }
+            }
+        }
+        // The form POST of RP-initiated logout reads a form, not the query.
+        let post = &v["paths"]["/oauth2/sessions/logout"]["post"];
+        assert!(post.get("parameters").is_none());
+        assert!(
+            post["requestBody"]["content"]
+                .get("application/x-www-form-urlencoded")
+                .is_some()
+        );
     }
 
     fn collect_refs(v: &serde_json::Value, out: &mut Vec<String>) {

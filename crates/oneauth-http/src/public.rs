@@ -277,11 +277,11 @@ pub async fn consent_accept_put(
     ApiQuery(q): ApiQuery<ConsentChallengeQuery>,
     body: axum::body::Bytes,
 ) -> ApiResult<Json<RedirectTo>> {
+    // No body, or `null` as the document allows: every requested scope.
     let body: ConsentAcceptBody = if body.is_empty() {
         ConsentAcceptBody::default()
     } else {
-        serde_json::from_slice(&body)
-            .map_err(|e| Error::InvalidRequest(format!("The JSON body is invalid: {e}")))?
+        crate::extract::parse_json::<Option<_>>(&body)?.unwrap_or_default()
     };
     let (_, identity) = app.session(&jar).await?;
     Ok(Json(

@@ -844,7 +844,10 @@ mod tests {
         let (_dir, l) = limits(0).await;
         let spend = |rule: SendRule, now| {
             let l = &l;
-            async move { l.spend("b", "s", |b| Ok((rule.cool_down(b, now)?, ()))).await }
+            async move {
+                l.spend("b", "s", |b| Ok((rule.cool_down(b, now)?, ())))
+                    .await
+            }
         };
         let rule = SendRule {
             cooldown_secs: 10,

@@ -129,7 +129,7 @@ impl AuthorizationServer {
         let redirect_uri = params
             .get("redirect_uri")
             .ok_or_else(|| Error::RedirectUriMismatch("redirect_uri is missing.".into()))?;
-        if !client.redirect_uris.iter().any(|r| r == redirect_uri) {
+        if !crate::client::redirect_uri_registered(&client.redirect_uris, redirect_uri) {
             return Err(Error::RedirectUriMismatch(
                 "redirect_uri does not exactly match a URI registered for the client.".into(),
             ));

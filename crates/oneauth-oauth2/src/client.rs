@@ -97,6 +97,13 @@ fn check_redirect_uri(uri: &str, allow_http: bool) -> R<()> {
     Ok(())
 }
 
+/// Whether `presented` is one of the `registered` redirect URIs: simple
+/// string comparison, no normalisation (RFC 6749 §3.1.2.3, RFC 9700 §4.1.3),
+/// so a URI that differs in any byte, origin or path, never matches.
+pub fn redirect_uri_registered(registered: &[String], presented: &str) -> bool {
+    registered.iter().any(|r| r == presented)
+}
+
 fn check_in(kind: &str, values: &[String], allowed: &[&str]) -> R<()> {
     match values.iter().find(|v| !allowed.contains(&v.as_str())) {
         Some(v) => Err(Error::InvalidClientMetadata(format!(
@@ -344,7 +351,7 @@ impl AuthorizationServer {
 
 #[cfg(test)]
 mod tests {
-    use super::check_redirect_uri;
+    use super::{check_redirect_uri, redirect_uri_registered};
 
     #[test]
     fn http_redirect_uris_only_on_loopback_unless_allowed() {
@@ -370,5 +377,23 @@ mod tests {
         }
         // The other checks hold with the development setting too.
         assert!(check_redirect_uri("http://app.example/cb#x", true).is_err());
+    }
+
+    #[test]
+    fn redirect_uris_match_exactly() {
+        let registered = vec!["https://app.example.com/cb".to_owned()];
+        assert!(redirect_uri_registered(
+            &registered,
+            "https://app.example.com/cb"
+        ));
+        for other in [
+            "https://app.example.com/cb/",
+            "https://APP.example.com/cb",
+            "https://app.example.com:443/cb",
+            "https://app.example.com/cb?x=1",
+            "https://app.example.com.evil.test/cb",
+        ] {
+            assert!(!redirect_uri_registered(&registered, other), "{other}");
+        }
     }
 }

@@ -58,7 +58,7 @@ impl AuthorizationServer {
                 )));
             }
         }
-        if !client.redirect_uris.iter().any(|r| r == &req.redirect_uri) {
+        if !crate::client::redirect_uri_registered(&client.redirect_uris, &req.redirect_uri) {
             return Err(Error::RedirectUriMismatch(
                 "redirect_uri is not registered for the client.".into(),
             ));

@@ -208,21 +208,25 @@ impl AuthorizationServer {
     /// the raw string: the parser drops tabs and newlines, which a
     /// `Location` header cannot carry.
     pub async fn allowed_return_to(&self, target: &str) -> R<Option<String>> {
-        let Ok(url) = url::Url::parse(target) else {
+        let Some(url) = followable_url(target) else {
             return Ok(None);
         };
-        if !matches!(url.scheme(), "http" | "https")
-            || !url.username().is_empty()
-            || url.password().is_some()
-        {
-            return Ok(None);
-        }
         // A redirect, not a credentialed read: a client's origin is fine.
         let origin = url.origin().ascii_serialization();
         let allowed =
             self.is_first_party_origin(&origin) || self.store.is_client_origin(&origin).await?;
         Ok(allowed.then(|| url.into()))
     }
+}
+
+/// A post-login or post-logout target as it may be followed: an absolute
+/// http(s) URL without credentials, parsed; `None` for anything else.
+pub fn followable_url(target: &str) -> Option<url::Url> {
+    let url = url::Url::parse(target).ok()?;
+    (matches!(url.scheme(), "http" | "https")
+        && url.username().is_empty()
+        && url.password().is_none())
+    .then_some(url)
 }
 
 /// The kinds of public endpoint, by what a cross-origin page may do there.
@@ -321,5 +325,24 @@ mod tests {
         assert_eq!(parse_scope(&["a"; 500].join(" ")).unwrap(), ["a"]);
         assert!(parse_scope(&"a".repeat(MAX_SCOPE_LEN)).is_ok());
         assert!(parse_scope(&"a".repeat(MAX_SCOPE_LEN + 1)).is_err());
+    }
+
+    #[test]
+    fn only_plain_http_urls_are_followable() {
+        let url = followable_url("https://app.example.com:8443/done?x=1#f").unwrap();
+        assert_eq!(
+            url.origin().ascii_serialization(),
+            "https://app.example.com:8443"
+        );
+        for refused in [
+            "/relative",
+            "javascript:alert(1)",
+            "data:text/html,x",
+            "https://user:pw@app.example.com/",
+            "https://user@app.example.com/",
+            "not a url",
+        ] {
+            assert_eq!(followable_url(refused), None, "{refused}");
+        }
     }
 }

@@ -262,3 +262,30 @@ async fn the_admin_api_needs_its_token_when_one_is_set() {
         .unwrap();
     assert_eq!(res.status(), 200);
 }
+
+#[tokio::test]
+async fn a_json_array_is_refused_where_the_document_says_object() {
+    // serde reads an array as a struct's fields in order: the token logout
+    // answered 200 `{"revoked":true}` to `[null, null]` (found by
+    // schemathesis), verification 200 `{"active":false}` to `["a-token"]`.
+    let srv = TestServer::start().await;
+    let c = reqwest::Client::new();
+    for (path, body) in [
+        ("/api/oauth/logout", "[null, null]"),
+        ("/oauth/token/verify", r#"["a-token"]"#),
+        ("/api/oauth/refresh", r#" ["a-token"]"#),
+    ] {
+        let res = c
+            .post(format!("{}{path}", srv.public))
+            .header("content-type", "application/json")
+            .body(body)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(
+            error_code(res, 400, "invalid_request").await,
+            4001,
+            "{path}"
+        );
+    }
+}

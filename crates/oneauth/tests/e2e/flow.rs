@@ -318,3 +318,38 @@ async fn a_login_verifier_only_counts_in_the_browser_that_started_the_flow() {
     assert!(to.starts_with(&format!("{}/error", srv.ui)), "{to}");
     assert_eq!(query_param(&to, "error").as_deref(), Some("access_denied"));
 }
+
+#[tokio::test]
+async fn consent_accept_takes_a_null_body_as_the_document_says() {
+    // The document gives the body as `ConsentAcceptBody | null`; a `null`
+    // was a 400 (found by schemathesis). It grants every requested scope.
+    let srv = TestServer::start().await;
+    let mut reg = guide_client();
+    reg.client_id = Some("third-party".into());
+    reg.skip_consent = false;
+    srv.server()
+        .create_client(reg, oneauth_core::Clock::now(srv.clock.as_ref()))
+        .await
+        .unwrap();
+    let b = browser();
+    let res = b
+        .get(srv.authorize_url(&[("client_id", "third-party")]))
+        .send()
+        .await
+        .unwrap();
+    let res = submit_login(&b, &location(&res), PASSWORD).await;
+    let res = b.get(location(&res)).send().await.unwrap();
+    let challenge = query_param(&location(&res), "consent_challenge").unwrap();
+    let res = b
+        .put(format!("{}/api/hydra/consent/accept", srv.public))
+        .query(&[("consent_challenge", challenge.as_str())])
+        .header("content-type", "application/json")
+        .body("null")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 200);
+    let body: serde_json::Value = res.json().await.unwrap();
+    let callback = follow_to_client(&b, body["redirect_to"].as_str().unwrap().to_owned()).await;
+    assert!(query_param(&callback, "code").is_some(), "{callback}");
+}
