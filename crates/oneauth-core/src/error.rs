@@ -65,6 +65,7 @@ impl ErrorCode {
         Self::WeakPassword,
         Self::InvalidSocialState,
         Self::InvalidRedirectUri,
+        Self::UnauthorizedClient,
         Self::NotFound,
         Self::MethodNotAllowed,
         Self::RequestTimeout,
@@ -79,13 +80,17 @@ impl ErrorCode {
         Self::SocialLoginFailed,
         Self::ReauthenticationRequired,
         Self::AccessDenied,
-        Self::UnauthorizedClient,
         Self::CsrfViolation,
         Self::ConsentRequired,
         Self::ServerError,
         Self::TemporarilyUnavailable,
         Self::RateLimited,
     ];
+
+    /// Numbers no longer answered, never to be given to another error
+    /// (clients may have stored them): 3002 was `unauthorized_client` at
+    /// 403 before RFC 6749 §5.2's 400 (now 4014).
+    pub const RETIRED: [u16; 1] = [3002];
 
     /// (number, OAuth2 `error` value, what it means). The number is `None`
     /// only for rate limiting, which the guide documents without a code.
@@ -218,8 +223,10 @@ impl ErrorCode {
                 "access_denied",
                 "The user or the server denied the request.",
             ),
+            // Was 3002 (403) until 2026-12: RFC 6749 §5.2 answers
+            // `unauthorized_client` with 400. 3002 is retired, never reused.
             Self::UnauthorizedClient => (
-                Some(3002),
+                Some(4014),
                 "unauthorized_client",
                 "The client may not use this grant, flow or endpoint.",
             ),
@@ -533,9 +540,9 @@ mod tests {
             (ErrorCode::AccessDenied, Some(3001), "access_denied", 403),
             (
                 ErrorCode::UnauthorizedClient,
-                Some(3002),
+                Some(4014),
                 "unauthorized_client",
-                403,
+                400,
             ),
             (ErrorCode::CsrfViolation, Some(3003), "csrf_violation", 403),
             (
@@ -571,6 +578,7 @@ mod tests {
         for c in ErrorCode::ALL {
             if let Some(n) = c.number() {
                 assert!(seen.insert(n), "{n} used twice");
+                assert!(!ErrorCode::RETIRED.contains(&n), "{n} is retired");
                 assert!(matches!(n, 2001..=2999 | 3001..=3999 | 4001..=4999 | 5001..=5999));
             }
         }

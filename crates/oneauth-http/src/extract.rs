@@ -113,6 +113,23 @@ impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for ApiJson<T> {
     }
 }
 
+/// A JSON body whatever its `Content-Type`, for the guide's endpoints that
+/// carry no cookie (refresh, verify, token logout, CLI login): the
+/// credential is in the body, so a cross-site sender gains nothing a
+/// script could not do anyway, and `fetch` without headers sends
+/// `text/plain`. Endpoints acting on the session cookie use [`ApiJson`],
+/// whose `application/json` a cross-site form cannot send.
+pub struct CookielessJson<T>(pub T);
+
+impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for CookielessJson<T> {
+    type Rejection = ApiError;
+
+    async fn from_request(req: Request, state: &S) -> Result<Self, Self::Rejection> {
+        let bytes = body(req, state).await?;
+        parse_json(&bytes).map(Self)
+    }
+}
+
 /// An [`ApiJson`] body's value (a plain function for the fuzz targets).
 /// Every body is an object: serde would also take an array as a struct's
 /// fields in order, which the documented API does not allow.

@@ -4,7 +4,8 @@
 use crate::AppState;
 use crate::error::{ApiError, ApiResult};
 use crate::extract::{
-    ApiJson, ApiQuery, BasicAuth, Bearer, OAuthForm, OAuthQuery, RequestOrigin, TrustedOrigin,
+    ApiJson, ApiQuery, BasicAuth, Bearer, CookielessJson, OAuthForm, OAuthQuery, RequestOrigin,
+    TrustedOrigin,
 };
 use crate::openapi::{TokenForm, TokenParamsForm};
 use axum::Extension;
@@ -441,7 +442,7 @@ pub struct RefreshBody {
 pub async fn refresh_post(
     State(app): State<AppState>,
     Extension(ip): Extension<ClientIp>,
-    ApiJson(body): ApiJson<RefreshBody>,
+    CookielessJson(body): CookielessJson<RefreshBody>,
 ) -> ApiResult<Response> {
     token_limit(&app, ip).await?;
     let now = app.clock.now();
@@ -475,7 +476,7 @@ pub struct VerifyBody {
 )]
 pub async fn verify_post(
     State(app): State<AppState>,
-    ApiJson(body): ApiJson<VerifyBody>,
+    CookielessJson(body): CookielessJson<VerifyBody>,
 ) -> ApiResult<Response> {
     Ok(no_store(Json(
         app.server
@@ -566,7 +567,7 @@ pub struct LogoutBody {
 )]
 pub async fn token_logout_post(
     State(app): State<AppState>,
-    ApiJson(body): ApiJson<LogoutBody>,
+    CookielessJson(body): CookielessJson<LogoutBody>,
 ) -> ApiResult<Json<serde_json::Value>> {
     app.server
         .revoke_pair(
@@ -729,14 +730,14 @@ pub async fn web_exchange_post(
     responses(
         (status = 200, description = "Tokens for headless tools.", body = TokenResponse),
         (status = 401, description = "`invalid_credentials`, the same for every reason.", body = ErrorBody),
-        (status = 403, description = "The client may not use the CLI login.", body = ErrorBody),
+        (status = 400, description = "`unauthorized_client` (4014): the client may not use the CLI login; or the body is malformed.", body = ErrorBody),
         (status = 429, description = "Rate limited; see `Retry-After`.", body = ErrorBody),
     )
 )]
 pub async fn native_cli_post(
     State(app): State<AppState>,
     Extension(ip): Extension<ClientIp>,
-    ApiJson(body): ApiJson<NativeLogin>,
+    CookielessJson(body): CookielessJson<NativeLogin>,
 ) -> ApiResult<Response> {
     let tokens = app
         .server

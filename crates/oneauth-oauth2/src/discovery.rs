@@ -30,8 +30,10 @@ impl AuthorizationServer {
             "subject_types_supported": ["public"],
             "id_token_signing_alg_values_supported": algs,
             "userinfo_signing_alg_values_supported": ["none"],
-            "scopes_supported": ["openid", "offline_access", "offline", "profile", "email"],
-            "claims_supported": ["iss", "sub", "aud", "exp", "iat", "auth_time", "nonce", "at_hash", "sid", "amr", "email", "email_verified", "name"],
+            "scopes_supported": ["openid", "offline_access", "offline", "profile", "email", "phone"],
+            // Every claim an id_token or userinfo can carry (an e2e test
+            // compares them with what is issued).
+            "claims_supported": ["iss", "sub", "aud", "exp", "iat", "jti", "auth_time", "nonce", "at_hash", "sid", "amr", "email", "email_verified", "phone_number", "phone_number_verified", "name", "preferred_username"],
             "token_endpoint_auth_methods_supported": crate::client::AUTH_METHODS,
             "code_challenge_methods_supported": ["S256"],
             "prompt_values_supported": ["none", "login", "consent", "select_account"],

@@ -88,3 +88,89 @@ async fn keys_survive_a_restart_and_are_encrypted_at_rest() {
         .expect("keys sealed under another secret must not load");
     assert!(err.to_string().contains("cannot be decrypted"), "{err}");
 }
+
+/// Discovery lists every scope OneAuth issues claims for and every claim
+/// an id_token or userinfo carries: a user with every trait, asking for
+/// every scope the document names.
+#[tokio::test]
+async fn discovery_names_every_scope_and_claim_that_is_issued() {
+    let srv = TestServer::start().await;
+    let c = reqwest::Client::new();
+    let doc: serde_json::Value = c
+        .get(format!("{}/.well-known/openid-configuration", srv.public))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let list = |key: &str| -> Vec<String> {
+        doc[key]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|v| v.as_str().unwrap().to_owned())
+            .collect()
+    };
+    let (scopes, claims) = (list("scopes_supported"), list("claims_supported"));
+    assert!(scopes.iter().any(|s| s == "phone"), "{scopes:?}");
+
+    // Alice with every trait; the guide's client allowed every scope.
+    let now = oneauth_core::Clock::now(srv.clock.as_ref());
+    let server = srv.server();
+    let mut alice = server
+        .store
+        .get_identity(&srv.subject)
+        .await
+        .unwrap()
+        .unwrap();
+    alice.traits.phone = Some("+8613800138000".into());
+    alice.traits.username = Some("alice".into());
+    assert!(server.store.update_identity(&alice).await.unwrap());
+    let mut client = guide_client();
+    client.scope = Some(scopes.join(" "));
+    server
+        .update_client("web-app", client, now)
+        .await
+        .unwrap()
+        .unwrap();
+
+    let b = browser();
+    let all = scopes.join(" ");
+    let code = login_for_code(&srv, &b, &[("scope", &all), ("nonce", "n-1")]).await;
+    let res = exchange(&srv, &code, VERIFIER).await;
+    assert_eq!(res.status(), 200);
+    let tokens: serde_json::Value = res.json().await.unwrap();
+    let payload = s(&tokens["id_token"]).split('.').nth(1).unwrap().to_owned();
+    let id_token: serde_json::Value =
+        serde_json::from_slice(&oneauth_crypto::b64url_decode(&payload).unwrap()).unwrap();
+    let userinfo: serde_json::Value = c
+        .get(format!("{}/userinfo", srv.public))
+        .bearer_auth(s(&tokens["access_token"]))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    for (what, issued) in [("id_token", &id_token), ("userinfo", &userinfo)] {
+        for claim in issued.as_object().unwrap().keys() {
+            assert!(
+                claims.contains(claim),
+                "{what} carries `{claim}`, which claims_supported lacks"
+            );
+        }
+    }
+    for claim in [
+        "phone_number",
+        "phone_number_verified",
+        "preferred_username",
+        "email",
+        "name",
+    ] {
+        assert!(
+            userinfo.get(claim).is_some(),
+            "userinfo lacks {claim}: {userinfo}"
+        );
+    }
+}

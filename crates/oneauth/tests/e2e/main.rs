@@ -5,6 +5,7 @@
 mod support;
 
 mod account_pre_hijacking;
+mod content_types;
 mod cross_origin;
 mod discovery;
 mod errors;

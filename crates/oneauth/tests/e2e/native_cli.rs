@@ -40,7 +40,7 @@ async fn only_clients_that_allow_it() {
     let mut req = body(EMAIL, PASSWORD);
     req["client_id"] = "no-cli".into();
     let res = post_json(format!("{}/oauth/native/cli", srv.public), req).await;
-    assert_eq!(error_code(res, 403, "unauthorized_client").await, 3002);
+    assert_eq!(error_code(res, 400, "unauthorized_client").await, 4014);
 }
 
 #[tokio::test]

@@ -71,5 +71,5 @@ async fn a_confidential_client_gets_an_access_token_only() {
         .send()
         .await
         .unwrap();
-    assert_eq!(error_code(res, 403, "unauthorized_client").await, 3002);
+    assert_eq!(error_code(res, 400, "unauthorized_client").await, 4014);
 }

@@ -59,7 +59,7 @@ async fn a_client_cannot_revoke_another_clients_token() {
         .send()
         .await
         .unwrap();
-    assert_eq!(error_code(res, 403, "unauthorized_client").await, 3002);
+    assert_eq!(error_code(res, 400, "unauthorized_client").await, 4014);
     let v: serde_json::Value = post_json(
         format!("{}/oauth/token/verify", srv.public),
         serde_json::json!({ "token": t["access_token"] }),
