@@ -32,8 +32,12 @@ pub struct BrowserContext {
 #[derive(Debug)]
 pub enum AuthorizeOutcome {
     /// Client or redirect URI unverified: show the error on our own page,
-    /// never redirect (RFC 6749 §4.1.2.1).
-    ErrorPage(Error),
+    /// never redirect (RFC 6749 §4.1.2.1). `client_id` names a registered
+    /// client when the request had one, for the page's way back to it.
+    ErrorPage {
+        error: Error,
+        client_id: Option<String>,
+    },
     /// Send the browser on; set the browser-binding cookie if given.
     Redirect {
         location: String,
@@ -85,18 +89,31 @@ impl AuthorizationServer {
         if let Some(v) = params.get("login_verifier") {
             return match self.resume(FlowKey::LoginVerifier, v, browser, now).await {
                 Ok(location) => redirect(location),
-                Err(e) => AuthorizeOutcome::ErrorPage(e),
+                Err(error) => AuthorizeOutcome::ErrorPage {
+                    error,
+                    client_id: None,
+                },
             };
         }
         if let Some(v) = params.get("consent_verifier") {
             return match self.resume(FlowKey::ConsentVerifier, v, browser, now).await {
                 Ok(location) => redirect(location),
-                Err(e) => AuthorizeOutcome::ErrorPage(e),
+                Err(error) => AuthorizeOutcome::ErrorPage {
+                    error,
+                    client_id: None,
+                },
             };
         }
         let (client, redirect_uri) = match self.verify_client_and_redirect(params).await {
             Ok(v) => v,
-            Err(e) => return AuthorizeOutcome::ErrorPage(e),
+            Err(error) => {
+                // A redirect URI mismatch is found after the client: it is
+                // registered.
+                let client_id = matches!(error, Error::RedirectUriMismatch(_))
+                    .then(|| params.get("client_id").cloned())
+                    .flatten();
+                return AuthorizeOutcome::ErrorPage { error, client_id };
+            }
         };
         let state = params.get("state").filter(|s| !s.is_empty());
         match self

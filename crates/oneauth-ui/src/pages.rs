@@ -750,6 +750,8 @@ pub async fn verification_post(
         text: t.verified_text.into(),
         is_error: false,
         code: None,
+        request_id: None,
+        way_on: None,
     };
     (jar, render(StatusCode::OK, done)).into_response()
 }
