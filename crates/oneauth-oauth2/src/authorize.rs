@@ -86,22 +86,16 @@ impl AuthorizationServer {
             location,
             set_browser_cookie: None,
         };
-        if let Some(v) = params.get("login_verifier") {
-            return match self.resume(FlowKey::LoginVerifier, v, browser, now).await {
+        let verifier = [
+            ("login_verifier", FlowKey::LoginVerifier),
+            ("consent_verifier", FlowKey::ConsentVerifier),
+        ]
+        .into_iter()
+        .find_map(|(name, key)| params.get(name).map(|v| (key, v)));
+        if let Some((key, v)) = verifier {
+            return match self.resume(key, v, browser, now).await {
                 Ok(location) => redirect(location),
-                Err(error) => AuthorizeOutcome::ErrorPage {
-                    error,
-                    client_id: None,
-                },
-            };
-        }
-        if let Some(v) = params.get("consent_verifier") {
-            return match self.resume(FlowKey::ConsentVerifier, v, browser, now).await {
-                Ok(location) => redirect(location),
-                Err(error) => AuthorizeOutcome::ErrorPage {
-                    error,
-                    client_id: None,
-                },
+                Err((error, client_id)) => AuthorizeOutcome::ErrorPage { error, client_id },
             };
         }
         let (client, redirect_uri) = match self.verify_client_and_redirect(params).await {
@@ -315,31 +309,40 @@ impl AuthorizationServer {
     }
 
     /// The browser returns with a verifier: check it belongs to this
-    /// browser and move the flow on.
+    /// browser and move the flow on. A flow finished in another browser
+    /// fails with its (registered) client, for the error page's way back.
     async fn resume(
         &self,
         key: FlowKey,
         verifier: &str,
         browser: &BrowserContext,
         now: OffsetDateTime,
-    ) -> R<String> {
+    ) -> Result<String, (Error, Option<String>)> {
+        let no_client = |e: Error| (e, None);
         let hash = self
             .minter
             .check(TokenKind::Challenge, "", verifier)
-            .ok_or(Error::InvalidChallenge)?;
+            .ok_or((Error::InvalidChallenge, None))?;
         let flow = self
             .store
             .get_flow(key, &hash.0, now.unix_timestamp())
-            .await?
-            .ok_or(Error::InvalidChallenge)?;
+            .await
+            .map_err(|e| no_client(e.into()))?
+            .ok_or((Error::InvalidChallenge, None))?;
         let same_browser = browser.browser_cookie.as_deref().is_some_and(|c| {
             oneauth_crypto::ct_eq(TokenHash::of(c).0.as_bytes(), flow.browser_hash.as_bytes())
         });
         if !same_browser {
-            return Err(Error::AccessDenied(
+            let error = Error::AccessDenied(
                 "The login was completed in another browser; start again.".into(),
-            ));
+            );
+            return Err((error, Some(flow.request.client_id)));
         }
+        self.advance(key, flow, now).await.map_err(no_client)
+    }
+
+    /// Moves a flow on that came back to the browser that started it.
+    async fn advance(&self, key: FlowKey, flow: Flow, now: OffsetDateTime) -> R<String> {
         let client = self
             .store
             .get_client(&flow.request.client_id)
