@@ -174,6 +174,9 @@ const REACH = {
       { timeout: STEP },
     );
     await page.waitForURL(onUi('/error'), { timeout: STEP });
+    // Not a dead end: the request id for support and a way on (no client to go back to).
+    assert.match(await page.textContent('#request-id'), /^[0-9a-f-]{36}$/);
+    assert.equal(await page.getAttribute('p.links a', 'href'), '/login');
   },
   async logout(page, lang) {
     // The guide's logout step 2 without an id_token_hint: the UI asks first.

@@ -324,7 +324,7 @@ pub async fn login_code_send_post(
     responses(
         (status = 200, description = "Logged in: the `ory_kratos_session` cookie is set; `redirect_to` when a `login_challenge` was accepted.", body = IdentityResponse),
         (status = 400, description = "The address is malformed, the method is not enabled, or the login challenge is unknown.", body = ErrorBody),
-        (status = 401, description = "`invalid_credentials`: the code is wrong, expired, used or out of attempts.", body = ErrorBody),
+        (status = 401, description = "`invalid_code` (2006): the code is wrong, expired, used or out of attempts — or the address has no account: the same answer.", body = ErrorBody),
         (status = 403, description = "The request's `Origin` is not trusted.", body = ErrorBody),
         (status = 429, description = "Too many attempts, or the address is locked out after wrong codes (over login, verification and recovery; the right code waits too); see `Retry-After`.", body = ErrorBody),
     )

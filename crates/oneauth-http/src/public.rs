@@ -85,7 +85,7 @@ fn cached_json(body: axum::body::Bytes) -> Response {
         ("ui_locales" = Option<String>, Query),
     ),
     responses(
-        (status = 303, description = "To the login UI with a `login_challenge`, to consent, or back to the client with `code`, `state` and `iss` (RFC 9207) — or an error per RFC 6749 §4.1.2.1. Errors that must not go to an unverified redirect URI go to the UI's error page."),
+        (status = 303, description = "To the login UI with a `login_challenge`, to consent, or back to the client with `code`, `state` and `iss` (RFC 9207) — or an error per RFC 6749 §4.1.2.1. Errors that must not go to an unverified redirect URI go to the UI's error page (`error`, `code`, `ui_locales`, and `client_id` when the client is registered: the page links back to the origin of its registered redirect URI)."),
     )
 )]
 pub async fn authorize_get(
@@ -95,7 +95,7 @@ pub async fn authorize_get(
 ) -> Response {
     let params = match query {
         Ok(OAuthQuery(p)) => p,
-        Err(ApiError(e)) => return ui_error_redirect(&app, &e, None),
+        Err(ApiError(e)) => return ui_error_redirect(&app, &e, None, None),
     };
     let browser = BrowserContext {
         browser_cookie: jar.get(BROWSER_COOKIE).map(|c| c.value().to_owned()),
@@ -108,9 +108,12 @@ pub async fn authorize_get(
         .authorize(&params, &browser, app.clock.now())
         .await
     {
-        AuthorizeOutcome::ErrorPage(e) => {
-            ui_error_redirect(&app, &e, params.get("ui_locales").map(String::as_str))
-        }
+        AuthorizeOutcome::ErrorPage { error, client_id } => ui_error_redirect(
+            &app,
+            &error,
+            client_id.as_deref(),
+            params.get("ui_locales").map(String::as_str),
+        ),
         AuthorizeOutcome::Redirect {
             location,
             set_browser_cookie,
@@ -133,7 +136,12 @@ pub async fn authorize_get(
 
 /// Errors that must not go to an unverified redirect URI are shown on
 /// the UI's error page.
-fn ui_error_redirect(app: &AppState, e: &Error, ui_locales: Option<&str>) -> Response {
+fn ui_error_redirect(
+    app: &AppState,
+    e: &Error,
+    client_id: Option<&str>,
+    ui_locales: Option<&str>,
+) -> Response {
     if matches!(e, Error::Internal(_) | Error::Unavailable(_)) {
         tracing::error!(error = ?e, "authorization request failed");
     }
@@ -146,6 +154,10 @@ fn ui_error_redirect(app: &AppState, e: &Error, ui_locales: Option<&str>) -> Res
             "code",
             &code.number().map(|n| n.to_string()).unwrap_or_default(),
         );
+    // The page looks the client up for its way back to the application.
+    if let Some(id) = client_id {
+        url.query_pairs_mut().append_pair("client_id", id);
+    }
     // The error page speaks the language the client asked for.
     if let Some(l) = ui_locales {
         url.query_pairs_mut().append_pair("ui_locales", l);

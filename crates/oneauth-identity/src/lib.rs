@@ -712,7 +712,8 @@ impl Identities {
 
     /// Logs in with the method named `method`. Every failure, whatever its
     /// reason (unknown account, wrong secret, disabled), is the same
-    /// `InvalidCredentials`, after the same amount of work.
+    /// after the same amount of work: `InvalidCredentials` for a password,
+    /// `InvalidCode` for a one-time code.
     pub async fn authenticate(
         &self,
         method: &str,
@@ -724,6 +725,7 @@ impl Identities {
         let outcome = match &result {
             Ok(_) => "success",
             Err(Error::InvalidCredentials) => "invalid_credentials",
+            Err(Error::InvalidCode) => "invalid_code",
             Err(_) => "error",
         };
         metrics::counter!("oneauth_logins_total", "method" => m.name(), "outcome" => outcome)

@@ -120,7 +120,7 @@ async fn email_code_login_is_single_use() {
     );
     assert!(matches!(
         f.ids.authenticate("email_code", &submit, at(6)).await,
-        Err(Error::InvalidCredentials)
+        Err(Error::InvalidCode)
     ));
 }
 
@@ -158,7 +158,7 @@ async fn sms_code_login_normalises_the_phone_and_limits_attempts() {
                 at(101),
             )
             .await;
-        assert!(matches!(r, Err(Error::InvalidCredentials)));
+        assert!(matches!(r, Err(Error::InvalidCode)));
     }
     // The right code after five wrong guesses: the address is locked out
     // for a minute, and then the code has no guesses left.
@@ -166,7 +166,7 @@ async fn sms_code_login_normalises_the_phone_and_limits_attempts() {
     let r = f.ids.authenticate("sms_code", &right, at(102)).await;
     assert!(matches!(r, Err(Error::RateLimited { .. })), "{r:?}");
     let r = f.ids.authenticate("sms_code", &right, at(161)).await;
-    assert!(matches!(r, Err(Error::InvalidCredentials)), "{r:?}");
+    assert!(matches!(r, Err(Error::InvalidCode)), "{r:?}");
 }
 
 #[tokio::test]
@@ -551,7 +551,7 @@ async fn wrong_codes_share_one_budget_over_every_purpose_and_lock_out_longer_eac
     // Five wrong guesses over three purposes, at one address.
     for _ in 0..2 {
         let r = f.ids.authenticate("email_code", &login(wrong), at(1)).await;
-        assert!(matches!(r, Err(Error::InvalidCredentials)), "{r:?}");
+        assert!(matches!(r, Err(Error::InvalidCode)), "{r:?}");
     }
     for _ in 0..2 {
         let r = f

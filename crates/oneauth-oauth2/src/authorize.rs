@@ -32,8 +32,12 @@ pub struct BrowserContext {
 #[derive(Debug)]
 pub enum AuthorizeOutcome {
     /// Client or redirect URI unverified: show the error on our own page,
-    /// never redirect (RFC 6749 §4.1.2.1).
-    ErrorPage(Error),
+    /// never redirect (RFC 6749 §4.1.2.1). `client_id` names a registered
+    /// client when the request had one, for the page's way back to it.
+    ErrorPage {
+        error: Error,
+        client_id: Option<String>,
+    },
     /// Send the browser on; set the browser-binding cookie if given.
     Redirect {
         location: String,
@@ -82,21 +86,28 @@ impl AuthorizationServer {
             location,
             set_browser_cookie: None,
         };
-        if let Some(v) = params.get("login_verifier") {
-            return match self.resume(FlowKey::LoginVerifier, v, browser, now).await {
+        let verifier = [
+            ("login_verifier", FlowKey::LoginVerifier),
+            ("consent_verifier", FlowKey::ConsentVerifier),
+        ]
+        .into_iter()
+        .find_map(|(name, key)| params.get(name).map(|v| (key, v)));
+        if let Some((key, v)) = verifier {
+            return match self.resume(key, v, browser, now).await {
                 Ok(location) => redirect(location),
-                Err(e) => AuthorizeOutcome::ErrorPage(e),
-            };
-        }
-        if let Some(v) = params.get("consent_verifier") {
-            return match self.resume(FlowKey::ConsentVerifier, v, browser, now).await {
-                Ok(location) => redirect(location),
-                Err(e) => AuthorizeOutcome::ErrorPage(e),
+                Err((error, client_id)) => AuthorizeOutcome::ErrorPage { error, client_id },
             };
         }
         let (client, redirect_uri) = match self.verify_client_and_redirect(params).await {
             Ok(v) => v,
-            Err(e) => return AuthorizeOutcome::ErrorPage(e),
+            Err(error) => {
+                // A redirect URI mismatch is found after the client: it is
+                // registered.
+                let client_id = matches!(error, Error::RedirectUriMismatch(_))
+                    .then(|| params.get("client_id").cloned())
+                    .flatten();
+                return AuthorizeOutcome::ErrorPage { error, client_id };
+            }
         };
         let state = params.get("state").filter(|s| !s.is_empty());
         match self
@@ -298,31 +309,40 @@ impl AuthorizationServer {
     }
 
     /// The browser returns with a verifier: check it belongs to this
-    /// browser and move the flow on.
+    /// browser and move the flow on. A flow finished in another browser
+    /// fails with its (registered) client, for the error page's way back.
     async fn resume(
         &self,
         key: FlowKey,
         verifier: &str,
         browser: &BrowserContext,
         now: OffsetDateTime,
-    ) -> R<String> {
+    ) -> Result<String, (Error, Option<String>)> {
+        let no_client = |e: Error| (e, None);
         let hash = self
             .minter
             .check(TokenKind::Challenge, "", verifier)
-            .ok_or(Error::InvalidChallenge)?;
+            .ok_or((Error::InvalidChallenge, None))?;
         let flow = self
             .store
             .get_flow(key, &hash.0, now.unix_timestamp())
-            .await?
-            .ok_or(Error::InvalidChallenge)?;
+            .await
+            .map_err(|e| no_client(e.into()))?
+            .ok_or((Error::InvalidChallenge, None))?;
         let same_browser = browser.browser_cookie.as_deref().is_some_and(|c| {
             oneauth_crypto::ct_eq(TokenHash::of(c).0.as_bytes(), flow.browser_hash.as_bytes())
         });
         if !same_browser {
-            return Err(Error::AccessDenied(
+            let error = Error::AccessDenied(
                 "The login was completed in another browser; start again.".into(),
-            ));
+            );
+            return Err((error, Some(flow.request.client_id)));
         }
+        self.advance(key, flow, now).await.map_err(no_client)
+    }
+
+    /// Moves a flow on that came back to the browser that started it.
+    async fn advance(&self, key: FlowKey, flow: Flow, now: OffsetDateTime) -> R<String> {
         let client = self
             .store
             .get_client(&flow.request.client_id)

@@ -104,6 +104,17 @@ pub fn redirect_uri_registered(registered: &[String], presented: &str) -> bool {
     registered.iter().any(|r| r == presented)
 }
 
+/// Where a person may go back to the application: the origin of the
+/// client's first registered http(s) redirect URI. Registered data only,
+/// never a URL from the request; `None` for clients with only native
+/// (custom-scheme) redirect URIs.
+pub fn home_origin(registered: &[String]) -> Option<String> {
+    registered.iter().find_map(|r| {
+        let url = url::Url::parse(r).ok()?;
+        matches!(url.scheme(), "https" | "http").then(|| url.origin().ascii_serialization())
+    })
+}
+
 fn check_in(kind: &str, values: &[String], allowed: &[&str]) -> R<()> {
     match values.iter().find(|v| !allowed.contains(&v.as_str())) {
         Some(v) => Err(Error::InvalidClientMetadata(format!(
@@ -114,6 +125,15 @@ fn check_in(kind: &str, values: &[String], allowed: &[&str]) -> R<()> {
 }
 
 impl AuthorizationServer {
+    /// [`home_origin`] of the client `client_id`, if it is registered.
+    pub async fn client_home(&self, client_id: &str) -> R<Option<String>> {
+        Ok(self
+            .store
+            .get_client(client_id)
+            .await?
+            .and_then(|c| home_origin(&c.redirect_uris)))
+    }
+
     /// Registers a client. Returns it with its secret in clear, once.
     pub async fn create_client(
         &self,
@@ -351,7 +371,26 @@ impl AuthorizationServer {
 
 #[cfg(test)]
 mod tests {
-    use super::{check_redirect_uri, redirect_uri_registered};
+    use super::{check_redirect_uri, home_origin, redirect_uri_registered};
+
+    #[test]
+    fn the_way_home_is_the_origin_of_the_first_web_redirect_uri() {
+        let uris = |u: &[&str]| u.iter().map(|s| s.to_string()).collect::<Vec<_>>();
+        assert_eq!(
+            home_origin(&uris(&[
+                "com.example.app:/cb",
+                "https://app.example:8443/a/cb?x=1"
+            ]))
+            .as_deref(),
+            Some("https://app.example:8443")
+        );
+        assert_eq!(
+            home_origin(&uris(&["http://127.0.0.1:3000/callback"])).as_deref(),
+            Some("http://127.0.0.1:3000")
+        );
+        assert_eq!(home_origin(&uris(&["com.example.app:/cb"])), None);
+        assert_eq!(home_origin(&[]), None);
+    }
 
     #[test]
     fn http_redirect_uris_only_on_loopback_unless_allowed() {

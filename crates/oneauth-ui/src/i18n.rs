@@ -26,6 +26,15 @@ pub struct Strings {
     pub error_auth: &'static str,
     pub error_denied: &'static str,
     pub error_server: &'static str,
+    /// Error sentences for the kinds that reach the error page.
+    pub error_redirect_uri: &'static str,
+    pub error_challenge: &'static str,
+    pub error_social_state: &'static str,
+    pub error_social_failed: &'static str,
+    pub error_unavailable: &'static str,
+    /// The error page's request id line and its way on.
+    pub request_id: &'static str,
+    pub back_to_app: &'static str,
     pub logged_out: &'static str,
     pub logged_out_text: &'static str,
     /// The logout confirmation page (a logout request without proof that
@@ -149,10 +158,17 @@ pub static EN: Strings = Strings {
     signed_in_text: "You are signed in. You can close this page.",
     session_required: "Your session has ended. Please sign in again.",
     csrf_failed: "The form expired. Please reload the page and try again.",
-    error_request: "The request is not valid.",
+    error_request: "The request from the application is not valid: a part is missing, repeated or malformed.",
     error_auth: "Authentication failed.",
     error_denied: "Access is denied.",
     error_server: "The server could not complete the request. Please try again later.",
+    error_redirect_uri: "The application asked to send you back to an address it has not registered, so you were not sent there.",
+    error_challenge: "This sign-in step has expired or was already used. Start again from the application.",
+    error_social_state: "The sign-in with the external provider expired or was started in another browser. Start again.",
+    error_social_failed: "The external sign-in provider did not complete the sign-in.",
+    error_unavailable: "The service is briefly unavailable. Please try again in a moment.",
+    request_id: "Request ID (for support)",
+    back_to_app: "Back to the application",
     logged_out: "Signed out",
     logged_out_text: "You are signed out.",
     sign_out_confirm: "Sign out?",
@@ -253,10 +269,17 @@ pub static ZH_CN: Strings = Strings {
     signed_in_text: "您已登录，可以关闭此页面。",
     session_required: "会话已结束，请重新登录。",
     csrf_failed: "表单已过期，请刷新页面后重试。",
-    error_request: "请求无效。",
+    error_request: "应用的请求无效：有内容缺失、重复或格式错误。",
     error_auth: "身份验证失败。",
     error_denied: "没有访问权限。",
     error_server: "服务器无法完成请求，请稍后再试。",
+    error_redirect_uri: "应用要求跳转到一个未登记的地址，因此没有跳转。",
+    error_challenge: "此登录步骤已过期或已使用，请从应用重新开始。",
+    error_social_state: "第三方登录已过期或是在另一个浏览器中开始的，请重新开始。",
+    error_social_failed: "第三方登录服务未能完成登录。",
+    error_unavailable: "服务暂时不可用，请稍后再试。",
+    request_id: "请求编号（联系支持时提供）",
+    back_to_app: "返回应用",
     logged_out: "已退出登录",
     logged_out_text: "您已退出登录。",
     sign_out_confirm: "退出登录？",
@@ -341,20 +364,22 @@ pub static ZH_CN: Strings = Strings {
 };
 
 impl Strings {
-    /// An error's text in this language: the server's (English) description
-    /// as is for English pages; elsewhere a summary by code, with the
-    /// description kept beside it for support requests.
-    pub fn error_text(&self, code: Option<u16>, description: &str) -> String {
-        if self.lang == "en" {
-            return description.to_owned();
-        }
-        let summary = match code {
+    /// An error in plain words, by its code: a sentence for each kind that
+    /// reaches the error page, else a summary by code range. Never the
+    /// request's own text: `/error` is a URL anyone can link to.
+    pub fn error_text(&self, code: Option<u16>) -> &'static str {
+        match code {
+            Some(4005) => self.error_redirect_uri,
+            Some(4010) => self.error_challenge,
+            Some(4012) => self.error_social_state,
+            Some(2007) => self.error_social_failed,
+            Some(3003) => self.csrf_failed,
+            Some(5002) => self.error_unavailable,
             Some(2001..=2999) => self.error_auth,
             Some(3001..=3999) => self.error_denied,
             Some(5001..=5999) => self.error_server,
             _ => self.error_request,
-        };
-        format!("{summary}（{description}）")
+        }
     }
 }
 

@@ -212,8 +212,18 @@ pub(crate) struct MessagePage<'a> {
     pub text: String,
     pub is_error: bool,
     pub code: Option<String>,
+    /// The request's `x-request-id`, for support.
+    pub request_id: Option<String>,
+    /// Where to go from an error page.
+    pub way_on: Option<Link<'a>>,
 }
 page!(MessagePage, "message.html");
+
+#[derive(Serialize)]
+pub(crate) struct Link<'a> {
+    pub href: String,
+    pub label: &'a str,
+}
 
 /// Renders `page`: the operator's template when there is one, else the
 /// built-in. A failing override is logged and answered with the built-in
@@ -256,7 +266,9 @@ fn error_message<'a>(c: Chrome<'a>, err: &Error) -> (StatusCode, MessagePage<'a>
     let text = match err {
         Error::CsrfViolation => c.t.csrf_failed.to_owned(),
         Error::RateLimited { .. } => c.t.too_many_attempts.to_owned(),
-        e => c.t.error_text(code.number(), &e.to_string()),
+        // The server's own description, in English as it is written.
+        e if c.t.lang == "en" => e.to_string(),
+        e => format!("{}（{e}）", c.t.error_text(code.number())),
     };
     let page = MessagePage {
         c,
@@ -264,6 +276,8 @@ fn error_message<'a>(c: Chrome<'a>, err: &Error) -> (StatusCode, MessagePage<'a>
         text,
         is_error: true,
         code: code.number().map(|n| n.to_string()),
+        request_id: None,
+        way_on: None,
     };
     (status, page)
 }
@@ -380,9 +394,10 @@ pub(crate) async fn current_identity(
 
 #[derive(Deserialize)]
 struct ErrorQuery {
-    error: Option<String>,
-    error_description: Option<String>,
     code: Option<String>,
+    /// A registered client (the authorization endpoint verified it): the
+    /// way on leads back to it.
+    client_id: Option<String>,
     ui_locales: Option<String>,
 }
 
@@ -396,11 +411,16 @@ async fn logged_out_get(State(state): State<UiState>, headers: HeaderMap) -> Res
             text: t.logged_out_text.into(),
             is_error: false,
             code: None,
+            request_id: None,
+            way_on: None,
         },
     )
 }
 
-/// Where the authorization endpoint sends errors it must not redirect.
+/// Where the authorization endpoint sends errors it must not redirect:
+/// the error in plain words by its code (never the URL's own text, which
+/// anyone can write), the request id for support, and a way on: back to
+/// the client's registered origin, else to the login page.
 async fn error_get(
     State(state): State<UiState>,
     PageQuery(q): PageQuery<ErrorQuery>,
@@ -410,19 +430,38 @@ async fn error_get(
     let code = q
         .code
         .filter(|c| c.len() <= 4 && c.bytes().all(|b| b.is_ascii_digit()));
-    let description = q
-        .error_description
-        .or(q.error)
-        .unwrap_or_else(|| t.error.into());
-    let text = t.error_text(code.as_deref().and_then(|c| c.parse().ok()), &description);
+    let home = match q.client_id.as_deref() {
+        Some(id) => match state.server.client_home(id).await {
+            Ok(home) => home,
+            Err(e) => return error_page(state.chrome(t, false), &e),
+        },
+        None => None,
+    };
+    let way_on = match home {
+        Some(href) => Link {
+            href,
+            label: t.back_to_app,
+        },
+        None => Link {
+            href: "/login".into(),
+            label: t.back_to_sign_in,
+        },
+    };
     render(
         StatusCode::BAD_REQUEST,
         MessagePage {
             c: state.chrome(t, false),
             heading: t.error,
-            text,
+            text: t
+                .error_text(code.as_deref().and_then(|c| c.parse().ok()))
+                .into(),
             is_error: true,
             code,
+            request_id: headers
+                .get("x-request-id")
+                .and_then(|v| v.to_str().ok())
+                .map(str::to_owned),
+            way_on: Some(way_on),
         },
     )
 }

@@ -294,7 +294,7 @@ pub async fn login_post(
             let target = page.params;
             finish_login(&state, jar, c, &target, &identity, amr, now).await
         }
-        Err(Error::InvalidCredentials | Error::InvalidRequest(_)) => {
+        Err(Error::InvalidCredentials | Error::InvalidCode | Error::InvalidRequest(_)) => {
             if method == "password" {
                 page.error = Some(t.wrong_credentials.into());
             } else {
@@ -750,6 +750,8 @@ pub async fn verification_post(
         text: t.verified_text.into(),
         is_error: false,
         code: None,
+        request_id: None,
+        way_on: None,
     };
     (jar, render(StatusCode::OK, done)).into_response()
 }

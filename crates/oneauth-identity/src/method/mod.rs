@@ -94,6 +94,10 @@ async fn send_login_code(ctx: &MethodContext<'_>, address: Address) -> Result<()
 /// counts as verified from now on. A first proof settles a password chosen
 /// at sign-up as [`crate::Identities::verify`] says: a login code is never
 /// the sign-up's own step, so such a password goes.
+///
+/// Every failure is `InvalidCode` (the person typed a code, not a
+/// password): an address without an account has a stored code too, so
+/// its answer is the same.
 async fn redeem_login_code(
     ctx: &MethodContext<'_>,
     address: Address,
@@ -102,17 +106,13 @@ async fn redeem_login_code(
     let id = ctx
         .codes
         .redeem(CodePurpose::Login, address.as_str(), code, ctx.now)
-        .await
-        .map_err(|e| match e {
-            Error::InvalidCode => Error::InvalidCredentials,
-            e => e,
-        })?;
+        .await?;
     let mut identity = ctx
         .store
         .get_identity(&id)
         .await?
         .filter(|i| i.state == IdentityState::Active)
-        .ok_or(Error::InvalidCredentials)?;
+        .ok_or(Error::InvalidCode)?;
     let flag = match address {
         Address::Email(ref e) if identity.traits.email.as_ref() == Some(e) => {
             &mut identity.traits.email_verified
@@ -121,7 +121,7 @@ async fn redeem_login_code(
             &mut identity.traits.phone_verified
         }
         // The address changed after the code was sent.
-        _ => return Err(Error::InvalidCredentials),
+        _ => return Err(Error::InvalidCode),
     };
     if !*flag {
         *flag = true;

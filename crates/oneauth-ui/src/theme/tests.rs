@@ -26,6 +26,8 @@ fn message<'a>(theme: &'a Theme, text: &str) -> MessagePage<'a> {
         text: text.into(),
         is_error: false,
         code: None,
+        request_id: None,
+        way_on: None,
     }
 }
 

@@ -317,6 +317,9 @@ async fn a_login_verifier_only_counts_in_the_browser_that_started_the_flow() {
     let to = location(&res);
     assert!(to.starts_with(&format!("{}/error", srv.ui)), "{to}");
     assert_eq!(query_param(&to, "error").as_deref(), Some("access_denied"));
+    // The error page leads back to the application to start again.
+    let html = page_text(&attacker, &to).await;
+    assert!(html.contains("href=\"http://127.0.0.1:3000\""), "{html}");
 }
 
 #[tokio::test]

@@ -626,6 +626,19 @@ async fn answers_do_not_reveal_which_addresses_have_accounts() {
         post(&b, &srv, "login/code/send", send(EMAIL)).await,
         post(&b, &srv, "login/code/send", send(nobody)).await,
     );
+    // A wrong login code is a wrong code (not a wrong password), and the
+    // same answer for an address without an account.
+    let wrong = inbox.code_for(EMAIL, "login_code").await;
+    let wrong = if wrong == "000000" {
+        "111111"
+    } else {
+        "000000"
+    };
+    let code = |who: &str| json!({ "method": "email_code", "identifier": who, "code": wrong });
+    let known = post(&b, &srv, "login/code", code(EMAIL)).await;
+    assert_eq!(known, post(&b, &srv, "login/code", code(nobody)).await);
+    assert_error(&known, 401, "invalid_code");
+    assert_eq!(known.1["code"], 2006, "{}", known.1);
     let recover = |who: &str| json!({ "address": who, "code": "123456", "new_password": "a fresh passphrase" });
     let known = post(&b, &srv, "recovery", recover(EMAIL)).await;
     assert_eq!(known, post(&b, &srv, "recovery", recover(nobody)).await);

@@ -154,7 +154,31 @@ async fn a_login_code_is_single_use_and_allows_five_guesses() {
     } else {
         "000000"
     };
-    for _ in 0..4 {
+    // A wrong code is said to be one, on the form for another try.
+    let res = attempt(wrong.into()).await;
+    assert_eq!(res.status(), 401);
+    let html = res.text().await.unwrap();
+    assert!(
+        html.contains("The code is wrong or has expired.") && !html.contains("password is wrong"),
+        "{html}"
+    );
+    assert!(html.contains("autocomplete=\"one-time-code\""), "{html}");
+    let res = b
+        .post(format!("{}/login", srv.ui))
+        .header("accept-language", "zh-CN")
+        .form(&[
+            ("csrf_token", csrf.as_str()),
+            ("method", "email_code"),
+            ("identifier", EMAIL),
+            ("code", wrong),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 401);
+    let html = res.text().await.unwrap();
+    assert!(html.contains("验证码错误或已过期"), "{html}");
+    for _ in 0..2 {
         assert_eq!(attempt(wrong.into()).await.status(), 401);
     }
     // With the reused code, five wrong codes at the address: it is locked

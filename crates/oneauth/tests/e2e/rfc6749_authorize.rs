@@ -27,6 +27,62 @@ async fn an_unknown_client_gets_the_error_page() {
     assert_eq!(query_param(&to, "code").as_deref(), Some("4001"));
 }
 
+/// The error page as a browser gets it: its text and the `x-request-id`
+/// of its answer.
+async fn open_error_page(url: &str) -> (String, String) {
+    let page = browser().get(url).send().await.unwrap();
+    assert_eq!(page.status(), 400);
+    let id = page.headers()["x-request-id"].to_str().unwrap().to_owned();
+    (page.text().await.unwrap(), id)
+}
+
+#[tokio::test]
+async fn the_error_page_says_what_went_wrong_and_shows_a_way_on() {
+    let srv = TestServer::start().await;
+    // An unknown client: plain words, the request id, the login page.
+    let to = error_page(&srv, &[("client_id", "nope")]).await;
+    let (html, id) = open_error_page(&to).await;
+    assert!(
+        html.contains("The request from the application is not valid"),
+        "{html}"
+    );
+    assert!(
+        html.contains(&format!("<span id=\"request-id\">{id}</span>")),
+        "{id}: {html}"
+    );
+    assert!(html.contains("href=\"/login\""), "{html}");
+    // A registered client with a wrong redirect URI: back to the origin
+    // of its registered one, never to the presented URI.
+    let to = error_page(&srv, &[("redirect_uri", "https://evil.example/callback")]).await;
+    let (html, id) = open_error_page(&to).await;
+    assert!(html.contains("an address it has not registered"), "{html}");
+    assert!(html.contains(&id), "{html}");
+    assert!(html.contains("href=\"http://127.0.0.1:3000\""), "{html}");
+    assert!(html.contains("Back to the application"), "{html}");
+    assert!(!html.contains("evil.example"), "{html}");
+    // In Chinese when the client asked for it.
+    let to = error_page(
+        &srv,
+        &[
+            ("redirect_uri", "https://evil.example/callback"),
+            ("ui_locales", "zh-CN"),
+        ],
+    )
+    .await;
+    let (html, _) = open_error_page(&to).await;
+    assert!(html.contains("应用要求跳转到一个未登记的地址"), "{html}");
+    assert!(html.contains("返回应用"), "{html}");
+    // The page's words come from the catalog, never from the URL, and an
+    // unknown client_id leads to the login page.
+    let crafted = format!(
+        "{}/error?error=invalid_request&error_description=Call+0800+123+456&code=4001&client_id=nope",
+        srv.ui
+    );
+    let (html, _) = open_error_page(&crafted).await;
+    assert!(!html.contains("0800"), "{html}");
+    assert!(html.contains("href=\"/login\""), "{html}");
+}
+
 #[tokio::test]
 async fn a_redirect_uri_mismatch_gets_the_error_page() {
     let srv = TestServer::start().await;
