@@ -219,24 +219,7 @@ async fn tokens_codes_and_sessions_are_stored_only_as_hashes() {
 
 #[tokio::test]
 async fn consent_is_asked_remembered_and_denial_returns_access_denied() {
-    let srv = TestServer::start().await;
-    let mut reg = guide_client();
-    reg.client_id = Some("third-party".into());
-    reg.client_name = Some("Third Party".into());
-    reg.skip_consent = false;
-    srv.server()
-        .create_client(reg, oneauth_core::Clock::now(srv.clock.as_ref()))
-        .await
-        .unwrap();
-    let b = browser();
-    let res = b
-        .get(srv.authorize_url(&[("client_id", "third-party")]))
-        .send()
-        .await
-        .unwrap();
-    let res = submit_login(&b, &location(&res), PASSWORD).await;
-    let res = b.get(location(&res)).send().await.unwrap();
-    let consent = location(&res);
+    let (srv, b, consent) = logged_in_to_consent().await;
     assert!(
         consent.starts_with(&format!("{}/consent?consent_challenge=", srv.ui)),
         "{consent}"
@@ -326,9 +309,29 @@ async fn a_login_verifier_only_counts_in_the_browser_that_started_the_flow() {
 async fn consent_accept_takes_a_null_body_as_the_document_says() {
     // The document gives the body as `ConsentAcceptBody | null`; a `null`
     // was a 400 (found by schemathesis). It grants every requested scope.
+    let (srv, b, consent) = logged_in_to_consent().await;
+    let challenge = query_param(&consent, "consent_challenge").unwrap();
+    let res = b
+        .put(format!("{}/api/hydra/consent/accept", srv.public))
+        .query(&[("consent_challenge", challenge.as_str())])
+        .header("content-type", "application/json")
+        .body("null")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 200);
+    let body: serde_json::Value = res.json().await.unwrap();
+    let callback = follow_to_client(&b, body["redirect_to"].as_str().unwrap().to_owned()).await;
+    assert!(query_param(&callback, "code").is_some(), "{callback}");
+}
+
+/// A third-party client that asks for consent, and a browser logged in for
+/// it: the server, the browser and the consent page's URL.
+async fn logged_in_to_consent() -> (TestServer, reqwest::Client, String) {
     let srv = TestServer::start().await;
     let mut reg = guide_client();
     reg.client_id = Some("third-party".into());
+    reg.client_name = Some("Third Party".into());
     reg.skip_consent = false;
     srv.server()
         .create_client(reg, oneauth_core::Clock::now(srv.clock.as_ref()))
@@ -342,17 +345,6 @@ async fn consent_accept_takes_a_null_body_as_the_document_says() {
         .unwrap();
     let res = submit_login(&b, &location(&res), PASSWORD).await;
     let res = b.get(location(&res)).send().await.unwrap();
-    let challenge = query_param(&location(&res), "consent_challenge").unwrap();
-    let res = b
-        .put(format!("{}/api/hydra/consent/accept", srv.public))
-        .query(&[("consent_challenge", challenge.as_str())])
-        .header("content-type", "application/json")
-        .body("null")
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(res.status(), 200);
-    let body: serde_json::Value = res.json().await.unwrap();
-    let callback = follow_to_client(&b, body["redirect_to"].as_str().unwrap().to_owned()).await;
-    assert!(query_param(&callback, "code").is_some(), "{callback}");
+    let consent = location(&res);
+    (srv, b, consent)
 }
