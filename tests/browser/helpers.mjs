@@ -249,6 +249,47 @@ export async function withDiagnostics(t, page, events, serverOut, fn) {
 const b64url = (buf) => buf.toString('base64url');
 
 /** A PKCE pair (S256). */
+const UPDATE_SCREENSHOTS = process.env.UPDATE_SCREENSHOTS === '1';
+
+/**
+ * The page's visible text with what differs from run to run (loopback
+ * ports, request ids, clock times) replaced by placeholders, so that it
+ * changes only when the page does.
+ */
+async function stableText(page) {
+  const text = await page.evaluate(() => document.body.innerText);
+  return `${text
+    .replace(/127\.0\.0\.1:\d+/g, '127.0.0.1:PORT')
+    .replace(/\b[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}\b/gi, 'UUID')
+    .replace(/\b\d{4}-\d{2}-\d{2}[ T]\d{2}:\d{2}(:\d{2})?( ?UTC|Z)?/g, 'DATETIME')
+    .split('\n')
+    .map((l) => l.trimEnd())
+    .filter((l) => l !== '')
+    .join('\n')}\n`;
+}
+
+/**
+ * A screenshot of the page as DIR/FILE, checked against the text recorded
+ * with it (TEXTFILE, default FILE with .txt): a run fails when the page says
+ * something its checked-in screenshot does not. UPDATE_SCREENSHOTS=1
+ * rewrites both.
+ */
+export async function checkedScreenshot(page, dir, file, textFile = file.replace(/\.png$/, '.txt')) {
+  const text = await stableText(page);
+  const textPath = path.join(dir, textFile);
+  const pngPath = path.join(dir, file);
+  const regenerate = 'UPDATE_SCREENSHOTS=1 node --test tests/browser/, review the images, commit them';
+  if (UPDATE_SCREENSHOTS) {
+    await fs.writeFile(textPath, text);
+    await page.screenshot({ path: pngPath, fullPage: true, animations: 'disabled', caret: 'hide' });
+    return;
+  }
+  const recorded = await fs.readFile(textPath, 'utf8').catch(() => null);
+  const png = await fs.stat(pngPath).catch(() => null);
+  assert.ok(recorded !== null && png !== null, `${file} or ${textFile} is missing from ${dir}: ${regenerate}`);
+  assert.equal(text, recorded, `${file} no longer shows this page (its text differs from ${textFile}): ${regenerate}`);
+}
+
 export function pkce() {
   const verifier = b64url(randomBytes(32));
   const challenge = b64url(createHash('sha256').update(verifier).digest());

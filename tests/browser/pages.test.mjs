@@ -4,11 +4,14 @@
 // axe-core (no serious or critical violation); no horizontal scroll on a
 // 390-px-wide phone; and a screenshot of each page in each language,
 // written to docs/screenshots/ (NAME-en.png, NAME-zh.png, 1280 px wide,
-// and a few NAME-LANG-390.png).
+// and a few NAME-LANG-390.png), each beside the page's visible text
+// (NAME-LANG.txt). A run compares every page's text with its checked-in
+// .txt and fails when they differ: the screenshot no longer shows the page.
+// UPDATE_SCREENSHOTS=1 rewrites both (review the PNGs, commit them).
 //
 // Run:  node --test tests/browser/
 // Environment (besides run.mjs's): ONEAUTH_SCREENSHOT_DIR overrides where
-// the screenshots go.
+// the screenshots go; UPDATE_SCREENSHOTS=1 (re)generates them.
 
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -29,6 +32,7 @@ import {
   watchPage,
   withDiagnostics as withDiagnosticsOf,
   axeViolations,
+  checkedScreenshot,
 } from './helpers.mjs';
 
 const SCREENSHOT_DIR = process.env.ONEAUTH_SCREENSHOT_DIR
@@ -203,12 +207,12 @@ async function horizontalOverflow(page) {
   });
 }
 
-async function screenshot(t, page, file) {
+async function screenshot(t, page, file, textFile) {
   if (file.includes('-zh') && !S.cjkFont) {
-    t.diagnostic(`no CJK font installed (apt-get install fonts-wqy-microhei): not writing ${file}`);
+    t.diagnostic(`no CJK font installed (apt-get install fonts-wqy-microhei): not checking ${file}`);
     return;
   }
-  await page.screenshot({ path: path.join(SCREENSHOT_DIR, file), fullPage: true, animations: 'disabled', caret: 'hide' });
+  await checkedScreenshot(page, SCREENSHOT_DIR, file, textFile);
 }
 
 // ------------------------------------------------------------------ suite
@@ -401,7 +405,7 @@ describe('OneAuth UI pages: languages, accessibility, phone layout, screenshots'
             await page.waitForFunction((w) => document.documentElement.clientWidth <= w, PHONE.width, { timeout: STEP });
             const o = await horizontalOverflow(page);
             assert.ok(o.scrollWidth <= PHONE.width, `${name}-${lang} at ${PHONE.width} px scrolls sideways: ${JSON.stringify(o)}`);
-            if (PHONE_SHOTS.has(name)) await screenshot(t, page, `${name}-${lang}-390.png`);
+            if (PHONE_SHOTS.has(name)) await screenshot(t, page, `${name}-${lang}-390.png`, `${name}-${lang}.txt`);
           });
         } finally {
           await context.close().catch(() => {});

@@ -17,6 +17,7 @@ import {
   assertPrerequisites,
   axeViolations,
   authorizationRequest,
+  checkedScreenshot,
   exchangeCode,
   freePorts,
   launchChromium,
@@ -121,7 +122,7 @@ describe('Social login through an upstream OneAuth in Chromium', () => {
       const button = page.getByRole('link', { name: 'Continue with Corp SSO' });
       const bad = (await axeViolations(page)).filter((v) => v.impact === 'serious' || v.impact === 'critical');
       assert.deepEqual(bad, [], 'login page with social buttons: serious or critical accessibility violations');
-      await page.screenshot({ path: path.join(SCREENSHOT_DIR, 'login-social-en.png'), fullPage: true, animations: 'disabled', caret: 'hide' });
+      await checkedScreenshot(page, SCREENSHOT_DIR, 'login-social-en.png');
       await button.click();
       // The upstream's own login page.
       await page.waitForURL((u) => u.host === new URL(S.upstream.uiUrl).host && u.pathname === '/login', { timeout: STEP });
