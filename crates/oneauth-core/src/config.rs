@@ -3,31 +3,30 @@
 //! default. Durations are whole seconds.
 
 use serde::{Deserialize, Serialize};
-use std::net::SocketAddr;
 use std::path::PathBuf;
 use url::Url;
 
-mod http;
-mod tokens;
-mod limits;
-mod session;
-mod cors;
 mod codes;
+mod cors;
 mod courier;
-mod ui;
-mod social;
+mod http;
+mod limits;
 mod log;
+mod session;
+mod social;
+mod tokens;
+mod ui;
 
-pub use http::{Http, Listen};
-pub use tokens::{AccessTokenStrategy, Secrets, SigningAlg, Tokens};
-pub use limits::{LimitBackend, Limits, Maintenance};
-pub use session::{Login, Password, Session};
-pub use cors::Cors;
 pub use codes::Codes;
+pub use cors::Cors;
 pub use courier::{Courier, EmailProvider, SmsProvider, Smtp, SmtpTls, Webhook};
-pub use ui::Ui;
-pub use social::{OAuth2Endpoints, Social, SocialKind, SocialProvider};
+pub use http::{Http, Listen};
+pub use limits::{LimitBackend, Limits, Maintenance};
 pub use log::{Log, LogFormat};
+pub use session::{Login, Password, Session};
+pub use social::{OAuth2Endpoints, Social, SocialKind, SocialProvider};
+pub use tokens::{AccessTokenStrategy, Secrets, SigningAlg, Tokens};
+pub use ui::Ui;
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]

@@ -127,18 +127,23 @@ pub(crate) mod sql {
         }
     }
     pub const INSERT_CLIENT: &str = "INSERT INTO clients (id, secret_hash, metadata, created_at, updated_at) VALUES ($1, $2, $3, $4, $5)";
-    pub const UPDATE_CLIENT: &str = "UPDATE clients SET secret_hash = $2, metadata = $3, updated_at = $4 WHERE id = $1";
+    pub const UPDATE_CLIENT: &str =
+        "UPDATE clients SET secret_hash = $2, metadata = $3, updated_at = $4 WHERE id = $1";
     pub const INSERT_IDENTITY: &str = "INSERT INTO identities (id, email, phone, username, traits, state, password_hash, created_at, updated_at)
          VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)";
-    pub const UPDATE_IDENTITY: &str = "UPDATE identities SET email = $2, phone = $3, username = $4, traits = $5,
+    pub const UPDATE_IDENTITY: &str =
+        "UPDATE identities SET email = $2, phone = $3, username = $4, traits = $5,
          password_hash = $6, updated_at = $7
          WHERE id = $1";
-    pub const INSERT_SESSION: &str = "INSERT INTO sessions (id, token_hash, identity_id, authenticated_at, amr, expires_at)
+    pub const INSERT_SESSION: &str =
+        "INSERT INTO sessions (id, token_hash, identity_id, authenticated_at, amr, expires_at)
          VALUES ($1, $2, $3, $4, $5, $6)";
-    pub const INSERT_FLOW: &str = "INSERT INTO flows (id, login_challenge_hash, login_verifier_hash, consent_challenge_hash,
+    pub const INSERT_FLOW: &str =
+        "INSERT INTO flows (id, login_challenge_hash, login_verifier_hash, consent_challenge_hash,
          consent_verifier_hash, state, data, expires_at)
          VALUES ($1, $2, $3, $4, $5, $6, $7, $8)";
-    pub const ADVANCE_FLOW: &str = "UPDATE flows SET login_verifier_hash = $2, consent_challenge_hash = $3,
+    pub const ADVANCE_FLOW: &str =
+        "UPDATE flows SET login_verifier_hash = $2, consent_challenge_hash = $3,
          consent_verifier_hash = $4, state = $5, data = $6
          WHERE id = $1 AND state = $7";
     pub const UPSERT_CONSENT: &str = "INSERT INTO consents (identity_id, client_id, scopes, granted_at) VALUES ($1, $2, $3, $4)

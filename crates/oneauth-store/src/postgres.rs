@@ -80,7 +80,6 @@ impl PostgresStore {
     }
 }
 
-
 #[async_trait]
 impl Store for PostgresStore {
     async fn ping(&self) -> StoreResult<()> {

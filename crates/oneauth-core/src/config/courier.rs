@@ -121,8 +121,8 @@ impl Courier {
         if self.email_provider == EmailProvider::Smtp && self.smtp.host.is_empty() {
             return Err("courier.email_provider = smtp needs courier.smtp.host".into());
         }
-        let webhook_used =
-            self.email_provider == EmailProvider::Webhook || self.sms_provider == SmsProvider::Webhook;
+        let webhook_used = self.email_provider == EmailProvider::Webhook
+            || self.sms_provider == SmsProvider::Webhook;
         if webhook_used && (self.webhook.url.is_empty() || self.webhook.secret.len() < 16) {
             return Err(
                 "a webhook provider needs courier.webhook.url and a courier.webhook.secret of at least 16 characters"

@@ -4,7 +4,6 @@
 use super::*;
 
 impl PostgresStore {
-
     async fn write_client_origins(
         tx: &mut sqlx::Transaction<'_, sqlx::Postgres>,
         client: &Client,
@@ -33,7 +32,6 @@ impl PostgresStore {
         }
         Ok(())
     }
-
 }
 
 #[async_trait]
@@ -55,16 +53,14 @@ impl ClientStore for PostgresStore {
 
     async fn update_client(&self, client: &Client) -> StoreResult<bool> {
         let mut tx = self.pool.begin().await?;
-        let n = sqlx::query(
-            sql::UPDATE_CLIENT,
-        )
-        .bind(&client.client_id)
-        .bind(&client.secret_hash)
-        .bind(serde_json::to_string(client)?)
-        .bind(client.updated_at)
-        .execute(&mut *tx)
-        .await?
-        .rows_affected();
+        let n = sqlx::query(sql::UPDATE_CLIENT)
+            .bind(&client.client_id)
+            .bind(&client.secret_hash)
+            .bind(serde_json::to_string(client)?)
+            .bind(client.updated_at)
+            .execute(&mut *tx)
+            .await?
+            .rows_affected();
         if n == 1 {
             Self::write_client_origins(&mut tx, client).await?;
         }

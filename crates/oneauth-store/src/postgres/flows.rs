@@ -5,19 +5,17 @@ use super::*;
 #[async_trait]
 impl FlowStore for PostgresStore {
     async fn insert_flow(&self, f: &Flow) -> StoreResult<()> {
-        sqlx::query(
-            sql::INSERT_FLOW,
-        )
-        .bind(&f.id)
-        .bind(&f.login_challenge_hash)
-        .bind(&f.login_verifier_hash)
-        .bind(&f.consent_challenge_hash)
-        .bind(&f.consent_verifier_hash)
-        .bind(f.state.as_str())
-        .bind(serde_json::to_string(f)?)
-        .bind(f.expires_at)
-        .execute(&self.pool)
-        .await?;
+        sqlx::query(sql::INSERT_FLOW)
+            .bind(&f.id)
+            .bind(&f.login_challenge_hash)
+            .bind(&f.login_verifier_hash)
+            .bind(&f.consent_challenge_hash)
+            .bind(&f.consent_verifier_hash)
+            .bind(f.state.as_str())
+            .bind(serde_json::to_string(f)?)
+            .bind(f.expires_at)
+            .execute(&self.pool)
+            .await?;
         Ok(())
     }
 
@@ -33,19 +31,17 @@ impl FlowStore for PostgresStore {
     }
 
     async fn advance_flow(&self, f: &Flow, from: FlowState) -> StoreResult<bool> {
-        let n = sqlx::query(
-            sql::ADVANCE_FLOW,
-        )
-        .bind(&f.id)
-        .bind(&f.login_verifier_hash)
-        .bind(&f.consent_challenge_hash)
-        .bind(&f.consent_verifier_hash)
-        .bind(f.state.as_str())
-        .bind(serde_json::to_string(f)?)
-        .bind(from.as_str())
-        .execute(&self.pool)
-        .await?
-        .rows_affected();
+        let n = sqlx::query(sql::ADVANCE_FLOW)
+            .bind(&f.id)
+            .bind(&f.login_verifier_hash)
+            .bind(&f.consent_challenge_hash)
+            .bind(&f.consent_verifier_hash)
+            .bind(f.state.as_str())
+            .bind(serde_json::to_string(f)?)
+            .bind(from.as_str())
+            .execute(&self.pool)
+            .await?
+            .rows_affected();
         Ok(n == 1)
     }
 }
@@ -73,15 +69,13 @@ impl ConsentStore for PostgresStore {
         scopes: &[String],
         now: i64,
     ) -> StoreResult<()> {
-        sqlx::query(
-            sql::UPSERT_CONSENT,
-        )
-        .bind(identity_id)
-        .bind(client_id)
-        .bind(join(scopes))
-        .bind(now)
-        .execute(&self.pool)
-        .await?;
+        sqlx::query(sql::UPSERT_CONSENT)
+            .bind(identity_id)
+            .bind(client_id)
+            .bind(join(scopes))
+            .bind(now)
+            .execute(&self.pool)
+            .await?;
         Ok(())
     }
 }

@@ -6,20 +6,18 @@ use super::*;
 #[async_trait]
 impl IdentityStore for PostgresStore {
     async fn insert_identity(&self, identity: &Identity) -> StoreResult<()> {
-        sqlx::query(
-            sql::INSERT_IDENTITY,
-        )
-        .bind(&identity.id)
-        .bind(&identity.traits.email)
-        .bind(&identity.traits.phone)
-        .bind(&identity.traits.username)
-        .bind(serde_json::to_string(&identity.traits)?)
-        .bind(identity.state.as_str())
-        .bind(&identity.password_hash)
-        .bind(identity.created_at)
-        .bind(identity.updated_at)
-        .execute(&self.pool)
-        .await?;
+        sqlx::query(sql::INSERT_IDENTITY)
+            .bind(&identity.id)
+            .bind(&identity.traits.email)
+            .bind(&identity.traits.phone)
+            .bind(&identity.traits.username)
+            .bind(serde_json::to_string(&identity.traits)?)
+            .bind(identity.state.as_str())
+            .bind(&identity.password_hash)
+            .bind(identity.created_at)
+            .bind(identity.updated_at)
+            .execute(&self.pool)
+            .await?;
         Ok(())
     }
 
@@ -64,19 +62,17 @@ impl IdentityStore for PostgresStore {
     }
 
     async fn update_identity(&self, identity: &Identity) -> StoreResult<bool> {
-        let n = sqlx::query(
-            sql::UPDATE_IDENTITY,
-        )
-        .bind(&identity.id)
-        .bind(&identity.traits.email)
-        .bind(&identity.traits.phone)
-        .bind(&identity.traits.username)
-        .bind(serde_json::to_string(&identity.traits)?)
-        .bind(&identity.password_hash)
-        .bind(identity.updated_at)
-        .execute(&self.pool)
-        .await?
-        .rows_affected();
+        let n = sqlx::query(sql::UPDATE_IDENTITY)
+            .bind(&identity.id)
+            .bind(&identity.traits.email)
+            .bind(&identity.traits.phone)
+            .bind(&identity.traits.username)
+            .bind(serde_json::to_string(&identity.traits)?)
+            .bind(&identity.password_hash)
+            .bind(identity.updated_at)
+            .execute(&self.pool)
+            .await?
+            .rows_affected();
         Ok(n == 1)
     }
 

@@ -5,17 +5,15 @@ use super::*;
 #[async_trait]
 impl SessionStore for PostgresStore {
     async fn insert_session(&self, s: &Session) -> StoreResult<()> {
-        sqlx::query(
-            sql::INSERT_SESSION,
-        )
-        .bind(&s.id)
-        .bind(&s.token_hash)
-        .bind(&s.identity_id)
-        .bind(s.authenticated_at)
-        .bind(join(&s.amr))
-        .bind(s.expires_at)
-        .execute(&self.pool)
-        .await?;
+        sqlx::query(sql::INSERT_SESSION)
+            .bind(&s.id)
+            .bind(&s.token_hash)
+            .bind(&s.identity_id)
+            .bind(s.authenticated_at)
+            .bind(join(&s.amr))
+            .bind(s.expires_at)
+            .execute(&self.pool)
+            .await?;
         Ok(())
     }
 

@@ -45,7 +45,13 @@ impl ClientStore for SqliteStore {
             exec(
                 c,
                 sql::INSERT_CLIENT,
-                &[&client.client_id, &client.secret_hash, &metadata, &client.created_at, &client.updated_at],
+                &[
+                    &client.client_id,
+                    &client.secret_hash,
+                    &metadata,
+                    &client.created_at,
+                    &client.updated_at,
+                ],
             )?;
             write_client_origins(c, &client)
         })
