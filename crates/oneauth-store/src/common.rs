@@ -148,6 +148,11 @@ pub(crate) mod sql {
          WHERE id = $1 AND state = $7";
     pub const UPSERT_CONSENT: &str = "INSERT INTO consents (identity_id, client_id, scopes, granted_at) VALUES ($1, $2, $3, $4)
          ON CONFLICT (identity_id, client_id) DO UPDATE SET scopes = excluded.scopes, granted_at = excluded.granted_at";
+    /// Every live session of an identity but the one kept ($3 may be NULL).
+    pub const REVOKE_OTHER_SESSIONS: &str = "UPDATE sessions SET revoked_at = $2
+         WHERE identity_id = $1 AND revoked_at IS NULL AND id IS DISTINCT FROM $3";
+    pub const REVOKE_SUBJECT_TOKENS: &str =
+        "UPDATE tokens SET revoked_at = $2 WHERE subject = $1 AND revoked_at IS NULL";
     pub const GET_IDENTITY: &str = "SELECT * FROM identities WHERE id = $1";
     pub const GET_CLIENT: &str = "SELECT * FROM clients WHERE id = $1";
     pub const INSERT_EXTERNAL_IDENTITY: &str =

@@ -144,19 +144,16 @@ async fn revoke_access(
     keep: Option<&str>,
     now: i64,
 ) -> StoreResult<u64> {
-    sqlx::query("UPDATE tokens SET revoked_at = $2 WHERE subject = $1 AND revoked_at IS NULL")
+    sqlx::query(sql::REVOKE_SUBJECT_TOKENS)
         .bind(id)
         .bind(now)
         .execute(&mut **tx)
         .await?;
-    Ok(sqlx::query(
-        "UPDATE sessions SET revoked_at = $2
-         WHERE identity_id = $1 AND revoked_at IS NULL AND id IS DISTINCT FROM $3",
-    )
-    .bind(id)
-    .bind(now)
-    .bind(keep)
-    .execute(&mut **tx)
-    .await?
-    .rows_affected())
+    Ok(sqlx::query(sql::REVOKE_OTHER_SESSIONS)
+        .bind(id)
+        .bind(now)
+        .bind(keep)
+        .execute(&mut **tx)
+        .await?
+        .rows_affected())
 }

@@ -55,15 +55,12 @@ impl SessionStore for PostgresStore {
         keep: Option<&str>,
         now: i64,
     ) -> StoreResult<u64> {
-        Ok(sqlx::query(
-            "UPDATE sessions SET revoked_at = $2
-             WHERE identity_id = $1 AND revoked_at IS NULL AND id IS DISTINCT FROM $3",
-        )
-        .bind(identity_id)
-        .bind(now)
-        .bind(keep)
-        .execute(&self.pool)
-        .await?
-        .rows_affected())
+        Ok(sqlx::query(sql::REVOKE_OTHER_SESSIONS)
+            .bind(identity_id)
+            .bind(now)
+            .bind(keep)
+            .execute(&self.pool)
+            .await?
+            .rows_affected())
     }
 }

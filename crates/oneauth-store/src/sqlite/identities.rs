@@ -147,15 +147,6 @@ impl IdentityStore for SqliteStore {
 
 /// [`IdentityStore::revoke_identity_access`] inside the caller's transaction.
 fn revoke_access(c: &Connection, id: &str, keep: Option<&str>, now: i64) -> StoreResult<u64> {
-    exec(
-        c,
-        "UPDATE tokens SET revoked_at = $2 WHERE subject = $1 AND revoked_at IS NULL",
-        &[&id, &now],
-    )?;
-    exec(
-        c,
-        "UPDATE sessions SET revoked_at = $2
-         WHERE identity_id = $1 AND revoked_at IS NULL AND id IS NOT $3",
-        &[&id, &now, &keep],
-    )
+    exec(c, sql::REVOKE_SUBJECT_TOKENS, &[&id, &now])?;
+    exec(c, sql::REVOKE_OTHER_SESSIONS, &[&id, &now, &keep])
 }

@@ -70,14 +70,7 @@ impl SessionStore for SqliteStore {
     ) -> StoreResult<u64> {
         let identity_id = identity_id.to_owned();
         let keep = keep.map(str::to_owned);
-        self.write(move |c| {
-            exec(
-                c,
-                "UPDATE sessions SET revoked_at = $2
-                 WHERE identity_id = $1 AND revoked_at IS NULL AND id IS NOT $3",
-                &[&identity_id, &now, &keep],
-            )
-        })
-        .await
+        self.write(move |c| exec(c, sql::REVOKE_OTHER_SESSIONS, &[&identity_id, &now, &keep]))
+            .await
     }
 }
