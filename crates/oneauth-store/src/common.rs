@@ -79,6 +79,8 @@ impl RotationSeen {
 
 /// Statements both stores run as they are.
 pub(crate) mod sql {
+    use crate::FlowKey;
+
     pub const INSERT_TOKEN: &str = "INSERT INTO tokens (hash, kind, grant_id, client_id, subject, scope, session_id, issued_at, expires_at)
          VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)";
     pub const GET_TOKEN: &str = "SELECT * FROM tokens
@@ -107,6 +109,50 @@ pub(crate) mod sql {
     pub const MARK_CODE_REUSED: &str =
         "UPDATE authorization_codes SET reused_at = COALESCE(reused_at, $2)
          WHERE hash = $1 RETURNING grant_id";
+    /// A live flow by one of its four hashes.
+    pub fn get_flow(key: FlowKey) -> &'static str {
+        match key {
+            FlowKey::LoginChallenge => {
+                "SELECT * FROM flows WHERE login_challenge_hash = $1 AND expires_at > $2"
+            }
+            FlowKey::LoginVerifier => {
+                "SELECT * FROM flows WHERE login_verifier_hash = $1 AND expires_at > $2"
+            }
+            FlowKey::ConsentChallenge => {
+                "SELECT * FROM flows WHERE consent_challenge_hash = $1 AND expires_at > $2"
+            }
+            FlowKey::ConsentVerifier => {
+                "SELECT * FROM flows WHERE consent_verifier_hash = $1 AND expires_at > $2"
+            }
+        }
+    }
+    pub const INSERT_CLIENT: &str = "INSERT INTO clients (id, secret_hash, metadata, created_at, updated_at) VALUES ($1, $2, $3, $4, $5)";
+    pub const UPDATE_CLIENT: &str =
+        "UPDATE clients SET secret_hash = $2, metadata = $3, updated_at = $4 WHERE id = $1";
+    pub const INSERT_IDENTITY: &str = "INSERT INTO identities (id, email, phone, username, traits, state, password_hash, created_at, updated_at)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)";
+    pub const UPDATE_IDENTITY: &str =
+        "UPDATE identities SET email = $2, phone = $3, username = $4, traits = $5,
+         password_hash = $6, updated_at = $7
+         WHERE id = $1";
+    pub const INSERT_SESSION: &str =
+        "INSERT INTO sessions (id, token_hash, identity_id, authenticated_at, amr, expires_at)
+         VALUES ($1, $2, $3, $4, $5, $6)";
+    pub const INSERT_FLOW: &str =
+        "INSERT INTO flows (id, login_challenge_hash, login_verifier_hash, consent_challenge_hash,
+         consent_verifier_hash, state, data, expires_at)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8)";
+    pub const ADVANCE_FLOW: &str =
+        "UPDATE flows SET login_verifier_hash = $2, consent_challenge_hash = $3,
+         consent_verifier_hash = $4, state = $5, data = $6
+         WHERE id = $1 AND state = $7";
+    pub const UPSERT_CONSENT: &str = "INSERT INTO consents (identity_id, client_id, scopes, granted_at) VALUES ($1, $2, $3, $4)
+         ON CONFLICT (identity_id, client_id) DO UPDATE SET scopes = excluded.scopes, granted_at = excluded.granted_at";
+    /// Every live session of an identity but the one kept ($3 may be NULL).
+    pub const REVOKE_OTHER_SESSIONS: &str = "UPDATE sessions SET revoked_at = $2
+         WHERE identity_id = $1 AND revoked_at IS NULL AND id IS DISTINCT FROM $3";
+    pub const REVOKE_SUBJECT_TOKENS: &str =
+        "UPDATE tokens SET revoked_at = $2 WHERE subject = $1 AND revoked_at IS NULL";
     pub const GET_IDENTITY: &str = "SELECT * FROM identities WHERE id = $1";
     pub const GET_CLIENT: &str = "SELECT * FROM clients WHERE id = $1";
     pub const INSERT_EXTERNAL_IDENTITY: &str =

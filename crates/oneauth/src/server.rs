@@ -6,6 +6,7 @@ use oneauth_crypto::{SystemKeys, TokenMinter};
 use oneauth_http::AppState;
 use oneauth_identity::Identities;
 use oneauth_oauth2::AuthorizationServer;
+use oneauth_store::Store;
 use std::net::SocketAddr;
 use std::path::Path;
 use std::sync::Arc;
@@ -57,11 +58,27 @@ fn write_private(path: &Path, content: &str) -> anyhow::Result<()> {
     Ok(())
 }
 
+/// The services of one process, each built once and shared by the
+/// listeners and background tasks that need it, so none reaches through
+/// another to get at a third.
+pub struct Services {
+    pub config: Arc<Config>,
+    pub store: Arc<dyn Store>,
+    pub system_keys: Arc<SystemKeys>,
+    pub identities: Arc<Identities>,
+    pub server: Arc<AuthorizationServer>,
+}
+
 /// Opens storage, loads or creates keys, and builds the authorization server.
 pub async fn build(
     config: Config,
     clock: Arc<dyn Clock>,
 ) -> anyhow::Result<Arc<AuthorizationServer>> {
+    Ok(assemble(config, clock).await?.server)
+}
+
+/// Opens storage, loads or creates keys, and builds every service on them.
+pub async fn assemble(config: Config, clock: Arc<dyn Clock>) -> anyhow::Result<Services> {
     create_data_dir(&config.data_dir)?;
     let store = oneauth_store::open(&config.database_url())
         .await
@@ -82,14 +99,22 @@ pub async fn build(
         system_keys.clone(),
         &config,
     )?);
-    Ok(Arc::new(AuthorizationServer::new(
-        store,
-        Arc::new(config),
-        system_keys,
+    let config = Arc::new(config);
+    let server = Arc::new(AuthorizationServer::new(
+        store.clone(),
+        config.clone(),
+        system_keys.clone(),
         minter,
-        identities,
+        identities.clone(),
         keyring,
-    )))
+    ));
+    Ok(Services {
+        config,
+        store,
+        system_keys,
+        identities,
+        server,
+    })
 }
 
 /// A running OneAuth: its bound addresses and a way to stop it.
@@ -154,20 +179,19 @@ pub async fn start_on(
     oneauth_http::metrics::handle();
     // Before storage: a broken template needs no database to be reported.
     let theme = Arc::new(oneauth_ui::Theme::load(&config.ui.templates_dir)?);
-    let server = build(config, clock.clone()).await?;
+    let services = assemble(config, clock.clone()).await?;
+    let server = services.server.clone();
+    let config = services.config.clone();
     let state = AppState {
         server: server.clone(),
         clock: clock.clone(),
     };
     let clock_for_upkeep = clock.clone();
-    let context = Arc::new(oneauth_http::ListenerContext::new(&server.config));
+    let context = Arc::new(oneauth_http::ListenerContext::new(&config));
     let settings = crate::listener::Settings {
-        max_connections: server
-            .config
-            .http
-            .connections_per_listener(open_files_limit()),
-        header: std::time::Duration::from_secs(server.config.http.header_read_timeout_secs),
-        idle: std::time::Duration::from_secs(server.config.http.idle_timeout_secs),
+        max_connections: config.http.connections_per_listener(open_files_limit()),
+        header: std::time::Duration::from_secs(config.http.header_read_timeout_secs),
+        idle: std::time::Duration::from_secs(config.http.idle_timeout_secs),
     };
     let ui_state = oneauth_ui::UiState {
         server: server.clone(),
@@ -195,13 +219,14 @@ pub async fn start_on(
     let admin = serve(listeners.admin, oneauth_http::admin_router(state))?;
     spawn_courier(
         &mut tasks,
-        &server,
+        &services,
         clock_for_upkeep.clone(),
         stopped.clone(),
     )?;
     spawn_upkeep(
         &mut tasks,
         server.clone(),
+        &config,
         clock_for_upkeep,
         stopped.clone(),
     );
@@ -254,10 +279,11 @@ fn open_files_limit() -> u64 {
 fn spawn_upkeep(
     tasks: &mut JoinSet<std::io::Result<()>>,
     server: Arc<AuthorizationServer>,
+    config: &Config,
     clock: Arc<dyn Clock>,
     mut stopped: watch::Receiver<bool>,
 ) {
-    let m = server.config.maintenance.clone();
+    let m = &config.maintenance;
     let mut cleanup = tokio::time::interval(std::time::Duration::from_secs(
         m.cleanup_interval_secs.max(1),
     ));
@@ -294,20 +320,21 @@ fn spawn_upkeep(
 /// nodes. Failures are logged and retried; they never stop the server.
 fn spawn_courier(
     tasks: &mut JoinSet<std::io::Result<()>>,
-    server: &Arc<AuthorizationServer>,
+    services: &Services,
     clock: Arc<dyn Clock>,
     mut stopped: watch::Receiver<bool>,
 ) -> anyhow::Result<()> {
+    let config = &services.config;
     let delivery = oneauth_identity::courier::Delivery::from_config(
-        server.store.clone(),
-        server.system_keys.clone(),
-        &server.config.courier,
-        &server.config.data_dir,
+        services.store.clone(),
+        services.system_keys.clone(),
+        &config.courier,
+        &config.data_dir,
     )
     .context("configuring the courier")?;
-    let wake = server.identities.outbox().wake_handle();
+    let wake = services.identities.outbox().wake_handle();
     let mut poll = tokio::time::interval(std::time::Duration::from_millis(
-        server.config.courier.poll_interval_ms.max(10),
+        config.courier.poll_interval_ms.max(10),
     ));
     tasks.spawn(async move {
         loop {
