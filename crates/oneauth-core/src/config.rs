@@ -7,6 +7,9 @@ use std::net::SocketAddr;
 use std::path::PathBuf;
 use url::Url;
 
+mod miniprogram;
+pub use miniprogram::*;
+
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct Config {
@@ -38,6 +41,7 @@ pub struct Config {
     pub courier: Courier,
     pub ui: Ui,
     pub social: Social,
+    pub miniprogram: MiniProgram,
     pub cors: Cors,
     /// Largest accepted request body, in bytes, on every listener.
     pub body_limit_bytes: usize,
@@ -553,6 +557,7 @@ impl Default for Config {
             courier: Courier::default(),
             ui: Ui::default(),
             social: Social::default(),
+            miniprogram: MiniProgram::default(),
             cors: Cors::default(),
             body_limit_bytes: 64 * 1024,
             allow_http_redirect_uris: false,
@@ -844,6 +849,7 @@ impl Config {
                 return Err(format!("social.providers: id `{}` appears twice", p.id));
             }
         }
+        self.miniprogram.validate()?;
         let color = self.ui.brand_color.as_bytes();
         if color.len() != 7 || color[0] != b'#' || !color[1..].iter().all(u8::is_ascii_hexdigit) {
             return Err("ui.brand_color must look like #3b5bdb".into());

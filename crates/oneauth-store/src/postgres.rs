@@ -22,6 +22,7 @@ use std::time::Duration;
 
 mod codes;
 mod courier;
+mod miniprogram;
 mod social;
 
 static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/postgres");

@@ -14,6 +14,7 @@ use std::str::FromStr as _;
 mod codes;
 mod conn;
 mod courier;
+mod miniprogram;
 mod social;
 
 static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/sqlite");
