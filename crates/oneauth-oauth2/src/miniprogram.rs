@@ -69,6 +69,7 @@ impl AuthorizationServer {
             .miniprogram_login(&client.client_id, &req.code, now)
             .await?;
         let grant_id = uuid::Uuid::now_v7().to_string();
+        let amr = [AMR.to_owned()];
         self.issue_tokens(
             Grant {
                 grant_id: &grant_id,
@@ -77,7 +78,7 @@ impl AuthorizationServer {
                 scope: &client.scope,
                 session_id: None,
                 auth_time: Some(now.unix_timestamp()),
-                amr: &[AMR.to_owned()],
+                amr: &amr,
                 nonce: None,
             },
             now,

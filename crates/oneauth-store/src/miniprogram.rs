@@ -13,8 +13,12 @@ pub trait MiniProgramStore {
     async fn get_platform_token(&self, key: &str, now: i64) -> StoreResult<Option<Vec<u8>>>;
     /// Stores the sealed token under `key`, replacing any earlier one: the
     /// platform's newest token is the one that works.
-    async fn put_platform_token(&self, key: &str, sealed: &[u8], expires_at: i64)
-    -> StoreResult<()>;
+    async fn put_platform_token(
+        &self,
+        key: &str,
+        sealed: &[u8],
+        expires_at: i64,
+    ) -> StoreResult<()>;
     /// Moves every external link of identity `from` to `into` and deletes
     /// `from` with its sessions, consents and tokens, in one transaction:
     /// the person's upstream accounts then sign in to `into`, and nothing

@@ -1582,7 +1582,10 @@ async fn deleting_a_client_deletes_its_tokens(store: Arc<dyn Store>) {
 }
 
 async fn platform_tokens_live_until_expiry_and_the_newest_wins(store: Arc<dyn Store>) {
-    assert_eq!(store.get_platform_token("wechat:wx1", 1).await.unwrap(), None);
+    assert_eq!(
+        store.get_platform_token("wechat:wx1", 1).await.unwrap(),
+        None
+    );
     store
         .put_platform_token("wechat:wx1", b"sealed-1", 100)
         .await
@@ -1610,14 +1613,20 @@ async fn merging_an_identity_moves_its_links_and_ends_its_access(store: Arc<dyn 
         .insert_identity(&identity("into", "alice2@example.com"))
         .await
         .unwrap();
-    for l in [link("wechat:union", "u1", "s"), link("wechat:wx1", "o1", "s")] {
+    for l in [
+        link("wechat:union", "u1", "s"),
+        link("wechat:wx1", "o1", "s"),
+    ] {
         store.insert_external_identity(&l).await.unwrap();
     }
     store.insert_tokens(&[refresh("t", 100)]).await.unwrap();
     store.insert_session(&session("x", "s", 100)).await.unwrap();
     assert!(store.merge_identity("s", "into").await.unwrap());
     for (provider, subject) in [("wechat:union", "u1"), ("wechat:wx1", "o1")] {
-        let moved = store.get_external_identity(provider, subject).await.unwrap();
+        let moved = store
+            .get_external_identity(provider, subject)
+            .await
+            .unwrap();
         assert_eq!(moved.unwrap().identity_id, "into", "{provider}");
     }
     assert_eq!(store.get_identity("s").await.unwrap(), None);

@@ -161,10 +161,7 @@ mod tests {
             ..MiniProgram::default()
         };
         assert_eq!(ok.validate(), Ok(()));
-        assert_eq!(
-            ok.apps[0].api_base().as_str(),
-            "https://api.weixin.qq.com/"
-        );
+        assert_eq!(ok.apps[0].api_base().as_str(), "https://api.weixin.qq.com/");
         for (apps, says) in [
             (vec![app("shop", "wx1", "")], "app_secret is required"),
             (vec![app("shop", "wx:1", "s")], "app_id `wx:1`"),
@@ -187,5 +184,4 @@ mod tests {
             assert!(err.contains(says), "{err}");
         }
     }
-
 }

@@ -8,7 +8,11 @@ use crate::*;
 #[async_trait]
 impl MiniProgramStore for SqliteStore {
     async fn get_platform_token(&self, key: &str, now: i64) -> StoreResult<Option<Vec<u8>>> {
-        self.read(|c| one(c, sql::GET_PLATFORM_TOKEN, &[&key, &now], |r| r.col("sealed")))
+        self.read(|c| {
+            one(c, sql::GET_PLATFORM_TOKEN, &[&key, &now], |r| {
+                r.col("sealed")
+            })
+        })
     }
 
     async fn put_platform_token(

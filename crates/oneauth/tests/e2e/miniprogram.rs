@@ -293,7 +293,10 @@ async fn a_first_login_creates_the_identity_and_the_next_finds_it() {
     let t = tokens_of(&srv, "shop", &wx.login_code(SHOP, "o-ann", None)).await;
     assert_eq!(identity_count(&srv).await, before + 1);
     assert_eq!(t["token_type"], "bearer");
-    assert_eq!(t["scope"], "openid profile phone offline", "the client's scope");
+    assert_eq!(
+        t["scope"], "openid profile phone offline",
+        "the client's scope"
+    );
     assert!(s(&t["refresh_token"]).starts_with("ory_rt_"));
     let verified: Value = post_json(
         format!("{}/oauth/token/verify", srv.public),
@@ -313,7 +316,11 @@ async fn a_first_login_creates_the_identity_and_the_next_finds_it() {
     assert_eq!(id_token["amr"], json!(["miniprogram"]));
 
     let again = tokens_of(&srv, "shop", &wx.login_code(SHOP, "o-ann", None)).await;
-    assert_eq!(jwt_claims(&again["id_token"])["sub"], sub, "the same person");
+    assert_eq!(
+        jwt_claims(&again["id_token"])["sub"],
+        sub,
+        "the same person"
+    );
     assert_eq!(identity_count(&srv).await, before + 1);
     let other = tokens_of(&srv, "shop", &wx.login_code(SHOP, "o-bob", None)).await;
     assert_ne!(jwt_claims(&other["id_token"])["sub"], sub);
@@ -353,7 +360,10 @@ async fn a_used_or_unknown_code_is_invalid_platform_code() {
     let used = login(&srv, "shop", &code).await;
     assert_eq!(error_code(used, 401, "invalid_platform_code").await, 2009);
     let unknown = login(&srv, "shop", "never-issued").await;
-    assert_eq!(error_code(unknown, 401, "invalid_platform_code").await, 2009);
+    assert_eq!(
+        error_code(unknown, 401, "invalid_platform_code").await,
+        2009
+    );
     // Another app's code is refused by the platform too.
     let blogs = login(&srv, "shop", &wx.login_code(BLOG, "o-ann", None)).await;
     assert_eq!(error_code(blogs, 401, "invalid_platform_code").await, 2009);
@@ -369,10 +379,7 @@ async fn a_hanging_platform_is_503_and_creates_nothing() {
     wx.set(Mode::Hang);
     let started = std::time::Instant::now();
     let res = login(&srv, "shop", &wx.login_code(SHOP, "o-ann", None)).await;
-    assert_eq!(
-        error_code(res, 503, "temporarily_unavailable").await,
-        5503
-    );
+    assert_eq!(error_code(res, 503, "temporarily_unavailable").await, 5503);
     assert!(started.elapsed() < Duration::from_secs(10), "the timeout");
     assert_eq!(identity_count(&srv).await, before, "nothing half-created");
     wx.set(Mode::Normal);
@@ -396,7 +403,10 @@ async fn the_platforms_rate_limit_is_429_and_other_errors_name_their_number_only
     assert_eq!(body["code"], 5003);
     assert_eq!(body["error"], "platform_error");
     let text = s(&body["error_description"]);
-    assert!(text.contains("40226") && !text.contains("stand-in"), "{text}");
+    assert!(
+        text.contains("40226") && !text.contains("stand-in"),
+        "{text}"
+    );
 }
 
 #[tokio::test]
@@ -408,7 +418,10 @@ async fn a_wrong_app_secret_is_a_platform_error_and_an_empty_one_fails_start_up(
     .await;
     let res = login(&srv, "shop", &wx.login_code(SHOP, "o-ann", None)).await;
     assert_eq!(error_code(res, 500, "platform_error").await, 5003);
-    assert!(!logged().contains("wrong-secret"), "the secret is not logged");
+    assert!(
+        !logged().contains("wrong-secret"),
+        "the secret is not logged"
+    );
     let err = TestServer::try_start_with(|c| {
         c.miniprogram.apps = vec![app("shop", SHOP, &base)];
         c.miniprogram.apps[0].app_secret = SecretString::default();
@@ -433,7 +446,12 @@ async fn phone_binding_fetches_the_app_token_once_for_two_bindings() {
     assert_eq!(info["phone_number"], PHONE);
     assert_eq!(info["phone_number_verified"], true);
     let bob = tokens_of(&srv, "shop", &wx.login_code(SHOP, "o-bob", None)).await;
-    let res = bind_phone(&srv, &bob["access_token"], &wx.phone_code(SHOP, "+8613900139000")).await;
+    let res = bind_phone(
+        &srv,
+        &bob["access_token"],
+        &wx.phone_code(SHOP, "+8613900139000"),
+    )
+    .await;
     assert_eq!(res.status(), 200);
     assert_eq!(wx.token_fetches.load(Ordering::SeqCst), 1, "cached");
     // A used phone code, and no token at all.
@@ -447,10 +465,20 @@ async fn phone_binding_fetches_the_app_token_once_for_two_bindings() {
     assert_eq!(error_code(res, 401, "invalid_token").await, 2003);
     // After the cached token's expiry (less the early renewal), a new one.
     srv.clock.advance(time::Duration::seconds(7200));
-    let res = bind_phone(&srv, &bob["access_token"], &wx.phone_code(SHOP, "+8613900139001")).await;
+    let res = bind_phone(
+        &srv,
+        &bob["access_token"],
+        &wx.phone_code(SHOP, "+8613900139001"),
+    )
+    .await;
     assert_eq!(res.status(), 401, "the access token expired meanwhile");
     let bob = tokens_of(&srv, "shop", &wx.login_code(SHOP, "o-bob", None)).await;
-    let res = bind_phone(&srv, &bob["access_token"], &wx.phone_code(SHOP, "+8613900139001")).await;
+    let res = bind_phone(
+        &srv,
+        &bob["access_token"],
+        &wx.phone_code(SHOP, "+8613900139001"),
+    )
+    .await;
     assert_eq!(res.status(), 200);
     assert_eq!(wx.token_fetches.load(Ordering::SeqCst), 2);
 }
@@ -530,7 +558,10 @@ async fn the_session_key_app_secret_and_app_token_never_come_out() {
     let logs = logged();
     let app_token = format!("APP-ACCESS-TOKEN-{SHOP}-0");
     for secret in [SESSION_KEY, SECRET, app_token.as_str()] {
-        assert!(!text.contains(secret) && !bound.contains(secret), "{secret}");
+        assert!(
+            !text.contains(secret) && !bound.contains(secret),
+            "{secret}"
+        );
         if let Some(line) = logs.lines().find(|l| l.contains(secret)) {
             panic!("{secret} is in the logs: {line}");
         }
@@ -556,7 +587,10 @@ async fn the_openapi_document_lists_the_mini_program_endpoints() {
         .json()
         .await
         .unwrap();
-    for path in ["/api/oauth/miniprogram/login", "/api/oauth/miniprogram/phone"] {
+    for path in [
+        "/api/oauth/miniprogram/login",
+        "/api/oauth/miniprogram/phone",
+    ] {
         assert!(doc["paths"][path]["post"].is_object(), "{path}");
     }
 }
@@ -614,9 +648,7 @@ async fn drop_schema(url: &str) {
     let (base, schema) = url.rsplit_once("options[search_path]=").unwrap();
     let base = base.trim_end_matches(['?', '&']);
     let mut admin = sqlx::PgConnection::connect(base).await.unwrap();
-    let _ = sqlx::query(sqlx::AssertSqlSafe(format!(
-        "DROP SCHEMA {schema} CASCADE"
-    )))
-    .execute(&mut admin)
-    .await;
+    let _ = sqlx::query(sqlx::AssertSqlSafe(format!("DROP SCHEMA {schema} CASCADE")))
+        .execute(&mut admin)
+        .await;
 }

@@ -127,7 +127,11 @@ impl App {
         match e {
             PlatformError::InvalidCode => Error::InvalidPlatformCode,
             PlatformError::RateLimited => {
-                tracing::warn!(kind, app_id, "mini-program {call}: the platform's rate limit");
+                tracing::warn!(
+                    kind,
+                    app_id,
+                    "mini-program {call}: the platform's rate limit"
+                );
                 Error::RateLimited {
                     retry_after_secs: PLATFORM_RETRY_AFTER_SECS,
                 }
@@ -137,7 +141,12 @@ impl App {
                 Error::PlatformUnavailable
             }
             PlatformError::StaleAppToken(errcode) | PlatformError::Refused(errcode) => {
-                tracing::error!(kind, app_id, errcode, "mini-program {call}: platform refused");
+                tracing::error!(
+                    kind,
+                    app_id,
+                    errcode,
+                    "mini-program {call}: platform refused"
+                );
                 Error::PlatformFailed { errcode }
             }
         }
@@ -221,7 +230,10 @@ impl Identities {
             return Err(Error::InvalidRequest("code is missing.".into()));
         }
         let result = match app.platform.code_to_session(code).await {
-            Ok(session) => self.platform_identity(app, session, now.unix_timestamp()).await,
+            Ok(session) => {
+                self.platform_identity(app, session, now.unix_timestamp())
+                    .await
+            }
             Err(e) => Err(app.failed("login", e)),
         };
         let outcome = if result.is_ok() { "success" } else { "error" };
@@ -294,7 +306,9 @@ impl Identities {
             .get_identity(id)
             .await?
             .filter(|i| i.state == IdentityState::Active)
-            .ok_or_else(|| Error::AccessDenied("The account of this mini-program user is disabled.".into()))
+            .ok_or_else(|| {
+                Error::AccessDenied("The account of this mini-program user is disabled.".into())
+            })
     }
 
     /// Binds the number behind a `getPhoneNumber` code of the mini-program
@@ -372,7 +386,12 @@ impl Identities {
             .filter(|t| Some(t.as_str()) != stale))
     }
 
-    async fn bind_phone(&self, mut identity: Identity, phone: String, now: i64) -> Result<PhoneBound> {
+    async fn bind_phone(
+        &self,
+        mut identity: Identity,
+        phone: String,
+        now: i64,
+    ) -> Result<PhoneBound> {
         let holder = self.store.get_identity_by_phone(&phone).await?;
         match holder {
             Some(h) if h.id != identity.id => {
@@ -385,10 +404,14 @@ impl Identities {
                     || t.username.is_some()
                     || identity.password_hash.is_some();
                 if own {
-                    return Err(phone_taken("and this account has sign-in details of its own"));
+                    return Err(phone_taken(
+                        "and this account has sign-in details of its own",
+                    ));
                 }
                 if !self.store.merge_identity(&identity.id, &h.id).await? {
-                    return Err(Error::InvalidToken("The access token's user is gone.".into()));
+                    return Err(Error::InvalidToken(
+                        "The access token's user is gone.".into(),
+                    ));
                 }
                 Ok(PhoneBound {
                     identity: h,
@@ -397,7 +420,7 @@ impl Identities {
             }
             _ => {
                 let t = &mut identity.traits;
-                if t.phone.as_deref() != Some(&phone) || !t.phone_verified {
+                if t.phone.as_deref() != Some(phone.as_str()) || !t.phone_verified {
                     t.phone = Some(phone);
                     t.phone_verified = true;
                     identity.updated_at = now;

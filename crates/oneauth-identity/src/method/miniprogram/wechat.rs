@@ -123,7 +123,10 @@ impl MiniProgramPlatform for WeChat {
             ]);
         let s: Session = self.call(req).await?;
         Ok(PlatformSession {
-            openid: s.openid.filter(|o| !o.is_empty()).ok_or_else(|| missing("openid"))?,
+            openid: s
+                .openid
+                .filter(|o| !o.is_empty())
+                .ok_or_else(|| missing("openid"))?,
             unionid: s.unionid.filter(|u| !u.is_empty()),
         })
     }
@@ -171,7 +174,10 @@ mod tests {
     fn error_numbers_map_to_what_the_server_does_about_them() {
         assert!(matches!(classify(40029), PlatformError::InvalidCode));
         assert!(matches!(classify(40163), PlatformError::InvalidCode));
-        assert!(matches!(classify(42001), PlatformError::StaleAppToken(42001)));
+        assert!(matches!(
+            classify(42001),
+            PlatformError::StaleAppToken(42001)
+        ));
         assert!(matches!(classify(45011), PlatformError::RateLimited));
         assert!(matches!(classify(-1), PlatformError::Unavailable(_)));
         assert!(matches!(classify(40013), PlatformError::Refused(40013)));
