@@ -34,11 +34,14 @@ enum Mode {
     Hang,
 }
 
+/// (app id, openid, unionid) of a login code.
+type LoginCode = (String, String, Option<String>);
+
 /// WeChat's server API, as far as OneAuth uses it.
 struct StandIn {
     mode: Mutex<Mode>,
-    /// Login codes: code -> (app id, openid, unionid); removed when used.
-    codes: Mutex<HashMap<String, (String, String, Option<String>)>>,
+    /// Login codes; removed when used.
+    codes: Mutex<HashMap<String, LoginCode>>,
     used: Mutex<Vec<String>>,
     /// Phone codes: code -> (app id, country code, number).
     phone_codes: Mutex<HashMap<String, (String, String, String)>>,
