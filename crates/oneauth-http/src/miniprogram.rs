@@ -65,19 +65,19 @@ pub async fn miniprogram_login_post(
         (status = 200, description = "The number is the account's, verified; with `merged`, the account was joined to the one that had verified it (log in again).", body = PhoneBinding),
         (status = 400, description = "`already_exists` (4009): another account has the number and the two cannot be joined safely; or `unauthorized_client` (4014): the token's client is not a mini-program.", body = ErrorBody),
         (status = 401, description = "`invalid_token` (2003) or `invalid_platform_code` (2009).", body = ErrorBody),
-        (status = 429, description = "The platform's rate limit; see `Retry-After`.", body = ErrorBody),
+        (status = 429, description = "Rate limited, here or at the platform; see `Retry-After`.", body = ErrorBody),
         (status = 500, description = "`platform_error` (5003): the platform refused the app.", body = ErrorBody),
         (status = 503, description = "`temporarily_unavailable` (5503): the platform did not answer in time.", body = ErrorBody),
     )
 )]
 pub async fn miniprogram_phone_post(
     State(app): State<AppState>,
+    Extension(ip): Extension<ClientIp>,
     Bearer(token): Bearer,
     CookielessJson(body): CookielessJson<MiniProgramPhone>,
 ) -> ApiResult<Json<PhoneBinding>> {
-    Ok(Json(
-        app.server
-            .miniprogram_phone(&token, body, app.clock.now())
-            .await?,
-    ))
+    let now = app.clock.now();
+    // Each binding spends the platform's quota: the token endpoint's limit.
+    app.server.limits.token_request(Some(ip.0), now).await?;
+    Ok(Json(app.server.miniprogram_phone(&token, body, now).await?))
 }

@@ -484,6 +484,17 @@ async fn phone_binding_fetches_the_app_token_once_for_two_bindings() {
     .await;
     assert_eq!(res.status(), 200);
     assert_eq!(wx.token_fetches.load(Ordering::SeqCst), 2);
+    // A token the platform replaced (a forced refresh elsewhere) is
+    // refused with 40001: fetched again once, and the binding goes on.
+    wx.tokens.lock().unwrap().clear();
+    let res = bind_phone(
+        &srv,
+        &bob["access_token"],
+        &wx.phone_code(SHOP, "+8613900139002"),
+    )
+    .await;
+    assert_eq!(res.status(), 200);
+    assert_eq!(wx.token_fetches.load(Ordering::SeqCst), 3);
 }
 
 /// An identity of the web (SMS code or admin-made) that has `PHONE`, with
