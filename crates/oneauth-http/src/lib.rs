@@ -8,6 +8,7 @@ pub mod extract;
 pub mod guard;
 pub mod identity;
 pub mod metrics;
+pub mod miniprogram;
 pub mod openapi;
 pub mod public;
 
@@ -75,6 +76,14 @@ pub fn public_router(app: AppState) -> Router {
         .route("/api/auth/logout", get(public::session_logout_get))
         .route("/api/oauth/web/exchange", post(public::web_exchange_post))
         .route("/oauth/native/cli", post(public::native_cli_post))
+        .route(
+            "/api/oauth/miniprogram/login",
+            post(miniprogram::miniprogram_login_post),
+        )
+        .route(
+            "/api/oauth/miniprogram/phone",
+            post(miniprogram::miniprogram_phone_post),
+        )
         .route("/userinfo", get(public::userinfo).post(public::userinfo))
         .route("/api/hydra/login", get(public::login_request_get))
         .route("/api/hydra/login/accept", put(public::login_accept_put))

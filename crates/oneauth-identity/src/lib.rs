@@ -143,6 +143,7 @@ pub struct Identities {
     /// `session.privileged_max_age_secs`.
     privileged_max_age: i64,
     social: method::social::SocialLogin,
+    miniprogram: method::miniprogram::MiniPrograms,
 }
 
 fn non_empty(v: Option<String>) -> Option<String> {
@@ -191,6 +192,7 @@ impl Identities {
         Ok(Self {
             signup_key: keys.signup.clone(),
             social: method::social::SocialLogin::new(config, keys.clone())?,
+            miniprogram: method::miniprogram::MiniPrograms::new(config, keys.clone())?,
             codes: OneTimeCodes::new(
                 store.clone(),
                 keys.one_time_code.clone(),

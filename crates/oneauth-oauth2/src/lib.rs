@@ -11,6 +11,7 @@ pub mod grant;
 pub mod introspect;
 pub mod keys;
 pub mod logout;
+pub mod miniprogram;
 pub mod native;
 pub mod pkce;
 pub mod token;

@@ -5,11 +5,13 @@
 //! the caller. Every expiry check takes `now` from the caller.
 
 mod common;
+mod miniprogram;
 mod model;
 pub mod postgres;
 mod rows;
 pub mod sqlite;
 
+pub use miniprogram::MiniProgramStore;
 pub use model::*;
 
 use async_trait::async_trait;
@@ -379,6 +381,7 @@ pub trait Store:
     + CourierStore
     + Cleanup
     + RateLimitStore
+    + MiniProgramStore
     + Send
     + Sync
 {
