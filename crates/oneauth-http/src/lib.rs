@@ -3,6 +3,7 @@
 //! `oneauth-oauth2` and `oneauth-identity`.
 
 pub mod admin;
+pub mod attempt;
 pub mod error;
 pub mod extract;
 pub mod guard;

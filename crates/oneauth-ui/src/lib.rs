@@ -7,6 +7,7 @@
 pub mod cookie;
 mod csrf;
 pub mod i18n;
+mod landing;
 mod logout;
 mod pages;
 pub mod params;
