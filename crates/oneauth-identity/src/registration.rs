@@ -63,6 +63,16 @@ pub struct Invalid {
     pub error: Error,
 }
 
+impl Invalid {
+    fn new(field: Field, problem: Problem, error: Error) -> Self {
+        Self {
+            field,
+            problem,
+            error,
+        }
+    }
+}
+
 fn blank(v: &Option<String>) -> bool {
     v.as_deref().is_none_or(|s| s.trim().is_empty())
 }
@@ -79,56 +89,26 @@ impl Registration {
         confirmation: Option<&str>,
         policy: &PasswordPolicy,
     ) -> Vec<Invalid> {
-        let mut out = Vec::new();
-        let mut add = |field, problem, error: &str| {
-            out.push(Invalid {
-                field,
-                problem,
-                error: Error::InvalidRequest(error.into()),
-            })
-        };
-        if rules.require_username && blank(&self.username) {
-            add(Field::Username, Problem::Missing, "A username is required.");
-        }
-        if rules.require_name && blank(&self.name) {
-            add(Field::Name, Problem::Missing, "A name is required.");
-        }
-        match confirmation {
-            None if rules.confirm_password => add(
-                Field::Confirmation,
-                Problem::Missing,
-                "Type the password a second time.",
-            ),
-            Some(c) if c != self.password => add(
-                Field::Confirmation,
-                Problem::Differs,
-                "The two passwords differ.",
-            ),
-            _ => {}
-        }
+        let mut out = self.form_demands(rules, confirmation);
         let given = |v: &Option<String>| non_empty(v.clone());
         let (email, phone, username) = (
             given(&self.email),
             given(&self.phone),
             given(&self.username),
         );
+        let stored = |a: Result<Address>| a.map(|a| a.as_str().to_owned());
         let parsed = [
             (
                 Field::Email,
-                email
-                    .as_deref()
-                    .map(Address::email)
-                    .map(|r| r.map(|a| a.as_str().to_owned())),
+                email.as_deref().map(|e| stored(Address::email(e))),
             ),
             (
                 Field::Phone,
-                phone
-                    .as_deref()
-                    .map(Address::phone)
-                    .map(|r| r.map(|a| a.as_str().to_owned())),
+                phone.as_deref().map(|p| stored(Address::phone(p))),
             ),
             (Field::Username, username.as_deref().map(normalize_username)),
         ];
+        // As typed and as stored: a password repeating either is refused.
         let mut identifiers: Vec<String> = [&email, &phone, &username]
             .into_iter()
             .flatten()
@@ -136,30 +116,47 @@ impl Registration {
             .collect();
         for (field, result) in parsed {
             match result {
-                Some(Err(error)) => out.push(Invalid {
-                    field,
-                    problem: Problem::Malformed,
-                    error,
-                }),
+                Some(Err(error)) => out.push(Invalid::new(field, Problem::Malformed, error)),
                 Some(Ok(normalised)) => identifiers.push(normalised),
                 None => {}
             }
         }
         for (field, message) in self.missing_addresses(email.is_some(), phone.is_some()) {
-            out.push(Invalid {
-                field,
-                problem: Problem::Missing,
-                error: Error::InvalidRequest(message.into()),
-            });
+            let error = Error::InvalidRequest(message.into());
+            out.push(Invalid::new(field, Problem::Missing, error));
         }
-        // As typed and as stored: a password repeating either is refused.
         let identifiers: Vec<&str> = identifiers.iter().map(String::as_str).collect();
         if let Some(w) = policy.check(&self.password, &identifiers) {
-            out.push(Invalid {
-                field: Field::Password,
-                problem: Problem::Weak(w),
-                error: Error::WeakPassword(weakness_text(w)),
-            });
+            let error = Error::WeakPassword(weakness_text(w));
+            out.push(Invalid::new(Field::Password, Problem::Weak(w), error));
+        }
+        out
+    }
+
+    /// What the form asked for beyond the minimum ([`FormRules`]).
+    fn form_demands(&self, rules: FormRules, confirmation: Option<&str>) -> Vec<Invalid> {
+        let missing = |field, text: &str| {
+            let error = Error::InvalidRequest(text.into());
+            Invalid::new(field, Problem::Missing, error)
+        };
+        let mut out = Vec::new();
+        if rules.require_username && blank(&self.username) {
+            out.push(missing(Field::Username, "A username is required."));
+        }
+        if rules.require_name && blank(&self.name) {
+            out.push(missing(Field::Name, "A name is required."));
+        }
+        match confirmation {
+            None if rules.confirm_password => out.push(missing(
+                Field::Confirmation,
+                "Type the password a second time.",
+            )),
+            Some(c) if c != self.password => out.push(Invalid::new(
+                Field::Confirmation,
+                Problem::Differs,
+                Error::InvalidRequest("The two passwords differ.".into()),
+            )),
+            _ => {}
         }
         out
     }
@@ -209,6 +206,9 @@ impl Identities {
     /// proof comes either way too (for a taken address it matches no
     /// password), and the password is marked unproven until an address is
     /// proven ([`Identities::verify`]).
+    ///
+    /// Long on purpose: taken and free addresses must go through the same
+    /// steps (hash, budget, message), which reads best in one piece.
     pub async fn register(
         &self,
         reg: Registration,
