@@ -1,7 +1,7 @@
 //! The identity API on the public listener (`/api/identity/…`): JSON for a
 //! custom login UI, doing what the built-in pages do with the same calls
 //! into `oneauth-identity`. Each handler parses (a request that spends a
-//! login attempt is charged by its extractor, [`Attempt`](crate::attempt::Attempt)), makes one or
+//! login attempt is charged by its extractor, [`Attempt`](crate::limit::Attempt)), makes one or
 //! two domain calls and answers.
 //!
 //! Every request that sends a body must say `Content-Type:
@@ -14,9 +14,9 @@
 //! same whether or not an account has them.
 
 use crate::AppState;
-use crate::attempt::{Attempt, SignedInAttempt};
 use crate::error::{ApiError, ApiResult};
 use crate::extract::{ApiJson, MessageLocale, TrustedOrigin};
+use crate::limit::{Attempt, SignedInAttempt};
 use axum::Json;
 use axum::extract::{Path, State};
 use axum::http::{StatusCode, header};

@@ -1,14 +1,25 @@
-//! Login attempts charged where a request is parsed: the identity API's
-//! requests that guess a password or code, send a code or sign up name the
-//! identifier they spend an attempt on (one table, [`LoginAttempt`]), and
-//! their extractors charge it (`Limits::login_attempt`: per client IP, per
-//! identifier and per account) before the handler does any hashing or
-//! sending. No handler calls the limits.
+//! Rate limits where a request enters, by route class (the limits
+//! themselves, per class, are one table: `oneauth_limit::Class`). No
+//! handler calls the limits.
+//!
+//! - Token requests (the token endpoint and the guide's refresh): per
+//!   client IP, a layer on their routes ([`token_requests`]), before the
+//!   client is authenticated or the body read.
+//! - Login attempts: the identity API's requests that guess a password or
+//!   code, send a code or sign up name the identifier they spend an attempt
+//!   on (one table, [`LoginAttempt`]); their extractors ([`Attempt`],
+//!   [`SignedInAttempt`]) charge it (`Limits::login_attempt`: per client
+//!   IP, per identifier and per account) before any hashing or sending.
+//!   The login pages do the same in their form extractor, and the CLI
+//!   login inside its domain operation.
 
 use crate::AppState;
 use crate::error::ApiError;
 use crate::extract::ApiJson;
-use axum::extract::{FromRequest, Request};
+use axum::extract::{FromRequest, Request, State};
+use axum::middleware::Next;
+use axum::response::{IntoResponse as _, Response};
+use axum::routing::MethodRouter;
 use axum_extra::extract::CookieJar;
 use oneauth_core::net::ClientIp;
 use oneauth_proto::identity::{
@@ -93,5 +104,22 @@ impl<T: DeserializeOwned + Send> FromRequest<AppState> for SignedInAttempt<T> {
             identity,
             body,
         })
+    }
+}
+
+/// `route` limited as a token request: per client IP.
+pub fn token_requests(app: &AppState, route: MethodRouter<AppState>) -> MethodRouter<AppState> {
+    route.route_layer(axum::middleware::from_fn_with_state(
+        app.clone(),
+        count_token_request,
+    ))
+}
+
+async fn count_token_request(State(app): State<AppState>, req: Request, next: Next) -> Response {
+    let ip = req.extensions().get::<ClientIp>().map(|ip| ip.0);
+    let limits = &app.server.limits;
+    match limits.token_request(ip, app.clock.now()).await {
+        Ok(()) => next.run(req).await,
+        Err(e) => ApiError(e).into_response(),
     }
 }
