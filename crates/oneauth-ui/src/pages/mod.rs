@@ -22,9 +22,9 @@ pub use verification::{verification_get, verification_post};
 
 use crate::i18n::Strings;
 use crate::params::Params;
-use crate::{Page, UiState, csrf, error_page, lang, render};
+use crate::{Page, UiState, csrf, error_page, lang, render, status_of};
 use axum::extract::{Form, FromRequest, Request};
-use axum::http::{HeaderMap, StatusCode};
+use axum::http::HeaderMap;
 use axum::response::{IntoResponse, Response};
 use axum_extra::extract::CookieJar;
 use oneauth_core::Error;
@@ -104,13 +104,11 @@ fn explain(t: &Strings, e: &Error) -> Option<String> {
     })
 }
 
-/// The one mapping from a domain error to a form's answer: the page again,
-/// with the status of the error's code (400 for what the form got wrong,
-/// 401 for a wrong secret or code, 429 for a limit), its words already in
-/// the page.
+/// A form refused for `e`: the page again, its words already in it, with
+/// the status every page gives that error ([`status_of`]); errors a person
+/// cannot act on get the error page instead ([`error_page`]).
 fn again<P: Page>(jar: CookieJar, e: &Error, page: P) -> Response {
-    let status = StatusCode::from_u16(e.code().http_status()).unwrap_or(StatusCode::BAD_REQUEST);
-    (jar, render(status, page)).into_response()
+    (jar, render(status_of(e), page)).into_response()
 }
 
 /// The error that stands for fields the form got wrong ([`again`]: 400).
