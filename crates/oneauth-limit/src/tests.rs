@@ -36,3 +36,38 @@ async fn buffered_counters_on_two_nodes_add_up_in_the_database() {
     assert_eq!(slow.hit("k", 120).await.unwrap(), 1);
     assert_eq!(slow.hit("k", 120).await.unwrap(), 2);
 }
+
+/// Each class counts apart, against its own setting; 0 turns one off.
+#[tokio::test]
+async fn classes_count_apart_by_their_own_settings() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = oneauth_store::open(&format!("sqlite://{}", dir.path().join("l.db").display()))
+        .await
+        .unwrap();
+    let cfg = LimitsConfig {
+        backend: LimitBackend::Memory,
+        login_per_ip_per_minute: 1,
+        login_per_identifier_per_minute: 0,
+        token_per_ip_per_minute: 2,
+        token_per_client_per_minute: 1,
+    };
+    let l = Limiter::new(&cfg, store);
+    let t = OffsetDateTime::from_unix_timestamp(1_000_020).unwrap();
+    l.hit(Class::LoginIp, "198.51.100.7", t).await.unwrap();
+    assert!(l.hit(Class::LoginIp, "198.51.100.7", t).await.is_err());
+    // The same subject in another class has its own count.
+    l.hit(Class::TokenIp, "198.51.100.7", t).await.unwrap();
+    l.hit(Class::TokenIp, "198.51.100.7", t).await.unwrap();
+    match l.hit(Class::TokenIp, "198.51.100.7", t).await {
+        Err(Error::RateLimited { retry_after_secs }) => assert_eq!(retry_after_secs, 60),
+        other => panic!("expected a rate limit, got {other:?}"),
+    }
+    l.hit(Class::TokenClient, "app", t).await.unwrap();
+    assert!(l.hit(Class::TokenClient, "app", t).await.is_err());
+    assert!(!l.enabled(Class::LoginIdentifier));
+    for _ in 0..5 {
+        l.hit(Class::LoginIdentifier, "a@example.com", t)
+            .await
+            .unwrap();
+    }
+}
