@@ -161,6 +161,8 @@ impl FormClass for VerificationForm {
 }
 
 impl FormClass for RecoveryForm {
+    // A reset never depended on the login request still being live: the
+    // page's own `ui_locales`, else the browser's language.
     const FROM_LOGIN_REQUEST: bool = false;
     fn attempt(form: &HashMap<String, String>) -> Option<String> {
         Some(field(form, "address"))
