@@ -10,6 +10,7 @@ pub mod exchange;
 pub mod grant;
 pub mod introspect;
 pub mod keys;
+pub mod login;
 pub mod logout;
 pub mod miniprogram;
 pub mod native;

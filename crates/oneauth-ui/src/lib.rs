@@ -7,6 +7,7 @@
 pub mod cookie;
 mod csrf;
 pub mod i18n;
+mod landing;
 mod logout;
 mod pages;
 pub mod params;
@@ -259,10 +260,16 @@ pub(crate) fn error_page(c: Chrome<'_>, err: &Error) -> Response {
     res
 }
 
+/// The one status of an error on every page: its code's (400 for what a
+/// form got wrong, 401 for a wrong secret or code, 429 for a limit, …).
+pub(crate) fn status_of(err: &Error) -> StatusCode {
+    StatusCode::from_u16(err.code().http_status()).unwrap_or(StatusCode::BAD_REQUEST)
+}
+
 /// The error page for `err`, in the page's language.
 fn error_message<'a>(c: Chrome<'a>, err: &Error) -> (StatusCode, MessagePage<'a>) {
     let code = err.code();
-    let status = StatusCode::from_u16(code.http_status()).unwrap_or(StatusCode::BAD_REQUEST);
+    let status = status_of(err);
     let text = match err {
         Error::CsrfViolation => c.t.csrf_failed.to_owned(),
         Error::RateLimited { .. } => c.t.too_many_attempts.to_owned(),
