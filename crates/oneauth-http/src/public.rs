@@ -408,7 +408,7 @@ pub async fn token_post(
     Ok(no_store(Json(tokens)))
 }
 
-fn no_store(body: impl IntoResponse) -> Response {
+pub(crate) fn no_store(body: impl IntoResponse) -> Response {
     (
         [
             (header::CACHE_CONTROL, "no-store"),
