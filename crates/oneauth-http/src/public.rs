@@ -7,7 +7,6 @@ use crate::extract::{
     ApiJson, ApiQuery, BasicAuth, Bearer, CookielessJson, OAuthForm, OAuthQuery, RequestOrigin,
     TrustedOrigin,
 };
-use crate::openapi::{TokenForm, TokenParamsForm};
 use axum::Extension;
 use axum::Json;
 use axum::extract::FromRequest as _;
@@ -24,6 +23,7 @@ use oneauth_oauth2::exchange::SilentExchange;
 use oneauth_oauth2::introspect::TokenStatus;
 use oneauth_oauth2::logout::{EndSessionRequest, Logout};
 use oneauth_oauth2::native::NativeLogin;
+use oneauth_proto::oauth2::{TokenForm, TokenParamsForm};
 use oneauth_proto::{ErrorBody, TokenResponse};
 use serde::Deserialize;
 
@@ -404,18 +404,16 @@ pub async fn token_post(
     State(app): State<AppState>,
     Extension(ip): Extension<ClientIp>,
     basic: BasicAuth,
-    OAuthForm(params): OAuthForm,
+    OAuthForm(form): OAuthForm<TokenForm>,
 ) -> ApiResult<Response> {
     token_limit(&app, ip).await?;
-    let client = app
-        .server
-        .authenticate_client(&basic.credentials(&params))
-        .await?;
+    let credentials = basic.credentials(form.client_id.clone(), form.client_secret.clone());
+    let client = app.server.authenticate_client(&credentials).await?;
     app.server
         .limits
         .client_request(&client.client_id, app.clock.now())
         .await?;
-    let tokens = app.server.token(&client, &params, app.clock.now()).await?;
+    let tokens = app.server.token(&client, form, app.clock.now()).await?;
     Ok(no_store(Json(tokens)))
 }
 
@@ -462,7 +460,7 @@ pub async fn refresh_post(
         .server
         .refresh_token_client(&body.refresh_token, now)
         .await?;
-    if client.token_endpoint_auth_method != "none" {
+    if !client.is_public() {
         return Err(Error::InvalidClient.into());
     }
     let tokens = app
@@ -497,16 +495,6 @@ pub async fn verify_post(
     )))
 }
 
-fn required<'a>(
-    params: &'a std::collections::HashMap<String, String>,
-    name: &str,
-) -> ApiResult<&'a str> {
-    params
-        .get(name)
-        .map(String::as_str)
-        .ok_or_else(|| ApiError(Error::InvalidRequest(format!("{name} is missing."))))
-}
-
 /// RFC 7662 introspection.
 #[utoipa::path(
     post,
@@ -522,13 +510,17 @@ fn required<'a>(
 pub async fn introspect_post(
     State(app): State<AppState>,
     basic: BasicAuth,
-    OAuthForm(params): OAuthForm,
+    OAuthForm(form): OAuthForm<TokenParamsForm>,
 ) -> ApiResult<Response> {
-    let token = params.get("token").map(String::as_str);
-    let hint = params.get("token_type_hint").map(String::as_str);
+    let credentials = basic.credentials(form.client_id, form.client_secret);
     Ok(no_store(Json(
         app.server
-            .introspect(&basic.credentials(&params), token, hint, app.clock.now())
+            .introspect(
+                &credentials,
+                form.token.as_deref(),
+                form.token_type_hint.as_deref(),
+                app.clock.now(),
+            )
             .await?,
     )))
 }
@@ -548,15 +540,14 @@ pub async fn introspect_post(
 pub async fn revoke_post(
     State(app): State<AppState>,
     basic: BasicAuth,
-    OAuthForm(params): OAuthForm,
+    OAuthForm(form): OAuthForm<TokenParamsForm>,
 ) -> ApiResult<StatusCode> {
-    let client = app
-        .server
-        .authenticate_client(&basic.credentials(&params))
-        .await?;
-    app.server
-        .revoke(&client, required(&params, "token")?, app.clock.now())
-        .await?;
+    let credentials = basic.credentials(form.client_id, form.client_secret);
+    let client = app.server.authenticate_client(&credentials).await?;
+    let token = form
+        .token
+        .ok_or_else(|| Error::InvalidRequest("token is missing.".into()))?;
+    app.server.revoke(&client, &token, app.clock.now()).await?;
     Ok(StatusCode::OK)
 }
 
@@ -671,22 +662,11 @@ pub async fn end_session(
     jar: CookieJar,
     req: axum::extract::Request,
 ) -> ApiResult<Response> {
-    let params = if req.method() == axum::http::Method::POST {
-        let OAuthForm(p) = OAuthForm::from_request(req, &app).await?;
-        p
+    let request: EndSessionRequest = if req.method() == axum::http::Method::POST {
+        OAuthForm::from_request(req, &app).await?.0
     } else {
-        let q = req.uri().query().unwrap_or("");
-        crate::extract::unique_params(
-            url::form_urlencoded::parse(q.as_bytes())
-                .into_owned()
-                .collect(),
-        )?
-    };
-    let request = EndSessionRequest {
-        id_token_hint: params.get("id_token_hint").cloned(),
-        client_id: params.get("client_id").cloned(),
-        post_logout_redirect_uri: params.get("post_logout_redirect_uri").cloned(),
-        state: params.get("state").cloned(),
+        let query = req.uri().query().unwrap_or("");
+        crate::extract::form_from(crate::extract::parse_params(query.as_bytes())?)?
     };
     let logout = app
         .server

@@ -5,6 +5,7 @@
 use crate::{AuthorizationServer, R, internal};
 use oneauth_core::config::{AccessTokenStrategy, SigningAlg};
 use oneauth_crypto::{TokenKind, b64url};
+use oneauth_proto::oauth2::GrantType;
 use oneauth_store::{Client, Identity, Token};
 use serde_json::{Value, json};
 use time::OffsetDateTime;
@@ -103,8 +104,6 @@ impl AuthorizationServer {
         let strategy = g
             .client
             .access_token_strategy
-            .as_deref()
-            .and_then(AccessTokenStrategy::parse)
             .unwrap_or(t.access_token_strategy);
         let (access_token, access_hash) = match strategy {
             AccessTokenStrategy::Opaque => {
@@ -130,7 +129,7 @@ impl AuthorizationServer {
             .any(|s| s == "offline" || s == "offline_access");
         let refresh_token = if offline
             && g.identity.is_some()
-            && g.client.grant_types.iter().any(|gt| gt == "refresh_token")
+            && g.client.allows_grant(GrantType::RefreshToken)
         {
             let (rt, rt_hash) =
                 self.minter
