@@ -292,3 +292,11 @@ mod tests {
         }
     }
 }
+#[cfg(test)]
+mod dump {
+    #[test]
+    fn dump_doc() {
+        let json = super::document(&oneauth_core::Config::default()).to_pretty_json().unwrap();
+        std::fs::write("/tmp/typed-openapi-after.json", json).unwrap();
+    }
+}

@@ -20,13 +20,16 @@ impl std::error::Error for UnknownValue {}
 
 /// A closed set of protocol words: each variant is exactly one string, in
 /// serde, `Display`, `FromStr` and `as_str` alike, so stored data and the
-/// wire keep the strings they had when these were plain `String`s.
+/// wire keep the strings they had when these were plain `String`s. The
+/// strings are the variants' snake_case names (`rename_all`, which the
+/// OpenAPI derive reads too; a test checks they agree).
 macro_rules! wire_enum {
     ($(#[$meta:meta])* $name:ident { $($(#[$vmeta:meta])* $variant:ident = $s:literal),+ $(,)? }) => {
         $(#[$meta])*
         #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize, utoipa::ToSchema)]
+        #[serde(rename_all = "snake_case")]
         pub enum $name {
-            $($(#[$vmeta])* #[serde(rename = $s)] $variant),+
+            $($(#[$vmeta])* $variant),+
         }
 
         impl $name {
@@ -132,14 +135,27 @@ pub struct TokenParamsForm {
 mod tests {
     use super::*;
 
+    fn serde_agrees<T>(all: &[T])
+    where
+        T: Copy + PartialEq + std::fmt::Debug + std::fmt::Display + std::str::FromStr,
+        T: Serialize + serde::de::DeserializeOwned,
+        T::Err: std::fmt::Debug,
+    {
+        for v in all {
+            let json = serde_json::to_string(v).unwrap();
+            assert_eq!(json, format!("\"{v}\""));
+            assert_eq!(serde_json::from_str::<T>(&json).unwrap(), *v);
+            assert_eq!(v.to_string().parse::<T>().unwrap(), *v);
+        }
+    }
+
     #[test]
     fn words_are_the_strings_they_were() {
-        for m in AuthMethod::ALL {
-            let json = serde_json::to_string(m).unwrap();
-            assert_eq!(json, format!("\"{m}\""));
-            assert_eq!(serde_json::from_str::<AuthMethod>(&json).unwrap(), *m);
-            assert_eq!(m.as_str().parse::<AuthMethod>(), Ok(*m));
-        }
+        serde_agrees(AuthMethod::ALL);
+        serde_agrees(GrantType::ALL);
+        serde_agrees(ResponseType::ALL);
+        serde_agrees(Prompt::ALL);
+        serde_agrees(crate::identity::VerifyMethod::ALL);
         assert_eq!(AuthMethod::None.as_str(), "none");
         assert_eq!(Prompt::SelectAccount.to_string(), "select_account");
         assert_eq!(
