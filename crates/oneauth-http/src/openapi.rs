@@ -12,12 +12,12 @@ use axum::http::header;
 use axum::response::{IntoResponse, Response};
 use oneauth_core::Config;
 use oneauth_oauth2::logout::EndSessionRequest;
-use utoipa::{OpenApi, ToSchema};
 use utoipa::openapi::path::{Operation, ParameterIn};
 use utoipa::openapi::request_body::RequestBodyBuilder;
 use utoipa::openapi::security::{ApiKey, ApiKeyValue, HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::openapi::server::Server;
 use utoipa::openapi::{Content, Ref, RefOr, ResponseBuilder};
+use utoipa::{OpenApi, ToSchema};
 
 #[derive(OpenApi)]
 #[openapi(
@@ -290,13 +290,5 @@ mod tests {
             serde_json::Value::Array(a) => a.iter().for_each(|v| collect_refs(v, out)),
             _ => {}
         }
-    }
-}
-#[cfg(test)]
-mod dump {
-    #[test]
-    fn dump_doc() {
-        let json = super::document(&oneauth_core::Config::default()).to_pretty_json().unwrap();
-        std::fs::write("/tmp/typed-openapi-after.json", json).unwrap();
     }
 }

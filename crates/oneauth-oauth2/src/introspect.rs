@@ -151,10 +151,7 @@ impl AuthorizationServer {
             return Err(Error::InvalidRequest("token is missing.".into()));
         }
         Ok(match found.and_then(live) {
-            Some((t, _))
-                if !caller.is_public()
-                    || t.client_id == caller.client_id =>
-            {
+            Some((t, _)) if !caller.is_public() || t.client_id == caller.client_id => {
                 self.status(t)
             }
             _ => TokenStatus::inactive(),

@@ -127,22 +127,20 @@ impl AuthorizationServer {
             .scope
             .iter()
             .any(|s| s == "offline" || s == "offline_access");
-        let refresh_token = if offline
-            && g.identity.is_some()
-            && g.client.allows_grant(GrantType::RefreshToken)
-        {
-            let (rt, rt_hash) =
-                self.minter
-                    .mint(TokenKind::RefreshToken, &t.refresh_token_prefix, now);
-            records.push(record(
-                rt_hash.0,
-                oneauth_store::TokenKind::Refresh,
-                t.refresh_token_ttl_secs,
-            ));
-            Some(rt)
-        } else {
-            None
-        };
+        let refresh_token =
+            if offline && g.identity.is_some() && g.client.allows_grant(GrantType::RefreshToken) {
+                let (rt, rt_hash) =
+                    self.minter
+                        .mint(TokenKind::RefreshToken, &t.refresh_token_prefix, now);
+                records.push(record(
+                    rt_hash.0,
+                    oneauth_store::TokenKind::Refresh,
+                    t.refresh_token_ttl_secs,
+                ));
+                Some(rt)
+            } else {
+                None
+            };
         let id_token = match g.identity {
             Some(identity) if g.scope.iter().any(|s| s == "openid") => {
                 Some(self.id_token(g, identity, &access_token, now)?)

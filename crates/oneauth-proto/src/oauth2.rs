@@ -159,7 +159,10 @@ mod tests {
         assert_eq!(AuthMethod::None.as_str(), "none");
         assert_eq!(Prompt::SelectAccount.to_string(), "select_account");
         assert_eq!(
-            GrantType::ALL.iter().map(|g| g.as_str()).collect::<Vec<_>>(),
+            GrantType::ALL
+                .iter()
+                .map(|g| g.as_str())
+                .collect::<Vec<_>>(),
             ["authorization_code", "refresh_token", "client_credentials"]
         );
         assert_eq!(

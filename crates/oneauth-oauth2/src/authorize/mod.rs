@@ -17,8 +17,8 @@ pub use request::parse_authorize_request;
 
 use crate::{AuthorizationServer, R};
 use oneauth_core::Error;
-use oneauth_proto::oauth2::Prompt;
 use oneauth_crypto::{TokenHash, TokenKind};
+use oneauth_proto::oauth2::Prompt;
 use oneauth_store::{
     AuthorizationCode, AuthorizeRequest, Client, Flow, FlowKey, FlowState, Session,
 };

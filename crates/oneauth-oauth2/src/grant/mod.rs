@@ -31,7 +31,9 @@ pub enum TokenRequest {
         scope: Option<String>,
     },
     /// RFC 6749 §4.4.
-    ClientCredentials { scope: Option<String> },
+    ClientCredentials {
+        scope: Option<String>,
+    },
 }
 
 fn missing(name: &str) -> Error {

@@ -113,9 +113,7 @@ pub async fn clients(
             };
             print(&server.create_client(reg, clock.now()).await?)
         }
-        ClientsCommand::List => {
-            print(&server.list_clients().await?)
-        }
+        ClientsCommand::List => print(&server.list_clients().await?),
         ClientsCommand::Get { id } => match server.client_view(&id).await? {
             Some(c) => print(&c),
             None => anyhow::bail!("no client `{id}`"),
