@@ -126,6 +126,8 @@ mod tests {
     use super::*;
     use oneauth_proto::oauth2::AuthMethod;
 
+    type Pair<'a> = (&'a str, &'a str);
+
     const CHALLENGE: &str = "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM";
 
     fn client() -> Client {
@@ -205,7 +207,7 @@ mod tests {
     #[test]
     fn each_problem_is_its_precise_error() {
         let long = "x".repeat(MAX_PARAM + 1);
-        let cases: Vec<(Vec<(&str, &str)>, &str, &str)> = vec![
+        let cases: Vec<(Vec<Pair>, &str, &str)> = vec![
             (
                 vec![("state", &long)],
                 "invalid_request",

@@ -107,7 +107,9 @@ impl AuthorizationServer {
 mod tests {
     use super::*;
 
-    fn form(pairs: &[(&str, &str)]) -> TokenForm {
+    type Pair<'a> = (&'a str, &'a str);
+
+    fn form(pairs: &[Pair]) -> TokenForm {
         let get = |k: &str| {
             pairs
                 .iter()
@@ -168,7 +170,7 @@ mod tests {
 
     #[test]
     fn a_missing_or_unknown_parameter_is_the_precise_error() {
-        let cases: [(&[(&str, &str)], &str, &str); 4] = [
+        let cases: [(&[Pair], &str, &str); 4] = [
             (&[], "invalid_request", "grant_type is missing."),
             (
                 &[("grant_type", "password")],
