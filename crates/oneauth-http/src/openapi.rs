@@ -84,22 +84,7 @@ pub fn document(config: &Config) -> utoipa::openapi::OpenApi {
     doc.servers = Some(vec![Server::new(
         config.issuer.as_str().trim_end_matches('/'),
     )]);
-    let components = doc.components.get_or_insert_with(Default::default);
-    components.add_security_scheme(
-        "session_cookie",
-        SecurityScheme::ApiKey(ApiKey::Cookie(ApiKeyValue::with_description(
-            config.session.cookie_name.clone(),
-            "The login session cookie, set by a login.".to_owned(),
-        ))),
-    );
-    components.add_security_scheme(
-        "bearer",
-        SecurityScheme::Http(HttpBuilder::new().scheme(HttpAuthScheme::Bearer).build()),
-    );
-    components.add_security_scheme(
-        "client_secret_basic",
-        SecurityScheme::Http(HttpBuilder::new().scheme(HttpAuthScheme::Basic).build()),
-    );
+    add_security_schemes(&mut doc, config);
     // One handler serves both paths; the guide uses the second.
     if let Some(item) = doc.paths.paths.get("/oauth2/token").cloned() {
         let mut guide = item;
@@ -162,6 +147,27 @@ pub fn document(config: &Config) -> utoipa::openapi::OpenApi {
         }
     }
     doc
+}
+
+/// The session cookie (by its configured name), bearer tokens and client
+/// Basic authentication.
+fn add_security_schemes(doc: &mut utoipa::openapi::OpenApi, config: &Config) {
+    let components = doc.components.get_or_insert_with(Default::default);
+    components.add_security_scheme(
+        "session_cookie",
+        SecurityScheme::ApiKey(ApiKey::Cookie(ApiKeyValue::with_description(
+            config.session.cookie_name.clone(),
+            "The login session cookie, set by a login.".to_owned(),
+        ))),
+    );
+    components.add_security_scheme(
+        "bearer",
+        SecurityScheme::Http(HttpBuilder::new().scheme(HttpAuthScheme::Bearer).build()),
+    );
+    components.add_security_scheme(
+        "client_secret_basic",
+        SecurityScheme::Http(HttpBuilder::new().scheme(HttpAuthScheme::Basic).build()),
+    );
 }
 
 /// The answers every operation can give before its handler runs, from the

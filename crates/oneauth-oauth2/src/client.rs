@@ -190,16 +190,7 @@ impl AuthorizationServer {
         existing: Option<&Client>,
         now: OffsetDateTime,
     ) -> R<(Client, Option<String>)> {
-        if client_id.is_empty()
-            || client_id.len() > 255
-            || client_id
-                .chars()
-                .any(|c| c.is_control() || c.is_whitespace())
-        {
-            return Err(Error::InvalidClientMetadata(
-                "client_id must be 1–255 visible characters".into(),
-            ));
-        }
+        check_client_id(&client_id)?;
         let grant_types =
             parse_values("grant type", &reg.grant_types, GrantType::AuthorizationCode)?;
         let response_types =
@@ -220,15 +211,8 @@ impl AuthorizationServer {
                 "the authorization_code grant needs at least one redirect URI".into(),
             ));
         }
-        if method == AuthMethod::None && reg.allow_no_pkce {
-            return Err(Error::InvalidClientMetadata(
-                "a public client cannot go without PKCE (allow_no_pkce)".into(),
-            ));
-        }
-        if method == AuthMethod::None && grant_types.contains(&GrantType::ClientCredentials) {
-            return Err(Error::InvalidClientMetadata(
-                "a public client cannot use client_credentials".into(),
-            ));
+        if method == AuthMethod::None {
+            check_public_client(&grant_types, reg.allow_no_pkce)?;
         }
         if let Some(alg) = &reg.id_token_signed_response_alg
             && oneauth_core::config::SigningAlg::parse(alg).is_none()
@@ -252,25 +236,7 @@ impl AuthorizationServer {
                 .unwrap_or("openid offline_access offline profile email"),
         )
         .map_err(|e| Error::InvalidClientMetadata(e.to_string()))?;
-        // Confidential clients get a generated secret unless one is given;
-        // it is shown once and stored only as an HMAC.
-        let (secret, secret_hash) = if method == AuthMethod::None {
-            (None, None)
-        } else if let Some(s) = reg.client_secret {
-            if s.len() < 16 {
-                return Err(Error::InvalidClientMetadata(
-                    "client_secret must have at least 16 characters".into(),
-                ));
-            }
-            let h = self.system_keys.hash_client_secret(&s);
-            (Some(s), Some(h))
-        } else if let Some(h) = existing.and_then(|c| c.secret_hash.clone()) {
-            (None, Some(h))
-        } else {
-            let s = oneauth_crypto::random_b64url(32);
-            let h = self.system_keys.hash_client_secret(&s);
-            (Some(s), Some(h))
-        };
+        let (secret, secret_hash) = self.client_secret(method, reg.client_secret, existing)?;
         let client = Client {
             client_name: reg.client_name.unwrap_or_else(|| client_id.clone()),
             client_id,
@@ -291,6 +257,64 @@ impl AuthorizationServer {
         };
         Ok((client, secret))
     }
+
+    /// The secret to show (once) and the HMAC to store. Confidential
+    /// clients get a generated secret unless one is given, or keep the one
+    /// they have; public clients have none.
+    fn client_secret(
+        &self,
+        method: AuthMethod,
+        given: Option<String>,
+        existing: Option<&Client>,
+    ) -> R<(Option<String>, Option<String>)> {
+        if method == AuthMethod::None {
+            return Ok((None, None));
+        }
+        if let Some(s) = given {
+            if s.len() < 16 {
+                return Err(Error::InvalidClientMetadata(
+                    "client_secret must have at least 16 characters".into(),
+                ));
+            }
+            let h = self.system_keys.hash_client_secret(&s);
+            return Ok((Some(s), Some(h)));
+        }
+        if let Some(h) = existing.and_then(|c| c.secret_hash.clone()) {
+            return Ok((None, Some(h)));
+        }
+        let s = oneauth_crypto::random_b64url(32);
+        let h = self.system_keys.hash_client_secret(&s);
+        Ok((Some(s), Some(h)))
+    }
+}
+
+fn check_client_id(client_id: &str) -> R<()> {
+    if client_id.is_empty()
+        || client_id.len() > 255
+        || client_id
+            .chars()
+            .any(|c| c.is_control() || c.is_whitespace())
+    {
+        return Err(Error::InvalidClientMetadata(
+            "client_id must be 1–255 visible characters".into(),
+        ));
+    }
+    Ok(())
+}
+
+/// What a public client (no secret) may not be registered for.
+fn check_public_client(grant_types: &[GrantType], allow_no_pkce: bool) -> R<()> {
+    if allow_no_pkce {
+        return Err(Error::InvalidClientMetadata(
+            "a public client cannot go without PKCE (allow_no_pkce)".into(),
+        ));
+    }
+    if grant_types.contains(&GrantType::ClientCredentials) {
+        return Err(Error::InvalidClientMetadata(
+            "a public client cannot use client_credentials".into(),
+        ));
+    }
+    Ok(())
 }
 
 /// How a client presented itself at the token endpoint.
