@@ -342,6 +342,18 @@ mod tests {
     }
 
     #[test]
+    fn a_form_type_takes_its_parameters_and_ignores_others() {
+        let form: oneauth_proto::oauth2::TokenForm =
+            form_from(parse_params(b"grant_type=refresh_token&refresh_token=r%2B1&x=y").unwrap())
+                .unwrap();
+        assert_eq!(form.grant_type.as_deref(), Some("refresh_token"));
+        assert_eq!(form.refresh_token.as_deref(), Some("r+1"));
+        assert_eq!(form.code, None);
+        let empty: oneauth_proto::oauth2::TokenForm = form_from(Params::new()).unwrap();
+        assert_eq!(empty.grant_type, None);
+    }
+
+    #[test]
     fn basic_credentials_are_form_decoded_parts() {
         let header = format!(
             "Basic {}",
