@@ -419,3 +419,39 @@ pub struct CourierMessage {
     pub created_at: i64,
     pub last_error: Option<String>,
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A client's metadata as stored (and shown by the admin API) when its
+    /// protocol words were plain strings reads and writes back unchanged.
+    #[test]
+    fn stored_client_metadata_keeps_its_strings() {
+        let stored = serde_json::json!({
+            "client_id": "backend",
+            "client_name": "Backend",
+            "redirect_uris": ["https://app.example/cb"],
+            "grant_types": ["authorization_code", "refresh_token", "client_credentials"],
+            "response_types": ["code"],
+            "scope": "openid offline_access",
+            "token_endpoint_auth_method": "client_secret_post",
+            "post_logout_redirect_uris": [],
+            "skip_consent": false,
+            "id_token_signed_response_alg": null,
+            "access_token_strategy": "jwt",
+            "native_cli_login": false,
+            "allow_no_pkce": true,
+            "created_at": 1,
+            "updated_at": 2
+        });
+        let client: Client = serde_json::from_value(stored.clone()).unwrap();
+        assert_eq!(
+            client.token_endpoint_auth_method,
+            AuthMethod::ClientSecretPost
+        );
+        assert!(client.allows_grant(GrantType::ClientCredentials));
+        assert_eq!(client.access_token_strategy, Some(AccessTokenStrategy::Jwt));
+        assert_eq!(serde_json::to_value(&client).unwrap(), stored);
+    }
+}
