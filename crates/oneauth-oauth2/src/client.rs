@@ -87,6 +87,14 @@ fn check_redirect_uri(uri: &str, allow_http: bool) -> R<()> {
     if !parsed.username().is_empty() || parsed.password().is_some() {
         return Err(invalid("must not carry credentials"));
     }
+    // RFC 8252 §7.1, §8.4: a private-use scheme names a domain the app's
+    // publisher controls, in reverse order; one without a dot (`myapp:`)
+    // is easily claimed by another app on the device.
+    if is_private_use_scheme(&parsed) && !parsed.scheme().contains('.') {
+        return Err(invalid(
+            "uses a private-use scheme that is not a reverse domain name (like com.example.app)",
+        ));
+    }
     let loopback = parsed
         .host()
         .is_some_and(|h| oneauth_core::net::is_loopback_host(&h));
@@ -98,21 +106,100 @@ fn check_redirect_uri(uri: &str, allow_http: bool) -> R<()> {
     Ok(())
 }
 
+/// A native app's own scheme (RFC 8252 §7.1): neither a web scheme nor a
+/// forbidden one.
+fn is_private_use_scheme(uri: &url::Url) -> bool {
+    !matches!(uri.scheme(), "http" | "https")
+}
+
+/// RFC 8252 §8.5: a native app is a public client; a secret registered for
+/// it would ship in every copy of the app and prove nothing, so a client
+/// with a secret cannot have private-use scheme redirect URIs.
+fn check_native_client(method: AuthMethod, redirect_uris: &[String]) -> R<()> {
+    if method == AuthMethod::None {
+        return Ok(());
+    }
+    match redirect_uris
+        .iter()
+        .find(|r| url::Url::parse(r).is_ok_and(|u| is_private_use_scheme(&u)))
+    {
+        Some(uri) => Err(Error::InvalidRedirectUri(format!(
+            "redirect URI `{uri}` is a native app's: register the client with \
+             token_endpoint_auth_method none (RFC 8252 §8.5)"
+        ))),
+        None => Ok(()),
+    }
+}
+
+/// A redirect URI registered as `http://127.0.0.1/…` or `http://[::1]/…`
+/// without a port: a native app listening on whatever port the system gives
+/// it (RFC 8252 §7.3). Not `localhost`, which may resolve elsewhere (§8.3).
+fn is_any_port_loopback(uri: &url::Url) -> bool {
+    uri.scheme() == "http"
+        && uri.port().is_none()
+        && match uri.host() {
+            Some(url::Host::Ipv4(ip)) => ip.is_loopback(),
+            Some(url::Host::Ipv6(ip)) => ip.is_loopback(),
+            _ => false,
+        }
+}
+
 /// Whether `presented` is one of the `registered` redirect URIs: simple
 /// string comparison, no normalisation (RFC 6749 §3.1.2.3, RFC 9700 §4.1.3),
-/// so a URI that differs in any byte, origin or path, never matches.
+/// so a URI that differs in any byte, origin or path, never matches. The
+/// one exception is RFC 8252 §7.3: a port-less loopback IP registration
+/// matches the same URI with any port.
 pub fn redirect_uri_registered(registered: &[String], presented: &str) -> bool {
-    registered.iter().any(|r| r == presented)
+    registered
+        .iter()
+        .any(|r| r == presented || matches_with_any_port(r, presented))
+}
+
+/// `presented` is `registered` (a port-less loopback IP URI) with a port
+/// inserted right after the host, and nothing else changed.
+fn matches_with_any_port(registered: &str, presented: &str) -> bool {
+    let Ok(reg) = url::Url::parse(registered) else {
+        return false;
+    };
+    if !is_any_port_loopback(&reg) {
+        return false;
+    }
+    // Compare the strings, not parsed forms, so that no normalisation
+    // lets a different URI through: `http://HOST` + `:PORT` + the rest.
+    let Some(host) = reg.host_str() else {
+        return false;
+    };
+    let authority = format!("http://{host}");
+    let (Some(reg_rest), Some(pres_rest)) = (
+        registered.strip_prefix(&authority),
+        presented.strip_prefix(&authority),
+    ) else {
+        return false;
+    };
+    // `http://127.0.0.1:80/cb` parses without a port but is not port-less.
+    if !reg_rest.starts_with('/') {
+        return false;
+    }
+    let Some(pres_rest) = pres_rest.strip_prefix(':') else {
+        return false;
+    };
+    let digits = pres_rest.bytes().take_while(u8::is_ascii_digit).count();
+    // Canonical ports only: no leading zero, 1–65535.
+    (1..=5).contains(&digits)
+        && !pres_rest.starts_with('0')
+        && pres_rest[..digits].parse::<u16>().is_ok_and(|p| p != 0)
+        && &pres_rest[digits..] == reg_rest
 }
 
 /// Where a person may go back to the application: the origin of the
 /// client's first registered http(s) redirect URI. Registered data only,
 /// never a URL from the request; `None` for clients with only native
-/// (custom-scheme) redirect URIs.
+/// (custom-scheme or any-port loopback) redirect URIs.
 pub fn home_origin(registered: &[String]) -> Option<String> {
     registered.iter().find_map(|r| {
         let url = url::Url::parse(r).ok()?;
-        matches!(url.scheme(), "https" | "http").then(|| url.origin().ascii_serialization())
+        (matches!(url.scheme(), "https" | "http") && !is_any_port_loopback(&url))
+            .then(|| url.origin().ascii_serialization())
     })
 }
 
@@ -211,6 +298,7 @@ impl AuthorizationServer {
                 "the authorization_code grant needs at least one redirect URI".into(),
             ));
         }
+        check_native_client(method, &reg.redirect_uris)?;
         if method == AuthMethod::None {
             check_public_client(&grant_types, reg.allow_no_pkce)?;
         }
@@ -391,7 +479,9 @@ impl AuthorizationServer {
 
 #[cfg(test)]
 mod tests {
-    use super::{check_redirect_uri, home_origin, redirect_uri_registered};
+    use super::{
+        AuthMethod, check_native_client, check_redirect_uri, home_origin, redirect_uri_registered,
+    };
 
     #[test]
     fn the_way_home_is_the_origin_of_the_first_web_redirect_uri() {
@@ -409,6 +499,11 @@ mod tests {
             Some("http://127.0.0.1:3000")
         );
         assert_eq!(home_origin(&uris(&["com.example.app:/cb"])), None);
+        // A native app's any-port loopback URI is no place to go back to.
+        assert_eq!(
+            home_origin(&uris(&["http://127.0.0.1/cb", "http://[::1]/cb"])),
+            None
+        );
         assert_eq!(home_origin(&[]), None);
     }
 
@@ -453,6 +548,69 @@ mod tests {
             "https://app.example.com.evil.test/cb",
         ] {
             assert!(!redirect_uri_registered(&registered, other), "{other}");
+        }
+    }
+
+    #[test]
+    fn a_port_less_loopback_ip_uri_matches_any_port_and_nothing_else() {
+        let registered = vec![
+            "http://127.0.0.1/cb?x=1".to_owned(),
+            "http://[::1]/oauth/cb".to_owned(),
+            "http://localhost/cb".to_owned(),
+            "http://127.0.0.1:80/fixed".to_owned(),
+        ];
+        for ok in [
+            "http://127.0.0.1/cb?x=1",
+            "http://127.0.0.1:51004/cb?x=1",
+            "http://127.0.0.1:1/cb?x=1",
+            "http://127.0.0.1:65535/cb?x=1",
+            "http://[::1]:8400/oauth/cb",
+            "http://localhost/cb",
+            "http://127.0.0.1:80/fixed",
+        ] {
+            assert!(redirect_uri_registered(&registered, ok), "{ok}");
+        }
+        for bad in [
+            // Only the port may differ (RFC 8252 §7.3).
+            "http://127.0.0.1:51004/cb",
+            "http://127.0.0.1:51004/cb?x=2",
+            "http://127.0.0.1:51004/cb/?x=1",
+            "http://127.0.0.2:51004/cb?x=1",
+            "https://127.0.0.1:51004/cb?x=1",
+            "http://[::1]:8400/oauth/cb#f",
+            "http://[0:0:0:0:0:0:0:1]:8400/oauth/cb",
+            "http://127.0.0.1:0/cb?x=1",
+            "http://127.0.0.1:080/cb?x=1",
+            "http://127.0.0.1:65536/cb?x=1",
+            "http://127.0.0.1:/cb?x=1",
+            "http://127.0.0.1:5000@evil.example/cb?x=1",
+            // localhost is not loopback for this (§8.3).
+            "http://localhost:5000/cb",
+            // A registered port is a fixed port.
+            "http://127.0.0.1:5000/fixed",
+            "http://127.0.0.1:5000:80/fixed",
+        ] {
+            assert!(!redirect_uri_registered(&registered, bad), "{bad}");
+        }
+    }
+
+    #[test]
+    fn private_use_schemes_are_reverse_domain_names_for_public_clients() {
+        assert!(check_redirect_uri("com.example.app:/oauth2redirect", false).is_ok());
+        let e = check_redirect_uri("myapp:/cb", false).unwrap_err();
+        assert_eq!(e.code().oauth_error(), "invalid_redirect_uri");
+        assert!(e.to_string().contains("reverse domain name"), "{e}");
+
+        let native = ["com.example.app:/cb".to_owned()];
+        let web = [
+            "https://app.example/cb".to_owned(),
+            "http://127.0.0.1/cb".to_owned(),
+        ];
+        assert!(check_native_client(AuthMethod::None, &native).is_ok());
+        assert!(check_native_client(AuthMethod::ClientSecretBasic, &web).is_ok());
+        for method in [AuthMethod::ClientSecretBasic, AuthMethod::ClientSecretPost] {
+            let e = check_native_client(method, &native).unwrap_err();
+            assert_eq!(e.code().oauth_error(), "invalid_redirect_uri");
         }
     }
 }
