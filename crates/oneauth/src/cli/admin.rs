@@ -50,7 +50,9 @@ pub struct ClientArgs {
     /// Comma-separated, repeatable: allowed scopes.
     #[arg(long, value_parser = csv::<String>)]
     scope: Vec<Vec<String>>,
-    /// Repeatable: exact redirect URIs.
+    /// Repeatable: exact redirect URIs; `http://127.0.0.1/…` or
+    /// `http://[::1]/…` without a port takes any port, and a native app's
+    /// own scheme (`com.example.app:/cb`) needs `--token-endpoint-auth-method none`.
     #[arg(long = "redirect-uri", value_parser = csv::<String>)]
     redirect_uri: Vec<Vec<String>>,
     /// Repeatable: post-logout redirect URIs.

@@ -32,6 +32,7 @@ mod rfc6749_refresh;
 mod rfc7009_revoke;
 mod rfc7636_pkce;
 mod rfc7662_introspect;
+mod rfc8252_native;
 mod scope_limits;
 mod silent_exchange;
 mod social_login;
