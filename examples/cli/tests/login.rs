@@ -1,0 +1,248 @@
+//! The example CLI against a real OneAuth: `login --browser` through the
+//! loopback redirect (a test HTTP client plays the browser and signs in on
+//! the login UI), then `whoami`, `refresh` and `logout`, and the token
+//! file is the user's alone.
+
+use oneauth::server::{Listeners, Running, start_on};
+use oneauth_core::{Clock, Config, ManualClock};
+use oneauth_oauth2::client::ClientRegistration;
+use std::io::BufRead;
+use std::os::unix::fs::PermissionsExt;
+use std::path::Path;
+use std::process::{Command, Stdio};
+use std::sync::Arc;
+use tokio::net::TcpListener;
+
+const EMAIL: &str = "carol@example.com";
+const PASSWORD: &str = "correct horse battery staple";
+const CLIENT: &str = "example-cli";
+
+struct Server {
+    _running: Running,
+    public: String,
+    ui: String,
+    _data: tempfile::TempDir,
+}
+
+/// OneAuth on three loopback ports with the CLI's client, registered as
+/// the README says: public, and its redirect URI without a port.
+async fn start() -> Server {
+    let data = tempfile::tempdir().unwrap();
+    let bind = || TcpListener::bind("127.0.0.1:0");
+    let (public, ui, admin) = (
+        bind().await.unwrap(),
+        bind().await.unwrap(),
+        bind().await.unwrap(),
+    );
+    let url = |l: &TcpListener| format!("http://{}", l.local_addr().unwrap());
+    let (public_url, ui_url) = (url(&public), url(&ui));
+    let mut config = Config {
+        issuer: public_url.parse().unwrap(),
+        ui_url: ui_url.parse().unwrap(),
+        data_dir: data.path().to_owned(),
+        ..Config::default()
+    };
+    config.secrets.system = "test-system-secret-0123456789abcdef".into();
+    let clock = Arc::new(ManualClock::starting_now());
+    let running = start_on(config, clock.clone(), Listeners { public, ui, admin })
+        .await
+        .unwrap();
+    let now = clock.now();
+    let client = ClientRegistration {
+        client_id: Some(CLIENT.into()),
+        redirect_uris: vec!["http://127.0.0.1/callback".into()],
+        grant_types: vec!["authorization_code".into(), "refresh_token".into()],
+        scope: Some("openid profile email offline".into()),
+        token_endpoint_auth_method: Some("none".into()),
+        skip_consent: true,
+        ..Default::default()
+    };
+    running.server.create_client(client, now).await.unwrap();
+    running
+        .server
+        .identities
+        .create(EMAIL, Some(PASSWORD), Some("Carol".into()), now)
+        .await
+        .unwrap();
+    Server {
+        _running: running,
+        public: public_url,
+        ui: ui_url,
+        _data: data,
+    }
+}
+
+// std's process API on the blocking pool: tokio's `process` feature would
+// rebuild tokio and everything above it for this one test.
+fn cli(srv: &Server, dir: &Path) -> Command {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_oneauth-example-cli"));
+    cmd.env("ONEAUTH_ISSUER", &srv.public)
+        .env("ONEAUTH_CLIENT_ID", CLIENT)
+        .env("ONEAUTH_CLI_DIR", dir);
+    cmd
+}
+
+/// Runs the CLI with `args` to its end: its stdout, after asserting success.
+async fn run(srv: &Server, dir: &Path, args: &[&str]) -> String {
+    let mut cmd = cli(srv, dir);
+    cmd.args(args);
+    let out = tokio::task::spawn_blocking(move || cmd.output())
+        .await
+        .unwrap()
+        .unwrap();
+    let text = |b: Vec<u8>| String::from_utf8(b).unwrap();
+    assert!(out.status.success(), "{args:?}: {}", text(out.stderr));
+    text(out.stdout)
+}
+
+/// A hidden input's value on an HTML page.
+fn hidden(html: &str, name: &str) -> String {
+    let marker = format!("name=\"{name}\" value=\"");
+    let start = html.find(&marker).unwrap_or_else(|| panic!("no {name}")) + marker.len();
+    let end = html[start..].find('"').unwrap() + start;
+    html[start..end].to_owned()
+}
+
+fn location(res: &reqwest::Response) -> String {
+    res.headers()["location"].to_str().unwrap().to_owned()
+}
+
+/// What the user does with the printed URL: opens it, signs in with a
+/// password, and the browser follows the redirects back to the CLI.
+async fn sign_in_in_browser(srv: &Server, url: &str) {
+    let b = reqwest::Client::builder()
+        .cookie_store(true)
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap();
+    let redirect_uri = url::Url::parse(url)
+        .unwrap()
+        .query_pairs()
+        .find(|(k, _)| k == "redirect_uri")
+        .map(|(_, v)| v.into_owned())
+        .expect("a redirect_uri in the printed URL");
+    assert!(
+        redirect_uri.starts_with("http://127.0.0.1:"),
+        "{redirect_uri}"
+    );
+    let login = location(&b.get(url).send().await.unwrap());
+    let html = b.get(&login).send().await.unwrap().text().await.unwrap();
+    let res = b
+        .post(format!("{}/login", srv.ui))
+        .form(&[
+            ("csrf_token", hidden(&html, "csrf_token").as_str()),
+            ("login_challenge", hidden(&html, "login_challenge").as_str()),
+            ("method", "password"),
+            ("identifier", EMAIL),
+            ("password", PASSWORD),
+        ])
+        .send()
+        .await
+        .unwrap();
+    let mut next = location(&res);
+    for _ in 0..10 {
+        if next.starts_with(&redirect_uri) {
+            let res = b.get(&next).send().await.unwrap();
+            assert_eq!(res.status(), 200, "the CLI answers the browser");
+            return;
+        }
+        next = location(&b.get(&next).send().await.unwrap());
+    }
+    panic!("never came back to {redirect_uri}");
+}
+
+#[tokio::test]
+async fn browser_login_whoami_refresh_logout() {
+    let srv = start().await;
+    let home = tempfile::tempdir().unwrap();
+    let dir = home.path().join("oneauth");
+
+    let mut login = cli(&srv, &dir)
+        .args(["login", "--browser"])
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
+    // Read on to the end: the CLI prints more once signed in.
+    let stdout = login.stdout.take().unwrap();
+    let (url_tx, url_rx) = tokio::sync::oneshot::channel();
+    let mut url_tx = Some(url_tx);
+    let rest = tokio::task::spawn_blocking(move || {
+        let mut rest = Vec::new();
+        for line in std::io::BufReader::new(stdout).lines().map(Result::unwrap) {
+            match url_tx.take_if(|_| line.starts_with("http")) {
+                Some(tx) => tx.send(line).unwrap(),
+                None => rest.push(line),
+            }
+        }
+        rest
+    });
+    let url = url_rx.await.expect("the CLI prints a URL");
+    assert!(
+        url.starts_with(&format!("{}/oauth2/auth?", srv.public)),
+        "{url}"
+    );
+    for param in [
+        "state=",
+        "nonce=",
+        "code_challenge=",
+        "code_challenge_method=S256",
+    ] {
+        assert!(url.contains(param), "{param} in {url}");
+    }
+    sign_in_in_browser(&srv, &url).await;
+    let status = tokio::task::spawn_blocking(move || login.wait())
+        .await
+        .unwrap()
+        .unwrap();
+    assert!(status.success());
+    assert!(
+        rest.await
+            .unwrap()
+            .iter()
+            .any(|l| l.starts_with("Signed in"))
+    );
+
+    let file = dir.join("tokens.json");
+    let mode = |p: &Path| std::fs::metadata(p).unwrap().permissions().mode() & 0o777;
+    assert_eq!(mode(&file), 0o600);
+    assert_eq!(mode(&dir), 0o700);
+    let tokens = |f: &Path| -> serde_json::Value {
+        serde_json::from_slice(&std::fs::read(f).unwrap()).unwrap()
+    };
+    let first = tokens(&file);
+
+    let me: serde_json::Value = serde_json::from_str(&run(&srv, &dir, &["whoami"]).await).unwrap();
+    assert_eq!(me["email"], EMAIL, "{me}");
+
+    run(&srv, &dir, &["refresh"]).await;
+    let second = tokens(&file);
+    assert_ne!(first["access_token"], second["access_token"]);
+    assert_eq!(mode(&file), 0o600);
+    run(&srv, &dir, &["whoami"]).await;
+
+    run(&srv, &dir, &["logout"]).await;
+    assert!(!file.exists());
+    // Both tokens are revoked on the server, not only forgotten here.
+    let http = reqwest::Client::new();
+    let verify: serde_json::Value = http
+        .post(format!("{}/oauth/token/verify", srv.public))
+        .json(&serde_json::json!({ "token": second["access_token"] }))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(verify["active"], false, "{verify}");
+    let refresh = http
+        .post(format!("{}/oauth2/token", srv.public))
+        .form(&[
+            ("grant_type", "refresh_token"),
+            ("client_id", CLIENT),
+            ("refresh_token", second["refresh_token"].as_str().unwrap()),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(refresh.status(), 400);
+}
