@@ -118,12 +118,11 @@ impl Provider {
     }
 
     pub async fn userinfo(&self, tokens: &Tokens) -> anyhow::Result<CoreUserInfoClaims> {
-        Ok(self
-            .client
+        self.client
             .user_info(AccessToken::new(tokens.access_token.clone()), None)?
             .request_async(&http)
             .await
-            .context("userinfo")?)
+            .context("userinfo")
     }
 
     fn tokens(&self, response: &CoreTokenResponse, old: Option<&Tokens>) -> Tokens {
