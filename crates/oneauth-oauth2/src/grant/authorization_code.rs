@@ -127,6 +127,8 @@ fn check_code(
             "The authorization code was issued to another client.",
         ));
     }
+    // Exactly, port included: a loopback registration takes any port, but
+    // the code is bound to the one it was sent to (RFC 8252 §7.3).
     if exchange.redirect_uri.as_ref() != Some(&code.redirect_uri) {
         return Err(invalid(
             "redirect_uri differs from the authorization request's.",
