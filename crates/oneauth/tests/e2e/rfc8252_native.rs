@@ -69,12 +69,8 @@ async fn native_exchange(srv: &TestServer, code: &str, redirect_uri: &str) -> re
 /// The error code of the UI's error page an authorization request for
 /// `redirect_uri` is sent to (it never goes to an unregistered URI).
 async fn rejected_redirect(srv: &TestServer, redirect_uri: &str) -> Option<String> {
-    let res = browser()
-        .get(native_authorize(srv, redirect_uri))
-        .send()
-        .await
-        .unwrap();
-    let to = location(&res);
+    let authorize = native_authorize(srv, redirect_uri);
+    let to = location(&browser().get(authorize).send().await.unwrap());
     assert!(
         to.starts_with(&format!("{}/error?", srv.ui)),
         "{redirect_uri}: {to}"
