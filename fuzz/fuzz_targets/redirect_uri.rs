@@ -21,8 +21,8 @@ fn same_but_port(registered: &str, presented: &str) -> bool {
         return false;
     };
     let loopback_ip = match r.host() {
-        Some(url::Host::Ipv4(ip)) => ip.is_loopback(),
-        Some(url::Host::Ipv6(ip)) => ip.is_loopback(),
+        Some(url::Host::Ipv4(ip)) => ip == std::net::Ipv4Addr::LOCALHOST,
+        Some(url::Host::Ipv6(ip)) => ip == std::net::Ipv6Addr::LOCALHOST,
         _ => false,
     };
     let mut without_port = p.clone();

@@ -106,8 +106,8 @@ fn check_redirect_uri(uri: &str, allow_http: bool) -> R<()> {
     Ok(())
 }
 
-/// A native app's own scheme (RFC 8252 §7.1): neither a web scheme nor a
-/// forbidden one.
+/// A native app's own scheme (RFC 8252 §7.1): any but http and https
+/// (`check_redirect_uri` refuses the dangerous ones).
 fn is_private_use_scheme(uri: &url::Url) -> bool {
     !matches!(uri.scheme(), "http" | "https")
 }
@@ -138,8 +138,8 @@ fn is_any_port_loopback(uri: &url::Url) -> bool {
     uri.scheme() == "http"
         && uri.port().is_none()
         && match uri.host() {
-            Some(url::Host::Ipv4(ip)) => ip.is_loopback(),
-            Some(url::Host::Ipv6(ip)) => ip.is_loopback(),
+            Some(url::Host::Ipv4(ip)) => ip == std::net::Ipv4Addr::LOCALHOST,
+            Some(url::Host::Ipv6(ip)) => ip == std::net::Ipv6Addr::LOCALHOST,
             _ => false,
         }
 }
@@ -558,6 +558,7 @@ mod tests {
             "http://[::1]/oauth/cb".to_owned(),
             "http://localhost/cb".to_owned(),
             "http://127.0.0.1:80/fixed".to_owned(),
+            "http://127.0.0.2/other".to_owned(),
         ];
         for ok in [
             "http://127.0.0.1/cb?x=1",
@@ -589,6 +590,8 @@ mod tests {
             // A registered port is a fixed port.
             "http://127.0.0.1:5000/fixed",
             "http://127.0.0.1:5000:80/fixed",
+            // The two addresses RFC 8252 names, not all of 127.0.0.0/8.
+            "http://127.0.0.2:5000/other",
         ] {
             assert!(!redirect_uri_registered(&registered, bad), "{bad}");
         }
