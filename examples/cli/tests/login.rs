@@ -151,14 +151,16 @@ async fn sign_in_in_browser(srv: &Server, url: &str) {
     panic!("never came back to {redirect_uri}");
 }
 
-#[tokio::test]
-async fn browser_login_whoami_refresh_logout() {
-    let srv = start().await;
-    let home = tempfile::tempdir().unwrap();
-    let dir = home.path().join("oneauth");
-
-    let mut login = cli(&srv, &dir)
-        .args(["login", "--browser"])
+/// Runs `login <how>` while `act` plays the person with the URL the CLI
+/// prints; asserts that the CLI then says it signed in.
+async fn login<F: Future<Output = ()>>(
+    srv: &Server,
+    dir: &Path,
+    how: &str,
+    act: impl FnOnce(String) -> F,
+) {
+    let mut login = cli(srv, dir)
+        .args(["login", how])
         .stdout(Stdio::piped())
         .spawn()
         .unwrap();
@@ -176,31 +178,40 @@ async fn browser_login_whoami_refresh_logout() {
         }
         rest
     });
-    let url = url_rx.await.expect("the CLI prints a URL");
-    assert!(
-        url.starts_with(&format!("{}/oauth2/auth?", srv.public)),
-        "{url}"
-    );
-    for param in [
-        "state=",
-        "nonce=",
-        "code_challenge=",
-        "code_challenge_method=S256",
-    ] {
-        assert!(url.contains(param), "{param} in {url}");
-    }
-    sign_in_in_browser(&srv, &url).await;
+    act(url_rx.await.expect("the CLI prints a URL")).await;
     let status = tokio::task::spawn_blocking(move || login.wait())
         .await
         .unwrap()
         .unwrap();
     assert!(status.success());
-    assert!(
-        rest.await
-            .unwrap()
-            .iter()
-            .any(|l| l.starts_with("Signed in"))
-    );
+    let rest = rest.await.unwrap();
+    assert!(rest.iter().any(|l| l.starts_with("Signed in")), "{rest:?}");
+}
+
+#[tokio::test]
+async fn browser_login_whoami_refresh_logout() {
+    let srv = start().await;
+    let home = tempfile::tempdir().unwrap();
+    let dir = home.path().join("oneauth");
+
+    let srv_ref = &srv;
+    login(&srv, &dir, "--browser", |url| async move {
+        let srv = srv_ref;
+        assert!(
+            url.starts_with(&format!("{}/oauth2/auth?", srv.public)),
+            "{url}"
+        );
+        for param in [
+            "state=",
+            "nonce=",
+            "code_challenge=",
+            "code_challenge_method=S256",
+        ] {
+            assert!(url.contains(param), "{param} in {url}");
+        }
+        sign_in_in_browser(&srv, &url).await;
+    })
+    .await;
 
     let file = dir.join("tokens.json");
     let mode = |p: &Path| std::fs::metadata(p).unwrap().permissions().mode() & 0o777;
