@@ -190,13 +190,12 @@ async fn login<F: Future<Output = ()>>(
 
 #[tokio::test]
 async fn browser_login_whoami_refresh_logout() {
-    let srv = start().await;
+    let server = start().await;
+    let srv = &server;
     let home = tempfile::tempdir().unwrap();
     let dir = home.path().join("oneauth");
 
-    let srv_ref = &srv;
-    login(&srv, &dir, "--browser", |url| async move {
-        let srv = srv_ref;
+    login(srv, &dir, "--browser", |url| async move {
         assert!(
             url.starts_with(&format!("{}/oauth2/auth?", srv.public)),
             "{url}"
@@ -209,7 +208,7 @@ async fn browser_login_whoami_refresh_logout() {
         ] {
             assert!(url.contains(param), "{param} in {url}");
         }
-        sign_in_in_browser(&srv, &url).await;
+        sign_in_in_browser(srv, &url).await;
     })
     .await;
 
@@ -222,16 +221,16 @@ async fn browser_login_whoami_refresh_logout() {
     };
     let first = tokens(&file);
 
-    let me: serde_json::Value = serde_json::from_str(&run(&srv, &dir, &["whoami"]).await).unwrap();
+    let me: serde_json::Value = serde_json::from_str(&run(srv, &dir, &["whoami"]).await).unwrap();
     assert_eq!(me["email"], EMAIL, "{me}");
 
-    run(&srv, &dir, &["refresh"]).await;
+    run(srv, &dir, &["refresh"]).await;
     let second = tokens(&file);
     assert_ne!(first["access_token"], second["access_token"]);
     assert_eq!(mode(&file), 0o600);
-    run(&srv, &dir, &["whoami"]).await;
+    run(srv, &dir, &["whoami"]).await;
 
-    run(&srv, &dir, &["logout"]).await;
+    run(srv, &dir, &["logout"]).await;
     assert!(!file.exists());
     // Both tokens are revoked on the server, not only forgotten here.
     let http = reqwest::Client::new();
