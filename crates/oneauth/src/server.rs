@@ -61,6 +61,7 @@ fn write_private(path: &Path, content: &str) -> anyhow::Result<()> {
 /// The services of one process, each built once and shared by the
 /// listeners and background tasks that need it, so none reaches through
 /// another to get at a third.
+#[derive(Clone)]
 pub struct Services {
     pub config: Arc<Config>,
     pub store: Arc<dyn Store>,
@@ -122,7 +123,7 @@ pub struct Running {
     pub public: SocketAddr,
     pub ui: SocketAddr,
     pub admin: SocketAddr,
-    pub server: Arc<AuthorizationServer>,
+    pub services: Services,
     stop: watch::Sender<bool>,
     tasks: JoinSet<std::io::Result<()>>,
 }
@@ -182,8 +183,12 @@ pub async fn start_on(
     let services = assemble(config, clock.clone()).await?;
     let server = services.server.clone();
     let config = services.config.clone();
+    let limits = services.identities.limits();
     let state = AppState {
         server: server.clone(),
+        identities: services.identities.clone(),
+        limits: limits.clone(),
+        config: config.clone(),
         clock: clock.clone(),
     };
     let clock_for_upkeep = clock.clone();
@@ -195,6 +200,10 @@ pub async fn start_on(
     };
     let ui_state = oneauth_ui::UiState {
         server: server.clone(),
+        identities: services.identities.clone(),
+        limits,
+        config: config.clone(),
+        system_keys: services.system_keys.clone(),
         clock,
         theme,
     };
@@ -242,7 +251,7 @@ pub async fn start_on(
         public,
         ui,
         admin,
-        server,
+        services,
         stop,
         tasks,
     })
