@@ -120,7 +120,7 @@ async fn email_code_login_is_single_use() {
     );
     assert!(matches!(
         f.ids.authenticate("email_code", &submit, at(6)).await,
-        Err(Error::InvalidCode)
+        Err(Error::InvalidCode { .. })
     ));
 }
 
@@ -158,7 +158,7 @@ async fn sms_code_login_normalises_the_phone_and_limits_attempts() {
                 at(101),
             )
             .await;
-        assert!(matches!(r, Err(Error::InvalidCode)));
+        assert!(matches!(r, Err(Error::InvalidCode { .. })));
     }
     // The right code after five wrong guesses: the address is locked out
     // for a minute, and then the code has no guesses left.
@@ -166,7 +166,7 @@ async fn sms_code_login_normalises_the_phone_and_limits_attempts() {
     let r = f.ids.authenticate("sms_code", &right, at(102)).await;
     assert!(matches!(r, Err(Error::RateLimited { .. })), "{r:?}");
     let r = f.ids.authenticate("sms_code", &right, at(161)).await;
-    assert!(matches!(r, Err(Error::InvalidCode)), "{r:?}");
+    assert!(matches!(r, Err(Error::InvalidCode { .. })), "{r:?}");
 }
 
 #[tokio::test]
@@ -298,7 +298,7 @@ async fn registration_answers_alike_for_taken_addresses_and_verifies() {
     assert_eq!(identity.traits.name.as_deref(), Some("Alice"));
     assert!(matches!(
         f.ids.verify(&addr, &code, None, at(301)).await,
-        Err(Error::InvalidCode)
+        Err(Error::InvalidCode { .. })
     ));
 }
 
@@ -626,17 +626,17 @@ async fn wrong_codes_share_one_budget_over_every_purpose_and_lock_out_longer_eac
     // Five wrong guesses over three purposes, at one address.
     for _ in 0..2 {
         let r = f.ids.authenticate("email_code", &login(wrong), at(1)).await;
-        assert!(matches!(r, Err(Error::InvalidCode)), "{r:?}");
+        assert!(matches!(r, Err(Error::InvalidCode { .. })), "{r:?}");
     }
     for _ in 0..2 {
         let r = f
             .ids
             .recover(&addr, wrong, "a new and long passphrase", at(2));
-        assert!(matches!(r.await, Err(Error::InvalidCode)));
+        assert!(matches!(r.await, Err(Error::InvalidCode { .. })));
     }
     assert!(matches!(
         f.ids.verify(&addr, wrong, None, at(3)).await,
-        Err(Error::InvalidCode)
+        Err(Error::InvalidCode { .. })
     ));
     // Locked out for a minute from the fifth: even the right code waits.
     assert_eq!(
@@ -653,7 +653,7 @@ async fn wrong_codes_share_one_budget_over_every_purpose_and_lock_out_longer_eac
     for _ in 0..5 {
         assert!(matches!(
             f.ids.verify(&addr, wrong, None, at(64)).await,
-            Err(Error::InvalidCode)
+            Err(Error::InvalidCode { .. })
         ));
     }
     assert_eq!(

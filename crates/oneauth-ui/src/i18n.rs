@@ -55,6 +55,8 @@ pub struct Strings {
     pub resend_code: &'static str,
     pub code_sent: &'static str,
     pub wrong_code: &'static str,
+    /// A wrong code that still has tries: `{n}` is how many.
+    pub wrong_code_tries: &'static str,
     pub wait_before_resend: &'static str,
     pub too_many_attempts: &'static str,
     pub invalid_email: &'static str,
@@ -135,6 +137,17 @@ impl Strings {
         })
     }
 
+    /// Why a code was refused: with the tries left when the error counts
+    /// them (see [`Error::InvalidCode`]), else wrong or expired.
+    pub fn code_refused(&self, e: &oneauth_core::Error) -> String {
+        match e {
+            oneauth_core::Error::InvalidCode {
+                tries_left: Some(n @ 1..),
+            } => self.wrong_code_tries.replace("{n}", &n.to_string()),
+            _ => self.wrong_code.into(),
+        }
+    }
+
     /// The password hint with the configured minimum filled in.
     pub fn password_hint_for(&self, min: usize) -> String {
         self.password_hint.replace("{min}", &min.to_string())
@@ -187,6 +200,7 @@ pub static EN: Strings = Strings {
     resend_code: "Send a new code",
     code_sent: "If an account has this address, a code is on its way.",
     wrong_code: "The code is wrong or has expired. Ask for a new one.",
+    wrong_code_tries: "The code is wrong. Tries left: {n}.",
     wait_before_resend: "Please wait a moment before asking for another code.",
     too_many_attempts: "Too many attempts. Please wait a minute and try again.",
     invalid_email: "Enter a valid email address.",
@@ -298,6 +312,7 @@ pub static ZH_CN: Strings = Strings {
     resend_code: "重新发送验证码",
     code_sent: "如果该地址有账号，验证码已发出。",
     wrong_code: "验证码错误或已过期，请重新获取。",
+    wrong_code_tries: "验证码错误，还可以再试 {n} 次。",
     wait_before_resend: "请稍候再获取新的验证码。",
     too_many_attempts: "尝试次数过多，请稍候再试。",
     invalid_email: "请输入有效的邮箱地址。",

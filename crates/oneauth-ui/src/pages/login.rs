@@ -188,14 +188,19 @@ pub async fn login_post(State(state): State<UiState>, ctx: FormCtx<LoginForm>) -
     match identities.authenticate(method, &form, now).await {
         Ok((identity, amr)) => logged_in(&state, jar, c, &page.params, &identity, amr, now).await,
         // Malformed input fails like a wrong secret.
-        Err(Error::InvalidCredentials | Error::InvalidCode | Error::InvalidRequest(_)) => {
+        Err(
+            e @ (Error::InvalidCredentials | Error::InvalidCode { .. } | Error::InvalidRequest(_)),
+        ) => {
             let refused = if method == "password" {
                 page.error = Some(t.wrong_credentials.into());
                 Error::InvalidCredentials
             } else {
                 page.code_sent = true;
-                page.errors.insert("code", t.wrong_code.into());
-                Error::InvalidCode
+                page.errors.insert("code", t.code_refused(&e));
+                match e {
+                    Error::InvalidCode { .. } => e,
+                    _ => Error::INVALID_CODE,
+                }
             };
             again(jar, &refused, page)
         }

@@ -95,7 +95,7 @@ fn weakness(t: &Strings, w: Weakness) -> String {
 /// get the error page.
 fn explain(t: &Strings, e: &Error) -> Option<String> {
     Some(match e {
-        Error::InvalidCode => t.wrong_code.into(),
+        Error::InvalidCode { .. } => t.code_refused(e),
         Error::RateLimited { .. } => t.wait_before_resend.into(),
         Error::AlreadyExists(_) => t.username_taken.into(),
         Error::WeakPassword(_) => t.password_common.into(),

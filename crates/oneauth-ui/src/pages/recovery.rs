@@ -94,8 +94,8 @@ pub async fn recovery_post(State(state): State<UiState>, ctx: FormCtx<RecoveryFo
     let code = field(&form, "code");
     match ids.recover(&address, &code, &new_password, now).await {
         Ok(identity) => logged_in(&state, jar, c, &params, &identity, "otp", now).await,
-        Err(e @ Error::InvalidCode) => {
-            page.errors.insert("code", t.wrong_code.into());
+        Err(e @ Error::InvalidCode { .. }) => {
+            page.errors.insert("code", t.code_refused(&e));
             again(jar, &e, page)
         }
         Err(e) => (jar, error_page(c, &e)).into_response(),

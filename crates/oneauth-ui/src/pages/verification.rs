@@ -159,14 +159,14 @@ pub async fn verification_post(
         let ids = &state.server.identities;
         match ids.verify(a, &code, signup_proof.as_deref(), now).await {
             Ok(i) => verified = Some(i),
-            Err(Error::InvalidCode) => {
-                page.errors.insert(kind, t.wrong_code.into());
+            Err(e @ Error::InvalidCode { .. }) => {
+                page.errors.insert(kind, t.code_refused(&e));
             }
             Err(e) => return (jar, error_page(c, &e)).into_response(),
         }
     }
     let Some(identity) = verified.filter(|_| page.errors.is_empty()) else {
-        return again(jar, &Error::InvalidCode, page);
+        return again(jar, &Error::INVALID_CODE, page);
     };
     if after_register {
         // The codes prove the addresses: this is their first login (a

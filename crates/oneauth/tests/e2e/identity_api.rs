@@ -639,6 +639,19 @@ async fn answers_do_not_reveal_which_addresses_have_accounts() {
     assert_eq!(known, post(&b, &srv, "login/code", code(nobody)).await);
     assert_error(&known, 401, "invalid_code");
     assert_eq!(known.1["code"], 2006, "{}", known.1);
+    // The tries left belong to the code just asked for at that address;
+    // where no code was asked for, nothing is counted.
+    assert_eq!(
+        known.1["error_description"], "The code is wrong; 4 tries left.",
+        "{}",
+        known.1
+    );
+    let unasked = post(&b, &srv, "login/code", code("stranger@example.com")).await;
+    assert_error(&unasked, 401, "invalid_code");
+    assert_eq!(
+        unasked.1["error_description"],
+        "The code is wrong or expired; ask for a new one."
+    );
     let recover = |who: &str| json!({ "address": who, "code": "123456", "new_password": "a fresh passphrase" });
     let known = post(&b, &srv, "recovery", recover(EMAIL)).await;
     assert_eq!(known, post(&b, &srv, "recovery", recover(nobody)).await);
