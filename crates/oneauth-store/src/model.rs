@@ -49,6 +49,16 @@ pub struct Client {
     /// public clients. Clients stored before this field need PKCE.
     #[serde(default)]
     pub allow_no_pkce: bool,
+    /// What the consent page shows of the client (RFC 7591 §2): its logo,
+    /// privacy policy, terms and home page, all https.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub logo_uri: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub policy_uri: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tos_uri: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub client_uri: Option<String>,
     #[serde(default)]
     pub created_at: i64,
     #[serde(default)]

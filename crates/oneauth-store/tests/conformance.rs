@@ -607,6 +607,10 @@ fn client(id: &str) -> Client {
         access_token_strategy: None,
         native_cli_login: false,
         allow_no_pkce: false,
+        logo_uri: None,
+        policy_uri: None,
+        tos_uri: None,
+        client_uri: None,
         created_at: 1,
         updated_at: 1,
     }
