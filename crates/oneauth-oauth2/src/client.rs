@@ -309,7 +309,10 @@ impl AuthorizationServer {
 fn https_uri(field: &str, uri: Option<String>) -> R<Option<String>> {
     let Some(uri) = uri else { return Ok(None) };
     let ok = url::Url::parse(&uri).is_ok_and(|u| {
-        u.scheme() == "https" && u.host().is_some() && u.username().is_empty() && u.password().is_none()
+        u.scheme() == "https"
+            && u.host().is_some()
+            && u.username().is_empty()
+            && u.password().is_none()
     });
     if !ok {
         return Err(Error::InvalidClientMetadata(format!(
