@@ -135,6 +135,10 @@ async function authorize(page, lang, clientId) {
   return req;
 }
 
+/** The third-party client's site, logo and documents. */
+const NOTES = 'https://notes.example';
+const NOTES_LOGO = '<svg xmlns="http://www.w3.org/2000/svg" width="48" height="48"><rect width="48" height="48" rx="10" fill="#2f6f4f"/><text x="24" y="32" font-size="22" text-anchor="middle" fill="#fff" font-family="sans-serif">N</text></svg>';
+
 /** The guide's logout step 2, exactly as the guide writes it (no id_token_hint). */
 const guideLogoutUrl = () => `${S.server.issuer}/api/auth/logout?post_logout_redirect_uri=${encodeURIComponent(S.appUrl)}`;
 
@@ -167,9 +171,20 @@ const REACH = {
     await page.waitForURL(onUi('/settings'), { timeout: STEP });
   },
   async consent(page, lang) {
+    // The client's logo host, answered in the browser (no network here).
+    await page.route(`${NOTES}/**`, (route) => route.fulfill({ contentType: 'image/svg+xml', body: NOTES_LOGO }));
     await authorize(page, lang, 'third-party');
     await passwordLogin(page, `consent.${lang}@example.com`);
     await page.waitForURL(onUi('/consent'), { timeout: STEP });
+    // More than a name, which a look-alike can copy: the domain answers go
+    // to, the logo (loaded: the page's CSP allows its host), and the links.
+    assert.equal(await page.textContent('.client-domain strong'), '127.0.0.1');
+    assert.ok(await page.locator('img.client-logo').evaluate((img) => img.complete && img.naturalWidth > 0), 'the logo loaded');
+    for (const [name, href] of [['website', `${NOTES}/`], ['policy', `${NOTES}/privacy`], ['terms', `${NOTES}/terms`]]) {
+      const a = page.locator(`.client-links a[href="${href}"]`);
+      assert.equal(await a.count(), 1, name);
+      assert.equal(await a.getAttribute('rel'), 'noopener noreferrer', name);
+    }
   },
   async error(page) {
     // The authorization endpoint cannot redirect to an unknown client: it shows the error page.
@@ -246,7 +261,12 @@ describe('OneAuth UI pages: languages, accessibility, phone layout, screenshots'
           ...extra,
         ]);
       await client('web-app', 'Web App', ['--skip-consent']);
-      await client('third-party', 'Third-Party Notes', []);
+      await client('third-party', 'Third-Party Notes', [
+        '--logo-uri', `${NOTES}/logo.svg`,
+        '--policy-uri', `${NOTES}/privacy`,
+        '--tos-uri', `${NOTES}/terms`,
+        '--client-uri', `${NOTES}/`,
+      ]);
       const person = (email, name) =>
         runCli(['--data-dir', S.dataDir, 'identities', 'create', '--email', email, '--password', PASSWORD, '--name', name]);
       await Promise.all([
