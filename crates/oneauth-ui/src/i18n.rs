@@ -112,6 +112,12 @@ pub struct Strings {
     pub sessions: &'static str,
     pub this_session: &'static str,
     pub signed_in_at: &'static str,
+    /// A session's line: `{browser}` and `{device}` from its User-Agent,
+    /// or one of them, or `unknown_browser` for neither.
+    pub browser_on_device: &'static str,
+    pub unknown_browser: &'static str,
+    pub last_used: &'static str,
+    pub ip_address: &'static str,
     pub end_session: &'static str,
     pub session_ended: &'static str,
     pub end_other_sessions: &'static str,
@@ -151,6 +157,18 @@ impl Strings {
                 tries_left: Some(n @ 1..),
             } => self.wrong_code_tries.replace("{n}", &n.to_string()),
             _ => self.wrong_code.into(),
+        }
+    }
+
+    /// What a session's login came from, from its parsed User-Agent.
+    pub fn device_line(&self, browser: Option<&str>, device: Option<&str>) -> String {
+        match (browser, device) {
+            (Some(b), Some(d)) => self
+                .browser_on_device
+                .replace("{browser}", b)
+                .replace("{device}", d),
+            (Some(one), None) | (None, Some(one)) => one.into(),
+            (None, None) => self.unknown_browser.into(),
         }
     }
 
@@ -258,6 +276,10 @@ pub static EN: Strings = Strings {
     sessions: "Signed-in sessions",
     this_session: "This session",
     signed_in_at: "Signed in",
+    browser_on_device: "{browser} on {device}",
+    unknown_browser: "Unknown browser",
+    last_used: "Last used",
+    ip_address: "IP",
     end_session: "Sign out",
     session_ended: "The session has ended.",
     end_other_sessions: "End all other sessions",
@@ -374,6 +396,10 @@ pub static ZH_CN: Strings = Strings {
     sessions: "已登录的会话",
     this_session: "当前会话",
     signed_in_at: "登录时间",
+    browser_on_device: "{device} 上的 {browser}",
+    unknown_browser: "未知浏览器",
+    last_used: "最近使用",
+    ip_address: "IP 地址",
     end_session: "退出",
     session_ended: "该会话已退出。",
     end_other_sessions: "退出所有其他会话",

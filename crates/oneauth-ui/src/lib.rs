@@ -22,6 +22,7 @@ use axum::response::{Html, IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
 use axum_extra::extract::CookieJar;
 use i18n::Strings;
+pub use landing::Seen;
 use oneauth_core::{Clock, Error};
 use oneauth_oauth2::AuthorizationServer;
 use serde::{Deserialize, Serialize};

@@ -110,6 +110,7 @@ pub async fn verification_post(
     ctx: FormCtx<VerificationForm>,
 ) -> Response {
     let (now, t, form, jar, params) = (ctx.now, ctx.t, ctx.form, ctx.jar, ctx.params);
+    let seen = ctx.seen_from;
     let c = state.chrome(t, params.popup());
     let step = field(&form, "step");
     if step == "send" {
@@ -172,7 +173,7 @@ pub async fn verification_post(
         // The codes prove the addresses: this is their first login (a
         // password chosen at a sign-up in another browser is gone by now,
         // see `Identities::verify`).
-        return logged_in(&state, jar, c, &params, &identity, "otp", now).await;
+        return logged_in(&state, jar, c, &params, &identity, "otp", &seen, now).await;
     }
     let done = MessagePage {
         c,

@@ -194,7 +194,12 @@ async fn a_person_signs_up_verifies_logs_in_manages_the_account_and_recovers_it(
     // Login by an email code in another browser, once the sign-up code's
     // cool-down (one for every message to the address) is over.
     srv.clock.advance(time::Duration::seconds(61));
-    let phone = browser();
+    let phone = reqwest::Client::builder()
+        .cookie_store(true)
+        .redirect(reqwest::redirect::Policy::none())
+        .user_agent("Mozilla/5.0 (iPhone; CPU iPhone OS 17_5 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like Gecko) Version/17.5 Mobile/15E148 Safari/604.1")
+        .build()
+        .unwrap();
     let (status, sent) = post(
         &phone,
         &srv,
@@ -221,6 +226,14 @@ async fn a_person_signs_up_verifies_logs_in_manages_the_account_and_recovers_it(
     let sessions = list["sessions"].as_array().unwrap();
     assert_eq!(sessions.len(), 3, "{list}");
     assert_eq!(sessions.iter().filter(|s| s["current"] == true).count(), 1);
+    // Each says where it came from: device and browser from the login's
+    // User-Agent, its IP as the server saw it, its start and last use.
+    let on_phone = sessions.iter().find(|s| s["id"] == phone_session).unwrap();
+    assert_eq!(on_phone["device"], "iPhone", "{on_phone}");
+    assert_eq!(on_phone["browser"], "Safari 17", "{on_phone}");
+    assert_eq!(on_phone["ip"], "127.0.0.1", "{on_phone}");
+    assert_eq!(on_phone["last_used_at"], on_phone["authenticated_at"]);
+    assert_eq!(on_phone["current"], false);
 
     // Settings: profile fields left out stay, null clears.
     let (status, body) = send(
