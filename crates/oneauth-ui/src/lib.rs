@@ -95,10 +95,27 @@ fn csp_with_images(img_src: &[String]) -> String {
     CSP.replace("https:", &img_src.join(" "))
 }
 
+tokio::task_local! {
+    /// The request's `x-request-id` (set by the HTTP layer) while its
+    /// handler runs, so that every error page shows it, wherever in a flow
+    /// it is rendered.
+    static REQUEST_ID: Option<String>;
+}
+
+/// The `x-request-id` of the request being answered, for support.
+fn request_id() -> Option<String> {
+    REQUEST_ID.try_with(Clone::clone).ok().flatten()
+}
+
 /// Headers on every UI answer: no framing, no sniffing, no referrer (URLs
 /// carry challenges), no caching of pages with CSRF tokens.
 async fn security_headers(req: axum::extract::Request, next: axum::middleware::Next) -> Response {
-    let mut res = next.run(req).await;
+    let id = req
+        .headers()
+        .get("x-request-id")
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_owned);
+    let mut res = REQUEST_ID.scope(id, next.run(req)).await;
     let h = res.headers_mut();
     let set = |h: &mut HeaderMap, k: header::HeaderName, v: &'static str| {
         h.insert(k, HeaderValue::from_static(v));
@@ -297,8 +314,14 @@ fn error_message<'a>(c: Chrome<'a>, err: &Error) -> (StatusCode, MessagePage<'a>
         text,
         is_error: true,
         code: code.number().map(|n| n.to_string()),
-        request_id: None,
-        way_on: None,
+        request_id: request_id(),
+        // Inside a flow the page does not know where the person came from
+        // (only the authorization endpoint's errors do, see `error_get`):
+        // signing in again is always a way on.
+        way_on: Some(Link {
+            href: "/login".into(),
+            label: c.t.back_to_sign_in,
+        }),
     };
     (status, page)
 }
@@ -502,10 +525,7 @@ async fn error_get(
                 .into(),
             is_error: true,
             code,
-            request_id: headers
-                .get("x-request-id")
-                .and_then(|v| v.to_str().ok())
-                .map(str::to_owned),
+            request_id: request_id(),
             way_on: Some(way_on),
         },
     )
