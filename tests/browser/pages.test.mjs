@@ -108,8 +108,14 @@ async function startApp(port) {
   return server;
 }
 
+/**
+ * One browser for every run: the settings page names the browser of each
+ * session, and its screenshot text must not change with Chromium's version.
+ */
+const USER_AGENT = 'Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/131.0.0.0 Safari/537.36';
+
 async function newPage(lang, options = {}) {
-  const context = await S.browser.newContext({ locale: LANGS[lang].locale, viewport: DESKTOP, ...options });
+  const context = await S.browser.newContext({ locale: LANGS[lang].locale, viewport: DESKTOP, userAgent: USER_AGENT, ...options });
   const page = await context.newPage();
   return { context, page, events: watchPage(page) };
 }
@@ -169,6 +175,15 @@ const REACH = {
     await page.waitForURL(onUi('/login'), { timeout: STEP });
     await passwordLogin(page, `settings.${lang}@example.com`);
     await page.waitForURL(onUi('/settings'), { timeout: STEP });
+    // Each session says what it is: browser and device, IP, start and last use.
+    const session = page.locator('.sessions li').first();
+    const device = { en: 'Chrome 131 on Linux', zh: 'Linux 上的 Chrome 131' }[lang];
+    if (device) {
+      assert.equal(await session.locator('.device').textContent(), device);
+      assert.match(await session.locator('.ip').textContent(), /127\.0\.0\.1$/);
+      assert.match(await session.locator('time.started').textContent(), /UTC$/);
+      assert.match(await session.locator('time.last-used').textContent(), /UTC$/);
+    }
   },
   async consent(page, lang) {
     // The client's logo host, answered in the browser (no network here).
