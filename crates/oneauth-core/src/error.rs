@@ -213,7 +213,7 @@ impl ErrorCode {
             Self::InvalidCode => (
                 Some(2006),
                 "invalid_code",
-                "The one-time code is wrong, expired, used or out of attempts.",
+                "The one-time code is wrong, expired, used or out of attempts; for a wrong guess at the code just sent to that address, `error_description` says how many tries are left.",
             ),
             Self::SocialLoginFailed => (
                 Some(2007),
@@ -654,6 +654,21 @@ mod tests {
         let e = Error::internal("password column missing in table identities");
         assert_eq!(e.to_string(), "The server could not complete the request.");
         assert_eq!(e.code().number(), Some(5001));
+    }
+
+    #[test]
+    fn a_wrong_code_counts_its_tries_only_when_it_has_them() {
+        let text = |t| Error::InvalidCode { tries_left: t }.to_string();
+        assert_eq!(text(Some(3)), "The code is wrong; 3 tries left.");
+        assert_eq!(text(Some(1)), "The code is wrong; 1 try left.");
+        assert_eq!(
+            text(Some(0)),
+            "The code is wrong and has no tries left; ask for a new one."
+        );
+        assert_eq!(
+            Error::INVALID_CODE.to_string(),
+            "The code is wrong or expired; ask for a new one."
+        );
     }
 
     /// docs/errors.md carries the generated table; regenerate with
