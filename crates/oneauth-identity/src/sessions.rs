@@ -138,10 +138,12 @@ impl Identities {
         let Some(identity) = identity.filter(|i| i.state == IdentityState::Active) else {
             return Ok(None);
         };
-        // The store writes it only every few minutes.
-        self.store
-            .touch_session(&session.id, now.unix_timestamp())
-            .await?;
+        // At most one write every few minutes, not one per request (the
+        // store checks again, for requests that race here).
+        let now_secs = now.unix_timestamp();
+        if now_secs - session.last_used_at >= oneauth_store::SESSION_TOUCH_SECS {
+            self.store.touch_session(&session.id, now_secs).await?;
+        }
         Ok(Some((session, identity)))
     }
 
