@@ -214,7 +214,7 @@ impl ErrorCode {
             Self::InvalidCode => (
                 Some(2006),
                 "invalid_code",
-                "The one-time code is wrong, expired, used or out of attempts.",
+                "The one-time code is wrong, expired, used or out of attempts; for a wrong guess at the code just sent to that address, `error_description` says how many tries are left.",
             ),
             Self::SocialLoginFailed => (
                 Some(2007),
@@ -375,8 +375,11 @@ pub enum Error {
     LoginRequired(String),
     #[error("The admin API needs a valid admin token.")]
     AdminUnauthorized,
-    #[error("The code is wrong, expired or used up; ask for a new one.")]
-    InvalidCode,
+    /// `tries_left` only for a code that exists at the address (one its
+    /// requester just asked for, so the count tells nothing new); `None`
+    /// for an unknown, expired or used-up code.
+    #[error("{}", invalid_code_text(*.tries_left))]
+    InvalidCode { tries_left: Option<u32> },
     /// The text is public: say what failed, never the upstream's answer.
     #[error("{0}")]
     SocialLoginFailed(String),
@@ -411,7 +414,19 @@ pub enum Error {
     RateLimited { retry_after_secs: u64 },
 }
 
+fn invalid_code_text(tries_left: Option<u32>) -> String {
+    match tries_left {
+        Some(0) => "The code is wrong and has no tries left; ask for a new one.".into(),
+        Some(1) => "The code is wrong; 1 try left.".into(),
+        Some(n) => format!("The code is wrong; {n} tries left."),
+        None => "The code is wrong or expired; ask for a new one.".into(),
+    }
+}
+
 impl Error {
+    /// An unknown, expired or used-up code: nothing to count.
+    pub const INVALID_CODE: Self = Self::InvalidCode { tries_left: None };
+
     pub fn code(&self) -> ErrorCode {
         use ErrorCode as C;
         match self {
@@ -438,7 +453,7 @@ impl Error {
             Self::InvalidToken(_) => C::InvalidToken,
             Self::LoginRequired(_) => C::LoginRequired,
             Self::AdminUnauthorized => C::AdminUnauthorized,
-            Self::InvalidCode => C::InvalidCode,
+            Self::InvalidCode { .. } => C::InvalidCode,
             Self::SocialLoginFailed(_) => C::SocialLoginFailed,
             Self::ReauthenticationRequired => C::ReauthenticationRequired,
             Self::InvalidPlatformCode => C::InvalidPlatformCode,
@@ -640,6 +655,21 @@ mod tests {
         let e = Error::internal("password column missing in table identities");
         assert_eq!(e.to_string(), "The server could not complete the request.");
         assert_eq!(e.code().number(), Some(5001));
+    }
+
+    #[test]
+    fn a_wrong_code_counts_its_tries_only_when_it_has_them() {
+        let text = |t| Error::InvalidCode { tries_left: t }.to_string();
+        assert_eq!(text(Some(3)), "The code is wrong; 3 tries left.");
+        assert_eq!(text(Some(1)), "The code is wrong; 1 try left.");
+        assert_eq!(
+            text(Some(0)),
+            "The code is wrong and has no tries left; ask for a new one."
+        );
+        assert_eq!(
+            Error::INVALID_CODE.to_string(),
+            "The code is wrong or expired; ask for a new one."
+        );
     }
 
     /// docs/errors.md carries the generated table; regenerate with

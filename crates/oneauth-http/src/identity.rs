@@ -25,7 +25,7 @@ use axum::routing::{MethodRouter, delete, get, patch, post};
 use axum_extra::extract::CookieJar;
 use oneauth_identity::identifier::Address;
 use oneauth_identity::{FormRules, ProofCode, Registration, SessionInfo};
-use oneauth_oauth2::login::Landing;
+use oneauth_oauth2::login::{Landing, LoginFrom};
 use oneauth_proto::ErrorBody;
 use oneauth_proto::identity::{
     AddressRequest, AddressView, Channel, CodeLoginRequest, CodeSent, IdentityResponse,
@@ -35,6 +35,7 @@ use oneauth_proto::identity::{
     VerificationRequest,
 };
 use oneauth_store::{Identity, Session};
+use oneauth_ui::Seen;
 use std::collections::HashMap;
 use time::OffsetDateTime;
 
@@ -86,14 +87,9 @@ fn view(identity: &Identity) -> IdentityView {
     }
 }
 
-fn session_view(s: &Session, current: &Session) -> SessionView {
-    SessionView {
-        id: s.id.clone(),
-        authenticated_at: s.authenticated_at,
-        expires_at: s.expires_at,
-        amr: s.amr.clone(),
-        current: s.id == current.id,
-    }
+/// The caller's own session, as the session list shows it.
+fn session_view(s: &Session) -> SessionView {
+    info_view(SessionInfo::new(s.clone(), s))
 }
 
 fn info_view(s: SessionInfo) -> SessionView {
@@ -103,6 +99,10 @@ fn info_view(s: SessionInfo) -> SessionView {
         expires_at: s.expires_at,
         amr: s.amr,
         current: s.current,
+        last_used_at: s.last_used_at,
+        device: s.device,
+        browser: s.browser,
+        ip: s.ip,
     }
 }
 
@@ -144,13 +144,18 @@ async fn logged_in(
     identity: &Identity,
     amr: &str,
     login_challenge: Option<&str>,
+    Seen(seen_from): Seen,
     now: OffsetDateTime,
 ) -> ApiResult<Response> {
     let config = &app.config;
     let previous = jar.get(&config.session.cookie_name).map(|c| c.value());
+    let from = LoginFrom {
+        previous,
+        seen_from: &seen_from,
+    };
     let done = app
         .server
-        .complete_login(previous, identity, amr, login_challenge, None, now)
+        .complete_login(from, identity, amr, login_challenge, None, now)
         .await?;
     let jar = jar.add(oneauth_ui::cookie::session(config, done.session_token));
     let redirect_to = match done.landing {
@@ -160,7 +165,7 @@ async fn logged_in(
     };
     let body = IdentityResponse {
         identity: view(identity),
-        session: Some(session_view(&done.session, &done.session)),
+        session: Some(session_view(&done.session)),
         redirect_to,
     };
     Ok((jar, no_store(StatusCode::OK, body)).into_response())
@@ -248,6 +253,7 @@ pub async fn password_login_post(
     State(app): State<AppState>,
     _: TrustedOrigin,
     jar: CookieJar,
+    seen: Seen,
     Attempt(body): Attempt<PasswordLoginRequest>,
 ) -> ApiResult<Response> {
     let now = app.clock.now();
@@ -258,7 +264,7 @@ pub async fn password_login_post(
     ]);
     let ids = &app.identities;
     let (identity, amr) = ids.authenticate("password", &fields, now).await?;
-    logged_in(&app, jar, &identity, amr, challenge.as_deref(), now).await
+    logged_in(&app, jar, &identity, amr, challenge.as_deref(), seen, now).await
 }
 
 /// Sends a login code by email or SMS.
@@ -306,6 +312,7 @@ pub async fn code_login_post(
     State(app): State<AppState>,
     _: TrustedOrigin,
     jar: CookieJar,
+    seen: Seen,
     Attempt(body): Attempt<CodeLoginRequest>,
 ) -> ApiResult<Response> {
     let now = app.clock.now();
@@ -316,7 +323,7 @@ pub async fn code_login_post(
     ]);
     let ids = &app.identities;
     let (identity, amr) = ids.authenticate(body.method.name(), &fields, now).await?;
-    logged_in(&app, jar, &identity, amr, challenge.as_deref(), now).await
+    logged_in(&app, jar, &identity, amr, challenge.as_deref(), seen, now).await
 }
 
 /// Sends a verification code to an address.
@@ -359,6 +366,7 @@ pub async fn verification_post(
     State(app): State<AppState>,
     _: TrustedOrigin,
     jar: CookieJar,
+    seen: Seen,
     Attempt(body): Attempt<VerificationRequest>,
 ) -> ApiResult<Response> {
     let now = app.clock.now();
@@ -369,7 +377,7 @@ pub async fn verification_post(
     if body.login {
         // The code proves the address: a one-time password.
         let challenge = body.login_challenge.as_deref();
-        return logged_in(&app, jar, &identity, "otp", challenge, now).await;
+        return logged_in(&app, jar, &identity, "otp", challenge, seen, now).await;
     }
     let body = IdentityResponse {
         identity: view(&identity),
@@ -419,6 +427,7 @@ pub async fn recovery_post(
     State(app): State<AppState>,
     _: TrustedOrigin,
     jar: CookieJar,
+    seen: Seen,
     Attempt(body): Attempt<RecoveryRequest>,
 ) -> ApiResult<Response> {
     let now = app.clock.now();
@@ -428,7 +437,7 @@ pub async fn recovery_post(
         .recover(&address, &body.code, &body.new_password, now)
         .await?;
     let challenge = body.login_challenge.as_deref();
-    logged_in(&app, jar, &identity, "otp", challenge, now).await
+    logged_in(&app, jar, &identity, "otp", challenge, seen, now).await
 }
 
 /// Sets or changes the password on a recent login; every other session
@@ -466,7 +475,7 @@ pub async fn settings_password_post(
     let identity = ids.get(&identity.id).await?.unwrap_or(identity);
     let body = IdentityResponse {
         identity: view(&identity),
-        session: Some(session_view(&session, &session)),
+        session: Some(session_view(&session)),
         redirect_to: None,
     };
     Ok(no_store(StatusCode::OK, body))
@@ -504,7 +513,7 @@ pub async fn settings_profile_patch(
         .await?;
     let body = IdentityResponse {
         identity: view(&identity),
-        session: Some(session_view(&session, &session)),
+        session: Some(session_view(&session)),
         redirect_to: None,
     };
     Ok(no_store(StatusCode::OK, body))
@@ -530,7 +539,7 @@ pub async fn whoami_get(
     let (session, identity) = app.session(&jar).await?;
     let body = IdentityResponse {
         identity: view(&identity),
-        session: Some(session_view(&session, &session)),
+        session: Some(session_view(&session)),
         redirect_to: None,
     };
     Ok(no_store(StatusCode::OK, body))

@@ -14,6 +14,15 @@ use time::OffsetDateTime;
 pub struct ClientSummary {
     pub client_id: String,
     pub client_name: String,
+    /// Registered https URIs (RFC 7591 §2), for the consent page.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub logo_uri: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub policy_uri: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub tos_uri: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub client_uri: Option<String>,
 }
 
 /// `GET /api/hydra/login?login_challenge=`: what the login UI needs.
@@ -38,6 +47,9 @@ pub struct LoginRequest {
 pub struct ConsentRequest {
     pub challenge: String,
     pub client: ClientSummary,
+    /// Host of this request's redirect URI: where the answer goes, which a
+    /// look-alike client name cannot fake.
+    pub redirect_host: String,
     pub requested_scope: Vec<String>,
     pub subject: String,
     pub ui_locales: Option<String>,
@@ -78,6 +90,10 @@ impl AuthorizationServer {
         Ok(ClientSummary {
             client_id: c.client_id,
             client_name: c.client_name,
+            logo_uri: c.logo_uri,
+            policy_uri: c.policy_uri,
+            tos_uri: c.tos_uri,
+            client_uri: c.client_uri,
         })
     }
 
@@ -164,6 +180,10 @@ impl AuthorizationServer {
         Ok(ConsentRequest {
             challenge: challenge.to_owned(),
             client: self.client_summary(&flow.request.client_id).await?,
+            redirect_host: url::Url::parse(&flow.request.redirect_uri)
+                .ok()
+                .and_then(|u| u.host_str().map(str::to_owned))
+                .unwrap_or_default(),
             requested_scope: flow.request.scope,
             subject: flow.subject.unwrap_or_default(),
             ui_locales: flow.request.ui_locales,

@@ -157,12 +157,19 @@ pub trait ExternalIdentityStore {
     ) -> StoreResult<Option<ExternalIdentity>>;
 }
 
+/// How stale a session's `last_used_at` may get: five minutes, so a busy
+/// session costs one write per five minutes, not one per request.
+pub const SESSION_TOUCH_SECS: i64 = 300;
+
 #[async_trait]
 pub trait SessionStore {
     async fn insert_session(&self, session: &Session) -> StoreResult<()>;
     /// A live session (not revoked, not expired at `now`).
     async fn get_session(&self, token_hash: &str, now: i64) -> StoreResult<Option<Session>>;
     async fn revoke_session(&self, id: &str, now: i64) -> StoreResult<()>;
+    /// Records a use of the session at `now`, unless one was recorded less
+    /// than [`SESSION_TOUCH_SECS`] before.
+    async fn touch_session(&self, id: &str, now: i64) -> StoreResult<()>;
     /// The identity's live sessions, newest first.
     async fn list_sessions(&self, identity_id: &str, now: i64) -> StoreResult<Vec<Session>>;
     /// Revokes every live session of the identity except `keep` (the one

@@ -49,6 +49,16 @@ pub struct Client {
     /// public clients. Clients stored before this field need PKCE.
     #[serde(default)]
     pub allow_no_pkce: bool,
+    /// What the consent page shows of the client (RFC 7591 §2): its logo,
+    /// privacy policy, terms and home page, all https.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub logo_uri: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub policy_uri: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tos_uri: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub client_uri: Option<String>,
     #[serde(default)]
     pub created_at: i64,
     #[serde(default)]
@@ -157,6 +167,19 @@ pub struct Session {
     /// Authentication methods references (RFC 8176), e.g. `pwd`.
     pub amr: Vec<String>,
     pub expires_at: i64,
+    /// Where the login came from, as the server saw it.
+    pub seen_from: SeenFrom,
+    /// When a request last used the session; written at most every
+    /// [`crate::SESSION_TOUCH_SECS`].
+    pub last_used_at: i64,
+}
+
+/// The browser a request came from, as the server saw it: its
+/// `User-Agent` (as sent) and the client IP.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct SeenFrom {
+    pub user_agent: Option<String>,
+    pub ip: Option<String>,
 }
 
 /// Where an authorization request stands.

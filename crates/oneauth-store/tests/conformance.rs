@@ -42,6 +42,7 @@ conformance!(
     keys_list_newest_first,
     identities_are_unique_by_email_and_delete_with_their_rows,
     sessions_live_until_expiry_or_revocation,
+    sessions_keep_where_they_came_from_and_their_last_use_every_few_minutes,
     consents_upsert,
     refresh_rotation_is_a_compare_and_swap_with_a_grace_window,
     expired_rows_are_deleted_in_batches,
@@ -530,6 +531,8 @@ async fn disabling_an_identity_revokes_its_sessions_and_tokens(store: Arc<dyn St
             authenticated_at: 0,
             amr: vec!["pwd".into()],
             expires_at: 1000,
+            seen_from: SeenFrom::default(),
+            last_used_at: 0,
         })
         .await
         .unwrap();
@@ -607,6 +610,10 @@ fn client(id: &str) -> Client {
         access_token_strategy: None,
         native_cli_login: false,
         allow_no_pkce: false,
+        logo_uri: None,
+        policy_uri: None,
+        tos_uri: None,
+        client_uri: None,
         created_at: 1,
         updated_at: 1,
     }
@@ -709,6 +716,11 @@ fn session(id: &str, identity_id: &str, expires_at: i64) -> Session {
         authenticated_at: 1,
         amr: vec!["pwd".into(), "otp".into()],
         expires_at,
+        seen_from: SeenFrom {
+            user_agent: Some("Mozilla/5.0 (X11; Linux x86_64) Firefox/133.0".into()),
+            ip: Some("203.0.113.7".into()),
+        },
+        last_used_at: 1,
     }
 }
 
@@ -780,6 +792,30 @@ async fn sessions_live_until_expiry_or_revocation(store: Arc<dyn Store>) {
     );
     store.revoke_session("s", 5).await.unwrap();
     assert_eq!(store.get_session("th-s", 6).await.unwrap(), None);
+}
+
+async fn sessions_keep_where_they_came_from_and_their_last_use_every_few_minutes(
+    store: Arc<dyn Store>,
+) {
+    store
+        .insert_identity(&identity("a", "alice@example.com"))
+        .await
+        .unwrap();
+    let s = session("s", "a", 10_000);
+    store.insert_session(&s).await.unwrap();
+    let get = || async { store.get_session("th-s", 2).await.unwrap().unwrap() };
+    assert_eq!(get().await.seen_from, s.seen_from);
+    // Within the interval the use is not written; after it, it is.
+    store.touch_session("s", SESSION_TOUCH_SECS).await.unwrap();
+    assert_eq!(get().await.last_used_at, 1);
+    store
+        .touch_session("s", 1 + SESSION_TOUCH_SECS)
+        .await
+        .unwrap();
+    assert_eq!(get().await.last_used_at, 1 + SESSION_TOUCH_SECS);
+    let listed = store.list_sessions("a", 2).await.unwrap();
+    assert_eq!(listed[0].last_used_at, 1 + SESSION_TOUCH_SECS);
+    assert_eq!(listed[0].seen_from.ip.as_deref(), Some("203.0.113.7"));
 }
 
 async fn consents_upsert(store: Arc<dyn Store>) {
@@ -999,6 +1035,8 @@ fn session_at(id: &str, identity_id: &str, at: i64) -> Session {
         authenticated_at: at,
         amr: vec!["pwd".into()],
         expires_at: 1000,
+        seen_from: SeenFrom::default(),
+        last_used_at: at,
     }
 }
 

@@ -22,6 +22,7 @@ use axum::response::{Html, IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
 use axum_extra::extract::CookieJar;
 use i18n::Strings;
+pub use landing::Seen;
 use oneauth_core::{Clock, Config, Error};
 use oneauth_crypto::SystemKeys;
 use oneauth_identity::Identities;
@@ -92,22 +93,46 @@ pub fn router(state: UiState) -> Router {
         .with_state(state)
 }
 
+/// Scripts only from our own assets (popup mode's postMessage), never
+/// inline. No form-action: browsers apply it to the redirects after a login
+/// POST, which go on to the client's redirect URI. Images from https (the
+/// operator's logo may be anywhere).
+const CSP: &str = "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' https: data:; frame-ancestors 'none'; base-uri 'none'";
+
+/// [`CSP`] with images from `img_src` (origins) only, for the consent page.
+fn csp_with_images(img_src: &[String]) -> String {
+    CSP.replace("https:", &img_src.join(" "))
+}
+
+tokio::task_local! {
+    /// The request's `x-request-id` (set by the HTTP layer) while its
+    /// handler runs, so that every error page shows it, wherever in a flow
+    /// it is rendered.
+    static REQUEST_ID: Option<String>;
+}
+
+/// The `x-request-id` of the request being answered, for support.
+fn request_id() -> Option<String> {
+    REQUEST_ID.try_with(Clone::clone).ok().flatten()
+}
+
 /// Headers on every UI answer: no framing, no sniffing, no referrer (URLs
 /// carry challenges), no caching of pages with CSRF tokens.
 async fn security_headers(req: axum::extract::Request, next: axum::middleware::Next) -> Response {
-    let mut res = next.run(req).await;
+    let id = req
+        .headers()
+        .get("x-request-id")
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_owned);
+    let mut res = REQUEST_ID.scope(id, next.run(req)).await;
     let h = res.headers_mut();
     let set = |h: &mut HeaderMap, k: header::HeaderName, v: &'static str| {
         h.insert(k, HeaderValue::from_static(v));
     };
-    set(
-        h,
-        header::CONTENT_SECURITY_POLICY,
-        // Scripts only from our own assets (popup mode's postMessage), never
-        // inline. No form-action: browsers apply it to the redirects after
-        // a login POST, which go on to the client's redirect URI.
-        "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' https: data:; frame-ancestors 'none'; base-uri 'none'",
-    );
+    // A page that loads images of its own sets a narrower policy (consent).
+    if !h.contains_key(header::CONTENT_SECURITY_POLICY) {
+        set(h, header::CONTENT_SECURITY_POLICY, CSP);
+    }
     set(h, header::X_FRAME_OPTIONS, "DENY");
     set(h, header::X_CONTENT_TYPE_OPTIONS, "nosniff");
     set(h, header::REFERRER_POLICY, "no-referrer");
@@ -209,6 +234,12 @@ struct ConsentPage<'a> {
     c: Chrome<'a>,
     csrf_token: String,
     client_name: String,
+    /// Host of the redirect URI; empty for a native app's own scheme.
+    client_domain: String,
+    logo_uri: Option<String>,
+    policy_uri: Option<String>,
+    tos_uri: Option<String>,
+    client_uri: Option<String>,
     scopes: Vec<String>,
     consent_challenge: String,
 }
@@ -292,8 +323,14 @@ fn error_message<'a>(c: Chrome<'a>, err: &Error) -> (StatusCode, MessagePage<'a>
         text,
         is_error: true,
         code: code.number().map(|n| n.to_string()),
-        request_id: None,
-        way_on: None,
+        request_id: request_id(),
+        // Inside a flow the page does not know where the person came from
+        // (only the authorization endpoint's errors do, see `error_get`):
+        // signing in again is always a way on.
+        way_on: Some(Link {
+            href: "/login".into(),
+            label: c.t.back_to_sign_in,
+        }),
     };
     (status, page)
 }
@@ -340,10 +377,22 @@ async fn consent_get(
         return error_page(c, &Error::LoginRequired(t.session_required.into()));
     }
     let (jar, csrf_token) = csrf::ensure(&state, jar);
+    // The client's logo and the operator's, and no other image.
+    let images: Vec<String> = [req.client.logo_uri.as_deref(), Some(c.logo)]
+        .into_iter()
+        .flatten()
+        .filter_map(https_origin)
+        .collect();
+    let client = req.client;
     let page = ConsentPage {
         c,
         csrf_token,
-        client_name: req.client.client_name,
+        client_name: client.client_name,
+        client_domain: req.redirect_host,
+        logo_uri: client.logo_uri,
+        policy_uri: client.policy_uri,
+        tos_uri: client.tos_uri,
+        client_uri: client.client_uri,
         scopes: req
             .requested_scope
             .iter()
@@ -351,7 +400,19 @@ async fn consent_get(
             .collect(),
         consent_challenge: q.consent_challenge,
     };
-    (jar, render(StatusCode::OK, page)).into_response()
+    let csp = csp_with_images(&images);
+    let mut res = (jar, render(StatusCode::OK, page)).into_response();
+    if let Ok(v) = HeaderValue::from_str(&csp) {
+        res.headers_mut().insert(header::CONTENT_SECURITY_POLICY, v);
+    }
+    res
+}
+
+/// The origin of an absolute https URL; `None` for anything else (a
+/// relative logo path is `'self'` already).
+fn https_origin(uri: &str) -> Option<String> {
+    let u = url::Url::parse(uri).ok()?;
+    (u.scheme() == "https").then(|| u.origin().ascii_serialization())
 }
 
 async fn consent_post(
@@ -469,10 +530,7 @@ async fn error_get(
                 .into(),
             is_error: true,
             code,
-            request_id: headers
-                .get("x-request-id")
-                .and_then(|v| v.to_str().ok())
-                .map(str::to_owned),
+            request_id: request_id(),
             way_on: Some(way_on),
         },
     )

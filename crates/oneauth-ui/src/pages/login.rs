@@ -141,6 +141,7 @@ pub async fn login_get(
 
 pub async fn login_post(State(state): State<UiState>, ctx: FormCtx<LoginForm>) -> Response {
     let (now, t, form, jar, params) = (ctx.now, ctx.t, ctx.form, ctx.jar, ctx.params);
+    let seen = ctx.seen_from;
     let c = state.chrome(t, params.popup());
     let asked = form.get("method").map(String::as_str);
     let identifier = field(&form, "identifier");
@@ -186,16 +187,23 @@ pub async fn login_post(State(state): State<UiState>, ctx: FormCtx<LoginForm>) -
         };
     }
     match identities.authenticate(method, &form, now).await {
-        Ok((identity, amr)) => logged_in(&state, jar, c, &page.params, &identity, amr, now).await,
+        Ok((identity, amr)) => {
+            logged_in(&state, jar, c, &page.params, &identity, amr, &seen, now).await
+        }
         // Malformed input fails like a wrong secret.
-        Err(Error::InvalidCredentials | Error::InvalidCode | Error::InvalidRequest(_)) => {
+        Err(
+            e @ (Error::InvalidCredentials | Error::InvalidCode { .. } | Error::InvalidRequest(_)),
+        ) => {
             let refused = if method == "password" {
                 page.error = Some(t.wrong_credentials.into());
                 Error::InvalidCredentials
             } else {
                 page.code_sent = true;
-                page.errors.insert("code", t.wrong_code.into());
-                Error::InvalidCode
+                page.errors.insert("code", t.code_refused(&e));
+                match e {
+                    Error::InvalidCode { .. } => e,
+                    _ => Error::INVALID_CODE,
+                }
             };
             again(jar, &refused, page)
         }

@@ -32,6 +32,7 @@ use oneauth_core::net::ClientIp;
 use oneauth_identity::identifier::Address;
 use oneauth_identity::policy::Weakness;
 use oneauth_identity::{Locale, ProofCode};
+use oneauth_store::SeenFrom;
 use std::collections::HashMap;
 use std::marker::PhantomData;
 use time::OffsetDateTime;
@@ -95,7 +96,7 @@ fn weakness(t: &Strings, w: Weakness) -> String {
 /// get the error page.
 fn explain(t: &Strings, e: &Error) -> Option<String> {
     Some(match e {
-        Error::InvalidCode => t.wrong_code.into(),
+        Error::InvalidCode { .. } => t.code_refused(e),
         Error::RateLimited { .. } => t.wait_before_resend.into(),
         Error::AlreadyExists(_) => t.username_taken.into(),
         Error::WeakPassword(_) => t.password_common.into(),
@@ -181,6 +182,7 @@ pub struct FormCtx<C> {
     client_name: Option<String>,
     jar: CookieJar,
     csrf_token: String,
+    seen_from: SeenFrom,
     class: PhantomData<C>,
 }
 
@@ -191,6 +193,7 @@ impl<C: FormClass> FromRequest<UiState> for FormCtx<C> {
         let now = state.clock.now();
         let headers = req.headers().clone();
         let ip = req.extensions().get::<ClientIp>().map(|ip| ip.0);
+        let crate::Seen(seen_from) = crate::Seen::from_parts(&headers, req.extensions());
         let jar = CookieJar::from_headers(&headers);
         let Form(form) = Form::<HashMap<String, String>>::from_request(req, state)
             .await
@@ -223,6 +226,7 @@ impl<C: FormClass> FromRequest<UiState> for FormCtx<C> {
             client_name,
             jar,
             csrf_token,
+            seen_from,
             class: PhantomData,
         })
     }

@@ -24,7 +24,24 @@ type Errors = super::Errors;
 struct SessionRow {
     id: String,
     when: String,
+    last_used: String,
+    /// Browser and device, from the login's `User-Agent`.
+    device: String,
+    ip: Option<String>,
     current: bool,
+}
+
+/// A time as the settings page shows it.
+fn minute(unix: i64) -> String {
+    OffsetDateTime::from_unix_timestamp(unix)
+        .ok()
+        .and_then(|d| {
+            d.format(time::macros::format_description!(
+                "[year]-[month]-[day] [hour]:[minute] UTC"
+            ))
+            .ok()
+        })
+        .unwrap_or_default()
 }
 
 #[derive(Template, Serialize)]
@@ -106,15 +123,10 @@ async fn settings_page<'a>(
         sessions: sessions
             .into_iter()
             .map(|s| SessionRow {
-                when: OffsetDateTime::from_unix_timestamp(s.authenticated_at)
-                    .ok()
-                    .and_then(|d| {
-                        d.format(time::macros::format_description!(
-                            "[year]-[month]-[day] [hour]:[minute] UTC"
-                        ))
-                        .ok()
-                    })
-                    .unwrap_or_default(),
+                when: minute(s.authenticated_at),
+                last_used: minute(s.last_used_at),
+                device: t.device_line(s.browser.as_deref(), s.device.as_deref()),
+                ip: s.ip,
                 id: s.id,
                 current: s.current,
             })
