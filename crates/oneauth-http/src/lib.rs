@@ -3,6 +3,7 @@
 //! `oneauth-oauth2` and `oneauth-identity`.
 
 pub mod admin;
+pub mod device;
 pub mod error;
 pub mod extract;
 pub mod guard;
@@ -62,6 +63,10 @@ pub fn public_router(app: AppState) -> Router {
         .route("/.well-known/jwks.json", get(public::jwks_get))
         .route("/oauth2/auth", get(public::authorize_get))
         .route("/oauth2/token", post(public::token_post))
+        .route(
+            "/oauth2/device/auth",
+            post(device::device_authorization_post),
+        )
         .route("/api/oauth2/token", post(public::token_post))
         .route("/oauth2/introspect", post(public::introspect_post))
         .route("/oauth2/revoke", post(public::revoke_post))
@@ -134,6 +139,7 @@ fn cross_origin_kind(path: &str) -> CrossOrigin {
     match path {
         "/api/oauth/web/exchange" => CrossOrigin::SilentExchange,
         "/oauth2/token"
+        | "/oauth2/device/auth"
         | "/api/oauth2/token"
         | "/api/oauth/refresh"
         | "/oauth/token/verify"

@@ -88,6 +88,7 @@ pub struct EndSessionForm {
         public::jwks_get,
         public::authorize_get,
         public::token_post,
+        crate::device::device_authorization_post,
         public::introspect_post,
         public::revoke_post,
         public::end_session,

@@ -378,7 +378,7 @@ pub async fn ready_get(State(app): State<AppState>) -> Response {
 }
 
 /// Token endpoint rate limit, per client IP.
-async fn token_limit(app: &AppState, ip: ClientIp) -> ApiResult<()> {
+pub(crate) async fn token_limit(app: &AppState, ip: ClientIp) -> ApiResult<()> {
     Ok(app
         .server
         .limits
@@ -419,7 +419,7 @@ pub async fn token_post(
     Ok(no_store(Json(tokens)))
 }
 
-fn no_store(body: impl IntoResponse) -> Response {
+pub(crate) fn no_store(body: impl IntoResponse) -> Response {
     (
         [
             (header::CACHE_CONTROL, "no-store"),
