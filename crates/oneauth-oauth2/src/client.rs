@@ -8,7 +8,12 @@ use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
 
 pub const AUTH_METHODS: [&str; 3] = ["client_secret_basic", "client_secret_post", "none"];
-pub const GRANT_TYPES: [&str; 3] = ["authorization_code", "refresh_token", "client_credentials"];
+pub const GRANT_TYPES: [&str; 4] = [
+    "authorization_code",
+    "refresh_token",
+    "client_credentials",
+    crate::grant::device_code::GRANT_TYPE,
+];
 
 /// RFC 7591 client metadata as submitted. Missing fields get Hydra's defaults.
 #[derive(Debug, Clone, Default, Deserialize, Serialize)]

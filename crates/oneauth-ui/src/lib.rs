@@ -6,6 +6,7 @@
 
 pub mod cookie;
 mod csrf;
+mod device;
 pub mod i18n;
 mod logout;
 mod pages;
@@ -73,6 +74,7 @@ pub fn router(state: UiState) -> Router {
         )
         .route("/assets/brand.css", get(brand_css_get))
         .route("/consent", get(consent_get).post(consent_post))
+        .route("/device", get(device::device_get).post(device::device_post))
         .route("/error", get(error_get))
         .route("/logged-out", get(logged_out_get))
         .route("/logout", get(logout::logout_get).post(logout::logout_post))

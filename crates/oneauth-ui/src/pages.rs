@@ -905,7 +905,7 @@ struct SettingsPage<'a> {
 }
 page!(SettingsPage, "settings.html");
 
-async fn signed_in(state: &UiState, jar: &CookieJar) -> Option<(Session, Identity)> {
+pub(crate) async fn signed_in(state: &UiState, jar: &CookieJar) -> Option<(Session, Identity)> {
     let cookie = jar.get(&state.server.config.session.cookie_name)?;
     state
         .server

@@ -17,13 +17,15 @@ pub enum GrantType {
     AuthorizationCode,
     RefreshToken,
     ClientCredentials,
+    DeviceCode,
 }
 
 impl GrantType {
-    pub const ALL: [GrantType; 3] = [
+    pub const ALL: [GrantType; 4] = [
         Self::AuthorizationCode,
         Self::RefreshToken,
         Self::ClientCredentials,
+        Self::DeviceCode,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -31,6 +33,7 @@ impl GrantType {
             Self::AuthorizationCode => "authorization_code",
             Self::RefreshToken => "refresh_token",
             Self::ClientCredentials => "client_credentials",
+            Self::DeviceCode => device_code::GRANT_TYPE,
         }
     }
 
@@ -68,6 +71,12 @@ impl AuthorizationServer {
                 self.refresh(client, token, scope, now).await
             }
             GrantType::ClientCredentials => self.client_credentials(client, scope, now).await,
+            GrantType::DeviceCode => {
+                let code = params
+                    .get("device_code")
+                    .ok_or_else(|| Error::InvalidRequest("device_code is missing.".into()))?;
+                self.poll_device(client, code, now).await
+            }
         }
     }
 }
