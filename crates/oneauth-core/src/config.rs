@@ -12,6 +12,7 @@ mod courier;
 mod http;
 mod limits;
 mod log;
+mod miniprogram;
 mod session;
 mod social;
 mod tokens;
@@ -23,6 +24,7 @@ pub use courier::{Courier, EmailProvider, SmsProvider, Smtp, SmtpTls, Webhook};
 pub use http::{Http, Listen};
 pub use limits::{LimitBackend, Limits, Maintenance};
 pub use log::{Log, LogFormat};
+pub use miniprogram::*;
 pub use session::{Login, Password, Session};
 pub use social::{OAuth2Endpoints, Social, SocialKind, SocialProvider};
 pub use tokens::{AccessTokenStrategy, Secrets, SigningAlg, Tokens};
@@ -59,6 +61,7 @@ pub struct Config {
     pub courier: Courier,
     pub ui: Ui,
     pub social: Social,
+    pub miniprogram: MiniProgram,
     pub cors: Cors,
     /// Largest accepted request body, in bytes, on every listener.
     pub body_limit_bytes: usize,
@@ -101,6 +104,7 @@ impl Default for Config {
             courier: Courier::default(),
             ui: Ui::default(),
             social: Social::default(),
+            miniprogram: MiniProgram::default(),
             cors: Cors::default(),
             body_limit_bytes: 64 * 1024,
             allow_http_redirect_uris: false,
@@ -143,6 +147,7 @@ impl Config {
         self.codes.validate()?;
         self.courier.validate()?;
         self.social.validate()?;
+        self.miniprogram.validate()?;
         self.ui.validate()?;
         if self.issuer.cannot_be_a_base()
             || self.issuer.query().is_some()

@@ -10,8 +10,9 @@ use std::fmt;
 pub type Result<T, E = Error> = std::result::Result<T, E>;
 
 /// Stable, documented error codes. The range gives the HTTP status
-/// (4xxx → 400, 2xxx → 401, 3xxx → 403, 5xxx → 500), except the 44xx codes
-/// that name an HTTP status of their own (4404 → 404, 4413 → 413, …).
+/// (4xxx → 400, 2xxx → 401, 3xxx → 403, 5xxx → 500), except the 44xx and
+/// 55xx codes that name an HTTP status of their own (4404 → 404, 4413 →
+/// 413, 5503 → 503, …).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum ErrorCode {
     InvalidRequest,
@@ -40,6 +41,7 @@ pub enum ErrorCode {
     InvalidCode,
     SocialLoginFailed,
     ReauthenticationRequired,
+    InvalidPlatformCode,
     AccessDenied,
     UnauthorizedClient,
     CsrfViolation,
@@ -51,12 +53,14 @@ pub enum ErrorCode {
     InvalidUserCode,
     ServerError,
     TemporarilyUnavailable,
+    PlatformFailed,
+    PlatformUnavailable,
     RateLimited,
 }
 
 impl ErrorCode {
     /// Every code, in documentation order.
-    pub const ALL: [ErrorCode; 38] = [
+    pub const ALL: [ErrorCode; 41] = [
         Self::InvalidRequest,
         Self::InvalidScope,
         Self::UnsupportedResponseType,
@@ -89,11 +93,14 @@ impl ErrorCode {
         Self::InvalidCode,
         Self::SocialLoginFailed,
         Self::ReauthenticationRequired,
+        Self::InvalidPlatformCode,
         Self::AccessDenied,
         Self::CsrfViolation,
         Self::ConsentRequired,
         Self::ServerError,
         Self::TemporarilyUnavailable,
+        Self::PlatformFailed,
+        Self::PlatformUnavailable,
         Self::RateLimited,
     ];
 
@@ -254,6 +261,11 @@ impl ErrorCode {
                 "reauthentication_required",
                 "The action needs a recent login: sign in again (password or code), then retry.",
             ),
+            Self::InvalidPlatformCode => (
+                Some(2009),
+                "invalid_platform_code",
+                "The mini-program's code (from wx.login or getPhoneNumber) is invalid, expired or used: get a new one.",
+            ),
             Self::AccessDenied => (
                 Some(3001),
                 "access_denied",
@@ -286,6 +298,16 @@ impl ErrorCode {
                 "temporarily_unavailable",
                 "A dependency such as the database is unavailable; retry later.",
             ),
+            Self::PlatformFailed => (
+                Some(5003),
+                "platform_error",
+                "The mini-program platform refused the server's request (its error number is in the description); the operator has to look.",
+            ),
+            Self::PlatformUnavailable => (
+                Some(5503),
+                "temporarily_unavailable",
+                "The mini-program platform did not answer, or not in time; nothing was changed, retry later.",
+            ),
             Self::RateLimited => (
                 None,
                 "rate_limited",
@@ -315,6 +337,7 @@ impl ErrorCode {
             Some(4001..=4999) => 400,
             Some(2001..=2999) => 401,
             Some(3001..=3999) => 403,
+            Some(n @ 5500..=5599) => n - 5000,
             Some(_) => 500,
         }
     }
@@ -396,6 +419,9 @@ pub enum Error {
     /// `session.privileged_max_age_secs`.
     #[error("This change needs a recent login: sign in again, then retry.")]
     ReauthenticationRequired,
+    /// A mini-program platform refused a login or phone-number code.
+    #[error("The mini-program's code is invalid, expired or used; get a new one and retry.")]
+    InvalidPlatformCode,
     #[error("{0}")]
     AccessDenied(String),
     #[error("{0}")]
@@ -418,6 +444,14 @@ pub enum Error {
     Internal(#[source] anyhow::Error),
     #[error("The service is temporarily unavailable; retry later.")]
     Unavailable(#[source] anyhow::Error),
+    /// A mini-program platform's error number the server cannot act on
+    /// (its app id or secret refused, say): the number only, never the
+    /// platform's text.
+    #[error("The mini-program platform refused the request (error {errcode}).")]
+    PlatformFailed { errcode: i64 },
+    /// The cause is logged where the platform failed.
+    #[error("The mini-program platform did not answer in time; nothing was changed, retry later.")]
+    PlatformUnavailable,
     #[error("Too many requests; retry in {retry_after_secs} seconds.")]
     RateLimited { retry_after_secs: u64 },
 }
@@ -452,6 +486,7 @@ impl Error {
             Self::InvalidCode => C::InvalidCode,
             Self::SocialLoginFailed(_) => C::SocialLoginFailed,
             Self::ReauthenticationRequired => C::ReauthenticationRequired,
+            Self::InvalidPlatformCode => C::InvalidPlatformCode,
             Self::AccessDenied(_) => C::AccessDenied,
             Self::UnauthorizedClient(_) => C::UnauthorizedClient,
             Self::CsrfViolation => C::CsrfViolation,
@@ -463,6 +498,8 @@ impl Error {
             Self::InvalidUserCode => C::InvalidUserCode,
             Self::Internal(_) => C::ServerError,
             Self::Unavailable(_) => C::TemporarilyUnavailable,
+            Self::PlatformFailed { .. } => C::PlatformFailed,
+            Self::PlatformUnavailable => C::PlatformUnavailable,
             Self::RateLimited { .. } => C::RateLimited,
         }
     }
@@ -588,6 +625,12 @@ mod tests {
                 "reauthentication_required",
                 401,
             ),
+            (
+                ErrorCode::InvalidPlatformCode,
+                Some(2009),
+                "invalid_platform_code",
+                401,
+            ),
             (ErrorCode::AccessDenied, Some(3001), "access_denied", 403),
             (
                 ErrorCode::UnauthorizedClient,
@@ -628,6 +671,13 @@ mod tests {
                 Some(5002),
                 "temporarily_unavailable",
                 500,
+            ),
+            (ErrorCode::PlatformFailed, Some(5003), "platform_error", 500),
+            (
+                ErrorCode::PlatformUnavailable,
+                Some(5503),
+                "temporarily_unavailable",
+                503,
             ),
             (ErrorCode::RateLimited, None, "rate_limited", 429),
         ];

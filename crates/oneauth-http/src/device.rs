@@ -5,12 +5,10 @@
 use crate::AppState;
 use crate::error::ApiResult;
 use crate::extract::{BasicAuth, OAuthForm};
-use crate::public::{no_store, token_limit};
-use axum::Extension;
+use crate::public::no_store;
 use axum::Json;
 use axum::extract::State;
 use axum::response::Response;
-use oneauth_core::net::ClientIp;
 use oneauth_oauth2::grant::device_code::DeviceAuthorization;
 use oneauth_proto::ErrorBody;
 use serde::Deserialize;
@@ -44,14 +42,16 @@ pub struct DeviceAuthorizationForm {
 )]
 pub async fn device_authorization_post(
     State(app): State<AppState>,
-    Extension(ip): Extension<ClientIp>,
     basic: BasicAuth,
     OAuthForm(params): OAuthForm,
 ) -> ApiResult<Response> {
-    token_limit(&app, ip).await?;
     let client = app
         .server
         .authenticate_client(&basic.credentials(&params))
+        .await?;
+    app.server
+        .limits
+        .client_request(&client.client_id, app.clock.now())
         .await?;
     let scope = params.get("scope").map(String::as_str);
     let started = app

@@ -1,7 +1,8 @@
 //! The identity API on the public listener (`/api/identity/…`): JSON for a
 //! custom login UI, doing what the built-in pages do with the same calls
-//! into `oneauth-identity`. Each handler parses, checks the rate limit,
-//! makes one or two domain calls and answers.
+//! into `oneauth-identity`. Each handler parses (a request that spends a
+//! login attempt is charged by its extractor, [`Attempt`](crate::limit::Attempt)), makes one or
+//! two domain calls and answers.
 //!
 //! Every request that sends a body must say `Content-Type:
 //! application/json` ([`ApiJson`]) and every request that changes state
@@ -15,15 +16,16 @@
 use crate::AppState;
 use crate::error::{ApiError, ApiResult};
 use crate::extract::{ApiJson, MessageLocale, TrustedOrigin};
+use crate::limit::{Attempt, SignedInAttempt};
+use axum::Json;
 use axum::extract::{Path, State};
 use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{MethodRouter, delete, get, patch, post};
-use axum::{Extension, Json};
 use axum_extra::extract::CookieJar;
-use oneauth_core::net::ClientIp;
 use oneauth_identity::identifier::Address;
-use oneauth_identity::{FormRules, Registration, SessionInfo, VerifyMethod};
+use oneauth_identity::{FormRules, ProofCode, Registration, SessionInfo, VerifyMethod};
+use oneauth_oauth2::login::Landing;
 use oneauth_proto::ErrorBody;
 use oneauth_proto::identity::{
     AddressRequest, AddressView, Channel, CodeLoginRequest, CodeSent, IdentityResponse,
@@ -119,21 +121,6 @@ fn no_store(status: StatusCode, body: impl serde::Serialize) -> Response {
     (status, [(header::CACHE_CONTROL, "no-store")], Json(body)).into_response()
 }
 
-/// Password and code attempts, code sending and sign-ups from one IP and
-/// for one identifier are limited before any hashing or sending.
-async fn limit(
-    app: &AppState,
-    ip: ClientIp,
-    identifier: &str,
-    now: OffsetDateTime,
-) -> ApiResult<()> {
-    Ok(app
-        .server
-        .limits
-        .login_attempt(Some(ip.0), identifier, now)
-        .await?)
-}
-
 fn code_sent(app: &AppState) -> Response {
     let c = &app.server.config.codes;
     no_store(
@@ -145,10 +132,12 @@ fn code_sent(app: &AppState) -> Response {
     )
 }
 
-/// After any successful authentication, as the login page does it: the
-/// browser's previous session ends, a new one starts in the session
-/// cookie, and a given login challenge is accepted for it. A challenge
-/// that cannot be accepted is reported, with the new session kept.
+/// After any successful authentication, as the login page does it
+/// ([`AuthorizationServer::complete_login`]): the session cookie, and
+/// `redirect_to` for an accepted login challenge. A challenge that cannot
+/// be accepted is reported, with the new session kept.
+///
+/// [`AuthorizationServer::complete_login`]: oneauth_oauth2::AuthorizationServer::complete_login
 async fn logged_in(
     app: &AppState,
     jar: CookieJar,
@@ -158,34 +147,40 @@ async fn logged_in(
     now: OffsetDateTime,
 ) -> ApiResult<Response> {
     let config = &app.server.config;
-    let previous = jar
-        .get(&config.session.cookie_name)
-        .map(|c| c.value().to_owned());
-    let (token, session) = app
+    let previous = jar.get(&config.session.cookie_name).map(|c| c.value());
+    let done = app
         .server
-        .identities
-        .log_in(previous.as_deref(), identity, &[amr], now)
+        .complete_login(previous, identity, amr, login_challenge, None, now)
         .await?;
-    let jar = jar.add(oneauth_ui::cookie::session(config, token));
-    let redirect_to = match login_challenge.filter(|c| !c.is_empty()) {
-        Some(challenge) => {
-            match app
-                .server
-                .accept_login(challenge, &session, identity, now)
-                .await
-            {
-                Ok(to) => Some(to.redirect_to),
-                Err(e) => return Ok((jar, ApiError(e)).into_response()),
-            }
-        }
-        None => None,
+    let jar = jar.add(oneauth_ui::cookie::session(config, done.session_token));
+    let redirect_to = match done.landing {
+        Ok(Landing::Flow { redirect_to }) => Some(redirect_to),
+        Ok(Landing::Page { .. }) => None,
+        Err(e) => return Ok((jar, ApiError(e)).into_response()),
     };
     let body = IdentityResponse {
         identity: view(identity),
-        session: Some(session_view(&session, &session)),
+        session: Some(session_view(&done.session, &done.session)),
         redirect_to,
     };
     Ok((jar, no_store(StatusCode::OK, body)).into_response())
+}
+
+/// Sends a verification or recovery code: the same answer whether or not
+/// an account has the address.
+async fn send_proof_code(
+    app: &AppState,
+    kind: ProofCode,
+    locale: oneauth_identity::Locale,
+    address: &str,
+) -> ApiResult<Response> {
+    let address = Address::parse(address)?;
+    let now = app.clock.now();
+    app.server
+        .identities
+        .send_proof_code(kind, &address, locale, now)
+        .await?;
+    Ok(code_sent(app))
 }
 
 /// Signs a person up and sends codes to the addresses to verify.
@@ -203,19 +198,12 @@ async fn logged_in(
 )]
 pub async fn registration_post(
     State(app): State<AppState>,
-    Extension(ip): Extension<ClientIp>,
     _: TrustedOrigin,
     jar: CookieJar,
     MessageLocale(locale): MessageLocale,
-    ApiJson(body): ApiJson<RegistrationRequest>,
+    Attempt(body): Attempt<RegistrationRequest>,
 ) -> ApiResult<Response> {
     let now = app.clock.now();
-    let key = body
-        .email
-        .as_deref()
-        .or(body.phone.as_deref())
-        .unwrap_or("");
-    limit(&app, ip, key, now).await?;
     let reg = Registration {
         email: body.email,
         phone: body.phone,
@@ -233,7 +221,12 @@ pub async fn registration_post(
         require_username: body.require_username,
         require_name: body.require_name,
     };
-    reg.check_form(rules, body.password_confirmation.as_deref())?;
+    let confirmation = body.password_confirmation.as_deref();
+    let policy = app.server.identities.policy();
+    // The first problem is the answer; the page shows them all.
+    if let Some(first) = reg.problems(rules, confirmation, policy).into_iter().next() {
+        return Err(ApiError(first.error));
+    }
     let signup = app.server.identities.register(reg, locale, now).await?;
     let jar = jar.add(oneauth_ui::cookie::signup(&app.server.config, signup.proof));
     let body = RegistrationResponse {
@@ -258,31 +251,19 @@ pub async fn registration_post(
 )]
 pub async fn password_login_post(
     State(app): State<AppState>,
-    Extension(ip): Extension<ClientIp>,
     _: TrustedOrigin,
     jar: CookieJar,
-    ApiJson(body): ApiJson<PasswordLoginRequest>,
+    Attempt(body): Attempt<PasswordLoginRequest>,
 ) -> ApiResult<Response> {
     let now = app.clock.now();
-    limit(&app, ip, &body.identifier, now).await?;
+    let challenge = body.login_challenge;
     let fields = HashMap::from([
         ("identifier".to_owned(), body.identifier),
         ("password".to_owned(), body.password),
     ]);
-    let (identity, amr) = app
-        .server
-        .identities
-        .authenticate("password", &fields, now)
-        .await?;
-    logged_in(
-        &app,
-        jar,
-        &identity,
-        amr,
-        body.login_challenge.as_deref(),
-        now,
-    )
-    .await
+    let ids = &app.server.identities;
+    let (identity, amr) = ids.authenticate("password", &fields, now).await?;
+    logged_in(&app, jar, &identity, amr, challenge.as_deref(), now).await
 }
 
 /// Sends a login code by email or SMS.
@@ -299,13 +280,11 @@ pub async fn password_login_post(
 )]
 pub async fn login_code_send_post(
     State(app): State<AppState>,
-    Extension(ip): Extension<ClientIp>,
     _: TrustedOrigin,
     MessageLocale(locale): MessageLocale,
-    ApiJson(body): ApiJson<LoginCodeSendRequest>,
+    Attempt(body): Attempt<LoginCodeSendRequest>,
 ) -> ApiResult<Response> {
     let now = app.clock.now();
-    limit(&app, ip, &body.identifier, now).await?;
     let fields = HashMap::from([("identifier".to_owned(), body.identifier)]);
     app.server
         .identities
@@ -331,31 +310,19 @@ pub async fn login_code_send_post(
 )]
 pub async fn code_login_post(
     State(app): State<AppState>,
-    Extension(ip): Extension<ClientIp>,
     _: TrustedOrigin,
     jar: CookieJar,
-    ApiJson(body): ApiJson<CodeLoginRequest>,
+    Attempt(body): Attempt<CodeLoginRequest>,
 ) -> ApiResult<Response> {
     let now = app.clock.now();
-    limit(&app, ip, &body.identifier, now).await?;
+    let challenge = body.login_challenge;
     let fields = HashMap::from([
         ("identifier".to_owned(), body.identifier),
         ("code".to_owned(), body.code),
     ]);
-    let (identity, amr) = app
-        .server
-        .identities
-        .authenticate(body.method.name(), &fields, now)
-        .await?;
-    logged_in(
-        &app,
-        jar,
-        &identity,
-        amr,
-        body.login_challenge.as_deref(),
-        now,
-    )
-    .await
+    let ids = &app.server.identities;
+    let (identity, amr) = ids.authenticate(body.method.name(), &fields, now).await?;
+    logged_in(&app, jar, &identity, amr, challenge.as_deref(), now).await
 }
 
 /// Sends a verification code to an address.
@@ -372,19 +339,11 @@ pub async fn code_login_post(
 )]
 pub async fn verification_send_post(
     State(app): State<AppState>,
-    Extension(ip): Extension<ClientIp>,
     _: TrustedOrigin,
     MessageLocale(locale): MessageLocale,
-    ApiJson(body): ApiJson<AddressRequest>,
+    Attempt(body): Attempt<AddressRequest>,
 ) -> ApiResult<Response> {
-    let now = app.clock.now();
-    limit(&app, ip, &body.address, now).await?;
-    let address = Address::parse(&body.address)?;
-    app.server
-        .identities
-        .send_verification_code(&address, locale, now)
-        .await?;
-    Ok(code_sent(&app))
+    send_proof_code(&app, ProofCode::Verification, locale, &body.address).await
 }
 
 /// Marks an address verified with the code sent to it; with `login`, also
@@ -404,31 +363,19 @@ pub async fn verification_send_post(
 )]
 pub async fn verification_post(
     State(app): State<AppState>,
-    Extension(ip): Extension<ClientIp>,
     _: TrustedOrigin,
     jar: CookieJar,
-    ApiJson(body): ApiJson<VerificationRequest>,
+    Attempt(body): Attempt<VerificationRequest>,
 ) -> ApiResult<Response> {
     let now = app.clock.now();
-    limit(&app, ip, &body.address, now).await?;
     let address = Address::parse(&body.address)?;
     let signup_proof = jar.get(oneauth_ui::cookie::SIGNUP).map(|c| c.value());
-    let identity = app
-        .server
-        .identities
-        .verify(&address, &body.code, signup_proof, now)
-        .await?;
+    let ids = &app.server.identities;
+    let identity = ids.verify(&address, &body.code, signup_proof, now).await?;
     if body.login {
         // The code proves the address: a one-time password.
-        return logged_in(
-            &app,
-            jar,
-            &identity,
-            "otp",
-            body.login_challenge.as_deref(),
-            now,
-        )
-        .await;
+        let challenge = body.login_challenge.as_deref();
+        return logged_in(&app, jar, &identity, "otp", challenge, now).await;
     }
     let body = IdentityResponse {
         identity: view(&identity),
@@ -452,19 +399,11 @@ pub async fn verification_post(
 )]
 pub async fn recovery_send_post(
     State(app): State<AppState>,
-    Extension(ip): Extension<ClientIp>,
     _: TrustedOrigin,
     MessageLocale(locale): MessageLocale,
-    ApiJson(body): ApiJson<AddressRequest>,
+    Attempt(body): Attempt<AddressRequest>,
 ) -> ApiResult<Response> {
-    let now = app.clock.now();
-    limit(&app, ip, &body.address, now).await?;
-    let address = Address::parse(&body.address)?;
-    app.server
-        .identities
-        .send_recovery_code(&address, locale, now)
-        .await?;
-    Ok(code_sent(&app))
+    send_proof_code(&app, ProofCode::Recovery, locale, &body.address).await
 }
 
 /// Sets a new password with a recovery code: every session and every
@@ -484,28 +423,18 @@ pub async fn recovery_send_post(
 )]
 pub async fn recovery_post(
     State(app): State<AppState>,
-    Extension(ip): Extension<ClientIp>,
     _: TrustedOrigin,
     jar: CookieJar,
-    ApiJson(body): ApiJson<RecoveryRequest>,
+    Attempt(body): Attempt<RecoveryRequest>,
 ) -> ApiResult<Response> {
     let now = app.clock.now();
-    limit(&app, ip, &body.address, now).await?;
     let address = Address::parse(&body.address)?;
-    let identity = app
-        .server
-        .identities
+    let ids = &app.server.identities;
+    let identity = ids
         .recover(&address, &body.code, &body.new_password, now)
         .await?;
-    logged_in(
-        &app,
-        jar,
-        &identity,
-        "otp",
-        body.login_challenge.as_deref(),
-        now,
-    )
-    .await
+    let challenge = body.login_challenge.as_deref();
+    logged_in(&app, jar, &identity, "otp", challenge, now).await
 }
 
 /// Sets or changes the password on a recent login; every other session
@@ -526,23 +455,20 @@ pub async fn recovery_post(
 )]
 pub async fn settings_password_post(
     State(app): State<AppState>,
-    Extension(ip): Extension<ClientIp>,
     _: TrustedOrigin,
-    jar: CookieJar,
-    ApiJson(body): ApiJson<PasswordChangeRequest>,
+    // The current password is a guess like a login's.
+    attempt: SignedInAttempt<PasswordChangeRequest>,
 ) -> ApiResult<Response> {
     let now = app.clock.now();
-    let (session, identity) = app.session(&jar).await?;
-    // The current password is a guess like a login's.
-    limit(&app, ip, &identity.id, now).await?;
+    let SignedInAttempt {
+        session,
+        identity,
+        body,
+    } = attempt;
     let ids = &app.server.identities;
-    ids.change_password(
-        &session,
-        body.current_password.as_deref(),
-        &body.new_password,
-        now,
-    )
-    .await?;
+    let current = body.current_password.as_deref();
+    ids.change_password(&session, current, &body.new_password, now)
+        .await?;
     let identity = ids.get(&identity.id).await?.unwrap_or(identity);
     let body = IdentityResponse {
         identity: view(&identity),

@@ -8,7 +8,9 @@ pub mod error;
 pub mod extract;
 pub mod guard;
 pub mod identity;
+pub mod limit;
 pub mod metrics;
+pub mod miniprogram;
 pub mod openapi;
 pub mod public;
 
@@ -62,24 +64,41 @@ pub fn public_router(app: AppState) -> Router {
         )
         .route("/.well-known/jwks.json", get(public::jwks_get))
         .route("/oauth2/auth", get(public::authorize_get))
-        .route("/oauth2/token", post(public::token_post))
+        .route(
+            "/oauth2/token",
+            limit::token_requests(&app, post(public::token_post)),
+        )
         .route(
             "/oauth2/device/auth",
-            post(device::device_authorization_post),
+            limit::token_requests(&app, post(device::device_authorization_post)),
         )
-        .route("/api/oauth2/token", post(public::token_post))
+        .route(
+            "/api/oauth2/token",
+            limit::token_requests(&app, post(public::token_post)),
+        )
         .route("/oauth2/introspect", post(public::introspect_post))
         .route("/oauth2/revoke", post(public::revoke_post))
         .route(
             "/oauth2/sessions/logout",
             get(public::end_session).post(public::end_session),
         )
-        .route("/api/oauth/refresh", post(public::refresh_post))
+        .route(
+            "/api/oauth/refresh",
+            limit::token_requests(&app, post(public::refresh_post)),
+        )
         .route("/oauth/token/verify", post(public::verify_post))
         .route("/api/oauth/logout", post(public::token_logout_post))
         .route("/api/auth/logout", get(public::session_logout_get))
         .route("/api/oauth/web/exchange", post(public::web_exchange_post))
         .route("/oauth/native/cli", post(public::native_cli_post))
+        .route(
+            "/api/oauth/miniprogram/login",
+            post(miniprogram::miniprogram_login_post),
+        )
+        .route(
+            "/api/oauth/miniprogram/phone",
+            post(miniprogram::miniprogram_phone_post),
+        )
         .route("/userinfo", get(public::userinfo).post(public::userinfo))
         .route("/api/hydra/login", get(public::login_request_get))
         .route("/api/hydra/login/accept", put(public::login_accept_put))

@@ -65,7 +65,7 @@ pub struct EndSessionForm {
     components(schemas(EndSessionForm)),
     info(
         title = "OneAuth public API",
-        description = "The public listener of OneAuth: standard OAuth 2.0 / OpenID Connect, the integration guide's endpoints, the login and consent challenges for a custom UI, and the identity API a custom login UI uses instead of the built-in pages.\n\nEvery error is `{\"error\", \"error_description\", \"code\"}` with the HTTP status of the code's range (4xxx → 400 but 44xx → 4xx, 2xxx → 401, 3xxx → 403, 5xxx → 500); a 429 has no `code` and carries `Retry-After`.\n\nIdentity API requests with a body must be `application/json`, and state-changing ones are refused when their `Origin` is neither OneAuth's nor a registered client's.",
+        description = "The public listener of OneAuth: standard OAuth 2.0 / OpenID Connect, the integration guide's endpoints, the login and consent challenges for a custom UI, and the identity API a custom login UI uses instead of the built-in pages.\n\nEvery error is `{\"error\", \"error_description\", \"code\"}` with the HTTP status of the code's range (4xxx → 400 but 44xx → 4xx, 2xxx → 401, 3xxx → 403, 5xxx → 500 but 55xx → 5xx); a 429 has no `code` and carries `Retry-After`.\n\nIdentity API requests with a body must be `application/json`, and state-changing ones are refused when their `Origin` is neither OneAuth's nor a registered client's.",
         license(name = "Apache-2.0", identifier = "Apache-2.0"),
     ),
     paths(
@@ -99,6 +99,8 @@ pub struct EndSessionForm {
         public::session_logout_get,
         public::web_exchange_post,
         public::native_cli_post,
+        crate::miniprogram::miniprogram_login_post,
+        crate::miniprogram::miniprogram_phone_post,
         public::login_request_get,
         public::login_accept_put,
         public::consent_request_get,

@@ -377,15 +377,6 @@ pub async fn ready_get(State(app): State<AppState>) -> Response {
     }
 }
 
-/// Token endpoint rate limit, per client IP.
-pub(crate) async fn token_limit(app: &AppState, ip: ClientIp) -> ApiResult<()> {
-    Ok(app
-        .server
-        .limits
-        .token_request(Some(ip.0), app.clock.now())
-        .await?)
-}
-
 /// RFC 6749 §3.2 token endpoint; also the guide's `/api/oauth2/token`.
 #[utoipa::path(
     post,
@@ -402,11 +393,9 @@ pub(crate) async fn token_limit(app: &AppState, ip: ClientIp) -> ApiResult<()> {
 )]
 pub async fn token_post(
     State(app): State<AppState>,
-    Extension(ip): Extension<ClientIp>,
     basic: BasicAuth,
     OAuthForm(params): OAuthForm,
 ) -> ApiResult<Response> {
-    token_limit(&app, ip).await?;
     let client = app
         .server
         .authenticate_client(&basic.credentials(&params))
@@ -453,10 +442,8 @@ pub struct RefreshBody {
 )]
 pub async fn refresh_post(
     State(app): State<AppState>,
-    Extension(ip): Extension<ClientIp>,
     CookielessJson(body): CookielessJson<RefreshBody>,
 ) -> ApiResult<Response> {
-    token_limit(&app, ip).await?;
     let now = app.clock.now();
     let client = app
         .server

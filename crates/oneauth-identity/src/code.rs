@@ -7,10 +7,11 @@ use crate::Locale;
 use crate::courier::Outbox;
 use crate::courier::templates::Template;
 use crate::identifier::Address;
-use crate::limit::{GuessRule, Limits};
+use crate::limit::GuessRule;
 use aws_lc_rs::hmac;
 use oneauth_core::config::Codes as CodesConfig;
 use oneauth_core::{Error, Result};
+use oneauth_limit::Limiter;
 use oneauth_store::{CodePurpose, OneTimeCode, Store};
 use std::sync::Arc;
 
@@ -18,7 +19,7 @@ pub struct OneTimeCodes {
     store: Arc<dyn Store>,
     key: hmac::Key,
     cfg: CodesConfig,
-    limits: Arc<Limits>,
+    limits: Arc<Limiter>,
     guesses: GuessRule,
 }
 
@@ -49,7 +50,7 @@ impl OneTimeCodes {
         store: Arc<dyn Store>,
         key: hmac::Key,
         cfg: &CodesConfig,
-        limits: Arc<Limits>,
+        limits: Arc<Limiter>,
     ) -> Self {
         Self {
             store,

@@ -9,18 +9,21 @@ pub mod identifier;
 pub mod limit;
 pub mod method;
 pub mod policy;
+mod registration;
+mod sessions;
 
 use code::OneTimeCodes;
 use courier::Outbox;
-use courier::templates::Template;
 use identifier::Address;
 pub use identifier::{normalize_email, normalize_phone, normalize_username};
 use limit::{GuessRule, Limits, SendRule};
 use method::{LoginMethod, MethodContext};
 use oneauth_core::{Config, Error, Result};
-use oneauth_crypto::{PasswordHasher, SystemKeys, TokenHash, TokenKind, TokenMinter};
+use oneauth_crypto::{PasswordHasher, SystemKeys, TokenMinter};
 use oneauth_store::{CodePurpose, Identity, IdentityState, Session, Store, StoreError, Traits};
 use policy::PasswordPolicy;
+pub use registration::{Field, FormRules, Invalid, Problem, Registration, SignUp};
+pub use sessions::SessionInfo;
 use std::collections::HashMap;
 use std::sync::Arc;
 use time::OffsetDateTime;
@@ -64,68 +67,13 @@ impl VerifyMethod {
     }
 }
 
-/// A sign-up as submitted. Identifiers are raw (normalised here).
-#[derive(Debug, Clone, Default)]
-pub struct Registration {
-    pub email: Option<String>,
-    pub phone: Option<String>,
-    pub username: Option<String>,
-    pub name: Option<String>,
-    pub password: String,
-    /// `None`: the email if one is given, else the phone.
-    pub verify: Option<VerifyMethod>,
-}
-
-/// What a sign-up form asked for beyond the minimum: the register page's
-/// `confirm_password`, `require_username` and `require_name`, for callers
-/// that receive them as data (the identity JSON API).
-#[derive(Debug, Clone, Copy, Default)]
-pub struct FormRules {
-    pub confirm_password: bool,
-    pub require_username: bool,
-    pub require_name: bool,
-}
-
-impl Registration {
-    /// Checks the form's own demands; `confirmation` is the password typed
-    /// a second time, which must match whenever it is given.
-    pub fn check_form(&self, rules: FormRules, confirmation: Option<&str>) -> Result<()> {
-        let blank = |v: &Option<String>| v.as_deref().is_none_or(|s| s.trim().is_empty());
-        if rules.require_username && blank(&self.username) {
-            return Err(Error::InvalidRequest("A username is required.".into()));
-        }
-        if rules.require_name && blank(&self.name) {
-            return Err(Error::InvalidRequest("A name is required.".into()));
-        }
-        match confirmation {
-            None if rules.confirm_password => Err(Error::InvalidRequest(
-                "Type the password a second time.".into(),
-            )),
-            Some(c) if c != self.password => {
-                Err(Error::InvalidRequest("The two passwords differ.".into()))
-            }
-            _ => Ok(()),
-        }
-    }
-}
-
-/// A live session as its owner sees it.
-#[derive(Debug, Clone, serde::Serialize)]
-pub struct SessionInfo {
-    pub id: String,
-    pub authenticated_at: i64,
-    pub expires_at: i64,
-    pub amr: Vec<String>,
-    /// The session making the request.
-    pub current: bool,
-}
-
-/// A sign-up's answer: the addresses to verify, and the sign-up proof for
-/// the browser that signed up (an HttpOnly cookie: [`Identities::verify`]).
-#[derive(Debug, Clone)]
-pub struct SignUp {
-    pub verify: Vec<Address>,
-    pub proof: String,
+/// The codes a person asks for at an address, outside a login.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ProofCode {
+    /// [`Identities::send_verification_code`].
+    Verification,
+    /// [`Identities::send_recovery_code`].
+    Recovery,
 }
 
 pub struct Identities {
@@ -143,6 +91,7 @@ pub struct Identities {
     /// `session.privileged_max_age_secs`.
     privileged_max_age: i64,
     social: method::social::SocialLogin,
+    miniprogram: method::miniprogram::MiniPrograms,
 }
 
 fn non_empty(v: Option<String>) -> Option<String> {
@@ -191,11 +140,12 @@ impl Identities {
         Ok(Self {
             signup_key: keys.signup.clone(),
             social: method::social::SocialLogin::new(config, keys.clone())?,
+            miniprogram: method::miniprogram::MiniPrograms::new(config, keys.clone())?,
             codes: OneTimeCodes::new(
                 store.clone(),
                 keys.one_time_code.clone(),
                 &config.codes,
-                limits.clone(),
+                limits.budgets(),
             ),
             outbox: Outbox::new(
                 store.clone(),
@@ -203,7 +153,7 @@ impl Identities {
                 &config.ui.brand_name,
                 config.codes.ttl_secs,
                 courier::templates::MessageTexts::load(&config.ui.templates_dir)?,
-                limits.clone(),
+                limits.budgets(),
                 SendRule::from_config(&config.codes),
             ),
             limits,
@@ -297,144 +247,6 @@ impl Identities {
         })
     }
 
-    /// Signs a person up. The answer — the addresses to verify — is the
-    /// same whether or not an email or phone has an account already: the
-    /// owner of a taken address gets a notice instead of a code, every
-    /// address to verify spends its send budget alike (so the next send's
-    /// cool-down does not tell either), and the password is hashed either
-    /// way, so neither answer, side effect nor time tells. A taken
-    /// username is reported: usernames are public names. The sign-up
-    /// proof comes either way too (for a taken address it matches no
-    /// password), and the password is marked unproven until an address is
-    /// proven ([`Identities::verify`]).
-    pub async fn register(
-        &self,
-        reg: Registration,
-        locale: Locale,
-        now: OffsetDateTime,
-    ) -> Result<SignUp> {
-        let now = now.unix_timestamp();
-        let email = non_empty(reg.email)
-            .map(|e| Address::email(&e))
-            .transpose()?;
-        let phone = non_empty(reg.phone)
-            .map(|p| Address::phone(&p))
-            .transpose()?;
-        let username = non_empty(reg.username)
-            .map(|u| normalize_username(&u))
-            .transpose()?;
-        let verify = match (reg.verify, &email, &phone) {
-            (Some(v), _, _) => v,
-            (None, Some(_), _) => VerifyMethod::Email,
-            (None, None, Some(_)) => VerifyMethod::Phone,
-            (None, None, None) => {
-                return Err(Error::InvalidRequest(
-                    "Give an email address or a phone number.".into(),
-                ));
-            }
-        };
-        let to_verify: Vec<Address> = match verify {
-            VerifyMethod::Email => vec![email.clone()],
-            VerifyMethod::Phone => vec![phone.clone()],
-            VerifyMethod::Both => vec![email.clone(), phone.clone()],
-        }
-        .into_iter()
-        .collect::<Option<_>>()
-        .ok_or_else(|| {
-            Error::InvalidRequest(match verify {
-                VerifyMethod::Email => "An email address is needed.".into(),
-                VerifyMethod::Phone => "A phone number is needed.".into(),
-                VerifyMethod::Both => "An email address and a phone number are needed.".into(),
-            })
-        })?;
-        let identifiers: Vec<&str> = [
-            email.as_ref().map(Address::as_str),
-            phone.as_ref().map(Address::as_str),
-            username.as_deref(),
-        ]
-        .into_iter()
-        .flatten()
-        .collect();
-        self.policy.enforce(&reg.password, &identifiers)?;
-        if let Some(u) = &username
-            && self.store.get_identity_by_username(u).await?.is_some()
-        {
-            return Err(Error::AlreadyExists("This username is taken.".into()));
-        }
-        let hash = self
-            .hasher
-            .hash(&reg.password)
-            .await
-            .map_err(Error::Internal)?;
-        let mut taken = Vec::new();
-        for a in email.iter().chain(phone.iter()) {
-            if self.identity_at(a).await?.is_some() {
-                taken.push(a.clone());
-            }
-        }
-        let created = if taken.is_empty() {
-            let traits = Traits {
-                email: email.as_ref().map(|a| a.as_str().to_owned()),
-                phone: phone.as_ref().map(|a| a.as_str().to_owned()),
-                username,
-                name: non_empty(reg.name),
-                password_unproven: true,
-                ..Traits::default()
-            };
-            match self.insert(traits, Some(hash.clone()), now).await {
-                Ok(i) => Some(i),
-                // A concurrent sign-up took an identifier: treat as taken.
-                Err(StoreError::Conflict) => None,
-                Err(e) => return Err(e.into()),
-            }
-        } else {
-            None
-        };
-        for a in &to_verify {
-            match &created {
-                Some(identity) => {
-                    self.send_code(CodePurpose::Verification, a, Some(identity), locale, now)
-                        .await?;
-                }
-                None if taken.contains(a) => {
-                    self.outbox
-                        .enqueue(a, Template::RegistrationExists, locale, now)
-                        .await?;
-                }
-                // Free, but another address was taken: no account, and
-                // no message, yet the budget goes as if a code went out.
-                None => {
-                    self.outbox
-                        .withhold(a, CodePurpose::Verification, now)
-                        .await?
-                }
-            }
-        }
-        Ok(SignUp {
-            verify: to_verify,
-            proof: self.signup_proof(&hash),
-        })
-    }
-
-    /// The sign-up proof for a password hash: a MAC, so only OneAuth makes
-    /// it, of the hash (salted: one per sign-up).
-    fn signup_proof(&self, password_hash: &str) -> String {
-        oneauth_crypto::b64url(aws_lc_rs::hmac::sign(
-            &self.signup_key,
-            password_hash.as_bytes(),
-        ))
-    }
-
-    /// Whether `proof` is the sign-up proof of the identity's password.
-    fn made_the_signup(&self, identity: &Identity, proof: Option<&str>) -> bool {
-        match (identity.password_hash.as_deref(), proof) {
-            (Some(hash), Some(proof)) => {
-                oneauth_crypto::ct_eq(self.signup_proof(hash).as_bytes(), proof.as_bytes())
-            }
-            _ => false,
-        }
-    }
-
     /// Issues a code and queues its message; for `None` (no such account)
     /// the code is stored but nothing is sent.
     async fn send_code(
@@ -455,6 +267,20 @@ impl Identities {
                 now,
             )
             .await
+    }
+
+    /// Sends the code of `kind` to `address`, by the rules of its kind.
+    pub async fn send_proof_code(
+        &self,
+        kind: ProofCode,
+        address: &Address,
+        locale: Locale,
+        now: OffsetDateTime,
+    ) -> Result<()> {
+        match kind {
+            ProofCode::Verification => self.send_verification_code(address, locale, now).await,
+            ProofCode::Recovery => self.send_recovery_code(address, locale, now).await,
+        }
     }
 
     /// Sends a verification code to `address` if an active account has it;
@@ -731,127 +557,6 @@ impl Identities {
         metrics::counter!("oneauth_logins_total", "method" => m.name(), "outcome" => outcome)
             .increment(1);
         Ok((result?, m.amr()))
-    }
-
-    /// Starts a new login session. A fresh id on every login: the session
-    /// id rotates, so a fixated cookie is worth nothing.
-    pub async fn start_session(
-        &self,
-        identity: &Identity,
-        amr: &[&str],
-        now: OffsetDateTime,
-    ) -> Result<(String, Session)> {
-        let (token, hash) = self.minter.mint(TokenKind::Session, "ory_st_", now);
-        let session = Session {
-            id: uuid::Uuid::new_v4().to_string(),
-            token_hash: hash.0,
-            identity_id: identity.id.clone(),
-            authenticated_at: now.unix_timestamp(),
-            amr: amr.iter().map(|s| s.to_string()).collect(),
-            expires_at: now.unix_timestamp() + self.session_lifetime,
-        };
-        self.store.insert_session(&session).await?;
-        Ok((token, session))
-    }
-
-    /// The session of a successful login. The browser's previous session
-    /// (`previous`: its cookie value) ends and a new one with a new id
-    /// starts, so a session id planted before the login (fixation) is
-    /// worth nothing after it.
-    pub async fn log_in(
-        &self,
-        previous: Option<&str>,
-        identity: &Identity,
-        amr: &[&str],
-        now: OffsetDateTime,
-    ) -> Result<(String, Session)> {
-        if let Some(cookie) = previous
-            && let Some((old, _)) = self.session(cookie, now).await?
-        {
-            self.end_session(&old, now).await?;
-        }
-        self.start_session(identity, amr, now).await
-    }
-
-    /// Ends every other live session of the caller's identity; returns how
-    /// many ended.
-    pub async fn end_other_sessions(&self, current: &Session, now: OffsetDateTime) -> Result<u64> {
-        Ok(self
-            .store
-            .revoke_other_sessions(
-                &current.identity_id,
-                Some(&current.id),
-                now.unix_timestamp(),
-            )
-            .await?)
-    }
-
-    /// The live session and active identity behind a session cookie value.
-    pub async fn session(
-        &self,
-        cookie: &str,
-        now: OffsetDateTime,
-    ) -> Result<Option<(Session, Identity)>> {
-        let Some(TokenHash(hash)) = self.minter.check(TokenKind::Session, "ory_st_", cookie) else {
-            return Ok(None);
-        };
-        let Some(session) = self.store.get_session(&hash, now.unix_timestamp()).await? else {
-            return Ok(None);
-        };
-        let identity = self.store.get_identity(&session.identity_id).await?;
-        Ok(identity
-            .filter(|i| i.state == IdentityState::Active)
-            .map(|i| (session, i)))
-    }
-
-    pub async fn end_session(&self, session: &Session, now: OffsetDateTime) -> Result<()> {
-        Ok(self
-            .store
-            .revoke_session(&session.id, now.unix_timestamp())
-            .await?)
-    }
-
-    /// The identity's live sessions, `current` marking the caller's.
-    pub async fn sessions(
-        &self,
-        current: &Session,
-        now: OffsetDateTime,
-    ) -> Result<Vec<SessionInfo>> {
-        let all = self
-            .store
-            .list_sessions(&current.identity_id, now.unix_timestamp())
-            .await?;
-        Ok(all
-            .into_iter()
-            .map(|s| SessionInfo {
-                current: s.id == current.id,
-                id: s.id,
-                authenticated_at: s.authenticated_at,
-                expires_at: s.expires_at,
-                amr: s.amr,
-            })
-            .collect())
-    }
-
-    /// Ends one of the caller's own sessions; another identity's session
-    /// id is answered as not found.
-    pub async fn end_own_session(
-        &self,
-        current: &Session,
-        session_id: &str,
-        now: OffsetDateTime,
-    ) -> Result<()> {
-        let own = self
-            .store
-            .list_sessions(&current.identity_id, now.unix_timestamp())
-            .await?;
-        if !own.iter().any(|s| s.id == session_id) {
-            return Err(Error::NotFound("No such session.".into()));
-        }
-        Ok(self
-            .store
-            .revoke_session(session_id, now.unix_timestamp())
-            .await?)
     }
 }
 

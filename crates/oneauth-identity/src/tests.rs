@@ -496,34 +496,109 @@ fn registration_forms_get_what_they_asked_for() {
         password: PW.into(),
         ..Registration::default()
     };
+    let policy = PasswordPolicy { min_chars: 8 };
+    let problems = |rules, confirmation| reg.problems(rules, confirmation, &policy);
     let rules = FormRules {
         require_username: true,
         ..FormRules::default()
     };
     assert!(matches!(
-        reg.check_form(rules, None),
-        Err(Error::InvalidRequest(_))
+        problems(rules, None).first(),
+        Some(Invalid {
+            field: Field::Username,
+            problem: Problem::Missing,
+            error: Error::InvalidRequest(_)
+        })
     ));
-    assert!(reg.check_form(FormRules::default(), None).is_ok());
+    assert!(problems(FormRules::default(), None).is_empty());
     let confirm = FormRules {
         confirm_password: true,
         ..FormRules::default()
     };
+    assert!(!problems(confirm, None).is_empty(), "confirmation missing");
+    assert!(!problems(confirm, Some("typo")).is_empty());
+    assert!(problems(confirm, Some(PW)).is_empty());
     assert!(
-        reg.check_form(confirm, None).is_err(),
-        "confirmation missing"
-    );
-    assert!(reg.check_form(confirm, Some("typo")).is_err());
-    assert!(reg.check_form(confirm, Some(PW)).is_ok());
-    assert!(
-        reg.check_form(FormRules::default(), Some("typo")).is_err(),
+        !problems(FormRules::default(), Some("typo")).is_empty(),
         "a confirmation given is checked even when not required"
     );
     let named = FormRules {
         require_name: true,
         ..FormRules::default()
     };
-    assert!(reg.check_form(named, None).is_err());
+    assert!(!problems(named, None).is_empty());
+}
+
+/// Every field's problem at once, for the page; the API answers the first,
+/// the form's own demands before the identifiers and the password.
+#[test]
+fn registration_problems_name_each_field() {
+    let policy = PasswordPolicy { min_chars: 8 };
+    let reg = Registration {
+        email: Some("not an email".into()),
+        phone: Some("12".into()),
+        username: Some("x".into()),
+        name: None,
+        password: "password".into(),
+        verify: Some(VerifyMethod::Both),
+    };
+    let rules = FormRules {
+        confirm_password: true,
+        require_username: true,
+        require_name: true,
+    };
+    let found: Vec<(Field, Problem)> = reg
+        .problems(rules, Some("other"), &policy)
+        .into_iter()
+        .map(|i| (i.field, i.problem))
+        .collect();
+    assert_eq!(
+        found,
+        [
+            (Field::Name, Problem::Missing),
+            (Field::Confirmation, Problem::Differs),
+            (Field::Email, Problem::Malformed),
+            (Field::Phone, Problem::Malformed),
+            (Field::Username, Problem::Malformed),
+            (Field::Password, Problem::Weak(policy::Weakness::Common)),
+        ]
+    );
+    // Addresses the verification needs, and a password that is one of them.
+    let reg = Registration {
+        email: None,
+        phone: Some(" +86 138 0013 8000 ".into()),
+        password: "+8613800138000".into(),
+        verify: Some(VerifyMethod::Both),
+        ..Registration::default()
+    };
+    let first = reg
+        .problems(FormRules::default(), None, &policy)
+        .into_iter()
+        .map(|i| (i.field, i.problem, i.error.to_string()))
+        .collect::<Vec<_>>();
+    assert_eq!(first.len(), 2);
+    assert_eq!(first[0].0, Field::Email);
+    assert_eq!(first[0].1, Problem::Missing);
+    assert!(
+        first[0]
+            .2
+            .contains("An email address and a phone number are needed.")
+    );
+    assert_eq!(
+        first[1].1,
+        Problem::Weak(policy::Weakness::SameAsIdentifier)
+    );
+    // Without a verify method, an email or a phone will do.
+    let neither = Registration {
+        password: PW.into(),
+        ..Registration::default()
+    };
+    let only = neither.problems(FormRules::default(), None, &policy);
+    assert_eq!(only.len(), 1);
+    assert_eq!(
+        (only[0].field, only[0].problem),
+        (Field::Email, Problem::Missing)
+    );
 }
 
 fn retry_after<T: std::fmt::Debug>(r: Result<T>) -> u64 {

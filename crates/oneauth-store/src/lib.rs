@@ -6,11 +6,13 @@
 
 mod common;
 mod device;
+mod miniprogram;
 mod model;
 pub mod postgres;
 mod rows;
 pub mod sqlite;
 
+pub use miniprogram::MiniProgramStore;
 pub use model::*;
 
 use async_trait::async_trait;
@@ -400,6 +402,7 @@ pub trait Store:
     + CourierStore
     + Cleanup
     + RateLimitStore
+    + MiniProgramStore
     + Send
     + Sync
 {

@@ -23,6 +23,7 @@ mod flows;
 mod identities;
 mod keys;
 mod limits;
+mod miniprogram;
 mod sessions;
 mod social;
 mod tokens;

@@ -65,6 +65,8 @@ conformance!(
     device_codes_are_found_by_either_hash_and_answered_once,
     a_device_code_yields_its_tokens_once_under_concurrency,
     device_codes_go_with_their_client_and_expire,
+    platform_tokens_live_until_expiry_and_the_newest_wins,
+    merging_an_identity_moves_its_links_and_ends_its_access,
 );
 
 async fn on_sqlite<Fut: Future<Output = ()>>(test: impl FnOnce(Arc<dyn Store>) -> Fut) {
@@ -1699,4 +1701,62 @@ async fn device_codes_go_with_their_client_and_expire(store: Arc<dyn Store>) {
     assert!(store.get_device_code("dc-b").await.unwrap().is_some());
     assert!(store.delete_client("tv").await.unwrap());
     assert_eq!(store.get_device_code("dc-b").await.unwrap(), None);
+}
+
+async fn platform_tokens_live_until_expiry_and_the_newest_wins(store: Arc<dyn Store>) {
+    assert_eq!(
+        store.get_platform_token("wechat:wx1", 1).await.unwrap(),
+        None
+    );
+    store
+        .put_platform_token("wechat:wx1", b"sealed-1", 100)
+        .await
+        .unwrap();
+    let read = |key: &'static str, now: i64| {
+        let store = store.clone();
+        async move { store.get_platform_token(key, now).await.unwrap() }
+    };
+    assert_eq!(read("wechat:wx1", 99).await, Some(b"sealed-1".to_vec()));
+    assert_eq!(read("wechat:wx1", 100).await, None, "expired");
+    assert_eq!(read("wechat:wx2", 1).await, None, "per app");
+    store
+        .put_platform_token("wechat:wx1", b"sealed-2", 200)
+        .await
+        .unwrap();
+    assert_eq!(read("wechat:wx1", 150).await, Some(b"sealed-2".to_vec()));
+}
+
+async fn merging_an_identity_moves_its_links_and_ends_its_access(store: Arc<dyn Store>) {
+    store
+        .insert_identity(&identity("s", "alice@example.com"))
+        .await
+        .unwrap();
+    store
+        .insert_identity(&identity("into", "alice2@example.com"))
+        .await
+        .unwrap();
+    for l in [
+        link("wechat:union", "u1", "s"),
+        link("wechat:wx1", "o1", "s"),
+    ] {
+        store.insert_external_identity(&l).await.unwrap();
+    }
+    store.insert_tokens(&[refresh("t", 100)]).await.unwrap();
+    store.insert_session(&session("x", "s", 100)).await.unwrap();
+    assert!(store.merge_identity("s", "into").await.unwrap());
+    for (provider, subject) in [("wechat:union", "u1"), ("wechat:wx1", "o1")] {
+        let moved = store
+            .get_external_identity(provider, subject)
+            .await
+            .unwrap();
+        assert_eq!(moved.unwrap().identity_id, "into", "{provider}");
+    }
+    assert_eq!(store.get_identity("s").await.unwrap(), None);
+    assert_eq!(
+        store.get_token(TokenKind::Refresh, "t", 1).await.unwrap(),
+        None,
+        "the merged identity's tokens are gone"
+    );
+    assert!(store.list_sessions("s", 1).await.unwrap().is_empty());
+    assert!(!store.merge_identity("s", "into").await.unwrap(), "once");
 }

@@ -6,8 +6,8 @@
 
 pub mod cookie;
 mod csrf;
-mod device;
 pub mod i18n;
+mod landing;
 mod logout;
 mod pages;
 pub mod params;
@@ -74,7 +74,7 @@ pub fn router(state: UiState) -> Router {
         )
         .route("/assets/brand.css", get(brand_css_get))
         .route("/consent", get(consent_get).post(consent_post))
-        .route("/device", get(device::device_get).post(device::device_post))
+        .route("/device", get(pages::device_get).post(pages::device_post))
         .route("/error", get(error_get))
         .route("/logged-out", get(logged_out_get))
         .route("/logout", get(logout::logout_get).post(logout::logout_post))
@@ -261,10 +261,16 @@ pub(crate) fn error_page(c: Chrome<'_>, err: &Error) -> Response {
     res
 }
 
+/// The one status of an error on every page: its code's (400 for what a
+/// form got wrong, 401 for a wrong secret or code, 429 for a limit, …).
+pub(crate) fn status_of(err: &Error) -> StatusCode {
+    StatusCode::from_u16(err.code().http_status()).unwrap_or(StatusCode::BAD_REQUEST)
+}
+
 /// The error page for `err`, in the page's language.
 fn error_message<'a>(c: Chrome<'a>, err: &Error) -> (StatusCode, MessagePage<'a>) {
     let code = err.code();
-    let status = StatusCode::from_u16(code.http_status()).unwrap_or(StatusCode::BAD_REQUEST);
+    let status = status_of(err);
     let text = match err {
         Error::CsrfViolation => c.t.csrf_failed.to_owned(),
         Error::RateLimited { .. } => c.t.too_many_attempts.to_owned(),

@@ -17,11 +17,12 @@ mod webhook;
 
 use crate::Locale;
 use crate::identifier::Address;
-use crate::limit::{Limits, SendRule};
+use crate::limit::SendRule;
 use async_trait::async_trait;
 use oneauth_core::config::{Courier as CourierConfig, EmailProvider, SmsProvider};
 use oneauth_core::{Error, Result};
 use oneauth_crypto::SystemKeys;
+use oneauth_limit::Limiter;
 use oneauth_store::{Channel, CodePurpose, CourierMessage, MessageStatus, Store};
 use serde::{Deserialize, Serialize};
 use std::path::Path;
@@ -64,7 +65,7 @@ pub struct Outbox {
     code_minutes: u64,
     texts: MessageTexts,
     wake: Arc<Notify>,
-    limits: Arc<Limits>,
+    limits: Arc<Limiter>,
     budget: SendRule,
 }
 
@@ -78,7 +79,7 @@ impl Outbox {
         brand: &str,
         code_ttl_secs: u64,
         texts: MessageTexts,
-        limits: Arc<Limits>,
+        limits: Arc<Limiter>,
         budget: SendRule,
     ) -> Self {
         Self {

@@ -14,12 +14,12 @@ async fn store() -> (tempfile::TempDir, Arc<dyn Store>, Arc<SystemKeys>) {
 }
 
 /// Budgets in memory; the tests send freely.
-fn unlimited(store: &Arc<dyn Store>) -> Arc<Limits> {
+fn unlimited(store: &Arc<dyn Store>) -> Arc<Limiter> {
     let cfg = oneauth_core::config::Limits {
         backend: oneauth_core::config::LimitBackend::Memory,
         ..Default::default()
     };
-    Arc::new(Limits::new(&cfg, store.clone()))
+    Arc::new(Limiter::new(&cfg, store.clone()))
 }
 
 /// (signature header, body) of each request a receiver accepted.

@@ -6,6 +6,7 @@
 //! ([`social`]).
 
 pub mod email_code;
+pub mod miniprogram;
 pub mod password;
 pub mod sms_code;
 pub mod social;

@@ -214,8 +214,8 @@ impl AuthorizationServer {
         let rule = GuessRule::from_config(&self.config.codes);
         let at = now.unix_timestamp();
         let from = ip.map_or_else(|| "unknown".to_owned(), ip_key);
-        let charged = self
-            .limits
+        let budgets = self.limits.budgets();
+        let charged = budgets
             .spend(GUESSES, &from, |b| rule.charge(b, at).map(|n| (n, n)))
             .await?;
         let found = match parse_user_code(raw) {
@@ -230,7 +230,7 @@ impl AuthorizationServer {
             metrics::counter!("oneauth_device_user_code_failures_total").increment(1);
             return Err(Error::InvalidUserCode);
         };
-        self.limits
+        budgets
             .spend(GUESSES, &from, |b| Ok((rule.refund(b, &charged), ())))
             .await?;
         Ok(found)

@@ -20,6 +20,7 @@ mod keys_and_jwt;
 mod limits;
 mod listeners;
 mod logout;
+mod miniprogram;
 mod native_cli;
 mod no_secrets_in_logs;
 mod openidconnect_client;

@@ -5,11 +5,12 @@
 //! limited and what an answer does are the authorization server's
 //! (`oneauth_oauth2::grant::device_code`).
 
-use crate::pages::signed_in;
+use super::settings::signed_in;
+use super::{FormClass, FormCtx, again};
 use crate::{Chrome, MessagePage, PageQuery, UiState, csrf, error_page, lang, page, render};
 use askama::Template;
 use axum::Extension;
-use axum::extract::{Form, State};
+use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Redirect, Response};
 use axum_extra::extract::CookieJar;
@@ -77,36 +78,47 @@ pub async fn device_get(
     (jar, render(StatusCode::OK, page)).into_response()
 }
 
+/// `POST /device`: the answer. The user-code guess is charged by the
+/// authorization server, not as a login attempt.
+pub struct DeviceForm;
+
+impl FormClass for DeviceForm {
+    const FROM_LOGIN_REQUEST: bool = false;
+    fn attempt(_: &HashMap<String, String>) -> Option<String> {
+        None
+    }
+}
+
 /// The answer: `action` is `allow` or `deny`.
 pub async fn device_post(
     State(state): State<UiState>,
     Extension(ip): Extension<ClientIp>,
-    headers: HeaderMap,
-    jar: CookieJar,
-    Form(form): Form<HashMap<String, String>>,
+    ctx: FormCtx<DeviceForm>,
 ) -> Response {
-    let t = lang(&headers, None);
-    let c = state.chrome(t, false);
-    if !csrf::verify(&state, &jar, form.get("csrf_token").map(String::as_str)) {
-        return error_page(c, &Error::CsrfViolation);
-    }
-    let user_code = form.get("user_code").cloned().unwrap_or_default();
-    let Some((session, identity)) = signed_in(&state, &jar).await else {
+    let c = state.chrome(ctx.t, false);
+    let user_code = ctx.form.get("user_code").cloned().unwrap_or_default();
+    let Some((session, identity)) = signed_in(&state, &ctx.jar).await else {
         return Redirect::to(&login_then_back(&state, &user_code)).into_response();
     };
-    let approve = match form.get("action").map(String::as_str) {
+    let approve = match ctx.form.get("action").map(String::as_str) {
         Some("allow") => true,
         Some("deny") => false,
         _ => return error_page(c, &Error::InvalidRequest("Choose allow or deny.".into())),
     };
-    let now = state.clock.now();
     let answered = state
         .server
-        .answer_device(&user_code, Some(ip.0), approve, (&session, &identity), now)
+        .answer_device(
+            &user_code,
+            Some(ip.0),
+            approve,
+            (&session, &identity),
+            ctx.now,
+        )
         .await;
     if let Err(e) = answered {
-        return refused(&state, c, jar, user_code, &e);
+        return refused(&state, c, ctx.jar, user_code, &e);
     }
+    let t = ctx.t;
     let (heading, text) = if approve {
         (t.device_approved, t.device_approved_text)
     } else {
@@ -126,36 +138,35 @@ pub async fn device_post(
     )
 }
 
-/// The code form, empty or with what was typed and why it failed.
-fn entry<'a>(
+/// The code form: empty, or with what was typed and the wrong code's
+/// words and status ([`again`]).
+fn entry(
     state: &UiState,
-    c: Chrome<'a>,
+    c: Chrome<'_>,
     jar: CookieJar,
     user_code: String,
-    error: Option<&'a str>,
+    wrong: Option<&Error>,
 ) -> Response {
     let (jar, csrf_token) = csrf::ensure(state, jar);
-    let status = if error.is_some() {
-        StatusCode::BAD_REQUEST
-    } else {
-        StatusCode::OK
-    };
     let page = DevicePage {
         c,
         csrf_token,
         user_code,
-        error,
+        error: wrong.map(|_| c.t.wrong_user_code),
         client_name: None,
         scopes: vec![],
     };
-    (jar, render(status, page)).into_response()
+    match wrong {
+        Some(e) => again(jar, e, page),
+        None => (jar, render(StatusCode::OK, page)).into_response(),
+    }
 }
 
 /// A wrong code goes back to the form; anything else (too many wrong
 /// codes, the store down) is the error page.
 fn refused(state: &UiState, c: Chrome<'_>, jar: CookieJar, raw: String, e: &Error) -> Response {
     match e {
-        Error::InvalidUserCode => entry(state, c, jar, raw, Some(c.t.wrong_user_code)),
+        Error::InvalidUserCode => entry(state, c, jar, raw, Some(e)),
         e => error_page(c, e),
     }
 }
