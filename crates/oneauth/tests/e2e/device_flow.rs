@@ -396,3 +396,36 @@ async fn the_device_page_speaks_chinese_with_labels() {
         "{html}"
     );
 }
+
+#[test]
+fn the_cli_registers_a_device_client() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_oneauth"))
+        .arg("--data-dir")
+        .arg(dir.path())
+        .args([
+            "clients",
+            "create",
+            "--id",
+            "my-cli",
+            "--grant-type",
+            &format!("{GRANT},refresh_token"),
+            "--scope",
+            "openid,offline",
+            "--token-endpoint-auth-method",
+            "none",
+        ])
+        .env(
+            "ONEAUTH_SECRETS__SYSTEM",
+            "test-system-secret-0123456789abcdef",
+        )
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8(out.stdout).unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(stdout.contains(GRANT), "{stdout}");
+}
