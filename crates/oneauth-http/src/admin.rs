@@ -11,6 +11,7 @@ use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use oneauth_core::Error;
 use oneauth_oauth2::client::{ClientRegistration, ClientView};
+use oneauth_proto::id::{ClientId, IdentityId};
 use serde::{Deserialize, Serialize};
 
 /// Rejects requests without the configured admin token (when one is set).
@@ -63,43 +64,36 @@ pub async fn clients_post(
 }
 
 pub async fn clients_get(State(app): State<AppState>) -> ApiResult<Json<Vec<ClientView>>> {
-    let clients = app.server.store.list_clients().await?;
-    Ok(Json(
-        clients
-            .into_iter()
-            .map(|c| ClientView::new(c, None))
-            .collect(),
-    ))
+    Ok(Json(app.server.list_clients().await?))
 }
 
-fn no_client(id: &str) -> ApiError {
+fn no_client(id: &ClientId) -> ApiError {
     ApiError(Error::NotFound(format!("No client `{id}`.")))
 }
 
 pub async fn client_get(
     State(app): State<AppState>,
-    Path(id): Path<String>,
+    Path(id): Path<ClientId>,
 ) -> ApiResult<Json<ClientView>> {
-    let client = app
+    let view = app
         .server
-        .store
-        .get_client(&id)
+        .client_view(&id)
         .await?
         .ok_or_else(|| no_client(&id))?;
-    Ok(Json(ClientView::new(client, None)))
+    Ok(Json(view))
 }
 
 pub async fn client_put(
     State(app): State<AppState>,
-    Path(id): Path<String>,
+    Path(id): Path<ClientId>,
     ApiJson(reg): ApiJson<ClientRegistration>,
 ) -> ApiResult<Json<ClientView>> {
-    if reg.client_id.as_deref().is_some_and(|c| c != id) {
+    if reg.client_id.as_deref().is_some_and(|c| c != id.as_str()) {
         return Err(Error::InvalidClientMetadata("client_id cannot be changed.".into()).into());
     }
     let view = app
         .server
-        .update_client(&id, reg, app.clock.now())
+        .update_client(id.as_str(), reg, app.clock.now())
         .await?
         .ok_or_else(|| no_client(&id))?;
     Ok(Json(view))
@@ -107,9 +101,9 @@ pub async fn client_put(
 
 pub async fn client_delete(
     State(app): State<AppState>,
-    Path(id): Path<String>,
+    Path(id): Path<ClientId>,
 ) -> ApiResult<StatusCode> {
-    if app.server.store.delete_client(&id).await? {
+    if app.server.delete_client(&id).await? {
         Ok(StatusCode::NO_CONTENT)
     } else {
         Err(no_client(&id))
@@ -156,8 +150,7 @@ pub async fn identities_post(
 ) -> ApiResult<Response> {
     let identity = app
         .server
-        .identities
-        .create(
+        .create_identity(
             &body.email,
             body.password.as_deref(),
             body.name,
@@ -168,22 +161,21 @@ pub async fn identities_post(
 }
 
 pub async fn identities_get(State(app): State<AppState>) -> ApiResult<Json<Vec<IdentityView>>> {
-    let all = app.server.store.list_identities().await?;
+    let all = app.server.list_identities().await?;
     Ok(Json(all.into_iter().map(IdentityView::from).collect()))
 }
 
-fn no_identity(id: &str) -> ApiError {
+fn no_identity(id: &IdentityId) -> ApiError {
     ApiError(Error::NotFound(format!("No identity `{id}`.")))
 }
 
 pub async fn identity_get(
     State(app): State<AppState>,
-    Path(id): Path<String>,
+    Path(id): Path<IdentityId>,
 ) -> ApiResult<Json<IdentityView>> {
     let identity = app
         .server
-        .identities
-        .get(&id)
+        .identity(&id)
         .await?
         .ok_or_else(|| no_identity(&id))?;
     Ok(Json(identity.into()))
@@ -191,9 +183,9 @@ pub async fn identity_get(
 
 pub async fn identity_delete(
     State(app): State<AppState>,
-    Path(id): Path<String>,
+    Path(id): Path<IdentityId>,
 ) -> ApiResult<StatusCode> {
-    if app.server.store.delete_identity(&id).await? {
+    if app.server.delete_identity(&id).await? {
         Ok(StatusCode::NO_CONTENT)
     } else {
         Err(no_identity(&id))
@@ -210,22 +202,12 @@ pub struct IdentityPatch {
 /// tokens at once.
 pub async fn identity_patch(
     State(app): State<AppState>,
-    Path(id): Path<String>,
+    Path(id): Path<IdentityId>,
     ApiJson(body): ApiJson<IdentityPatch>,
 ) -> ApiResult<Json<IdentityView>> {
-    let now = app.clock.now().unix_timestamp();
-    if !app
-        .server
-        .store
-        .set_identity_state(&id, body.state, now)
-        .await?
-    {
-        return Err(no_identity(&id));
-    }
     let identity = app
         .server
-        .identities
-        .get(&id)
+        .set_identity_state(&id, body.state, app.clock.now())
         .await?
         .ok_or_else(|| no_identity(&id))?;
     Ok(Json(identity.into()))

@@ -13,9 +13,8 @@ use oneauth_oauth2::grant::device_code::DeviceAuthorization;
 use oneauth_proto::ErrorBody;
 use serde::Deserialize;
 
-/// RFC 8628 §3.1 device authorization request.
+/// RFC 8628 §3.1 device authorization request, each parameter at most once.
 #[derive(Deserialize, utoipa::ToSchema)]
-#[allow(dead_code)] // documents the form; the handler reads it as parameters
 pub struct DeviceAuthorizationForm {
     /// A public client names itself; a confidential one authenticates as
     /// at the token endpoint (Basic, or `client_secret` here).
@@ -43,20 +42,17 @@ pub struct DeviceAuthorizationForm {
 pub async fn device_authorization_post(
     State(app): State<AppState>,
     basic: BasicAuth,
-    OAuthForm(params): OAuthForm,
+    OAuthForm(form): OAuthForm<DeviceAuthorizationForm>,
 ) -> ApiResult<Response> {
-    let client = app
-        .server
-        .authenticate_client(&basic.credentials(&params))
-        .await?;
+    let credentials = basic.credentials(form.client_id, form.client_secret);
+    let client = app.server.authenticate_client(&credentials).await?;
     app.server
         .limits
         .client_request(&client.client_id, app.clock.now())
         .await?;
-    let scope = params.get("scope").map(String::as_str);
     let started = app
         .server
-        .authorize_device(&client, scope, app.clock.now())
+        .authorize_device(&client, form.scope.as_deref(), app.clock.now())
         .await?;
     Ok(no_store(Json(started)))
 }

@@ -9,7 +9,7 @@ use axum::http::header;
 use axum::http::request::Parts;
 use base64::Engine as _;
 use oneauth_core::Error;
-use oneauth_oauth2::client::ClientCredentials;
+use oneauth_oauth2::client::{ClientCredentials, ClientId};
 use serde::de::DeserializeOwned;
 use std::collections::HashMap;
 
@@ -32,11 +32,18 @@ async fn body<S: Send + Sync>(req: Request, state: &S) -> Result<Bytes, ApiError
     })
 }
 
-/// An `application/x-www-form-urlencoded` body as OAuth 2.0 sends it. A
-/// parameter given twice is refused (RFC 6749 §3.1, §3.2).
-pub struct OAuthForm(pub HashMap<String, String>);
+/// Parameters of a form or query, each name once.
+pub type Params = HashMap<String, String>;
 
-impl<S: Send + Sync> FromRequest<S> for OAuthForm {
+/// An `application/x-www-form-urlencoded` body as OAuth 2.0 sends it, as a
+/// map or a form type (such as [`TokenForm`]) whose fields are the
+/// parameters. A parameter given twice is refused (RFC 6749 §3.1, §3.2);
+/// unknown ones are ignored (§3.2).
+///
+/// [`TokenForm`]: oneauth_proto::oauth2::TokenForm
+pub struct OAuthForm<T = Params>(pub T);
+
+impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for OAuthForm<T> {
     type Rejection = ApiError;
 
     async fn from_request(req: Request, state: &S) -> Result<Self, Self::Rejection> {
@@ -47,18 +54,32 @@ impl<S: Send + Sync> FromRequest<S> for OAuthForm {
             .into());
         }
         let bytes = body(req, state).await?;
-        Ok(Self(parse_params(&bytes)?))
+        form_from(parse_params(&bytes)?).map(Self)
     }
+}
+
+/// A form type from unique parameters: each field is the parameter of its
+/// name. Form types have optional string fields only, so this fails only
+/// for a type that asks for more.
+pub fn form_from<T: DeserializeOwned>(params: Params) -> Result<T, ApiError> {
+    // Through a JSON object of strings: serde's own map deserializer does
+    // not take a string for an `Option` field.
+    let object = params
+        .into_iter()
+        .map(|(k, v)| (k, serde_json::Value::String(v)))
+        .collect();
+    serde_json::from_value(serde_json::Value::Object(object))
+        .map_err(|e| ApiError(Error::InvalidRequest(format!("The form is invalid: {e}"))))
 }
 
 /// Parameters of a form body or a query string (`OAuthForm`, `OAuthQuery`;
 /// a plain function so the fuzz targets call the same code).
-pub fn parse_params(bytes: &[u8]) -> Result<HashMap<String, String>, ApiError> {
+pub fn parse_params(bytes: &[u8]) -> Result<Params, ApiError> {
     unique_params(url::form_urlencoded::parse(bytes).into_owned().collect())
 }
 
 /// Builds a map, refusing repeated parameters.
-pub fn unique_params(pairs: Vec<(String, String)>) -> Result<HashMap<String, String>, ApiError> {
+pub fn unique_params(pairs: Vec<(String, String)>) -> Result<Params, ApiError> {
     let mut map = HashMap::with_capacity(pairs.len());
     for (k, v) in pairs {
         if map.insert(k.clone(), v).is_some() {
@@ -69,7 +90,7 @@ pub fn unique_params(pairs: Vec<(String, String)>) -> Result<HashMap<String, Str
 }
 
 /// Query parameters with the same rule.
-pub struct OAuthQuery(pub HashMap<String, String>);
+pub struct OAuthQuery(pub Params);
 
 impl<S: Send + Sync> FromRequestParts<S> for OAuthQuery {
     type Rejection = ApiError;
@@ -189,12 +210,17 @@ pub fn parse_basic(value: &str) -> Result<Option<(String, String)>, ApiError> {
 }
 
 impl BasicAuth {
-    /// Client credentials from the header and the body's parameters.
-    pub fn credentials(self, params: &HashMap<String, String>) -> ClientCredentials {
+    /// Client credentials from the header and the body's `client_id` and
+    /// `client_secret`.
+    pub fn credentials(
+        self,
+        body_id: Option<String>,
+        body_secret: Option<String>,
+    ) -> ClientCredentials {
         ClientCredentials {
-            basic: self.0,
-            body_id: params.get("client_id").cloned(),
-            body_secret: params.get("client_secret").cloned(),
+            basic: self.0.map(|(id, secret)| (ClientId::new(id), secret)),
+            body_id: body_id.map(ClientId::new),
+            body_secret,
         }
     }
 }
@@ -313,6 +339,18 @@ mod tests {
         assert_eq!(map["b"], " x y");
         assert_eq!(map["c"], "");
         assert!(parse_params(b"a=1&b=2&a=1").is_err());
+    }
+
+    #[test]
+    fn a_form_type_takes_its_parameters_and_ignores_others() {
+        let form: oneauth_proto::oauth2::TokenForm =
+            form_from(parse_params(b"grant_type=refresh_token&refresh_token=r%2B1&x=y").unwrap())
+                .unwrap();
+        assert_eq!(form.grant_type.as_deref(), Some("refresh_token"));
+        assert_eq!(form.refresh_token.as_deref(), Some("r+1"));
+        assert_eq!(form.code, None);
+        let empty: oneauth_proto::oauth2::TokenForm = form_from(Params::new()).unwrap();
+        assert_eq!(empty.grant_type, None);
     }
 
     #[test]

@@ -24,7 +24,7 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::{MethodRouter, delete, get, patch, post};
 use axum_extra::extract::CookieJar;
 use oneauth_identity::identifier::Address;
-use oneauth_identity::{FormRules, ProofCode, Registration, SessionInfo, VerifyMethod};
+use oneauth_identity::{FormRules, ProofCode, Registration, SessionInfo};
 use oneauth_oauth2::login::Landing;
 use oneauth_proto::ErrorBody;
 use oneauth_proto::identity::{
@@ -210,11 +210,7 @@ pub async fn registration_post(
         username: body.username,
         name: body.name,
         password: body.password,
-        verify: body.verify_method.map(|v| match v {
-            oneauth_proto::identity::VerifyMethod::Email => VerifyMethod::Email,
-            oneauth_proto::identity::VerifyMethod::Phone => VerifyMethod::Phone,
-            oneauth_proto::identity::VerifyMethod::Both => VerifyMethod::Both,
-        }),
+        verify: body.verify_method,
     };
     let rules = FormRules {
         confirm_password: body.confirm_password,

@@ -93,11 +93,12 @@ pub fn public_router(app: AppState) -> Router {
         .route("/oauth/native/cli", post(public::native_cli_post))
         .route(
             "/api/oauth/miniprogram/login",
-            post(miniprogram::miniprogram_login_post),
+            limit::token_requests(&app, post(miniprogram::miniprogram_login_post)),
         )
         .route(
             "/api/oauth/miniprogram/phone",
-            post(miniprogram::miniprogram_phone_post),
+            // Each binding spends the platform's quota: the token endpoint's limit.
+            limit::token_requests(&app, post(miniprogram::miniprogram_phone_post)),
         )
         .route("/userinfo", get(public::userinfo).post(public::userinfo))
         .route("/api/hydra/login", get(public::login_request_get))

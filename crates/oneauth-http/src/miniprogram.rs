@@ -10,12 +10,10 @@
 use crate::AppState;
 use crate::error::ApiResult;
 use crate::extract::{Bearer, CookielessJson};
-use axum::Extension;
+use crate::public::no_store;
 use axum::Json;
 use axum::extract::State;
-use axum::http::header;
-use axum::response::{IntoResponse, Response};
-use oneauth_core::net::ClientIp;
+use axum::response::Response;
 use oneauth_oauth2::miniprogram::{MiniProgramLogin, MiniProgramPhone, PhoneBinding};
 use oneauth_proto::{ErrorBody, TokenResponse};
 
@@ -37,20 +35,10 @@ use oneauth_proto::{ErrorBody, TokenResponse};
 )]
 pub async fn miniprogram_login_post(
     State(app): State<AppState>,
-    Extension(ip): Extension<ClientIp>,
     CookielessJson(body): CookielessJson<MiniProgramLogin>,
 ) -> ApiResult<Response> {
-    let now = app.clock.now();
-    app.server.limits.token_request(Some(ip.0), now).await?;
-    let tokens = app.server.miniprogram_login(body, now).await?;
-    Ok((
-        [
-            (header::CACHE_CONTROL, "no-store"),
-            (header::PRAGMA, "no-cache"),
-        ],
-        Json(tokens),
-    )
-        .into_response())
+    let tokens = app.server.miniprogram_login(body, app.clock.now()).await?;
+    Ok(no_store(Json(tokens)))
 }
 
 /// Binds the phone number of the `getPhoneNumber` button's code to the
@@ -72,12 +60,9 @@ pub async fn miniprogram_login_post(
 )]
 pub async fn miniprogram_phone_post(
     State(app): State<AppState>,
-    Extension(ip): Extension<ClientIp>,
     Bearer(token): Bearer,
     CookielessJson(body): CookielessJson<MiniProgramPhone>,
 ) -> ApiResult<Json<PhoneBinding>> {
     let now = app.clock.now();
-    // Each binding spends the platform's quota: the token endpoint's limit.
-    app.server.limits.token_request(Some(ip.0), now).await?;
     Ok(Json(app.server.miniprogram_phone(&token, body, now).await?))
 }

@@ -11,58 +11,17 @@ use axum::extract::State;
 use axum::http::header;
 use axum::response::{IntoResponse, Response};
 use oneauth_core::Config;
-use serde::Deserialize;
-use utoipa::OpenApi;
+use oneauth_oauth2::logout::EndSessionRequest;
 use utoipa::openapi::path::{Operation, ParameterIn};
 use utoipa::openapi::request_body::RequestBodyBuilder;
 use utoipa::openapi::security::{ApiKey, ApiKeyValue, HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::openapi::server::Server;
 use utoipa::openapi::{Content, Ref, RefOr, ResponseBuilder};
-
-/// The token endpoint's form (RFC 6749 §4.1.3, §6, §4.4). It is parsed as
-/// a map of unique parameters; this type only describes it.
-#[derive(Deserialize, utoipa::ToSchema)]
-#[allow(dead_code)]
-pub struct TokenForm {
-    /// `authorization_code`, `refresh_token` or `client_credentials`.
-    grant_type: String,
-    code: Option<String>,
-    redirect_uri: Option<String>,
-    code_verifier: Option<String>,
-    refresh_token: Option<String>,
-    scope: Option<String>,
-    /// For `none` and `client_secret_post` client authentication.
-    client_id: Option<String>,
-    /// For `client_secret_post`.
-    client_secret: Option<String>,
-}
-
-/// The introspection (RFC 7662 §2.1) and revocation (RFC 7009 §2.1) form.
-#[derive(Deserialize, utoipa::ToSchema)]
-#[allow(dead_code)]
-pub struct TokenParamsForm {
-    token: String,
-    /// `access_token` or `refresh_token`.
-    token_type_hint: Option<String>,
-    client_id: Option<String>,
-    client_secret: Option<String>,
-}
-
-/// RP-Initiated Logout by form POST (OIDC RP-Initiated Logout 1.0 §2):
-/// the parameters the GET takes in its query. Describes the form only.
-#[derive(Deserialize, utoipa::ToSchema)]
-#[allow(dead_code)]
-pub struct EndSessionForm {
-    id_token_hint: Option<String>,
-    client_id: Option<String>,
-    /// Registered for the client.
-    post_logout_redirect_uri: Option<String>,
-    state: Option<String>,
-}
+use utoipa::{OpenApi, ToSchema};
 
 #[derive(OpenApi)]
 #[openapi(
-    components(schemas(EndSessionForm)),
+    components(schemas(EndSessionRequest)),
     info(
         title = "OneAuth public API",
         description = "The public listener of OneAuth: standard OAuth 2.0 / OpenID Connect, the integration guide's endpoints, the login and consent challenges for a custom UI, and the identity API a custom login UI uses instead of the built-in pages.\n\nEvery error is `{\"error\", \"error_description\", \"code\"}` with the HTTP status of the code's range (4xxx → 400 but 44xx → 4xx, 2xxx → 401, 3xxx → 403, 5xxx → 500 but 55xx → 5xx); a 429 has no `code` and carries `Retry-After`.\n\nIdentity API requests with a body must be `application/json`, and state-changing ones are refused when their `Origin` is neither OneAuth's nor a registered client's.",
@@ -128,22 +87,7 @@ pub fn document(config: &Config) -> utoipa::openapi::OpenApi {
     doc.servers = Some(vec![Server::new(
         config.issuer.as_str().trim_end_matches('/'),
     )]);
-    let components = doc.components.get_or_insert_with(Default::default);
-    components.add_security_scheme(
-        "session_cookie",
-        SecurityScheme::ApiKey(ApiKey::Cookie(ApiKeyValue::with_description(
-            config.session.cookie_name.clone(),
-            "The login session cookie, set by a login.".to_owned(),
-        ))),
-    );
-    components.add_security_scheme(
-        "bearer",
-        SecurityScheme::Http(HttpBuilder::new().scheme(HttpAuthScheme::Bearer).build()),
-    );
-    components.add_security_scheme(
-        "client_secret_basic",
-        SecurityScheme::Http(HttpBuilder::new().scheme(HttpAuthScheme::Basic).build()),
-    );
+    add_security_schemes(&mut doc, config);
     // One handler serves both paths; the guide uses the second.
     if let Some(item) = doc.paths.paths.get("/oauth2/token").cloned() {
         let mut guide = item;
@@ -166,7 +110,7 @@ pub fn document(config: &Config) -> utoipa::openapi::OpenApi {
             RequestBodyBuilder::new()
                 .content(
                     "application/x-www-form-urlencoded",
-                    Content::new(Some(Ref::from_schema_name("EndSessionForm"))),
+                    Content::new(Some(Ref::from_schema_name(EndSessionRequest::name()))),
                 )
                 .build()
                 .into(),
@@ -206,6 +150,27 @@ pub fn document(config: &Config) -> utoipa::openapi::OpenApi {
         }
     }
     doc
+}
+
+/// The session cookie (by its configured name), bearer tokens and client
+/// Basic authentication.
+fn add_security_schemes(doc: &mut utoipa::openapi::OpenApi, config: &Config) {
+    let components = doc.components.get_or_insert_with(Default::default);
+    components.add_security_scheme(
+        "session_cookie",
+        SecurityScheme::ApiKey(ApiKey::Cookie(ApiKeyValue::with_description(
+            config.session.cookie_name.clone(),
+            "The login session cookie, set by a login.".to_owned(),
+        ))),
+    );
+    components.add_security_scheme(
+        "bearer",
+        SecurityScheme::Http(HttpBuilder::new().scheme(HttpAuthScheme::Bearer).build()),
+    );
+    components.add_security_scheme(
+        "client_secret_basic",
+        SecurityScheme::Http(HttpBuilder::new().scheme(HttpAuthScheme::Basic).build()),
+    );
 }
 
 /// The answers every operation can give before its handler runs, from the

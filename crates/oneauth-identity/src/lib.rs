@@ -47,25 +47,7 @@ impl Locale {
     }
 }
 
-/// Which addresses a registration must prove control of (the guide's
-/// `verify_method`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum VerifyMethod {
-    Email,
-    Phone,
-    Both,
-}
-
-impl VerifyMethod {
-    pub fn parse(s: &str) -> Option<Self> {
-        match s {
-            "email" => Some(Self::Email),
-            "phone" => Some(Self::Phone),
-            "both" => Some(Self::Both),
-            _ => None,
-        }
-    }
-}
+pub use oneauth_proto::identity::VerifyMethod;
 
 /// The codes a person asks for at an address, outside a login.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -28,7 +28,8 @@ pub struct LoginRequest {
     pub subject: String,
     pub login_hint: Option<String>,
     pub ui_locales: Option<String>,
-    pub prompt: Vec<String>,
+    #[schema(value_type = Vec<String>)]
+    pub prompt: Vec<oneauth_proto::oauth2::Prompt>,
     pub max_age: Option<i64>,
 }
 

@@ -3,17 +3,13 @@
 
 use crate::{AuthorizationServer, R};
 use oneauth_core::Error;
+use oneauth_core::config::AccessTokenStrategy;
+pub use oneauth_proto::id::ClientId;
+pub use oneauth_proto::oauth2::{AuthMethod, GrantType, ResponseType};
 use oneauth_store::Client;
 use serde::{Deserialize, Serialize};
+use std::str::FromStr;
 use time::OffsetDateTime;
-
-pub const AUTH_METHODS: [&str; 3] = ["client_secret_basic", "client_secret_post", "none"];
-pub const GRANT_TYPES: [&str; 4] = [
-    "authorization_code",
-    "refresh_token",
-    "client_credentials",
-    crate::grant::device_code::GRANT_TYPE,
-];
 
 /// RFC 7591 client metadata as submitted. Missing fields get Hydra's defaults.
 #[derive(Debug, Clone, Default, Deserialize, Serialize)]
@@ -120,13 +116,18 @@ pub fn home_origin(registered: &[String]) -> Option<String> {
     })
 }
 
-fn check_in(kind: &str, values: &[String], allowed: &[&str]) -> R<()> {
-    match values.iter().find(|v| !allowed.contains(&v.as_str())) {
-        Some(v) => Err(Error::InvalidClientMetadata(format!(
-            "unsupported {kind} `{v}`"
-        ))),
-        None => Ok(()),
+/// Registered values of a closed set, `default` when none are given.
+fn parse_values<T: FromStr>(kind: &str, values: &[String], default: T) -> R<Vec<T>> {
+    if values.is_empty() {
+        return Ok(vec![default]);
     }
+    values.iter().map(|v| parse_value(kind, v)).collect()
+}
+
+fn parse_value<T: FromStr>(kind: &str, value: &str) -> R<T> {
+    value
+        .parse()
+        .map_err(|_| Error::InvalidClientMetadata(format!("unsupported {kind} `{value}`")))
 }
 
 impl AuthorizationServer {
@@ -189,35 +190,15 @@ impl AuthorizationServer {
         existing: Option<&Client>,
         now: OffsetDateTime,
     ) -> R<(Client, Option<String>)> {
-        if client_id.is_empty()
-            || client_id.len() > 255
-            || client_id
-                .chars()
-                .any(|c| c.is_control() || c.is_whitespace())
-        {
-            return Err(Error::InvalidClientMetadata(
-                "client_id must be 1–255 visible characters".into(),
-            ));
-        }
-        let or = |v: Vec<String>, d: &[&str]| {
-            if v.is_empty() {
-                d.iter().map(|s| s.to_string()).collect()
-            } else {
-                v
-            }
+        check_client_id(&client_id)?;
+        let grant_types =
+            parse_values("grant type", &reg.grant_types, GrantType::AuthorizationCode)?;
+        let response_types =
+            parse_values("response type", &reg.response_types, ResponseType::Code)?;
+        let method = match &reg.token_endpoint_auth_method {
+            Some(m) => parse_value("token_endpoint_auth_method", m)?,
+            None => AuthMethod::ClientSecretBasic,
         };
-        let grant_types = or(reg.grant_types, &["authorization_code"]);
-        let response_types = or(reg.response_types, &["code"]);
-        let method = reg
-            .token_endpoint_auth_method
-            .unwrap_or_else(|| "client_secret_basic".into());
-        check_in("grant type", &grant_types, &GRANT_TYPES)?;
-        check_in("response type", &response_types, &["code"])?;
-        check_in(
-            "token_endpoint_auth_method",
-            std::slice::from_ref(&method),
-            &AUTH_METHODS,
-        )?;
         for uri in reg
             .redirect_uris
             .iter()
@@ -225,20 +206,13 @@ impl AuthorizationServer {
         {
             check_redirect_uri(uri, self.config.allow_http_redirect_uris)?;
         }
-        if grant_types.iter().any(|g| g == "authorization_code") && reg.redirect_uris.is_empty() {
+        if grant_types.contains(&GrantType::AuthorizationCode) && reg.redirect_uris.is_empty() {
             return Err(Error::InvalidClientMetadata(
                 "the authorization_code grant needs at least one redirect URI".into(),
             ));
         }
-        if method == "none" && reg.allow_no_pkce {
-            return Err(Error::InvalidClientMetadata(
-                "a public client cannot go without PKCE (allow_no_pkce)".into(),
-            ));
-        }
-        if method == "none" && grant_types.iter().any(|g| g == "client_credentials") {
-            return Err(Error::InvalidClientMetadata(
-                "a public client cannot use client_credentials".into(),
-            ));
+        if method == AuthMethod::None {
+            check_public_client(&grant_types, reg.allow_no_pkce)?;
         }
         if let Some(alg) = &reg.id_token_signed_response_alg
             && oneauth_core::config::SigningAlg::parse(alg).is_none()
@@ -247,13 +221,14 @@ impl AuthorizationServer {
                 "unsupported id_token_signed_response_alg `{alg}`"
             )));
         }
-        if let Some(s) = &reg.access_token_strategy
-            && oneauth_core::config::AccessTokenStrategy::parse(s).is_none()
-        {
-            return Err(Error::InvalidClientMetadata(format!(
-                "access_token_strategy must be opaque or jwt, not `{s}`"
-            )));
-        }
+        let access_token_strategy = match &reg.access_token_strategy {
+            Some(s) => Some(AccessTokenStrategy::parse(s).ok_or_else(|| {
+                Error::InvalidClientMetadata(format!(
+                    "access_token_strategy must be opaque or jwt, not `{s}`"
+                ))
+            })?),
+            None => None,
+        };
         // A client may be allowed no more scopes than one request may name.
         let scope = crate::parse_scope(
             reg.scope
@@ -261,25 +236,7 @@ impl AuthorizationServer {
                 .unwrap_or("openid offline_access offline profile email"),
         )
         .map_err(|e| Error::InvalidClientMetadata(e.to_string()))?;
-        // Confidential clients get a generated secret unless one is given;
-        // it is shown once and stored only as an HMAC.
-        let (secret, secret_hash) = if method == "none" {
-            (None, None)
-        } else if let Some(s) = reg.client_secret {
-            if s.len() < 16 {
-                return Err(Error::InvalidClientMetadata(
-                    "client_secret must have at least 16 characters".into(),
-                ));
-            }
-            let h = self.system_keys.hash_client_secret(&s);
-            (Some(s), Some(h))
-        } else if let Some(h) = existing.and_then(|c| c.secret_hash.clone()) {
-            (None, Some(h))
-        } else {
-            let s = oneauth_crypto::random_b64url(32);
-            let h = self.system_keys.hash_client_secret(&s);
-            (Some(s), Some(h))
-        };
+        let (secret, secret_hash) = self.client_secret(method, reg.client_secret, existing)?;
         let client = Client {
             client_name: reg.client_name.unwrap_or_else(|| client_id.clone()),
             client_id,
@@ -292,7 +249,7 @@ impl AuthorizationServer {
             post_logout_redirect_uris: reg.post_logout_redirect_uris,
             skip_consent: reg.skip_consent,
             id_token_signed_response_alg: reg.id_token_signed_response_alg,
-            access_token_strategy: reg.access_token_strategy,
+            access_token_strategy,
             native_cli_login: reg.native_cli_login,
             allow_no_pkce: reg.allow_no_pkce,
             created_at: now.unix_timestamp(),
@@ -300,24 +257,82 @@ impl AuthorizationServer {
         };
         Ok((client, secret))
     }
+
+    /// The secret to show (once) and the HMAC to store. Confidential
+    /// clients get a generated secret unless one is given, or keep the one
+    /// they have; public clients have none.
+    fn client_secret(
+        &self,
+        method: AuthMethod,
+        given: Option<String>,
+        existing: Option<&Client>,
+    ) -> R<(Option<String>, Option<String>)> {
+        if method == AuthMethod::None {
+            return Ok((None, None));
+        }
+        if let Some(s) = given {
+            if s.len() < 16 {
+                return Err(Error::InvalidClientMetadata(
+                    "client_secret must have at least 16 characters".into(),
+                ));
+            }
+            let h = self.system_keys.hash_client_secret(&s);
+            return Ok((Some(s), Some(h)));
+        }
+        if let Some(h) = existing.and_then(|c| c.secret_hash.clone()) {
+            return Ok((None, Some(h)));
+        }
+        let s = oneauth_crypto::random_b64url(32);
+        let h = self.system_keys.hash_client_secret(&s);
+        Ok((Some(s), Some(h)))
+    }
+}
+
+fn check_client_id(client_id: &str) -> R<()> {
+    if client_id.is_empty()
+        || client_id.len() > 255
+        || client_id
+            .chars()
+            .any(|c| c.is_control() || c.is_whitespace())
+    {
+        return Err(Error::InvalidClientMetadata(
+            "client_id must be 1–255 visible characters".into(),
+        ));
+    }
+    Ok(())
+}
+
+/// What a public client (no secret) may not be registered for.
+fn check_public_client(grant_types: &[GrantType], allow_no_pkce: bool) -> R<()> {
+    if allow_no_pkce {
+        return Err(Error::InvalidClientMetadata(
+            "a public client cannot go without PKCE (allow_no_pkce)".into(),
+        ));
+    }
+    if grant_types.contains(&GrantType::ClientCredentials) {
+        return Err(Error::InvalidClientMetadata(
+            "a public client cannot use client_credentials".into(),
+        ));
+    }
+    Ok(())
 }
 
 /// How a client presented itself at the token endpoint.
 #[derive(Debug, Default)]
 pub struct ClientCredentials {
     /// From `Authorization: Basic` (already form-decoded).
-    pub basic: Option<(String, String)>,
+    pub basic: Option<(ClientId, String)>,
     /// `client_id` and `client_secret` of the body.
-    pub body_id: Option<String>,
+    pub body_id: Option<ClientId>,
     pub body_secret: Option<String>,
 }
 
 /// The client a request names, how it authenticates, and the secret it
 /// presented: before any lookup.
 pub(crate) struct ClaimedClient<'a> {
-    pub(crate) id: &'a str,
+    pub(crate) id: &'a ClientId,
     secret: Option<&'a str>,
-    method: &'static str,
+    method: AuthMethod,
 }
 
 impl ClientCredentials {
@@ -335,9 +350,9 @@ impl ClientCredentials {
                     "client_id in the body differs from the authenticated client.".into(),
                 ));
             }
-            (Some((id, s)), _, None) => (id.as_str(), Some(s.as_str()), "client_secret_basic"),
-            (None, Some(id), Some(s)) => (id.as_str(), Some(s.as_str()), "client_secret_post"),
-            (None, Some(id), None) => (id.as_str(), None, "none"),
+            (Some((id, s)), _, None) => (id, Some(s.as_str()), AuthMethod::ClientSecretBasic),
+            (None, Some(id), Some(s)) => (id, Some(s.as_str()), AuthMethod::ClientSecretPost),
+            (None, Some(id), None) => (id, None, AuthMethod::None),
             (None, None, _) => return Err(Error::InvalidClient),
         };
         Ok(ClaimedClient { id, secret, method })
@@ -349,7 +364,7 @@ impl AuthorizationServer {
     /// registered, and only that one. Secrets are compared in constant time.
     pub async fn authenticate_client(&self, creds: &ClientCredentials) -> R<Client> {
         let claimed = creds.claimed()?;
-        let client = self.store.get_client(claimed.id).await?;
+        let client = self.store.get_client(claimed.id.as_str()).await?;
         self.check_client(&claimed, client)
     }
 

@@ -2,7 +2,7 @@
 //! names is routed (a test checks this); nothing unimplemented is advertised.
 
 use crate::AuthorizationServer;
-use crate::grant::GrantType;
+use oneauth_proto::oauth2::{AuthMethod, GrantType, Prompt, ResponseType};
 use serde_json::{Value, json};
 
 impl AuthorizationServer {
@@ -23,11 +23,11 @@ impl AuthorizationServer {
             "revocation_endpoint": self.endpoint("/oauth2/revoke"),
             "introspection_endpoint": self.endpoint("/oauth2/introspect"),
             "end_session_endpoint": self.endpoint("/oauth2/sessions/logout"),
-            "revocation_endpoint_auth_methods_supported": crate::client::AUTH_METHODS,
-            "introspection_endpoint_auth_methods_supported": crate::client::AUTH_METHODS,
-            "response_types_supported": ["code"],
+            "revocation_endpoint_auth_methods_supported": AuthMethod::ALL,
+            "introspection_endpoint_auth_methods_supported": AuthMethod::ALL,
+            "response_types_supported": ResponseType::ALL,
             "response_modes_supported": ["query"],
-            "grant_types_supported": GrantType::ALL.iter().map(|g| g.as_str()).collect::<Vec<_>>(),
+            "grant_types_supported": GrantType::ALL,
             "subject_types_supported": ["public"],
             "id_token_signing_alg_values_supported": algs,
             "userinfo_signing_alg_values_supported": ["none"],
@@ -35,9 +35,9 @@ impl AuthorizationServer {
             // Every claim an id_token or userinfo can carry (an e2e test
             // compares them with what is issued).
             "claims_supported": ["iss", "sub", "aud", "exp", "iat", "jti", "auth_time", "nonce", "at_hash", "sid", "amr", "email", "email_verified", "phone_number", "phone_number_verified", "name", "preferred_username"],
-            "token_endpoint_auth_methods_supported": crate::client::AUTH_METHODS,
+            "token_endpoint_auth_methods_supported": AuthMethod::ALL,
             "code_challenge_methods_supported": ["S256"],
-            "prompt_values_supported": ["none", "login", "consent", "select_account"],
+            "prompt_values_supported": Prompt::ALL,
             "authorization_response_iss_parameter_supported": true,
             "claims_parameter_supported": false,
             "request_parameter_supported": false,

@@ -4,6 +4,7 @@
 use crate::token::{Grant, TokenResponse};
 use crate::{AuthorizationServer, R, parse_scope};
 use oneauth_core::Error;
+use oneauth_proto::oauth2::GrantType;
 use oneauth_store::{Identity, Session};
 use serde::Deserialize;
 use time::OffsetDateTime;
@@ -63,7 +64,7 @@ impl AuthorizationServer {
                 "redirect_uri is not registered for the client.".into(),
             ));
         }
-        if !client.grant_types.iter().any(|g| g == "authorization_code") {
+        if !client.allows_grant(GrantType::AuthorizationCode) {
             return Err(Error::UnauthorizedClient(
                 "The client may not use the authorization code grant.".into(),
             ));

@@ -141,7 +141,7 @@ impl AuthorizationServer {
         let (client, found) = self
             .store
             .get_client_and_token(
-                claimed.id,
+                claimed.id.as_str(),
                 lookup.as_ref().map(|(kind, hash)| (*kind, hash.0.as_str())),
                 now.unix_timestamp(),
             )
@@ -151,10 +151,7 @@ impl AuthorizationServer {
             return Err(Error::InvalidRequest("token is missing.".into()));
         }
         Ok(match found.and_then(live) {
-            Some((t, _))
-                if caller.token_endpoint_auth_method != "none"
-                    || t.client_id == caller.client_id =>
-            {
+            Some((t, _)) if !caller.is_public() || t.client_id == caller.client_id => {
                 self.status(t)
             }
             _ => TokenStatus::inactive(),

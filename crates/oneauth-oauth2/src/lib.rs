@@ -2,6 +2,7 @@
 //! login and consent challenges, grants, tokens, discovery. No HTTP types:
 //! handlers pass parsed parameters and `now`, and get plain results back.
 
+pub mod admin;
 pub mod authorize;
 pub mod challenge;
 pub mod client;

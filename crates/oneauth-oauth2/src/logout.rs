@@ -24,11 +24,13 @@ use oneauth_store::Client;
 use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
 
-/// An RP-initiated logout request (OIDC RP-Initiated Logout 1.0 §2).
-#[derive(Debug, Default)]
+/// An RP-initiated logout request (OIDC RP-Initiated Logout 1.0 §2): the
+/// GET's query or the POST's form.
+#[derive(Debug, Default, Deserialize, utoipa::ToSchema)]
 pub struct EndSessionRequest {
     pub id_token_hint: Option<String>,
     pub client_id: Option<String>,
+    /// Registered for the client.
     pub post_logout_redirect_uri: Option<String>,
     pub state: Option<String>,
 }

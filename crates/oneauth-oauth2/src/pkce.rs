@@ -9,7 +9,7 @@ use oneauth_store::Client;
 /// sends PKCE, unless a confidential legacy back end was registered with
 /// `allow_no_pkce`. Public clients never go without it.
 pub fn required(client: &Client) -> bool {
-    !client.allow_no_pkce || client.token_endpoint_auth_method == "none"
+    !client.allow_no_pkce || client.is_public()
 }
 
 fn is_unreserved(s: &str) -> bool {

@@ -5,6 +5,7 @@
 use crate::{AuthorizationServer, R, internal};
 use oneauth_core::config::{AccessTokenStrategy, SigningAlg};
 use oneauth_crypto::{TokenKind, b64url};
+use oneauth_proto::oauth2::GrantType;
 use oneauth_store::{Client, Identity, Token};
 use serde_json::{Value, json};
 use time::OffsetDateTime;
@@ -103,8 +104,6 @@ impl AuthorizationServer {
         let strategy = g
             .client
             .access_token_strategy
-            .as_deref()
-            .and_then(AccessTokenStrategy::parse)
             .unwrap_or(t.access_token_strategy);
         let (access_token, access_hash) = match strategy {
             AccessTokenStrategy::Opaque => {
@@ -128,22 +127,20 @@ impl AuthorizationServer {
             .scope
             .iter()
             .any(|s| s == "offline" || s == "offline_access");
-        let refresh_token = if offline
-            && g.identity.is_some()
-            && g.client.grant_types.iter().any(|gt| gt == "refresh_token")
-        {
-            let (rt, rt_hash) =
-                self.minter
-                    .mint(TokenKind::RefreshToken, &t.refresh_token_prefix, now);
-            records.push(record(
-                rt_hash.0,
-                oneauth_store::TokenKind::Refresh,
-                t.refresh_token_ttl_secs,
-            ));
-            Some(rt)
-        } else {
-            None
-        };
+        let refresh_token =
+            if offline && g.identity.is_some() && g.client.allows_grant(GrantType::RefreshToken) {
+                let (rt, rt_hash) =
+                    self.minter
+                        .mint(TokenKind::RefreshToken, &t.refresh_token_prefix, now);
+                records.push(record(
+                    rt_hash.0,
+                    oneauth_store::TokenKind::Refresh,
+                    t.refresh_token_ttl_secs,
+                ));
+                Some(rt)
+            } else {
+                None
+            };
         let id_token = match g.identity {
             Some(identity) if g.scope.iter().any(|s| s == "openid") => {
                 Some(self.id_token(g, identity, &access_token, now)?)

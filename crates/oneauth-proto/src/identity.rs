@@ -6,14 +6,15 @@
 use serde::{Deserialize, Deserializer, Serialize};
 use utoipa::ToSchema;
 
-/// Which addresses a sign-up must prove control of: the register page's
-/// `verify_method`. Without it: the email if one is given, else the phone.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
-#[serde(rename_all = "snake_case")]
-pub enum VerifyMethod {
-    Email,
-    Phone,
-    Both,
+wire_enum! {
+    /// Which addresses a sign-up must prove control of: the register page's
+    /// `verify_method`. Without it: the email if one is given, else the
+    /// phone. One type for the JSON API, the pages and `oneauth-identity`.
+    VerifyMethod {
+        Email = "email",
+        Phone = "phone",
+        Both = "both",
+    }
 }
 
 /// `POST /api/identity/registration`. The flags are the register page's

@@ -1,5 +1,8 @@
 //! Wire types shared with clients: serde shapes only, no behaviour.
 
+#[macro_use]
+pub mod oauth2;
+pub mod id;
 pub mod identity;
 
 use serde::{Deserialize, Serialize};

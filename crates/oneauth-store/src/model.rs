@@ -1,5 +1,8 @@
 //! The records the stores keep. Times are unix seconds.
 
+use oneauth_core::config::AccessTokenStrategy;
+/// The protocol words the records hold, re-exported for the stores' users.
+pub use oneauth_proto::oauth2::{AuthMethod, GrantType, Prompt, ResponseType};
 use serde::{Deserialize, Serialize};
 
 #[derive(Debug, Clone)]
@@ -20,12 +23,12 @@ pub struct Client {
     #[serde(skip)]
     pub secret_hash: Option<String>,
     pub redirect_uris: Vec<String>,
-    pub grant_types: Vec<String>,
-    pub response_types: Vec<String>,
+    pub grant_types: Vec<GrantType>,
+    pub response_types: Vec<ResponseType>,
     /// Allowed scopes; space-delimited on the wire (RFC 7591 §2).
     #[serde(with = "space_delimited")]
     pub scope: Vec<String>,
-    pub token_endpoint_auth_method: String,
+    pub token_endpoint_auth_method: AuthMethod,
     #[serde(default)]
     pub post_logout_redirect_uris: Vec<String>,
     /// Skip the consent screen (first-party apps).
@@ -33,10 +36,10 @@ pub struct Client {
     pub skip_consent: bool,
     #[serde(default)]
     pub id_token_signed_response_alg: Option<String>,
-    /// `jwt` for RFC 9068 access tokens; `opaque` (or unset) for the
-    /// server default.
+    /// `jwt` for RFC 9068 access tokens, `opaque`; unset for the server
+    /// default.
     #[serde(default)]
-    pub access_token_strategy: Option<String>,
+    pub access_token_strategy: Option<AccessTokenStrategy>,
     /// May log users in with `POST /oauth/native/cli` (password, for
     /// headless tools). Off by default.
     #[serde(default)]
@@ -50,6 +53,18 @@ pub struct Client {
     pub created_at: i64,
     #[serde(default)]
     pub updated_at: i64,
+}
+
+impl Client {
+    /// A public client (RFC 6749 §2.1): it has no secret to authenticate with.
+    pub fn is_public(&self) -> bool {
+        self.token_endpoint_auth_method == AuthMethod::None
+    }
+
+    /// Whether the client is registered for `grant`.
+    pub fn allows_grant(&self, grant: GrantType) -> bool {
+        self.grant_types.contains(&grant)
+    }
 }
 
 mod space_delimited {
@@ -186,7 +201,7 @@ pub struct AuthorizeRequest {
     pub state: Option<String>,
     pub nonce: Option<String>,
     pub code_challenge: Option<String>,
-    pub prompt: Vec<String>,
+    pub prompt: Vec<Prompt>,
     pub max_age: Option<i64>,
     pub login_hint: Option<String>,
     pub ui_locales: Option<String>,
@@ -456,4 +471,40 @@ pub struct DeviceCode {
     pub expires_at: i64,
     /// Bumped by every update: what a compare-and-swap expects.
     pub version: i64,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A client's metadata as stored (and shown by the admin API) when its
+    /// protocol words were plain strings reads and writes back unchanged.
+    #[test]
+    fn stored_client_metadata_keeps_its_strings() {
+        let stored = serde_json::json!({
+            "client_id": "backend",
+            "client_name": "Backend",
+            "redirect_uris": ["https://app.example/cb"],
+            "grant_types": ["authorization_code", "refresh_token", "client_credentials"],
+            "response_types": ["code"],
+            "scope": "openid offline_access",
+            "token_endpoint_auth_method": "client_secret_post",
+            "post_logout_redirect_uris": [],
+            "skip_consent": false,
+            "id_token_signed_response_alg": null,
+            "access_token_strategy": "jwt",
+            "native_cli_login": false,
+            "allow_no_pkce": true,
+            "created_at": 1,
+            "updated_at": 2
+        });
+        let client: Client = serde_json::from_value(stored.clone()).unwrap();
+        assert_eq!(
+            client.token_endpoint_auth_method,
+            AuthMethod::ClientSecretPost
+        );
+        assert!(client.allows_grant(GrantType::ClientCredentials));
+        assert_eq!(client.access_token_strategy, Some(AccessTokenStrategy::Jwt));
+        assert_eq!(serde_json::to_value(&client).unwrap(), stored);
+    }
 }

@@ -1,11 +1,11 @@
 //! The authorization code grant's token request (RFC 6749 §4.1.3).
 
+use super::CodeExchange;
 use crate::token::{Grant, TokenResponse};
 use crate::{AuthorizationServer, R, pkce};
 use oneauth_core::Error;
 use oneauth_crypto::TokenKind;
 use oneauth_store::{AuthorizationCode, Client, Identity, IdentityState, TakenCode};
-use std::collections::HashMap;
 use time::OffsetDateTime;
 
 fn invalid(why: &str) -> Error {
@@ -23,25 +23,22 @@ impl AuthorizationServer {
     pub async fn exchange_code(
         &self,
         client: &Client,
-        params: &HashMap<String, String>,
+        exchange: &CodeExchange,
         now: OffsetDateTime,
     ) -> R<TokenResponse> {
-        let code = params
-            .get("code")
-            .ok_or_else(|| Error::InvalidRequest("code is missing.".into()))?;
         let hash = self
             .minter
             .check(
                 TokenKind::AuthorizationCode,
                 &self.config.tokens.authorization_code_prefix,
-                code,
+                &exchange.code,
             )
             .ok_or_else(|| invalid("The authorization code is invalid."))?;
         let Some(code) = self.store.get_unused_code(&hash.0).await? else {
             return Err(self.spend_code(client, &hash.0, now).await);
         };
         let checked = async {
-            check_code(&code, client, params, now)?;
+            check_code(&code, client, exchange, now)?;
             self.active_identity(&code.subject).await
         };
         let identity = match checked.await {
@@ -119,7 +116,7 @@ impl AuthorizationServer {
 fn check_code(
     code: &AuthorizationCode,
     client: &Client,
-    params: &HashMap<String, String>,
+    exchange: &CodeExchange,
     now: OffsetDateTime,
 ) -> R<()> {
     if code.expires_at <= now.unix_timestamp() {
@@ -130,12 +127,12 @@ fn check_code(
             "The authorization code was issued to another client.",
         ));
     }
-    if params.get("redirect_uri") != Some(&code.redirect_uri) {
+    if exchange.redirect_uri.as_ref() != Some(&code.redirect_uri) {
         return Err(invalid(
             "redirect_uri differs from the authorization request's.",
         ));
     }
-    match (&code.code_challenge, params.get("code_verifier")) {
+    match (&code.code_challenge, &exchange.code_verifier) {
         (Some(challenge), Some(v)) if pkce::verify(v, challenge) => Ok(()),
         (Some(_), Some(_)) => Err(invalid(
             "The PKCE code_verifier does not match the code_challenge.",

@@ -17,7 +17,7 @@ impl AuthorizationServer {
         scope: Option<&str>,
         now: OffsetDateTime,
     ) -> R<TokenResponse> {
-        if client.token_endpoint_auth_method == "none" {
+        if client.is_public() {
             return Err(Error::UnauthorizedClient(
                 "Public clients cannot use client_credentials.".into(),
             ));

@@ -22,6 +22,7 @@ use crate::{AuthorizationServer, R, parse_scope};
 use oneauth_core::Error;
 use oneauth_crypto::TokenKind;
 use oneauth_identity::limit::{GuessRule, ip_key};
+use oneauth_proto::oauth2::GrantType;
 use oneauth_store::{
     Client, DeviceCode, DeviceCodeState, Identity, IdentityState, Session, StoreError,
 };
@@ -29,8 +30,6 @@ use serde::Serialize;
 use std::net::IpAddr;
 use time::OffsetDateTime;
 
-/// The grant type's name at the token endpoint (RFC 8628 §3.4).
-pub const GRANT_TYPE: &str = "urn:ietf:params:oauth:grant-type:device_code";
 const DEVICE_CODE_PREFIX: &str = "ory_dc_";
 /// Long enough to find a browser and sign in, short enough that an unused
 /// pair of codes does not linger (RFC 8628 §6.1 suggests minutes).
@@ -144,7 +143,7 @@ impl AuthorizationServer {
         scope: Option<&str>,
         now: OffsetDateTime,
     ) -> R<DeviceAuthorization> {
-        if !client.grant_types.iter().any(|g| g == GRANT_TYPE) {
+        if !client.allows_grant(GrantType::DeviceCode) {
             return Err(Error::UnauthorizedClient(
                 "The client may not use the device authorization grant.".into(),
             ));

@@ -21,6 +21,20 @@ fn invalid(why: &str) -> Error {
     Error::InvalidGrant(why.into())
 }
 
+/// RFC 6749 §6: a narrower scope may be asked for, never a wider one.
+fn narrowed_scope(asked: Option<&str>, granted: &[String]) -> R<Vec<String>> {
+    let Some(asked) = asked else {
+        return Ok(granted.to_vec());
+    };
+    let asked = parse_scope(asked)?;
+    if let Some(extra) = asked.iter().find(|s| !granted.contains(s)) {
+        return Err(Error::InvalidScope(format!(
+            "Scope `{extra}` was not granted originally."
+        )));
+    }
+    Ok(asked)
+}
+
 impl AuthorizationServer {
     /// The client a refresh token was issued to, for the guide's
     /// `/api/oauth/refresh`, which carries no client credentials.
@@ -78,19 +92,7 @@ impl AuthorizationServer {
         if old.client_id != client.client_id {
             return Err(invalid("The refresh token was issued to another client."));
         }
-        // RFC 6749 §6: a narrower scope may be asked for, never a wider one.
-        let scope = match scope {
-            Some(s) => {
-                let asked = parse_scope(s)?;
-                if let Some(extra) = asked.iter().find(|s| !old.scope.contains(s)) {
-                    return Err(Error::InvalidScope(format!(
-                        "Scope `{extra}` was not granted originally."
-                    )));
-                }
-                asked
-            }
-            None => old.scope.clone(),
-        };
+        let scope = narrowed_scope(scope, &old.scope)?;
         if old.subject.is_none() {
             return Err(invalid("The refresh token has no user."));
         }

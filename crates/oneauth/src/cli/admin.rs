@@ -6,8 +6,10 @@ use oneauth_core::Clock;
 use oneauth_core::config::SigningAlg;
 use oneauth_http::admin::IdentityView;
 use oneauth_oauth2::AuthorizationServer;
-use oneauth_oauth2::client::{ClientRegistration, ClientView};
+use oneauth_oauth2::client::{AuthMethod, ClientRegistration, GrantType, ResponseType};
+use oneauth_proto::id::{ClientId, IdentityId};
 use oneauth_store::IdentityState;
+use std::str::FromStr;
 use std::sync::Arc;
 
 #[derive(Subcommand, Debug)]
@@ -17,17 +19,18 @@ pub enum ClientsCommand {
     /// List clients.
     List,
     /// Show one client.
-    Get { id: String },
+    Get { id: ClientId },
     /// Delete a client.
-    Delete { id: String },
+    Delete { id: ClientId },
 }
 
-fn csv(s: &str) -> Result<Vec<String>, String> {
-    Ok(s.split(',')
+/// A comma-separated list of values of `T`.
+fn csv<T: FromStr>(s: &str) -> Result<Vec<T>, T::Err> {
+    s.split(',')
         .map(str::trim)
         .filter(|s| !s.is_empty())
-        .map(str::to_owned)
-        .collect())
+        .map(str::parse)
+        .collect()
 }
 
 #[derive(clap::Args, Debug)]
@@ -39,23 +42,23 @@ pub struct ClientArgs {
     #[arg(long)]
     name: Option<String>,
     /// Comma-separated, repeatable: authorization_code,refresh_token,client_credentials.
-    #[arg(long = "grant-type", value_parser = csv)]
-    grant_type: Vec<Vec<String>>,
+    #[arg(long = "grant-type", value_parser = csv::<GrantType>)]
+    grant_type: Vec<Vec<GrantType>>,
     /// Comma-separated, repeatable: code.
-    #[arg(long = "response-type", value_parser = csv)]
-    response_type: Vec<Vec<String>>,
+    #[arg(long = "response-type", value_parser = csv::<ResponseType>)]
+    response_type: Vec<Vec<ResponseType>>,
     /// Comma-separated, repeatable: allowed scopes.
-    #[arg(long, value_parser = csv)]
+    #[arg(long, value_parser = csv::<String>)]
     scope: Vec<Vec<String>>,
     /// Repeatable: exact redirect URIs.
-    #[arg(long = "redirect-uri", value_parser = csv)]
+    #[arg(long = "redirect-uri", value_parser = csv::<String>)]
     redirect_uri: Vec<Vec<String>>,
     /// Repeatable: post-logout redirect URIs.
-    #[arg(long = "post-logout-callback", value_parser = csv)]
+    #[arg(long = "post-logout-callback", value_parser = csv::<String>)]
     post_logout_callback: Vec<Vec<String>>,
     /// none, client_secret_basic or client_secret_post.
     #[arg(long = "token-endpoint-auth-method")]
-    token_endpoint_auth_method: Option<String>,
+    token_endpoint_auth_method: Option<AuthMethod>,
     /// A chosen secret (at least 16 characters); generated when omitted.
     #[arg(long)]
     secret: Option<String>,
@@ -74,8 +77,8 @@ pub struct ClientArgs {
     allow_no_pkce: bool,
 }
 
-fn flat(v: Vec<Vec<String>>) -> Vec<String> {
-    v.into_iter().flatten().collect()
+fn flat<T: ToString>(v: Vec<Vec<T>>) -> Vec<String> {
+    v.into_iter().flatten().map(|t| t.to_string()).collect()
 }
 
 fn print<T: serde::Serialize>(v: &T) -> anyhow::Result<()> {
@@ -100,7 +103,7 @@ pub async fn clients(
                 grant_types: flat(a.grant_type),
                 response_types: flat(a.response_type),
                 scope: (!scope.is_empty()).then(|| scope.join(" ")),
-                token_endpoint_auth_method: a.token_endpoint_auth_method,
+                token_endpoint_auth_method: a.token_endpoint_auth_method.map(|m| m.to_string()),
                 post_logout_redirect_uris: flat(a.post_logout_callback),
                 skip_consent: a.skip_consent,
                 id_token_signed_response_alg: None,
@@ -110,22 +113,13 @@ pub async fn clients(
             };
             print(&server.create_client(reg, clock.now()).await?)
         }
-        ClientsCommand::List => {
-            let all: Vec<ClientView> = server
-                .store
-                .list_clients()
-                .await?
-                .into_iter()
-                .map(|c| ClientView::new(c, None))
-                .collect();
-            print(&all)
-        }
-        ClientsCommand::Get { id } => match server.store.get_client(&id).await? {
-            Some(c) => print(&ClientView::new(c, None)),
+        ClientsCommand::List => print(&server.list_clients().await?),
+        ClientsCommand::Get { id } => match server.client_view(&id).await? {
+            Some(c) => print(&c),
             None => anyhow::bail!("no client `{id}`"),
         },
         ClientsCommand::Delete { id } => {
-            if !server.store.delete_client(&id).await? {
+            if !server.delete_client(&id).await? {
                 anyhow::bail!("no client `{id}`");
             }
             println!("deleted client {id}");
@@ -147,19 +141,19 @@ pub enum IdentitiesCommand {
     },
     List,
     Get {
-        id: String,
+        id: IdentityId,
     },
     /// Disable: the identity can no longer log in; its sessions and tokens
     /// are revoked at once.
     Disable {
-        id: String,
+        id: IdentityId,
     },
     /// Enable a disabled identity.
     Enable {
-        id: String,
+        id: IdentityId,
     },
     Delete {
-        id: String,
+        id: IdentityId,
     },
 }
 
@@ -185,21 +179,19 @@ pub async fn identities(
             name,
         } => {
             let i = server
-                .identities
-                .create(&email, password.as_deref(), name, clock.now())
+                .create_identity(&email, password.as_deref(), name, clock.now())
                 .await?;
             print(&identity_json(&i))
         }
         IdentitiesCommand::List => print(
             &server
-                .store
                 .list_identities()
                 .await?
                 .iter()
                 .map(identity_json)
                 .collect::<Vec<_>>(),
         ),
-        IdentitiesCommand::Get { id } => match server.store.get_identity(&id).await? {
+        IdentitiesCommand::Get { id } => match server.identity(&id).await? {
             Some(i) => print(&identity_json(&i)),
             None => anyhow::bail!("no identity `{id}`"),
         },
@@ -209,10 +201,10 @@ pub async fn identities(
             } else {
                 IdentityState::Active
             };
-            if !server
-                .store
-                .set_identity_state(&id, state, clock.now().unix_timestamp())
+            if server
+                .set_identity_state(&id, state, clock.now())
                 .await?
+                .is_none()
             {
                 anyhow::bail!("no identity `{id}`");
             }
@@ -220,7 +212,7 @@ pub async fn identities(
             Ok(())
         }
         IdentitiesCommand::Delete { id } => {
-            if !server.store.delete_identity(&id).await? {
+            if !server.delete_identity(&id).await? {
                 anyhow::bail!("no identity `{id}`");
             }
             println!("deleted identity {id}");

@@ -11,9 +11,14 @@
 //! Verifiers only count in the browser that started the flow (a cookie
 //! whose hash the flow keeps), so a challenge accepted elsewhere is useless.
 
-use crate::{AuthorizationServer, R, parse_scope, pkce, space_delimited};
+mod request;
+
+pub use request::parse_authorize_request;
+
+use crate::{AuthorizationServer, R};
 use oneauth_core::Error;
 use oneauth_crypto::{TokenHash, TokenKind};
+use oneauth_proto::oauth2::Prompt;
 use oneauth_store::{
     AuthorizationCode, AuthorizeRequest, Client, Flow, FlowKey, FlowState, Session,
 };
@@ -44,8 +49,6 @@ pub enum AuthorizeOutcome {
         set_browser_cookie: Option<String>,
     },
 }
-
-const MAX_PARAM: usize = 2048;
 
 fn redirect_with(base: &str, params: &[(&str, &str)]) -> String {
     let mut url = url::Url::parse(base).expect("redirect URIs are validated at registration");
@@ -148,6 +151,8 @@ impl AuthorizationServer {
         Ok((client, redirect_uri.clone()))
     }
 
+    /// A verified client's new request: a flow, then on to login, or past
+    /// it with a live session (OIDC Core §3.1.2.3).
     async fn start(
         &self,
         client: &Client,
@@ -156,90 +161,7 @@ impl AuthorizationServer {
         browser: &BrowserContext,
         now: OffsetDateTime,
     ) -> R<AuthorizeOutcome> {
-        if let Some((k, _)) = params.iter().find(|(_, v)| v.len() > MAX_PARAM) {
-            return Err(Error::InvalidRequest(format!(
-                "Parameter `{k}` is too long."
-            )));
-        }
-        if params.contains_key("request") || params.contains_key("request_uri") {
-            return Err(Error::InvalidRequest(
-                "Request objects are not supported.".into(),
-            ));
-        }
-        match params.get("response_type").map(String::as_str) {
-            Some("code") if client.response_types.iter().any(|r| r == "code") => {}
-            None => return Err(Error::InvalidRequest("response_type is missing.".into())),
-            Some(_) => {
-                return Err(Error::UnsupportedResponseType(
-                    "Only response_type=code is supported for this client.".into(),
-                ));
-            }
-        }
-        if !client.grant_types.iter().any(|g| g == "authorization_code") {
-            return Err(Error::UnauthorizedClient(
-                "The client may not use the authorization code grant.".into(),
-            ));
-        }
-        if params.get("response_mode").is_some_and(|m| m != "query") {
-            return Err(Error::InvalidRequest(
-                "Only response_mode=query is supported.".into(),
-            ));
-        }
-        let scope = parse_scope(params.get("scope").map_or("", String::as_str))?;
-        if let Some(s) = scope.iter().find(|s| !client.scope.contains(s)) {
-            return Err(Error::InvalidScope(format!(
-                "The client may not request scope `{s}`."
-            )));
-        }
-        let code_challenge = match params.get("code_challenge") {
-            Some(c) => {
-                pkce::check_challenge(c, params.get("code_challenge_method").map(String::as_str))?;
-                Some(c.clone())
-            }
-            None if params.contains_key("code_challenge_method") => {
-                return Err(Error::InvalidPkce("code_challenge is missing.".into()));
-            }
-            None if !pkce::required(client) => None,
-            None => {
-                return Err(Error::InvalidPkce(
-                    "PKCE is required: send code_challenge with code_challenge_method=S256.".into(),
-                ));
-            }
-        };
-        let prompt = space_delimited(params.get("prompt").map_or("", String::as_str))
-            .ok_or_else(|| Error::InvalidRequest("prompt has too many values.".into()))?;
-        if let Some(p) = prompt
-            .iter()
-            .find(|p| !matches!(p.as_str(), "none" | "login" | "consent" | "select_account"))
-        {
-            return Err(Error::InvalidRequest(format!(
-                "Unknown prompt value `{p}`."
-            )));
-        }
-        if prompt.iter().any(|p| p == "none") && prompt.len() > 1 {
-            return Err(Error::InvalidRequest(
-                "prompt=none cannot be combined with other values.".into(),
-            ));
-        }
-        let max_age = match params.get("max_age") {
-            Some(m) => Some(m.parse::<i64>().ok().filter(|m| *m >= 0).ok_or_else(|| {
-                Error::InvalidRequest("max_age must be a non-negative integer.".into())
-            })?),
-            None => None,
-        };
-        let request = AuthorizeRequest {
-            client_id: client.client_id.clone(),
-            redirect_uri: redirect_uri.to_owned(),
-            scope,
-            state: params.get("state").filter(|s| !s.is_empty()).cloned(),
-            nonce: params.get("nonce").filter(|s| !s.is_empty()).cloned(),
-            code_challenge,
-            prompt,
-            max_age,
-            login_hint: params.get("login_hint").cloned(),
-            ui_locales: params.get("ui_locales").cloned(),
-        };
-
+        let request = parse_authorize_request(client, redirect_uri, params)?;
         let (browser_cookie, set_browser_cookie) = match &browser.browser_cookie {
             Some(c) if c.len() == 43 => (c.clone(), None),
             _ => {
@@ -248,25 +170,7 @@ impl AuthorizationServer {
             }
         };
         let (challenge, challenge_hash) = self.minter.mint(TokenKind::Challenge, "", now);
-        let mut flow = Flow {
-            id: uuid::Uuid::now_v7().to_string(),
-            login_challenge_hash: challenge_hash.0,
-            login_verifier_hash: None,
-            consent_challenge_hash: None,
-            consent_verifier_hash: None,
-            state: FlowState::LoginPending,
-            request,
-            browser_hash: TokenHash::of(&browser_cookie).0,
-            requested_at: now.unix_timestamp(),
-            subject: None,
-            session_id: None,
-            auth_time: None,
-            amr: vec![],
-            stale_session_id: None,
-            login_skipped: false,
-            granted_scope: vec![],
-            expires_at: now.unix_timestamp() + self.config.tokens.challenge_ttl_secs as i64,
-        };
+        let mut flow = self.new_flow(request, &browser_cookie, challenge_hash.0, now);
 
         // OIDC Core §3.1.2.3: reuse a live session unless the client asks
         // for a fresh login, explicitly or through max_age.
@@ -291,7 +195,7 @@ impl AuthorizationServer {
             flow.state = FlowState::LoginAccepted;
             self.store.insert_flow(&flow).await?;
             self.after_login(flow, client, now).await?
-        } else if flow.request.prompt.iter().any(|p| p == "none") {
+        } else if flow.request.prompt.contains(&Prompt::None) {
             return Err(Error::LoginRequired(
                 "The user is not logged in and prompt=none forbids asking.".into(),
             ));
@@ -306,6 +210,36 @@ impl AuthorizationServer {
             location,
             set_browser_cookie,
         })
+    }
+
+    /// A flow waiting for login, bound to the browser that holds
+    /// `browser_cookie`.
+    fn new_flow(
+        &self,
+        request: AuthorizeRequest,
+        browser_cookie: &str,
+        login_challenge_hash: String,
+        now: OffsetDateTime,
+    ) -> Flow {
+        Flow {
+            id: uuid::Uuid::now_v7().to_string(),
+            login_challenge_hash,
+            login_verifier_hash: None,
+            consent_challenge_hash: None,
+            consent_verifier_hash: None,
+            state: FlowState::LoginPending,
+            request,
+            browser_hash: TokenHash::of(browser_cookie).0,
+            requested_at: now.unix_timestamp(),
+            subject: None,
+            session_id: None,
+            auth_time: None,
+            amr: vec![],
+            stale_session_id: None,
+            login_skipped: false,
+            granted_scope: vec![],
+            expires_at: now.unix_timestamp() + self.config.tokens.challenge_ttl_secs as i64,
+        }
     }
 
     /// The browser returns with a verifier: check it belongs to this
@@ -363,7 +297,7 @@ impl AuthorizationServer {
     /// the user granted before; otherwise ask on the consent page.
     async fn after_login(&self, mut flow: Flow, client: &Client, now: OffsetDateTime) -> R<String> {
         let subject = flow.subject.clone().ok_or(Error::InvalidChallenge)?;
-        let prompt_consent = flow.request.prompt.iter().any(|p| p == "consent");
+        let prompt_consent = flow.request.prompt.contains(&Prompt::Consent);
         let remembered = self.store.get_consent(&subject, &client.client_id).await?;
         let covered = remembered
             .is_some_and(|granted| flow.request.scope.iter().all(|s| granted.contains(s)));
@@ -371,7 +305,7 @@ impl AuthorizationServer {
             flow.granted_scope = flow.request.scope.clone();
             return self.issue_code(flow, FlowState::LoginAccepted, now).await;
         }
-        if flow.request.prompt.iter().any(|p| p == "none") {
+        if flow.request.prompt.contains(&Prompt::None) {
             let err = Error::ConsentRequired;
             return Ok(self.error_redirect(
                 &flow.request.redirect_uri,
@@ -439,7 +373,7 @@ impl AuthorizationServer {
 /// seconds, so `max_age=0` would otherwise let a session from this very
 /// second pass as fresh.
 pub(crate) fn demands_fresh_login(request: &AuthorizeRequest) -> bool {
-    request.prompt.iter().any(|p| p == "login") || request.max_age == Some(0)
+    request.prompt.contains(&Prompt::Login) || request.max_age == Some(0)
 }
 
 /// OIDC Core §3.1.2.1 `max_age`: the session is too old for this request.

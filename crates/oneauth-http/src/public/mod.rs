@@ -1,13 +1,15 @@
 //! The public listener (:8080): OAuth2/OIDC endpoints and the guide's API.
 //! Handlers are a few lines: parse, one call into the authorization server.
 
+mod hydra;
+
+pub use hydra::*;
+
 use crate::AppState;
 use crate::error::{ApiError, ApiResult};
 use crate::extract::{
     ApiJson, ApiQuery, BasicAuth, Bearer, CookielessJson, OAuthForm, OAuthQuery, RequestOrigin,
-    TrustedOrigin,
 };
-use crate::openapi::{TokenForm, TokenParamsForm};
 use axum::Extension;
 use axum::Json;
 use axum::extract::FromRequest as _;
@@ -19,11 +21,11 @@ use axum_extra::extract::cookie::{Cookie, SameSite};
 use oneauth_core::Error;
 use oneauth_core::net::ClientIp;
 use oneauth_oauth2::authorize::{AuthorizeOutcome, BrowserContext};
-use oneauth_oauth2::challenge::{ConsentRequest, LoginRequest, RedirectTo};
 use oneauth_oauth2::exchange::SilentExchange;
 use oneauth_oauth2::introspect::TokenStatus;
 use oneauth_oauth2::logout::{EndSessionRequest, Logout};
 use oneauth_oauth2::native::NativeLogin;
+use oneauth_proto::oauth2::{TokenForm, TokenParamsForm};
 use oneauth_proto::{ErrorBody, TokenResponse};
 use serde::Deserialize;
 
@@ -181,161 +183,6 @@ pub async fn userinfo(State(app): State<AppState>, Bearer(token): Bearer) -> Api
     Ok(([(header::CACHE_CONTROL, "no-store")], Json(claims)).into_response())
 }
 
-#[derive(Deserialize)]
-pub struct LoginChallengeQuery {
-    login_challenge: String,
-}
-
-#[derive(Deserialize)]
-pub struct ConsentChallengeQuery {
-    consent_challenge: String,
-}
-
-#[utoipa::path(
-    get,
-    path = "/api/hydra/login",
-    tag = "hydra",
-    params(("login_challenge" = String, Query)),
-    responses(
-        (status = 200, description = "The login request as a login UI needs it.", body = LoginRequest),
-        (status = 400, description = "The challenge is missing, unknown, expired or used.", body = ErrorBody),
-    )
-)]
-pub async fn login_request_get(
-    State(app): State<AppState>,
-    ApiQuery(q): ApiQuery<LoginChallengeQuery>,
-) -> ApiResult<Json<LoginRequest>> {
-    Ok(Json(
-        app.server
-            .login_request(&q.login_challenge, app.clock.now())
-            .await?,
-    ))
-}
-
-/// Accepts the challenge for the user of the session cookie.
-#[utoipa::path(
-    put,
-    path = "/api/hydra/login/accept",
-    tag = "hydra",
-    params(("login_challenge" = String, Query)),
-    security(("session_cookie" = [])),
-    responses(
-        (status = 200, description = "Accepted for the session's identity; send the browser to `redirect_to`.", body = RedirectTo),
-        (status = 400, description = "The challenge is missing, unknown, expired or used.", body = ErrorBody),
-        (status = 401, description = "No live session (`login_required`).", body = ErrorBody),
-        (status = 403, description = "The request's `Origin` is not OneAuth's own or first-party.", body = ErrorBody),
-    )
-)]
-pub async fn login_accept_put(
-    State(app): State<AppState>,
-    _: TrustedOrigin,
-    jar: CookieJar,
-    ApiQuery(q): ApiQuery<LoginChallengeQuery>,
-) -> ApiResult<Json<RedirectTo>> {
-    let now = app.clock.now();
-    let (session, identity) = app.session(&jar).await?;
-    Ok(Json(
-        app.server
-            .accept_login(&q.login_challenge, &session, &identity, now)
-            .await?,
-    ))
-}
-
-#[utoipa::path(
-    get,
-    path = "/api/hydra/consent",
-    tag = "hydra",
-    params(("consent_challenge" = String, Query)),
-    responses(
-        (status = 200, description = "The consent request as a consent UI needs it.", body = ConsentRequest),
-        (status = 400, description = "The challenge is missing, unknown, expired or used.", body = ErrorBody),
-    )
-)]
-pub async fn consent_request_get(
-    State(app): State<AppState>,
-    ApiQuery(q): ApiQuery<ConsentChallengeQuery>,
-) -> ApiResult<Json<ConsentRequest>> {
-    Ok(Json(
-        app.server
-            .consent_request(&q.consent_challenge, app.clock.now())
-            .await?,
-    ))
-}
-
-#[derive(Deserialize, Default, utoipa::ToSchema)]
-#[serde(deny_unknown_fields)]
-pub struct ConsentAcceptBody {
-    #[serde(default)]
-    grant_scope: Option<Vec<String>>,
-}
-
-#[utoipa::path(
-    put,
-    path = "/api/hydra/consent/accept",
-    tag = "hydra",
-    params(("consent_challenge" = String, Query)),
-    request_body(content = Option<ConsentAcceptBody>, description = "Optional; without it every requested scope is granted."),
-    security(("session_cookie" = [])),
-    responses(
-        (status = 200, description = "Granted (and remembered); send the browser to `redirect_to`.", body = RedirectTo),
-        (status = 400, description = "The challenge is missing, unknown or used, or a scope was not requested.", body = ErrorBody),
-        (status = 401, description = "No live session (`login_required`).", body = ErrorBody),
-        (status = 403, description = "The request's `Origin` is not OneAuth's own or first-party.", body = ErrorBody),
-    )
-)]
-pub async fn consent_accept_put(
-    State(app): State<AppState>,
-    _: TrustedOrigin,
-    jar: CookieJar,
-    ApiQuery(q): ApiQuery<ConsentChallengeQuery>,
-    body: axum::body::Bytes,
-) -> ApiResult<Json<RedirectTo>> {
-    // No body, or `null` as the document allows: every requested scope.
-    let body: ConsentAcceptBody = if body.is_empty() {
-        ConsentAcceptBody::default()
-    } else {
-        crate::extract::parse_json::<Option<_>>(&body)?.unwrap_or_default()
-    };
-    let (_, identity) = app.session(&jar).await?;
-    Ok(Json(
-        app.server
-            .accept_consent(
-                &q.consent_challenge,
-                &identity,
-                body.grant_scope,
-                app.clock.now(),
-            )
-            .await?,
-    ))
-}
-
-#[utoipa::path(
-    put,
-    path = "/api/hydra/consent/reject",
-    tag = "hydra",
-    params(("consent_challenge" = String, Query)),
-    security(("session_cookie" = [])),
-    responses(
-        (status = 200, description = "Denied; `redirect_to` returns `access_denied` to the client.", body = RedirectTo),
-        (status = 400, description = "The challenge is missing, unknown, expired or used.", body = ErrorBody),
-        (status = 401, description = "No live session (`login_required`).", body = ErrorBody),
-        (status = 403, description = "The request's `Origin` is not OneAuth's own or first-party.", body = ErrorBody),
-    )
-)]
-pub async fn consent_reject_put(
-    State(app): State<AppState>,
-    _: TrustedOrigin,
-    jar: CookieJar,
-    ApiQuery(q): ApiQuery<ConsentChallengeQuery>,
-) -> ApiResult<Json<RedirectTo>> {
-    let (_, identity) = app.session(&jar).await?;
-    Ok(Json(
-        app.server
-            .reject_consent(&q.consent_challenge, &identity, app.clock.now())
-            .await?,
-    ))
-}
-
 #[utoipa::path(
     get,
     path = "/health/alive",
@@ -394,17 +241,15 @@ pub async fn ready_get(State(app): State<AppState>) -> Response {
 pub async fn token_post(
     State(app): State<AppState>,
     basic: BasicAuth,
-    OAuthForm(params): OAuthForm,
+    OAuthForm(form): OAuthForm<TokenForm>,
 ) -> ApiResult<Response> {
-    let client = app
-        .server
-        .authenticate_client(&basic.credentials(&params))
-        .await?;
+    let credentials = basic.credentials(form.client_id.clone(), form.client_secret.clone());
+    let client = app.server.authenticate_client(&credentials).await?;
     app.server
         .limits
         .client_request(&client.client_id, app.clock.now())
         .await?;
-    let tokens = app.server.token(&client, &params, app.clock.now()).await?;
+    let tokens = app.server.token(&client, form, app.clock.now()).await?;
     Ok(no_store(Json(tokens)))
 }
 
@@ -449,7 +294,7 @@ pub async fn refresh_post(
         .server
         .refresh_token_client(&body.refresh_token, now)
         .await?;
-    if client.token_endpoint_auth_method != "none" {
+    if !client.is_public() {
         return Err(Error::InvalidClient.into());
     }
     let tokens = app
@@ -484,16 +329,6 @@ pub async fn verify_post(
     )))
 }
 
-fn required<'a>(
-    params: &'a std::collections::HashMap<String, String>,
-    name: &str,
-) -> ApiResult<&'a str> {
-    params
-        .get(name)
-        .map(String::as_str)
-        .ok_or_else(|| ApiError(Error::InvalidRequest(format!("{name} is missing."))))
-}
-
 /// RFC 7662 introspection.
 #[utoipa::path(
     post,
@@ -509,13 +344,17 @@ fn required<'a>(
 pub async fn introspect_post(
     State(app): State<AppState>,
     basic: BasicAuth,
-    OAuthForm(params): OAuthForm,
+    OAuthForm(form): OAuthForm<TokenParamsForm>,
 ) -> ApiResult<Response> {
-    let token = params.get("token").map(String::as_str);
-    let hint = params.get("token_type_hint").map(String::as_str);
+    let credentials = basic.credentials(form.client_id, form.client_secret);
     Ok(no_store(Json(
         app.server
-            .introspect(&basic.credentials(&params), token, hint, app.clock.now())
+            .introspect(
+                &credentials,
+                form.token.as_deref(),
+                form.token_type_hint.as_deref(),
+                app.clock.now(),
+            )
             .await?,
     )))
 }
@@ -535,15 +374,14 @@ pub async fn introspect_post(
 pub async fn revoke_post(
     State(app): State<AppState>,
     basic: BasicAuth,
-    OAuthForm(params): OAuthForm,
+    OAuthForm(form): OAuthForm<TokenParamsForm>,
 ) -> ApiResult<StatusCode> {
-    let client = app
-        .server
-        .authenticate_client(&basic.credentials(&params))
-        .await?;
-    app.server
-        .revoke(&client, required(&params, "token")?, app.clock.now())
-        .await?;
+    let credentials = basic.credentials(form.client_id, form.client_secret);
+    let client = app.server.authenticate_client(&credentials).await?;
+    let token = form
+        .token
+        .ok_or_else(|| Error::InvalidRequest("token is missing.".into()))?;
+    app.server.revoke(&client, &token, app.clock.now()).await?;
     Ok(StatusCode::OK)
 }
 
@@ -658,22 +496,11 @@ pub async fn end_session(
     jar: CookieJar,
     req: axum::extract::Request,
 ) -> ApiResult<Response> {
-    let params = if req.method() == axum::http::Method::POST {
-        let OAuthForm(p) = OAuthForm::from_request(req, &app).await?;
-        p
+    let request: EndSessionRequest = if req.method() == axum::http::Method::POST {
+        OAuthForm::from_request(req, &app).await?.0
     } else {
-        let q = req.uri().query().unwrap_or("");
-        crate::extract::unique_params(
-            url::form_urlencoded::parse(q.as_bytes())
-                .into_owned()
-                .collect(),
-        )?
-    };
-    let request = EndSessionRequest {
-        id_token_hint: params.get("id_token_hint").cloned(),
-        client_id: params.get("client_id").cloned(),
-        post_logout_redirect_uri: params.get("post_logout_redirect_uri").cloned(),
-        state: params.get("state").cloned(),
+        let query = req.uri().query().unwrap_or("");
+        crate::extract::form_from(crate::extract::parse_params(query.as_bytes())?)?
     };
     let logout = app
         .server
