@@ -122,7 +122,7 @@ describe('device authorization (RFC 8628) with openid-client and Chromium', () =
     assert.ok(tokens.refresh_token, 'offline: a refresh token');
     const claims = tokens.claims();
     assert.equal(claims.iss, S.server.issuer);
-    assert.equal(claims.aud, CLIENT_ID);
+    assert.deepEqual([claims.aud].flat(), [CLIENT_ID]);
     const refreshed = await oidc.refreshTokenGrant(config, tokens.refresh_token);
     assert.ok(refreshed.access_token, 'the device refreshes as any client');
 
