@@ -3,6 +3,7 @@
 //! of the poll.
 
 use crate::support::*;
+use oneauth_core::Clock as _;
 use serde_json::Value;
 
 const GRANT: &str = "urn:ietf:params:oauth:grant-type:device_code";
@@ -10,7 +11,7 @@ const GRANT: &str = "urn:ietf:params:oauth:grant-type:device_code";
 /// A server with a public device client `tv`.
 async fn server() -> TestServer {
     let srv = TestServer::start().await;
-    let now = oneauth_core::Clock::now(srv.clock.as_ref());
+    let now = srv.clock.now();
     let reg = oneauth_oauth2::client::ClientRegistration {
         client_id: Some("tv".into()),
         client_name: Some("Living Room TV".into()),
@@ -310,7 +311,7 @@ async fn a_client_without_the_grant_is_refused() {
         .unwrap();
     assert_eq!(error_code(res, 400, "unauthorized_client").await, 4014);
     // Another client that may use the grant cannot redeem tv's code.
-    let now = oneauth_core::Clock::now(srv.clock.as_ref());
+    let now = srv.clock.now();
     let other = oneauth_oauth2::client::ClientRegistration {
         client_id: Some("cli".into()),
         client_secret: Some("cli-secret-0123456789".into()),
@@ -428,4 +429,56 @@ fn the_cli_registers_a_device_client() {
         String::from_utf8_lossy(&out.stderr)
     );
     assert!(stdout.contains(GRANT), "{stdout}");
+}
+
+/// Three nodes on one database: started on one, answered on another's
+/// page, polled on a third; the pace is the database's, and of polls on
+/// every node at once exactly one gets the tokens.
+#[tokio::test]
+async fn nodes_sharing_the_database_keep_one_pace_and_issue_once() {
+    let a = server().await;
+    let shared = a.server().config.database_url();
+    let on_a = move |c: &mut oneauth_core::Config| c.database_url = shared.clone();
+    let (b, c) = (
+        TestServer::start_with(on_a.clone()).await,
+        TestServer::start_with(on_a).await,
+    );
+    for other in [&b, &c] {
+        other.clock.advance(a.clock.now() - other.clock.now());
+    }
+    let d = started(&a).await;
+    assert_eq!(
+        error_code(
+            poll(&b, &d["device_code"]).await,
+            400,
+            "authorization_pending"
+        )
+        .await,
+        4015
+    );
+    assert_eq!(
+        error_code(poll(&c, &d["device_code"]).await, 400, "slow_down").await,
+        4016,
+        "a poll on another node counts"
+    );
+
+    let browser = browser();
+    let url = format!("{}/device?user_code={}", b.ui, s(&d["user_code"]));
+    let html = sign_in_at_device_page(&b, &browser, &url).await;
+    answer(&b, &browser, &html, "allow").await;
+
+    for node in [&a, &b, &c] {
+        node.clock.advance(time::Duration::seconds(10));
+    }
+    let (x, y, z) = tokio::join!(
+        poll(&a, &d["device_code"]),
+        poll(&b, &d["device_code"]),
+        poll(&c, &d["device_code"]),
+    );
+    let statuses = [x.status(), y.status(), z.status()];
+    assert_eq!(
+        statuses.iter().filter(|s| s.as_u16() == 200).count(),
+        1,
+        "one poll of three gets the tokens: {statuses:?}"
+    );
 }
