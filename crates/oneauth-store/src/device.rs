@@ -6,8 +6,13 @@ use crate::common::*;
 use crate::rows::Columns;
 use crate::*;
 
-pub(crate) const INSERT: &str = "INSERT INTO device_codes (id, device_code_hash, user_code_hash, client_id, scope, state,
-     subject, session_id, granted_scope, amr, auth_time, interval_secs, last_polled_at, created_at, expires_at, version)
+/// The columns an answer or a poll changes come last in both writes, in
+/// this order: state, subject, session_id, granted_scope, amr, auth_time,
+/// interval_secs, last_polled_at.
+pub(crate) const INSERT: &str =
+    "INSERT INTO device_codes (id, device_code_hash, user_code_hash, client_id, scope,
+     created_at, expires_at, version,
+     state, subject, session_id, granted_scope, amr, auth_time, interval_secs, last_polled_at)
      VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16)";
 
 pub(crate) const BY_DEVICE_CODE: &str = "SELECT * FROM device_codes WHERE device_code_hash = $1";

@@ -6,25 +6,16 @@ use crate::device::{self as sql, device_code_from};
 #[async_trait]
 impl DeviceCodeStore for PostgresStore {
     async fn insert_device_code(&self, d: &DeviceCode) -> StoreResult<()> {
-        sqlx::query(sql::INSERT)
+        let insert = sqlx::query(sql::INSERT)
             .bind(&d.id)
             .bind(&d.device_code_hash)
             .bind(&d.user_code_hash)
             .bind(&d.client_id)
             .bind(join(&d.scope))
-            .bind(d.state.as_str())
-            .bind(&d.subject)
-            .bind(&d.session_id)
-            .bind(join(&d.granted_scope))
-            .bind(join(&d.amr))
-            .bind(d.auth_time)
-            .bind(d.interval_secs)
-            .bind(d.last_polled_at)
             .bind(d.created_at)
             .bind(d.expires_at)
-            .bind(d.version)
-            .execute(&self.pool)
-            .await?;
+            .bind(d.version);
+        bind_changes(insert, d).execute(&self.pool).await?;
         Ok(())
     }
 
@@ -64,17 +55,8 @@ impl DeviceCodeStore for PostgresStore {
         }
         // The conditional UPDATE locks the row: a concurrent writer waits,
         // then finds the version moved on and changes nothing.
-        let n = sqlx::query(sql::UPDATE)
-            .bind(&d.id)
-            .bind(d.version)
-            .bind(d.state.as_str())
-            .bind(&d.subject)
-            .bind(&d.session_id)
-            .bind(join(&d.granted_scope))
-            .bind(join(&d.amr))
-            .bind(d.auth_time)
-            .bind(d.interval_secs)
-            .bind(d.last_polled_at)
+        let update = sqlx::query(sql::UPDATE).bind(&d.id).bind(d.version);
+        let n = bind_changes(update, d)
             .execute(&mut *tx)
             .await?
             .rows_affected();
@@ -84,4 +66,20 @@ impl DeviceCodeStore for PostgresStore {
         tx.commit().await?;
         Ok(n == 1)
     }
+}
+
+/// Binds the columns an answer or a poll changes, which both writes bind
+/// last (see `crate::device::INSERT`).
+fn bind_changes<'q>(
+    q: sqlx::query::Query<'q, sqlx::Postgres, sqlx::postgres::PgArguments>,
+    d: &'q DeviceCode,
+) -> sqlx::query::Query<'q, sqlx::Postgres, sqlx::postgres::PgArguments> {
+    q.bind(d.state.as_str())
+        .bind(&d.subject)
+        .bind(&d.session_id)
+        .bind(join(&d.granted_scope))
+        .bind(join(&d.amr))
+        .bind(d.auth_time)
+        .bind(d.interval_secs)
+        .bind(d.last_polled_at)
 }

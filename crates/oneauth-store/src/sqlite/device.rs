@@ -9,28 +9,18 @@ impl DeviceCodeStore for SqliteStore {
     async fn insert_device_code(&self, d: &DeviceCode) -> StoreResult<()> {
         let d = d.clone();
         self.write(move |c| {
-            exec(
-                c,
-                sql::INSERT,
-                &[
-                    &d.id,
-                    &d.device_code_hash,
-                    &d.user_code_hash,
-                    &d.client_id,
-                    &join(&d.scope),
-                    &d.state.as_str(),
-                    &d.subject,
-                    &d.session_id,
-                    &join(&d.granted_scope),
-                    &join(&d.amr),
-                    &d.auth_time,
-                    &d.interval_secs,
-                    &d.last_polled_at,
-                    &d.created_at,
-                    &d.expires_at,
-                    &d.version,
-                ],
-            )?;
+            let scope = join(&d.scope);
+            let first: [&dyn ToSql; 8] = [
+                &d.id,
+                &d.device_code_hash,
+                &d.user_code_hash,
+                &d.client_id,
+                &scope,
+                &d.created_at,
+                &d.expires_at,
+                &d.version,
+            ];
+            exec_with_changes(c, sql::INSERT, &first, &d)?;
             Ok(())
         })
         .await
@@ -60,22 +50,7 @@ impl DeviceCodeStore for SqliteStore {
         // One write on the single writer: the swap and the tokens commit
         // together or not at all.
         self.write(move |c| {
-            let n = exec(
-                c,
-                sql::UPDATE,
-                &[
-                    &d.id,
-                    &d.version,
-                    &d.state.as_str(),
-                    &d.subject,
-                    &d.session_id,
-                    &join(&d.granted_scope),
-                    &join(&d.amr),
-                    &d.auth_time,
-                    &d.interval_secs,
-                    &d.last_polled_at,
-                ],
-            )?;
+            let n = exec_with_changes(c, sql::UPDATE, &[&d.id, &d.version], &d)?;
             if n == 1 {
                 insert_tokens_in(c, &tokens)?;
             }
@@ -83,4 +58,27 @@ impl DeviceCodeStore for SqliteStore {
         })
         .await
     }
+}
+
+/// Runs `sql` with `first`, then the columns an answer or a poll changes,
+/// which both writes bind last (see `crate::device::INSERT`).
+fn exec_with_changes(
+    c: &Connection,
+    sql: &str,
+    first: &[&dyn ToSql],
+    d: &DeviceCode,
+) -> StoreResult<u64> {
+    let (granted_scope, amr) = (join(&d.granted_scope), join(&d.amr));
+    let changes: [&dyn ToSql; 8] = [
+        &d.state.as_str(),
+        &d.subject,
+        &d.session_id,
+        &granted_scope,
+        &amr,
+        &d.auth_time,
+        &d.interval_secs,
+        &d.last_polled_at,
+    ];
+    let params: Vec<&dyn ToSql> = first.iter().copied().chain(changes).collect();
+    exec(c, sql, &params)
 }
