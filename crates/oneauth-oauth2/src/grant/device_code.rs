@@ -200,18 +200,20 @@ impl AuthorizationServer {
         Err(Error::internal("no free user code"))
     }
 
-    /// The pending, unexpired authorization behind a user code. Each try
-    /// is charged to `ip`'s guess budget first and refunded when right, so
-    /// wrong codes from one address are limited as wrong one-time codes
-    /// are (`codes.failures_before_lockout` and the lock-outs after it).
+    /// The pending, unexpired authorization behind a user code, and the
+    /// code normalised. Each try is charged to `ip`'s guess budget first
+    /// and refunded when right, so wrong codes from one address are limited
+    /// as wrong one-time codes are (`codes.failures_before_lockout` and the
+    /// lock-outs after it).
     async fn pending_device(
         &self,
         raw: &str,
         ip: Option<IpAddr>,
         now: OffsetDateTime,
-    ) -> R<DeviceCode> {
+    ) -> R<(String, DeviceCode)> {
         let rule = GuessRule::from_config(&self.config.codes);
         let at = now.unix_timestamp();
+        // Without an address (not on the HTTP path) all callers share one.
         let from = ip.map_or_else(|| "unknown".to_owned(), ip_key);
         let budgets = self.limits.budgets();
         let charged = budgets
@@ -222,7 +224,8 @@ impl AuthorizationServer {
                 .store
                 .get_device_code_by_user_code(&self.system_keys.hash_user_code(&code))
                 .await?
-                .filter(|d| d.state == DeviceCodeState::Pending && d.expires_at > at),
+                .filter(|d| d.state == DeviceCodeState::Pending && d.expires_at > at)
+                .map(|d| (code, d)),
             None => None,
         };
         let Some(found) = found else {
@@ -243,14 +246,14 @@ impl AuthorizationServer {
         ip: Option<IpAddr>,
         now: OffsetDateTime,
     ) -> R<DeviceRequest> {
-        let d = self.pending_device(user_code, ip, now).await?;
+        let (code, d) = self.pending_device(user_code, ip, now).await?;
         let client = self
             .store
             .get_client(&d.client_id)
             .await?
             .ok_or(Error::InvalidUserCode)?;
         Ok(DeviceRequest {
-            user_code: format_user_code(&parse_user_code(user_code).unwrap_or_default()),
+            user_code: format_user_code(&code),
             client: ClientSummary {
                 client_id: client.client_id,
                 client_name: client.client_name,
@@ -271,7 +274,7 @@ impl AuthorizationServer {
         (session, identity): (&Session, &Identity),
         now: OffsetDateTime,
     ) -> R<()> {
-        let mut d = self.pending_device(user_code, ip, now).await?;
+        let (_, mut d) = self.pending_device(user_code, ip, now).await?;
         if approve {
             d.state = DeviceCodeState::Approved;
             d.subject = Some(identity.id.clone());
