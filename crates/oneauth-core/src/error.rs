@@ -111,6 +111,7 @@ impl ErrorCode {
 
     /// (number, OAuth2 `error` value, what it means). The number is `None`
     /// only for rate limiting, which the guide documents without a code.
+    /// Long because it is the table: one arm per code, read as a list.
     const fn spec(self) -> (Option<u16>, &'static str, &'static str) {
         match self {
             Self::InvalidRequest => (

@@ -46,8 +46,7 @@ pub async fn device_authorization_post(
 ) -> ApiResult<Response> {
     let credentials = basic.credentials(form.client_id, form.client_secret);
     let client = app.server.authenticate_client(&credentials).await?;
-    app.server
-        .limits
+    app.limits
         .client_request(&client.client_id, app.clock.now())
         .await?;
     let started = app

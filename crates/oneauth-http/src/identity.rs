@@ -122,7 +122,7 @@ fn no_store(status: StatusCode, body: impl serde::Serialize) -> Response {
 }
 
 fn code_sent(app: &AppState) -> Response {
-    let c = &app.server.config.codes;
+    let c = &app.config.codes;
     no_store(
         StatusCode::ACCEPTED,
         CodeSent {
@@ -146,7 +146,7 @@ async fn logged_in(
     login_challenge: Option<&str>,
     now: OffsetDateTime,
 ) -> ApiResult<Response> {
-    let config = &app.server.config;
+    let config = &app.config;
     let previous = jar.get(&config.session.cookie_name).map(|c| c.value());
     let done = app
         .server
@@ -176,8 +176,7 @@ async fn send_proof_code(
 ) -> ApiResult<Response> {
     let address = Address::parse(address)?;
     let now = app.clock.now();
-    app.server
-        .identities
+    app.identities
         .send_proof_code(kind, &address, locale, now)
         .await?;
     Ok(code_sent(app))
@@ -218,13 +217,13 @@ pub async fn registration_post(
         require_name: body.require_name,
     };
     let confirmation = body.password_confirmation.as_deref();
-    let policy = app.server.identities.policy();
+    let policy = app.identities.policy();
     // The first problem is the answer; the page shows them all.
     if let Some(first) = reg.problems(rules, confirmation, policy).into_iter().next() {
         return Err(ApiError(first.error));
     }
-    let signup = app.server.identities.register(reg, locale, now).await?;
-    let jar = jar.add(oneauth_ui::cookie::signup(&app.server.config, signup.proof));
+    let signup = app.identities.register(reg, locale, now).await?;
+    let jar = jar.add(oneauth_ui::cookie::signup(&app.config, signup.proof));
     let body = RegistrationResponse {
         verify: signup.verify.iter().map(address_view).collect(),
     };
@@ -257,7 +256,7 @@ pub async fn password_login_post(
         ("identifier".to_owned(), body.identifier),
         ("password".to_owned(), body.password),
     ]);
-    let ids = &app.server.identities;
+    let ids = &app.identities;
     let (identity, amr) = ids.authenticate("password", &fields, now).await?;
     logged_in(&app, jar, &identity, amr, challenge.as_deref(), now).await
 }
@@ -282,8 +281,7 @@ pub async fn login_code_send_post(
 ) -> ApiResult<Response> {
     let now = app.clock.now();
     let fields = HashMap::from([("identifier".to_owned(), body.identifier)]);
-    app.server
-        .identities
+    app.identities
         .begin_login(body.method.name(), &fields, locale, now)
         .await?;
     Ok(code_sent(&app))
@@ -316,7 +314,7 @@ pub async fn code_login_post(
         ("identifier".to_owned(), body.identifier),
         ("code".to_owned(), body.code),
     ]);
-    let ids = &app.server.identities;
+    let ids = &app.identities;
     let (identity, amr) = ids.authenticate(body.method.name(), &fields, now).await?;
     logged_in(&app, jar, &identity, amr, challenge.as_deref(), now).await
 }
@@ -366,7 +364,7 @@ pub async fn verification_post(
     let now = app.clock.now();
     let address = Address::parse(&body.address)?;
     let signup_proof = jar.get(oneauth_ui::cookie::SIGNUP).map(|c| c.value());
-    let ids = &app.server.identities;
+    let ids = &app.identities;
     let identity = ids.verify(&address, &body.code, signup_proof, now).await?;
     if body.login {
         // The code proves the address: a one-time password.
@@ -425,7 +423,7 @@ pub async fn recovery_post(
 ) -> ApiResult<Response> {
     let now = app.clock.now();
     let address = Address::parse(&body.address)?;
-    let ids = &app.server.identities;
+    let ids = &app.identities;
     let identity = ids
         .recover(&address, &body.code, &body.new_password, now)
         .await?;
@@ -461,7 +459,7 @@ pub async fn settings_password_post(
         identity,
         body,
     } = attempt;
-    let ids = &app.server.identities;
+    let ids = &app.identities;
     let current = body.current_password.as_deref();
     ids.change_password(&session, current, &body.new_password, now)
         .await?;
@@ -501,7 +499,6 @@ pub async fn settings_profile_patch(
     let name = body.name.unwrap_or(t.name).unwrap_or_default();
     let username = body.username.unwrap_or(t.username).unwrap_or_default();
     let identity = app
-        .server
         .identities
         .update_profile(&identity.id, Some(name), Some(username), now)
         .await?;
@@ -557,11 +554,7 @@ pub async fn sessions_get(
     jar: CookieJar,
 ) -> ApiResult<Response> {
     let (session, _) = app.session(&jar).await?;
-    let sessions = app
-        .server
-        .identities
-        .sessions(&session, app.clock.now())
-        .await?;
+    let sessions = app.identities.sessions(&session, app.clock.now()).await?;
     Ok(no_store(
         StatusCode::OK,
         SessionsResponse {
@@ -589,7 +582,6 @@ pub async fn sessions_delete(
 ) -> ApiResult<Response> {
     let (session, _) = app.session(&jar).await?;
     let ended = app
-        .server
         .identities
         .end_other_sessions(&session, app.clock.now())
         .await?;
@@ -618,12 +610,11 @@ pub async fn session_delete(
     Path(id): Path<String>,
 ) -> ApiResult<Response> {
     let (session, _) = app.session(&jar).await?;
-    app.server
-        .identities
+    app.identities
         .end_own_session(&session, &id, app.clock.now())
         .await?;
     let jar = if id == session.id {
-        jar.remove(oneauth_ui::cookie::session_removal(&app.server.config))
+        jar.remove(oneauth_ui::cookie::session_removal(&app.config))
     } else {
         jar
     };
@@ -644,7 +635,6 @@ pub async fn session_delete(
 )]
 pub async fn social_providers_get(State(app): State<AppState>) -> Json<SocialProvidersResponse> {
     let providers = app
-        .server
         .identities
         .social()
         .providers()

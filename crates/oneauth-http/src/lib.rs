@@ -20,15 +20,23 @@ use axum::http::{HeaderValue, Method, header};
 use axum::routing::{get, post, put};
 use axum_extra::extract::CookieJar;
 use error::ApiError;
-use oneauth_core::{Clock, Error};
+use oneauth_core::{Clock, Config, Error};
+use oneauth_identity::Identities;
+use oneauth_identity::limit::Limits;
 use oneauth_oauth2::{AuthorizationServer, CrossOrigin};
 use oneauth_store::{Identity, Session};
 use std::sync::Arc;
 use tower_http::cors::{AllowCredentials, AllowOrigin, CorsLayer};
 
+/// What the public and admin handlers use: the services themselves, so a
+/// handler names the one it calls (no reaching through the authorization
+/// server into its parts).
 #[derive(Clone)]
 pub struct AppState {
     pub server: Arc<AuthorizationServer>,
+    pub identities: Arc<Identities>,
+    pub limits: Arc<Limits>,
+    pub config: Arc<Config>,
     pub clock: Arc<dyn Clock>,
 }
 
@@ -36,10 +44,9 @@ impl AppState {
     /// The live session of the request's session cookie.
     pub async fn session(&self, jar: &CookieJar) -> Result<(Session, Identity), ApiError> {
         let cookie = jar
-            .get(&self.server.config.session.cookie_name)
+            .get(&self.config.session.cookie_name)
             .ok_or_else(|| Error::LoginRequired("No login session.".into()))?;
-        self.server
-            .identities
+        self.identities
             .session(cookie.value(), self.clock.now())
             .await?
             .ok_or_else(|| {
@@ -52,7 +59,7 @@ impl AppState {
 
 /// Every public route. Discovery's endpoints must all be here (tested).
 pub fn public_router(app: AppState) -> Router {
-    let body_limit = app.server.config.body_limit_bytes;
+    let body_limit = app.config.body_limit_bytes;
     let mut router = Router::new();
     for (path, methods) in identity::routes() {
         router = router.route(path, methods);
@@ -118,7 +125,7 @@ pub fn public_router(app: AppState) -> Router {
 
 pub fn admin_router(app: AppState) -> Router {
     use axum::routing::get as g;
-    let body_limit = app.server.config.body_limit_bytes;
+    let body_limit = app.config.body_limit_bytes;
     Router::new()
         .route(
             "/admin/clients",

@@ -219,7 +219,7 @@ fn add_parsing_errors(op: &mut Operation) {
     responses((status = 200, description = "OpenAPI 3.1.", body = Object, content_type = "application/json"))
 )]
 pub async fn openapi_get(State(app): State<AppState>) -> Response {
-    match document(&app.server.config).to_json() {
+    match document(&app.config).to_json() {
         Ok(json) => (
             [
                 (header::CONTENT_TYPE, "application/json"),

@@ -33,7 +33,7 @@ pub(crate) async fn logged_in(
     amr: &str,
     now: OffsetDateTime,
 ) -> Response {
-    let config = &state.server.config;
+    let config = &state.config;
     let previous = jar.get(&config.session.cookie_name).map(|c| c.value());
     let done = match state
         .server

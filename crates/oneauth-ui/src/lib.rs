@@ -22,16 +22,25 @@ use axum::response::{Html, IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
 use axum_extra::extract::CookieJar;
 use i18n::Strings;
-use oneauth_core::{Clock, Error};
+use oneauth_core::{Clock, Config, Error};
+use oneauth_crypto::SystemKeys;
+use oneauth_identity::Identities;
+use oneauth_identity::limit::Limits;
 use oneauth_oauth2::AuthorizationServer;
 use serde::{Deserialize, Serialize};
 use std::collections::HashMap;
 use std::sync::Arc;
 pub use theme::Theme;
 
+/// What the UI's handlers use: the services themselves (see `AppState` of
+/// `oneauth-http`), and the system keys for the CSRF tokens.
 #[derive(Clone)]
 pub struct UiState {
     pub server: Arc<AuthorizationServer>,
+    pub identities: Arc<Identities>,
+    pub limits: Arc<Limits>,
+    pub config: Arc<Config>,
+    pub system_keys: Arc<SystemKeys>,
     pub clock: Arc<dyn Clock>,
     /// The operator's overrides from `ui.templates_dir`.
     pub theme: Arc<Theme>,
@@ -184,7 +193,7 @@ pub(crate) use page;
 
 impl UiState {
     pub(crate) fn chrome(&self, t: &'static Strings, popup: bool) -> Chrome<'_> {
-        let ui = &self.server.config.ui;
+        let ui = &self.config.ui;
         Chrome {
             t,
             brand: &ui.brand_name,
@@ -298,10 +307,7 @@ async fn brand_css_get(State(state): State<UiState>) -> Response {
             (header::CONTENT_TYPE, "text/css; charset=utf-8".to_owned()),
             (header::CACHE_CONTROL, "public, max-age=300".to_owned()),
         ],
-        format!(
-            ":root {{ --brand: {}; }}\n",
-            state.server.config.ui.brand_color
-        ),
+        format!(":root {{ --brand: {}; }}\n", state.config.ui.brand_color),
     )
         .into_response()
 }
@@ -388,10 +394,9 @@ pub(crate) async fn current_identity(
     state: &UiState,
     jar: &CookieJar,
 ) -> Option<oneauth_store::Identity> {
-    let cookie = jar.get(&state.server.config.session.cookie_name)?;
+    let cookie = jar.get(&state.config.session.cookie_name)?;
     let now = state.clock.now();
     state
-        .server
         .identities
         .session(cookie.value(), now)
         .await

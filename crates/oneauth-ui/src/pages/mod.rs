@@ -211,7 +211,7 @@ impl<C: FormClass> FromRequest<UiState> for FormCtx<C> {
         }
         if let Some(identifier) = C::attempt(&form) {
             // Before any password or code work.
-            let limits = &state.server.limits;
+            let limits = &state.limits;
             if let Err(e) = limits.login_attempt(ip, &identifier, now).await {
                 return Err(error_page(c, &e));
             }
@@ -241,7 +241,7 @@ async fn send_code(
     t: &Strings,
     now: OffsetDateTime,
 ) -> Result<(), Error> {
-    let ids = &state.server.identities;
+    let ids = &state.identities;
     match ids.send_proof_code(kind, address, locale(t), now).await {
         Ok(()) | Err(Error::RateLimited { .. }) => Ok(()),
         Err(e) => Err(e),

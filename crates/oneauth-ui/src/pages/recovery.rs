@@ -48,7 +48,7 @@ fn recovery_page<'a>(
         params,
         csrf_token,
         code_sent: false,
-        password_hint: t.password_hint_for(state.server.config.password.min_length),
+        password_hint: t.password_hint_for(state.config.password.min_length),
         notice: None,
         error: None,
         errors: Errors::new(),
@@ -85,7 +85,7 @@ pub async fn recovery_post(State(state): State<UiState>, ctx: FormCtx<RecoveryFo
         return (jar, render(StatusCode::OK, page)).into_response();
     }
     page.code_sent = true;
-    let ids = &state.server.identities;
+    let ids = &state.identities;
     let new_password = form.get("new_password").cloned().unwrap_or_default();
     if let Some(w) = ids.policy().check(&new_password, &[address.as_str()]) {
         page.errors.insert("new_password", weakness(t, w));

@@ -156,7 +156,7 @@ pub async fn verification_post(
             Address::Phone(_) => "phone",
         };
         let code = field(&form, &format!("{kind}_code"));
-        let ids = &state.server.identities;
+        let ids = &state.identities;
         match ids.verify(a, &code, signup_proof.as_deref(), now).await {
             Ok(i) => verified = Some(i),
             Err(Error::InvalidCode) => {

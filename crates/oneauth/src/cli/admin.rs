@@ -242,19 +242,12 @@ pub async fn keys(
 ) -> anyhow::Result<()> {
     match cmd {
         KeysCommand::Rotate { alg } => {
-            let alg = match alg {
-                Some(a) => SigningAlg::parse(&a)
-                    .ok_or_else(|| anyhow::anyhow!("unknown algorithm `{a}`"))?,
-                None => server.config.tokens.id_token_signing_alg,
-            };
-            let now = clock.now().unix_timestamp();
-            let kid = oneauth_oauth2::keys::generate(
-                server.store.as_ref(),
-                &server.system_keys,
-                alg,
-                now,
-            )
-            .await?;
+            let alg = alg
+                .map(|a| {
+                    SigningAlg::parse(&a).ok_or_else(|| anyhow::anyhow!("unknown algorithm `{a}`"))
+                })
+                .transpose()?;
+            let (kid, alg) = server.rotate_signing_key(alg, clock.now()).await?;
             print(&serde_json::json!({ "kid": kid, "alg": alg.as_str() }))
         }
         KeysCommand::List => {

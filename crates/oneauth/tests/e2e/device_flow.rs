@@ -437,7 +437,7 @@ fn the_cli_registers_a_device_client() {
 #[tokio::test]
 async fn nodes_sharing_the_database_keep_one_pace_and_issue_once() {
     let a = server().await;
-    let shared = a.server().config.database_url();
+    let shared = a.services().config.database_url();
     let on_a = move |c: &mut oneauth_core::Config| c.database_url = shared.clone();
     let (b, c) = (
         TestServer::start_with(on_a.clone()).await,

@@ -195,7 +195,7 @@ async fn tokens_codes_and_sessions_are_stored_only_as_hashes() {
     let b = browser();
     let code = login_for_code(&srv, &b, &[]).await;
     let body: serde_json::Value = exchange(&srv, &code, VERIFIER).await.json().await.unwrap();
-    let dir = &srv.running.as_ref().unwrap().server.config.data_dir;
+    let dir = &srv.services().config.data_dir;
     let mut bytes = Vec::new();
     for f in ["oneauth.db", "oneauth.db-wal"] {
         bytes.extend(std::fs::read(dir.join(f)).unwrap_or_default());

@@ -29,7 +29,7 @@ async fn login_challenge(srv: &TestServer, b: &reqwest::Client) -> String {
 async fn sms_code_login_continues_the_oauth2_flow() {
     let (srv, inbox) = server_with_inbox().await;
     let now = oneauth_core::Clock::now(srv.clock.as_ref());
-    srv.server()
+    srv.services()
         .identities
         .register(
             oneauth_identity::Registration {
