@@ -178,6 +178,18 @@ mod tests {
                 scope: Some("a b".into())
             }
         );
+        let device = "urn:ietf:params:oauth:grant-type:device_code";
+        assert_eq!(
+            parse(&[("grant_type", device), ("device_code", "d")]).unwrap(),
+            TokenRequest::DeviceCode {
+                device_code: "d".into()
+            }
+        );
+        let (e, d) = message(parse(&[("grant_type", device)]).unwrap_err());
+        assert_eq!(
+            (e.as_str(), d.as_str()),
+            ("invalid_request", "device_code is missing.")
+        );
     }
 
     #[test]
