@@ -56,6 +56,7 @@ const LANGS = {
       recovery: 'Reset your password',
       settings: 'Account settings',
       consent: 'Allow access?',
+      device: 'Connect a device',
       error: 'Something went wrong',
       logout: 'Sign out?',
       'logged-out': 'Signed out',
@@ -71,6 +72,7 @@ const LANGS = {
       recovery: '重置密码',
       settings: '账号设置',
       consent: '允许访问？',
+      device: '连接设备',
       error: '出错了',
       logout: '退出登录？',
       'logged-out': '已退出登录',
@@ -200,6 +202,11 @@ const REACH = {
       assert.equal(await a.count(), 1, name);
       assert.equal(await a.getAttribute('rel'), 'noopener noreferrer', name);
     }
+  },
+  async device(page) {
+    // The code form a TV or CLI sends the user to (the question after it
+    // shows a random code, so it is tested in device.test.mjs).
+    await page.goto(`${S.server.uiUrl}/device`, { timeout: STEP });
   },
   async error(page) {
     // The authorization endpoint cannot redirect to an unknown client: it shows the error page.

@@ -46,6 +46,11 @@ pub enum ErrorCode {
     UnauthorizedClient,
     CsrfViolation,
     ConsentRequired,
+    AuthorizationPending,
+    SlowDown,
+    ExpiredToken,
+    DeviceAccessDenied,
+    InvalidUserCode,
     ServerError,
     TemporarilyUnavailable,
     PlatformFailed,
@@ -55,7 +60,7 @@ pub enum ErrorCode {
 
 impl ErrorCode {
     /// Every code, in documentation order.
-    pub const ALL: [ErrorCode; 36] = [
+    pub const ALL: [ErrorCode; 41] = [
         Self::InvalidRequest,
         Self::InvalidScope,
         Self::UnsupportedResponseType,
@@ -70,6 +75,11 @@ impl ErrorCode {
         Self::InvalidSocialState,
         Self::InvalidRedirectUri,
         Self::UnauthorizedClient,
+        Self::AuthorizationPending,
+        Self::SlowDown,
+        Self::ExpiredToken,
+        Self::DeviceAccessDenied,
+        Self::InvalidUserCode,
         Self::NotFound,
         Self::MethodNotAllowed,
         Self::RequestTimeout,
@@ -168,6 +178,32 @@ impl ErrorCode {
                 Some(4013),
                 "invalid_redirect_uri",
                 "A redirect URI of the client registration is invalid or not allowed (RFC 7591 §3.2.2).",
+            ),
+            // RFC 8628 §3.5: the device flow's token errors, all 400.
+            Self::AuthorizationPending => (
+                Some(4015),
+                "authorization_pending",
+                "The user has not approved or denied the device authorization yet; poll again after the interval.",
+            ),
+            Self::SlowDown => (
+                Some(4016),
+                "slow_down",
+                "The device polled faster than its interval; the interval grew by 5 seconds.",
+            ),
+            Self::ExpiredToken => (
+                Some(4017),
+                "expired_token",
+                "The device code has expired; start a new device authorization.",
+            ),
+            Self::DeviceAccessDenied => (
+                Some(4018),
+                "access_denied",
+                "The user denied the device authorization.",
+            ),
+            Self::InvalidUserCode => (
+                Some(4019),
+                "invalid_user_code",
+                "The device's user code is wrong, expired or answered already.",
             ),
             Self::NotFound => (Some(4404), "not_found", "No such resource."),
             Self::MethodNotAllowed => (
@@ -398,6 +434,16 @@ pub enum Error {
     CsrfViolation,
     #[error("The user has to consent, and prompt=none forbids asking.")]
     ConsentRequired,
+    #[error("The user has not answered the device authorization yet.")]
+    AuthorizationPending,
+    #[error("Polling too fast: wait {interval_secs} seconds between requests.")]
+    SlowDown { interval_secs: i64 },
+    #[error("The device code has expired.")]
+    ExpiredToken,
+    #[error("The user denied the device authorization.")]
+    DeviceAccessDenied,
+    #[error("The code is wrong, expired or answered already; check it on the device.")]
+    InvalidUserCode,
     #[error("The server could not complete the request.")]
     Internal(#[source] anyhow::Error),
     #[error("The service is temporarily unavailable; retry later.")]
@@ -461,6 +507,11 @@ impl Error {
             Self::UnauthorizedClient(_) => C::UnauthorizedClient,
             Self::CsrfViolation => C::CsrfViolation,
             Self::ConsentRequired => C::ConsentRequired,
+            Self::AuthorizationPending => C::AuthorizationPending,
+            Self::SlowDown { .. } => C::SlowDown,
+            Self::ExpiredToken => C::ExpiredToken,
+            Self::DeviceAccessDenied => C::DeviceAccessDenied,
+            Self::InvalidUserCode => C::InvalidUserCode,
             Self::Internal(_) => C::ServerError,
             Self::Unavailable(_) => C::TemporarilyUnavailable,
             Self::PlatformFailed { .. } => C::PlatformFailed,
@@ -601,6 +652,26 @@ mod tests {
                 ErrorCode::UnauthorizedClient,
                 Some(4014),
                 "unauthorized_client",
+                400,
+            ),
+            (
+                ErrorCode::AuthorizationPending,
+                Some(4015),
+                "authorization_pending",
+                400,
+            ),
+            (ErrorCode::SlowDown, Some(4016), "slow_down", 400),
+            (ErrorCode::ExpiredToken, Some(4017), "expired_token", 400),
+            (
+                ErrorCode::DeviceAccessDenied,
+                Some(4018),
+                "access_denied",
+                400,
+            ),
+            (
+                ErrorCode::InvalidUserCode,
+                Some(4019),
+                "invalid_user_code",
                 400,
             ),
             (ErrorCode::CsrfViolation, Some(3003), "csrf_violation", 403),

@@ -3,6 +3,7 @@
 //! `oneauth-oauth2` and `oneauth-identity`.
 
 pub mod admin;
+pub mod device;
 pub mod error;
 pub mod extract;
 pub mod guard;
@@ -73,6 +74,10 @@ pub fn public_router(app: AppState) -> Router {
         .route(
             "/oauth2/token",
             limit::token_requests(&app, post(public::token_post)),
+        )
+        .route(
+            "/oauth2/device/auth",
+            limit::token_requests(&app, post(device::device_authorization_post)),
         )
         .route(
             "/api/oauth2/token",
@@ -161,6 +166,7 @@ fn cross_origin_kind(path: &str) -> CrossOrigin {
     match path {
         "/api/oauth/web/exchange" => CrossOrigin::SilentExchange,
         "/oauth2/token"
+        | "/oauth2/device/auth"
         | "/api/oauth2/token"
         | "/api/oauth/refresh"
         | "/oauth/token/verify"

@@ -47,6 +47,7 @@ use utoipa::{OpenApi, ToSchema};
         public::jwks_get,
         public::authorize_get,
         public::token_post,
+        crate::device::device_authorization_post,
         public::introspect_post,
         public::revoke_post,
         public::end_session,

@@ -5,6 +5,7 @@
 //! the caller. Every expiry check takes `now` from the caller.
 
 mod common;
+mod device;
 mod miniprogram;
 mod model;
 pub mod postgres;
@@ -364,6 +365,25 @@ pub trait CourierStore {
     async fn get_message(&self, id: &str) -> StoreResult<Option<CourierMessage>>;
 }
 
+/// Device authorizations (RFC 8628), found by either code's keyed hash.
+/// Every change (the user's answer, each poll) is a compare-and-swap on
+/// [`DeviceCode::version`], so two nodes acting at once cannot both win.
+#[async_trait]
+pub trait DeviceCodeStore {
+    /// `Conflict` when either hash exists already.
+    async fn insert_device_code(&self, code: &DeviceCode) -> StoreResult<()>;
+    /// Expired or not: the caller tells `expired_token` from unknown.
+    async fn get_device_code(&self, device_code_hash: &str) -> StoreResult<Option<DeviceCode>>;
+    async fn get_device_code_by_user_code(
+        &self,
+        user_code_hash: &str,
+    ) -> StoreResult<Option<DeviceCode>>;
+    /// Writes `code` if its stored version is still `code.version`, and
+    /// then stores `tokens`, in one transaction; false when another writer
+    /// came first (read again and decide again).
+    async fn update_device_code(&self, code: &DeviceCode, tokens: &[Token]) -> StoreResult<bool>;
+}
+
 /// Removal of rows nobody can use any more.
 #[async_trait]
 pub trait Cleanup {
@@ -383,6 +403,7 @@ pub trait Store:
     + FlowStore
     + ConsentStore
     + CodeStore
+    + DeviceCodeStore
     + TokenStore
     + OneTimeCodeStore
     + CourierStore

@@ -443,6 +443,59 @@ pub struct CourierMessage {
     pub last_error: Option<String>,
 }
 
+/// Where an RFC 8628 device authorization stands.
+///
+/// ```text
+/// Pending --user approves--> Approved --device polls--> Used
+///    \------user denies----> Denied
+/// ```
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DeviceCodeState {
+    Pending,
+    Approved,
+    Denied,
+    /// The approved authorization's tokens were issued.
+    Used,
+}
+
+impl DeviceCodeState {
+    pub const ALL: [Self; 4] = [Self::Pending, Self::Approved, Self::Denied, Self::Used];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Pending => "pending",
+            Self::Approved => "approved",
+            Self::Denied => "denied",
+            Self::Used => "used",
+        }
+    }
+}
+
+/// A device authorization (RFC 8628 §3.2): its codes as keyed hashes, the
+/// user's answer, and the device's polling pace.
+#[derive(Debug, Clone, PartialEq)]
+pub struct DeviceCode {
+    /// Also the grant id of the tokens it yields.
+    pub id: String,
+    pub device_code_hash: String,
+    pub user_code_hash: String,
+    pub client_id: String,
+    pub scope: Vec<String>,
+    pub state: DeviceCodeState,
+    /// Set on approval: who approved, in which session, what was granted.
+    pub subject: Option<String>,
+    pub session_id: Option<String>,
+    pub granted_scope: Vec<String>,
+    pub amr: Vec<String>,
+    pub auth_time: Option<i64>,
+    pub interval_secs: i64,
+    pub last_polled_at: Option<i64>,
+    pub created_at: i64,
+    pub expires_at: i64,
+    /// Bumped by every update: what a compare-and-swap expects.
+    pub version: i64,
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -63,6 +63,9 @@ conformance!(
     deleting_a_client_deletes_its_tokens,
     a_client_and_a_token_are_read_together,
     budgets_are_written_by_compare_and_swap,
+    device_codes_are_found_by_either_hash_and_answered_once,
+    a_device_code_yields_its_tokens_once_under_concurrency,
+    device_codes_go_with_their_client_and_expire,
     platform_tokens_live_until_expiry_and_the_newest_wins,
     merging_an_identity_moves_its_links_and_ends_its_access,
 );
@@ -1617,6 +1620,125 @@ async fn deleting_a_client_deletes_its_tokens(store: Arc<dyn Store>) {
         "another client's token stays"
     );
     assert!(!store.delete_client("c").await.unwrap());
+}
+
+fn device_code(id: &str) -> DeviceCode {
+    DeviceCode {
+        id: id.into(),
+        device_code_hash: format!("dc-{id}"),
+        user_code_hash: format!("uc-{id}"),
+        client_id: "tv".into(),
+        scope: vec!["openid".into(), "offline".into()],
+        state: DeviceCodeState::Pending,
+        subject: None,
+        session_id: None,
+        granted_scope: vec![],
+        amr: vec![],
+        auth_time: None,
+        interval_secs: 5,
+        last_polled_at: None,
+        created_at: 100,
+        expires_at: 700,
+        version: 0,
+    }
+}
+
+async fn device_codes_are_found_by_either_hash_and_answered_once(store: Arc<dyn Store>) {
+    store.insert_client(&client("tv")).await.unwrap();
+    store
+        .insert_identity(&identity("u", "u@example.com"))
+        .await
+        .unwrap();
+    let d = device_code("d1");
+    store.insert_device_code(&d).await.unwrap();
+    assert_eq!(
+        store.get_device_code("dc-d1").await.unwrap(),
+        Some(d.clone())
+    );
+    assert_eq!(
+        store.get_device_code_by_user_code("uc-d1").await.unwrap(),
+        Some(d.clone())
+    );
+    assert_eq!(store.get_device_code("uc-d1").await.unwrap(), None);
+    // A user code is unique: a clash is a Conflict the caller retries.
+    let mut clash = device_code("d2");
+    clash.user_code_hash = "uc-d1".into();
+    assert!(matches!(
+        store.insert_device_code(&clash).await,
+        Err(StoreError::Conflict)
+    ));
+
+    let mut approved = d.clone();
+    approved.state = DeviceCodeState::Approved;
+    approved.subject = Some("u".into());
+    approved.session_id = Some("s1".into());
+    approved.granted_scope = vec!["openid".into()];
+    approved.amr = vec!["pwd".into()];
+    approved.auth_time = Some(150);
+    assert!(store.update_device_code(&approved, &[]).await.unwrap());
+    // Written from the same (now stale) version: refused.
+    let mut denied = d.clone();
+    denied.state = DeviceCodeState::Denied;
+    assert!(!store.update_device_code(&denied, &[]).await.unwrap());
+    let stored = store.get_device_code("dc-d1").await.unwrap().unwrap();
+    assert_eq!(stored.version, 1);
+    approved.version = 1;
+    assert_eq!(stored, approved);
+}
+
+async fn a_device_code_yields_its_tokens_once_under_concurrency(store: Arc<dyn Store>) {
+    store.insert_client(&client("tv")).await.unwrap();
+    store
+        .insert_identity(&identity("u", "u@example.com"))
+        .await
+        .unwrap();
+    let mut d = device_code("d");
+    d.state = DeviceCodeState::Approved;
+    d.subject = Some("u".into());
+    store.insert_device_code(&d).await.unwrap();
+    let mut tasks = Vec::new();
+    for i in 0..10 {
+        let (s, d) = (store.clone(), d.clone());
+        tasks.push(tokio::spawn(async move {
+            let mut used = d;
+            used.state = DeviceCodeState::Used;
+            used.last_polled_at = Some(200);
+            let mut token = refresh(&format!("t{i}"), 10_000);
+            token.grant_id = "d".into();
+            token.client_id = "tv".into();
+            token.subject = Some("u".into());
+            s.update_device_code(&used, &[token]).await.unwrap()
+        }));
+    }
+    let mut won = Vec::new();
+    for (i, t) in tasks.into_iter().enumerate() {
+        if t.await.unwrap() {
+            won.push(i);
+        }
+    }
+    assert_eq!(won.len(), 1, "exactly one poll takes the tokens");
+    for i in 0..10 {
+        let stored = store
+            .get_token(TokenKind::Refresh, &format!("t{i}"), 300)
+            .await
+            .unwrap();
+        assert_eq!(stored.is_some(), won == [i], "token t{i}");
+    }
+    let stored = store.get_device_code("dc-d").await.unwrap().unwrap();
+    assert_eq!(stored.state, DeviceCodeState::Used);
+}
+
+async fn device_codes_go_with_their_client_and_expire(store: Arc<dyn Store>) {
+    store.insert_client(&client("tv")).await.unwrap();
+    store.insert_device_code(&device_code("a")).await.unwrap();
+    let mut late = device_code("b");
+    late.expires_at = 5_000;
+    store.insert_device_code(&late).await.unwrap();
+    store.delete_expired(1_000, 0, 10).await.unwrap();
+    assert_eq!(store.get_device_code("dc-a").await.unwrap(), None);
+    assert!(store.get_device_code("dc-b").await.unwrap().is_some());
+    assert!(store.delete_client("tv").await.unwrap());
+    assert_eq!(store.get_device_code("dc-b").await.unwrap(), None);
 }
 
 async fn platform_tokens_live_until_expiry_and_the_newest_wins(store: Arc<dyn Store>) {

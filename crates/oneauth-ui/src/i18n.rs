@@ -134,6 +134,17 @@ pub struct Strings {
     pub verified_badge: &'static str,
     pub unverified_badge: &'static str,
     pub verify_now: &'static str,
+    /// The device page (RFC 8628): enter the code, check it, answer.
+    pub device_title: &'static str,
+    pub device_text: &'static str,
+    pub user_code: &'static str,
+    pub continue_button: &'static str,
+    pub device_check_code: &'static str,
+    pub wrong_user_code: &'static str,
+    pub device_approved: &'static str,
+    pub device_approved_text: &'static str,
+    pub device_denied: &'static str,
+    pub device_denied_text: &'static str,
 }
 
 impl Strings {
@@ -296,6 +307,16 @@ pub static EN: Strings = Strings {
     verified_badge: "verified",
     unverified_badge: "not verified",
     verify_now: "Verify",
+    device_title: "Connect a device",
+    device_text: "Enter the code your device shows.",
+    user_code: "Code",
+    continue_button: "Continue",
+    device_check_code: "Allow only if your device shows this code:",
+    wrong_user_code: "That code is wrong or has expired. Check the code on your device.",
+    device_approved: "Device connected",
+    device_approved_text: "Your device is signed in. You can close this page and go back to it.",
+    device_denied: "Device not connected",
+    device_denied_text: "The device was not given access. You can close this page.",
 };
 
 pub static ZH_CN: Strings = Strings {
@@ -416,6 +437,16 @@ pub static ZH_CN: Strings = Strings {
     verified_badge: "已验证",
     unverified_badge: "未验证",
     verify_now: "去验证",
+    device_title: "连接设备",
+    device_text: "请输入设备上显示的代码。",
+    user_code: "代码",
+    continue_button: "继续",
+    device_check_code: "仅当您的设备显示以下代码时才允许：",
+    wrong_user_code: "代码错误或已过期，请核对设备上显示的代码。",
+    device_approved: "设备已连接",
+    device_approved_text: "您的设备已登录。您可以关闭此页面并回到设备上。",
+    device_denied: "设备未连接",
+    device_denied_text: "未授予该设备访问权限。您可以关闭此页面。",
 };
 
 impl Strings {
@@ -427,6 +458,7 @@ impl Strings {
             Some(4005) => self.error_redirect_uri,
             Some(4010) => self.error_challenge,
             Some(4012) => self.error_social_state,
+            Some(4019) => self.wrong_user_code,
             Some(2007) => self.error_social_failed,
             Some(3003) => self.csrf_failed,
             Some(5002) => self.error_unavailable,

@@ -84,6 +84,7 @@ pub fn router(state: UiState) -> Router {
         )
         .route("/assets/brand.css", get(brand_css_get))
         .route("/consent", get(consent_get).post(consent_post))
+        .route("/device", get(pages::device_get).post(pages::device_post))
         .route("/error", get(error_get))
         .route("/logged-out", get(logged_out_get))
         .route("/logout", get(logout::logout_get).post(logout::logout_post))

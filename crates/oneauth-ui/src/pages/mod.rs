@@ -5,12 +5,14 @@
 //! frame, CSRF check, the login-attempt limit of its route class) and the
 //! one mapping from a domain error to the page's answer ([`again`]).
 
+mod device;
 mod login;
 mod recovery;
 mod register;
 mod settings;
 mod verification;
 
+pub use device::{device_get, device_post};
 pub use login::{login_get, login_post};
 pub use recovery::{recovery_get, recovery_post};
 pub use register::{register_get, register_post};

@@ -70,7 +70,7 @@ struct SettingsPage<'a> {
 }
 page!(SettingsPage, "settings.html");
 
-async fn signed_in(state: &UiState, jar: &CookieJar) -> Option<(Session, Identity)> {
+pub(super) async fn signed_in(state: &UiState, jar: &CookieJar) -> Option<(Session, Identity)> {
     let cookie = jar.get(&state.config.session.cookie_name)?;
     state
         .identities
