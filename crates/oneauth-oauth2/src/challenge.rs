@@ -6,7 +6,7 @@ use crate::authorize::{demands_fresh_login, too_old};
 use crate::{AuthorizationServer, R};
 use oneauth_core::Error;
 use oneauth_crypto::TokenKind;
-use oneauth_store::{Flow, FlowKey, FlowState, Identity, Session};
+use oneauth_store::{Client, Flow, FlowKey, FlowState, Identity, Session};
 use serde::Serialize;
 use time::OffsetDateTime;
 
@@ -23,6 +23,19 @@ pub struct ClientSummary {
     pub tos_uri: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub client_uri: Option<String>,
+}
+
+impl From<Client> for ClientSummary {
+    fn from(c: Client) -> Self {
+        Self {
+            client_id: c.client_id,
+            client_name: c.client_name,
+            logo_uri: c.logo_uri,
+            policy_uri: c.policy_uri,
+            tos_uri: c.tos_uri,
+            client_uri: c.client_uri,
+        }
+    }
 }
 
 /// `GET /api/hydra/login?login_challenge=`: what the login UI needs.
@@ -87,14 +100,7 @@ impl AuthorizationServer {
             .get_client(client_id)
             .await?
             .ok_or(Error::InvalidChallenge)?;
-        Ok(ClientSummary {
-            client_id: c.client_id,
-            client_name: c.client_name,
-            logo_uri: c.logo_uri,
-            policy_uri: c.policy_uri,
-            tos_uri: c.tos_uri,
-            client_uri: c.client_uri,
-        })
+        Ok(c.into())
     }
 
     pub async fn login_request(&self, challenge: &str, now: OffsetDateTime) -> R<LoginRequest> {

@@ -254,10 +254,7 @@ impl AuthorizationServer {
             .ok_or(Error::InvalidUserCode)?;
         Ok(DeviceRequest {
             user_code: format_user_code(&code),
-            client: ClientSummary {
-                client_id: client.client_id,
-                client_name: client.client_name,
-            },
+            client: client.into(),
             scope: d.scope,
         })
     }
