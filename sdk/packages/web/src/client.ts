@@ -1,4 +1,5 @@
 import {
+  Emitter,
   type FetchLike,
   JwksCache,
   type JwtClaims,
@@ -80,7 +81,7 @@ export class OneAuth {
   private tokens: TokenSet | null = null;
   private timer: ReturnType<typeof setTimeout> | undefined;
   private refreshing: Promise<TokenSet> | null = null;
-  private readonly listeners = new Map<OneAuthEvent, Set<(detail: unknown) => void>>();
+  private readonly events = new Emitter<OneAuthEvent>('error');
   private readonly tabs: Tabs;
   /** Settles once stored tokens (or a sibling tab's) are loaded. */
   readonly ready: Promise<void>;
@@ -101,21 +102,13 @@ export class OneAuth {
 
   // ------------------------------------------------------------ events
 
+  /** Listens to login, logout, tokenRefreshed, unauthenticated or error; answers an unsubscribe function. */
   on(event: OneAuthEvent, fn: (detail: unknown) => void): () => void {
-    let set = this.listeners.get(event);
-    if (!set) this.listeners.set(event, (set = new Set()));
-    set.add(fn);
-    return () => set.delete(fn);
+    return this.events.on(event, fn);
   }
 
   private emit(event: OneAuthEvent, detail?: unknown) {
-    for (const fn of this.listeners.get(event) ?? []) {
-      try {
-        fn(detail);
-      } catch (e) {
-        if (event !== 'error') this.emit('error', e);
-      }
-    }
+    this.events.emit(event, detail);
   }
 
   // ------------------------------------------------------------ state

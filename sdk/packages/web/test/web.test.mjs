@@ -1,7 +1,7 @@
 import { describe, mock, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { OneAuthError, createOneAuth, memoryStorage, webStorage } from '../dist/index.js';
-import { fakeIssuer, fakeTabs, mapStorage, signedIn } from './fake-issuer.mjs';
+import { fakeIssuer, fakeTabs, mapStorage, signedIn } from '../../../test-support/fake-issuer.mjs';
 
 const flush = async (n = 20) => {
   for (let i = 0; i < n; i++) await new Promise((r) => setImmediate(r));
