@@ -30,10 +30,13 @@ export function tokenSetFrom(r: TokenResponse, now: number, previous?: TokenSet)
 }
 
 /**
- * How long to wait before refreshing: `before` ms ahead of expiry, at
- * once when that moment has passed; undefined when there is no expiry.
+ * How long to wait before refreshing: `before` ms ahead of expiry, but
+ * never earlier than halfway through the token's remaining life (a margin
+ * as long as the lifetime would refresh in a loop); undefined when there
+ * is no expiry.
  */
 export function refreshDelay(expiresAt: number | undefined, now: number, before: number): number | undefined {
   if (expiresAt === undefined) return undefined;
-  return Math.max(0, expiresAt - before - now);
+  const left = expiresAt - now;
+  return Math.max(0, left - before, left / 2);
 }

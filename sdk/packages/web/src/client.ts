@@ -305,6 +305,8 @@ export class OneAuth {
         if (this.tokens && this.tokens.refreshToken !== spent) return this.tokens;
         if (!this.tokens) throw new OneAuthError('authentication', 'login_required', 'Signed out in another tab.');
         const r = await postJson<TokenResponse>(this.fetchImpl, `${this.issuer}/api/oauth/refresh`, { refresh_token: spent });
+        // Logged out meanwhile: this answer must not sign the tab back in.
+        if (this.tokens?.refreshToken !== spent) throw new OneAuthError('authentication', 'login_required', 'Signed out during the refresh.');
         const tokens = tokenSetFrom(r, Date.now(), this.tokens);
         this.adopt(tokens);
         this.tabs.post({ type: 'tokens', tokens });
