@@ -30,6 +30,7 @@ export class MiniProgramAuth {
   private readonly before: number;
   private tokens: TokenSet | null = null;
   private timer: ReturnType<typeof setTimeout> | undefined;
+  private closed = false;
   private refreshing: Promise<TokenSet> | null = null;
   private readonly events = new Emitter<MiniProgramEvent>('error');
 
@@ -79,7 +80,7 @@ export class MiniProgramAuth {
     this.platform.setItem(this.key, JSON.stringify(t));
     clearTimeout(this.timer);
     const delay = t.refreshToken ? refreshDelay(t.expiresAt, Date.now(), this.before) : undefined;
-    if (delay !== undefined) this.timer = setTimeout(() => void this.refresh().catch(() => {}), delay);
+    if (delay !== undefined && !this.closed) this.timer = setTimeout(() => void this.refresh().catch(() => {}), delay);
   }
 
   private clear() {
@@ -170,6 +171,7 @@ export class MiniProgramAuth {
 
   /** Stops the refresh timer. */
   close() {
+    this.closed = true;
     clearTimeout(this.timer);
   }
 }

@@ -80,6 +80,7 @@ export class OneAuth {
   private discovery: Promise<Discovery> | null = null;
   private tokens: TokenSet | null = null;
   private timer: ReturnType<typeof setTimeout> | undefined;
+  private closed = false;
   private refreshing: Promise<TokenSet> | null = null;
   private readonly events = new Emitter<OneAuthEvent>('error');
   private readonly tabs: Tabs;
@@ -144,7 +145,7 @@ export class OneAuth {
     this.storage.set(TOKENS_KEY(this.o.clientId), JSON.stringify(t));
     clearTimeout(this.timer);
     const delay = t.refreshToken ? refreshDelay(t.expiresAt, Date.now(), this.o.refreshBeforeExpiryMs) : undefined;
-    if (delay !== undefined) this.timer = setTimeout(() => void this.refresh().catch(() => {}), delay);
+    if (delay !== undefined && !this.closed) this.timer = setTimeout(() => void this.refresh().catch(() => {}), delay);
   }
 
   private clear() {
@@ -383,6 +384,7 @@ export class OneAuth {
 
   /** Stops timers and the tab channel (for tests and teardown). */
   close() {
+    this.closed = true;
     clearTimeout(this.timer);
     this.tabs.close();
   }

@@ -90,6 +90,7 @@ export class Tabs {
   }
 
   close() {
+    if (this.channel) this.channel.onmessage = null;
     this.channel?.close();
     for (const w of this.tokenWaiters) w();
     this.tokenWaiters = [];
