@@ -10,14 +10,21 @@ const HERE = path.dirname(fileURLToPath(import.meta.url));
 const SDK = path.resolve(HERE, '..', '..', 'sdk', 'packages');
 const TYPES = { '.html': 'text/html; charset=utf-8', '.js': 'text/javascript; charset=utf-8', '.json': 'application/json' };
 
-/** Starts the server; `config` becomes /config.json. Answers {url, close}. */
-export async function serveSpa({ port = 0, config }) {
+/**
+ * Starts the server; `config` becomes /config.json, `appSource` (if given)
+ * replaces app.js. Answers {url, close}.
+ */
+export async function serveSpa({ port = 0, config, appSource }) {
   const server = http.createServer(async (req, res) => {
     const { pathname } = new URL(req.url, 'http://x');
     let file;
     if (pathname === '/config.json') {
       res.writeHead(200, { 'content-type': TYPES['.json'], 'cache-control': 'no-store' });
       return res.end(JSON.stringify(config));
+    }
+    if (pathname === '/app.js' && appSource !== undefined) {
+      res.writeHead(200, { 'content-type': TYPES['.js'], 'cache-control': 'no-store' });
+      return res.end(appSource);
     }
     const sdk = /^\/sdk\/(core|web)\/([\w./-]+\.js)$/.exec(pathname);
     if (sdk && !sdk[2].includes('..')) file = path.join(SDK, sdk[1], 'dist', sdk[2]);

@@ -22,6 +22,7 @@ import {
   withDiagnostics as withDiagnosticsOf,
 } from '../../../../tests/browser/helpers.mjs';
 import { serveSpa } from '../../../../examples/spa/serve.mjs';
+import { quickStart } from '../../../test-support/readme.mjs';
 
 const EMAIL = 'alice@example.com';
 const PASSWORD = 'correct horse battery staple';
@@ -30,7 +31,8 @@ const ACCESS_TTL = 10;
 // Refresh 7 s before a 10 s token expires: about 3 s after each rotation.
 const REFRESH_BEFORE_MS = 7_000;
 
-const S = { dataDir: null, server: null, spa: null, browser: null };
+const S = { dataDir: null, server: null, spa: null, quick: null, quickPort: null, browser: null };
+const PKG = path.resolve(import.meta.dirname ?? path.dirname(new URL(import.meta.url).pathname), '..');
 const withDiagnostics = (t, page, events, fn) => withDiagnosticsOf(t, page, events, () => S.server?.out ?? '', fn);
 
 /** RFC 7662 introspection by a confidential client: is the token active? */
@@ -52,7 +54,8 @@ describe('@oneauth/web in Chromium against oneauth', () => {
   before(
     async () => {
       assertPrerequisites();
-      const [pub, ui, admin, spaPort] = await freePorts(4);
+      const [pub, ui, admin, spaPort, quickPort] = await freePorts(5);
+      S.quickPort = quickPort;
       S.dataDir = await makeDataDir();
       const spaUrl = `http://127.0.0.1:${spaPort}`;
       const config = path.join(S.dataDir, 'oneauth.toml');
@@ -60,6 +63,9 @@ describe('@oneauth/web in Chromium against oneauth', () => {
       const cli = (...args) => runCli(['--config', config, '--data-dir', S.dataDir, ...args]);
       await cli('clients', 'create', '--id', 'spa', '--name', 'SPA', '--grant-type', 'authorization_code,refresh_token',
         '--response-type', 'code', '--scope', 'openid,profile,email,offline', '--redirect-uri', `${spaUrl}/callback`,
+        '--token-endpoint-auth-method', 'none', '--skip-consent');
+      await cli('clients', 'create', '--id', 'my-spa', '--name', 'Quick start', '--grant-type', 'authorization_code,refresh_token',
+        '--response-type', 'code', '--scope', 'openid,profile,email,offline', '--redirect-uri', `http://127.0.0.1:${quickPort}/callback`,
         '--token-endpoint-auth-method', 'none', '--skip-consent');
       await cli('clients', 'create', '--id', 'rs', '--name', 'Resource server', '--grant-type', 'client_credentials',
         '--secret', 'rs-secret-0123456789abcdef', '--token-endpoint-auth-method', 'client_secret_basic');
@@ -75,6 +81,7 @@ describe('@oneauth/web in Chromium against oneauth', () => {
     async () => {
       await S.browser?.close().catch(() => {});
       await S.spa?.close();
+      await S.quick?.close();
       await S.server?.stop().catch(() => {});
       await removeDataDir(S.dataDir);
     },
@@ -169,6 +176,39 @@ describe('@oneauth/web in Chromium against oneauth', () => {
         await page3.click('#silent');
         await waitFor('no session', async () => (await page3.textContent('#out')) === 'No OneAuth session');
       });
+    });
+    await context.close();
+  });
+
+  test("the README's quick start runs as written", { timeout: 40_000 }, async (t) => {
+    const source = (await quickStart(PKG)).replaceAll('https://auth.example.com', S.server.issuer);
+    S.quick = await serveSpa({ port: S.quickPort, config: {}, appSource: source });
+    const context = await S.browser.newContext({ locale: 'en-US' });
+    const page = await context.newPage();
+    const events = watchPage(page);
+    await withDiagnostics(t, page, events, async () => {
+      await page.goto(`${S.quick.url}/`, { timeout: STEP });
+      await page.waitForFunction(() => document.querySelector('#login').onclick, null, { timeout: STEP });
+      assert.equal(await page.textContent('#out'), '', 'no session yet');
+      await Promise.all([page.waitForURL(/\/login\?/, { timeout: STEP }), page.click('#login')]);
+      await page.fill('#identifier', EMAIL);
+      await page.fill('#password', PASSWORD);
+      await Promise.all([page.waitForURL(`${S.quick.url}/**`, { timeout: STEP }), page.click('button[name=step][value=login]')]);
+      await waitFor('the quick start signed in', async () => (await page.textContent('#out')) === EMAIL);
+      assert.equal(new URL(page.url()).pathname, '/');
+      // A reload: memory is empty, the silent exchange signs in again.
+      await page.reload({ timeout: STEP });
+      await page.waitForFunction(() => document.querySelector('#login').onclick, null, { timeout: STEP });
+      await waitFor('signed in silently after a reload', async () => (await page.textContent('#out')) === EMAIL);
+      const from = events.length;
+      await page.click('#logout');
+      await waitFor('the logout round trip', () => {
+        const seen = events.slice(from);
+        const i = seen.findIndex((e) => e.includes('/api/auth/logout?'));
+        return i >= 0 && seen.slice(i).includes(`navigated: ${S.quick.url}/`);
+      });
+      await page.waitForFunction(() => document.querySelector('#login').onclick, null, { timeout: STEP });
+      assert.equal(await page.textContent('#out'), '', 'signed out: no session for the silent exchange');
     });
     await context.close();
   });
