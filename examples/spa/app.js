@@ -29,6 +29,7 @@ function render() {
 }
 
 $('login').onclick = () => auth.login();
+$('popup').onclick = () => auth.login({ mode: 'popup' }).catch((e) => ($('out').textContent = String(e)));
 $('silent').onclick = async () => {
   const r = await auth.silentLogin().catch((e) => ($('out').textContent = String(e)));
   if (r === null) $('out').textContent = 'No OneAuth session';

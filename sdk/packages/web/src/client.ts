@@ -60,6 +60,7 @@ interface Discovery {
   jwks_uri: string;
 }
 
+const POPUP_STATE = 'popup.';
 const TOKENS_KEY = (clientId: string) => `oneauth:tokens:${clientId}`;
 const TX_KEY = (clientId: string) => `oneauth:tx:${clientId}`;
 
@@ -188,9 +189,11 @@ export class OneAuth {
   // ------------------------------------------------------------ login
 
   /** The authorization URL of a new login (PKCE S256, state, nonce); the transaction is kept for the callback. */
-  async authorizationUrl(opts: { returnTo?: string; extraParams?: Record<string, string> } = {}): Promise<string> {
+  async authorizationUrl(opts: { returnTo?: string; extraParams?: Record<string, string>; popup?: boolean } = {}): Promise<string> {
     const meta = await this.metadata();
-    const tx: Transaction = { state: randomString(), nonce: randomString(), verifier: randomString(32), returnTo: opts.returnTo };
+    // A popup login's state says so: its callback page relays the answer to the opener.
+    const state = `${opts.popup ? POPUP_STATE : ''}${randomString()}`;
+    const tx: Transaction = { state, nonce: randomString(), verifier: randomString(32), returnTo: opts.returnTo };
     this.txStorage.set(TX_KEY(this.o.clientId), JSON.stringify(tx));
     const u = new URL(meta.authorization_endpoint);
     const params: Record<string, string> = {
@@ -208,9 +211,36 @@ export class OneAuth {
     return u.href;
   }
 
-  /** Redirects to OneAuth's login. */
-  async login(opts: { returnTo?: string; extraParams?: Record<string, string> } = {}): Promise<void> {
-    this.navigate(await this.authorizationUrl(opts));
+  /**
+   * Redirects to OneAuth's login; with `mode: 'popup'` opens it in a popup
+   * instead and resolves once the popup's callback signed this page in.
+   */
+  async login(opts: { mode?: 'redirect' | 'popup'; returnTo?: string; extraParams?: Record<string, string> } = {}): Promise<LoginResult | void> {
+    if (opts.mode !== 'popup') return this.navigate(await this.authorizationUrl(opts));
+    // Opened before any await, so the click's user activation still allows it.
+    const popup = globalThis.open('about:blank', 'oneauth-login', 'popup,width=480,height=680');
+    if (!popup) throw new OneAuthError('protocol', 'popup_blocked', 'The browser blocked the login popup.');
+    popup.location.href = await this.authorizationUrl({ ...opts, popup: true });
+    const url = await new Promise<string>((resolve, reject) => {
+      const done = (ev: MessageEvent) => {
+        if (ev.origin !== globalThis.location.origin || ev.source !== popup || ev.data?.type !== 'oneauth:callback') return;
+        cleanup();
+        resolve(String(ev.data.url));
+      };
+      const poll = setInterval(() => {
+        if (popup.closed) {
+          cleanup();
+          reject(new OneAuthError('authentication', 'popup_closed', 'The login popup was closed.'));
+        }
+      }, 500);
+      const cleanup = () => {
+        clearInterval(poll);
+        globalThis.removeEventListener('message', done);
+      };
+      globalThis.addEventListener('message', done);
+    });
+    popup.close();
+    return this.handleCallback(url);
   }
 
   /**
@@ -221,6 +251,13 @@ export class OneAuth {
   async handleCallback(url: string = globalThis.location.href): Promise<LoginResult> {
     await this.ready;
     const q = new URL(url).searchParams;
+    // In a login popup (the opener holds the transaction): hand the answer
+    // to the opener, same origin only, and let it finish.
+    const opener = (globalThis as { opener?: Window | null }).opener;
+    if (opener && q.get('state')?.startsWith(POPUP_STATE)) {
+      opener.postMessage({ type: 'oneauth:callback', url }, globalThis.location.origin);
+      return new Promise(() => {}); // the opener closes this window
+    }
     const raw = this.txStorage.get(TX_KEY(this.o.clientId));
     this.txStorage.remove(TX_KEY(this.o.clientId));
     if (q.get('error')) {

@@ -212,4 +212,24 @@ describe('@oneauth/web in Chromium against oneauth', () => {
     });
     await context.close();
   });
+
+  test('login in a popup signs the opener in', { timeout: 40_000 }, async (t) => {
+    const context = await S.browser.newContext({ locale: 'en-US' });
+    const page = await context.newPage();
+    const events = watchPage(page);
+    await withDiagnostics(t, page, events, async () => {
+      await page.goto(`${S.spa.url}/`, { timeout: STEP });
+      await appReady(page);
+      const [popup] = await Promise.all([context.waitForEvent('page', { timeout: STEP }), page.click('#popup')]);
+      await popup.waitForURL(/\/login\?/, { timeout: STEP });
+      await popup.fill('#identifier', EMAIL);
+      await popup.fill('#password', PASSWORD);
+      await Promise.all([popup.waitForEvent('close', { timeout: STEP }), popup.click('button[name=step][value=login]')]);
+      await waitFor('the opener signed in', async () => (await page.textContent('#status')).startsWith('Signed in as '));
+      assert.equal(new URL(page.url()).pathname, '/', 'the opener never left its page');
+      assert.equal(await eventsOf(page, 'login'), 1);
+      assert.match((await tokensOf(page)).accessToken, /^ory_at_/);
+    });
+    await context.close();
+  });
 });
