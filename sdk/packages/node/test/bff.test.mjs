@@ -13,6 +13,7 @@ import {
   withDiagnostics as withDiagnosticsOf,
 } from '../../../../tests/browser/helpers.mjs';
 import { startBffExample } from '../../../../examples/bff/server.mjs';
+import { isActive, logoutRoundTrip, signInAtOneAuth } from '../../../test-support/browser.mjs';
 
 const EMAIL = 'bob@example.com';
 const PASSWORD = 'correct horse battery staple';
@@ -21,14 +22,7 @@ const STEP = 10_000;
 const S = { dataDir: null, server: null, app: null, browser: null };
 const withDiagnostics = (t, page, events, fn) => withDiagnosticsOf(t, page, events, () => S.server?.out ?? '', fn);
 
-async function active(token) {
-  const r = await fetch(`${S.server.issuer}/oauth2/introspect`, {
-    method: 'POST',
-    headers: { 'content-type': 'application/x-www-form-urlencoded', authorization: `Basic ${Buffer.from(`bff:${SECRET}`).toString('base64')}` },
-    body: new URLSearchParams({ token }),
-  });
-  return (await r.json()).active;
-}
+const active = (token) => isActive(S.server.issuer, 'bff', SECRET, token);
 
 describe('@oneauth/node backend-for-frontend in Chromium', () => {
   before(async () => {
@@ -62,10 +56,7 @@ describe('@oneauth/node backend-for-frontend in Chromium', () => {
       await page.goto(`${S.app.url}/`, { timeout: STEP });
       await page.waitForSelector('body[data-ready=true]', { timeout: STEP });
       assert.equal(await page.textContent('#status'), 'Signed out');
-      await Promise.all([page.waitForURL(/\/login\?/, { timeout: STEP }), page.click('#login')]);
-      await page.fill('#identifier', EMAIL);
-      await page.fill('#password', PASSWORD);
-      await Promise.all([page.waitForURL(`${S.app.url}/`, { timeout: STEP }), page.click('button[name=step][value=login]')]);
+      await signInAtOneAuth(page, { email: EMAIL, password: PASSWORD, landsOn: `${S.app.url}/` });
       await page.waitForSelector('body[data-ready=true]', { timeout: STEP });
       assert.match(await page.textContent('#status'), /^Signed in as /);
 
@@ -93,13 +84,7 @@ describe('@oneauth/node backend-for-frontend in Chromium', () => {
       const session = await peek.session({ headers: { cookie: `oneauth_session=${sealed}` } }, { setHeader() {}, getHeader() {} });
       assert.equal(await active(session.tokens.refreshToken), true);
 
-      const from = events.length;
-      await page.click('#logout');
-      await waitFor('the logout round trip', () => {
-        const seen = events.slice(from);
-        const i = seen.findIndex((e) => e.includes('/api/auth/logout?'));
-        return i >= 0 && seen.slice(i).includes(`navigated: ${S.app.url}/`);
-      });
+      await logoutRoundTrip(page, events, `${S.app.url}/`);
       await page.waitForSelector('body[data-ready=true]', { timeout: STEP });
       assert.equal(await page.textContent('#status'), 'Signed out');
       assert.equal(await active(session.tokens.accessToken), false);

@@ -23,6 +23,7 @@ import {
 } from '../../../../tests/browser/helpers.mjs';
 import { serveSpa } from '../../../../examples/spa/serve.mjs';
 import { quickStart } from '../../../test-support/readme.mjs';
+import { isActive, logoutRoundTrip, signInAtOneAuth } from '../../../test-support/browser.mjs';
 
 const EMAIL = 'alice@example.com';
 const PASSWORD = 'correct horse battery staple';
@@ -35,16 +36,7 @@ const S = { dataDir: null, server: null, spa: null, quick: null, quickPort: null
 const PKG = path.resolve(import.meta.dirname ?? path.dirname(new URL(import.meta.url).pathname), '..');
 const withDiagnostics = (t, page, events, fn) => withDiagnosticsOf(t, page, events, () => S.server?.out ?? '', fn);
 
-/** RFC 7662 introspection by a confidential client: is the token active? */
-async function active(token) {
-  const r = await fetch(`${S.server.issuer}/oauth2/introspect`, {
-    method: 'POST',
-    headers: { 'content-type': 'application/x-www-form-urlencoded', authorization: `Basic ${Buffer.from('rs:rs-secret-0123456789abcdef').toString('base64')}` },
-    body: new URLSearchParams({ token }),
-  });
-  assert.equal(r.status, 200, await r.clone().text());
-  return (await r.json()).active;
-}
+const active = (token) => isActive(S.server.issuer, 'rs', 'rs-secret-0123456789abcdef', token);
 
 const appReady = (page) => page.waitForSelector('body[data-ready=true]', { timeout: STEP });
 const tokensOf = (page) => page.evaluate(() => window.oneauth.getTokens());
@@ -101,12 +93,8 @@ describe('@oneauth/web in Chromium against oneauth', () => {
       await page.goto(`${S.spa.url}/`, { timeout: STEP });
       await appReady(page);
       assert.equal(await page.textContent('#status'), 'Signed out');
-      await Promise.all([page.waitForURL(/\/login\?/, { timeout: STEP }), page.click('#login')]);
-      const authorize = events.find((e) => e.includes('/oauth2/auth?'));
-      assert.ok(authorize, 'went through /oauth2/auth');
-      await page.fill('#identifier', EMAIL);
-      await page.fill('#password', PASSWORD);
-      await Promise.all([page.waitForURL(`${S.spa.url}/**`, { timeout: STEP }), page.click('button[name=step][value=login]')]);
+      await signInAtOneAuth(page, { email: EMAIL, password: PASSWORD, landsOn: `${S.spa.url}/**` });
+      assert.ok(events.some((e) => e.includes('/oauth2/auth?')), 'went through /oauth2/auth');
       await appReady(page);
       await waitFor('signed in', async () => (await page.textContent('#status')).startsWith('Signed in as '));
       assert.equal(new URL(page.url()).search, '', 'code and state left the address bar');
@@ -159,13 +147,7 @@ describe('@oneauth/web in Chromium against oneauth', () => {
         assert.equal(await active(silent.refreshToken), true);
 
         // Two-step logout: both tokens revoked, then the session ends and the browser comes back.
-        const from = events3.length;
-        await page3.click('#logout');
-        await waitFor('the logout round trip', () => {
-          const seen = events3.slice(from);
-          const i = seen.findIndex((e) => e.includes('/api/auth/logout?'));
-          return i >= 0 && seen.slice(i).includes(`navigated: ${S.spa.url}/`);
-        });
+        await logoutRoundTrip(page3, events3, `${S.spa.url}/`);
         assert.ok(!events3.some((e) => e.includes(`${S.server.uiUrl}/logout`)), 'no confirmation page: the id_token was the hint');
         await appReady(page3);
         assert.equal(await active(silent.accessToken), false, 'access token revoked');
@@ -190,23 +172,14 @@ describe('@oneauth/web in Chromium against oneauth', () => {
       await page.goto(`${S.quick.url}/`, { timeout: STEP });
       await page.waitForFunction(() => document.querySelector('#login').onclick, null, { timeout: STEP });
       assert.equal(await page.textContent('#out'), '', 'no session yet');
-      await Promise.all([page.waitForURL(/\/login\?/, { timeout: STEP }), page.click('#login')]);
-      await page.fill('#identifier', EMAIL);
-      await page.fill('#password', PASSWORD);
-      await Promise.all([page.waitForURL(`${S.quick.url}/**`, { timeout: STEP }), page.click('button[name=step][value=login]')]);
+      await signInAtOneAuth(page, { email: EMAIL, password: PASSWORD, landsOn: `${S.quick.url}/**` });
       await waitFor('the quick start signed in', async () => (await page.textContent('#out')) === EMAIL);
       assert.equal(new URL(page.url()).pathname, '/');
       // A reload: memory is empty, the silent exchange signs in again.
       await page.reload({ timeout: STEP });
       await page.waitForFunction(() => document.querySelector('#login').onclick, null, { timeout: STEP });
       await waitFor('signed in silently after a reload', async () => (await page.textContent('#out')) === EMAIL);
-      const from = events.length;
-      await page.click('#logout');
-      await waitFor('the logout round trip', () => {
-        const seen = events.slice(from);
-        const i = seen.findIndex((e) => e.includes('/api/auth/logout?'));
-        return i >= 0 && seen.slice(i).includes(`navigated: ${S.quick.url}/`);
-      });
+      await logoutRoundTrip(page, events, `${S.quick.url}/`);
       await page.waitForFunction(() => document.querySelector('#login').onclick, null, { timeout: STEP });
       assert.equal(await page.textContent('#out'), '', 'signed out: no session for the silent exchange');
     });
