@@ -1,5 +1,6 @@
 import {
   Emitter,
+  decodeJwt,
   type FetchLike,
   JwksCache,
   type JwtClaims,
@@ -294,7 +295,7 @@ export class OneAuth {
   get user(): JwtClaims | null {
     const t = this.tokens?.idToken;
     if (!t) return null;
-    return JSON.parse(new TextDecoder().decode(Uint8Array.from(atob(t.split('.')[1].replace(/-/g, '+').replace(/_/g, '/')), (c) => c.charCodeAt(0))));
+    return decodeJwt(t).claims;
   }
 
   /**
