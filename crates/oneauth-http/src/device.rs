@@ -45,9 +45,9 @@ pub async fn device_authorization_post(
     OAuthForm(form): OAuthForm<DeviceAuthorizationForm>,
 ) -> ApiResult<Response> {
     let credentials = basic.credentials(form.client_id, form.client_secret);
-    let client = app.server.authenticate_client(&credentials).await?;
-    app.limits
-        .client_request(&client.client_id, app.clock.now())
+    let client = app
+        .server
+        .authenticate_token_client(&credentials, app.clock.now())
         .await?;
     let started = app
         .server

@@ -402,6 +402,19 @@ impl AuthorizationServer {
         self.check_client(&claimed, client)
     }
 
+    /// A client at the token or device authorization endpoint: authenticated
+    /// as [`Self::authenticate_client`], then counted against its per-client
+    /// rate limit (a client's own requests, whichever IP they come from).
+    pub async fn authenticate_token_client(
+        &self,
+        creds: &ClientCredentials,
+        now: OffsetDateTime,
+    ) -> R<Client> {
+        let client = self.authenticate_client(creds).await?;
+        self.limits.client_request(&client.client_id, now).await?;
+        Ok(client)
+    }
+
     /// Whether `client` (as stored under the claimed id) is the one that
     /// presented `claimed`: the registered method, and its secret.
     pub(crate) fn check_client(

@@ -239,9 +239,9 @@ pub async fn token_post(
     OAuthForm(form): OAuthForm<TokenForm>,
 ) -> ApiResult<Response> {
     let credentials = basic.credentials(form.client_id.clone(), form.client_secret.clone());
-    let client = app.server.authenticate_client(&credentials).await?;
-    app.limits
-        .client_request(&client.client_id, app.clock.now())
+    let client = app
+        .server
+        .authenticate_token_client(&credentials, app.clock.now())
         .await?;
     let tokens = app.server.token(&client, form, app.clock.now()).await?;
     Ok(no_store(Json(tokens)))
