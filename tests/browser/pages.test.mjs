@@ -56,6 +56,7 @@ const LANGS = {
       recovery: 'Reset your password',
       settings: 'Account settings',
       consent: 'Allow access?',
+      device: 'Connect a device',
       error: 'Something went wrong',
       logout: 'Sign out?',
       'logged-out': 'Signed out',
@@ -71,6 +72,7 @@ const LANGS = {
       recovery: '重置密码',
       settings: '账号设置',
       consent: '允许访问？',
+      device: '连接设备',
       error: '出错了',
       logout: '退出登录？',
       'logged-out': '已退出登录',
@@ -108,8 +110,14 @@ async function startApp(port) {
   return server;
 }
 
+/**
+ * One browser for every run: the settings page names the browser of each
+ * session, and its screenshot text must not change with Chromium's version.
+ */
+const USER_AGENT = 'Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/131.0.0.0 Safari/537.36';
+
 async function newPage(lang, options = {}) {
-  const context = await S.browser.newContext({ locale: LANGS[lang].locale, viewport: DESKTOP, ...options });
+  const context = await S.browser.newContext({ locale: LANGS[lang].locale, viewport: DESKTOP, userAgent: USER_AGENT, ...options });
   const page = await context.newPage();
   return { context, page, events: watchPage(page) };
 }
@@ -134,6 +142,10 @@ async function authorize(page, lang, clientId) {
   await page.waitForURL(onUi('/login'), { timeout: STEP });
   return req;
 }
+
+/** The third-party client's site, logo and documents. */
+const NOTES = 'https://notes.example';
+const NOTES_LOGO = '<svg xmlns="http://www.w3.org/2000/svg" width="48" height="48"><rect width="48" height="48" rx="10" fill="#2f6f4f"/><text x="24" y="32" font-size="22" text-anchor="middle" fill="#fff" font-family="sans-serif">N</text></svg>';
 
 /** The guide's logout step 2, exactly as the guide writes it (no id_token_hint). */
 const guideLogoutUrl = () => `${S.server.issuer}/api/auth/logout?post_logout_redirect_uri=${encodeURIComponent(S.appUrl)}`;
@@ -165,11 +177,36 @@ const REACH = {
     await page.waitForURL(onUi('/login'), { timeout: STEP });
     await passwordLogin(page, `settings.${lang}@example.com`);
     await page.waitForURL(onUi('/settings'), { timeout: STEP });
+    // Each session says what it is: browser and device, IP, start and last use.
+    const session = page.locator('.sessions li').first();
+    const device = { en: 'Chrome 131 on Linux', zh: 'Linux 上的 Chrome 131' }[lang];
+    if (device) {
+      assert.equal(await session.locator('.device').textContent(), device);
+      assert.match(await session.locator('.ip').textContent(), /127\.0\.0\.1$/);
+      assert.match(await session.locator('time.started').textContent(), /UTC$/);
+      assert.match(await session.locator('time.last-used').textContent(), /UTC$/);
+    }
   },
   async consent(page, lang) {
+    // The client's logo host, answered in the browser (no network here).
+    await page.route(`${NOTES}/**`, (route) => route.fulfill({ contentType: 'image/svg+xml', body: NOTES_LOGO }));
     await authorize(page, lang, 'third-party');
     await passwordLogin(page, `consent.${lang}@example.com`);
     await page.waitForURL(onUi('/consent'), { timeout: STEP });
+    // More than a name, which a look-alike can copy: the domain answers go
+    // to, the logo (loaded: the page's CSP allows its host), and the links.
+    assert.equal(await page.textContent('.client-domain strong'), '127.0.0.1');
+    assert.ok(await page.locator('img.client-logo').evaluate((img) => img.complete && img.naturalWidth > 0), 'the logo loaded');
+    for (const [name, href] of [['website', `${NOTES}/`], ['policy', `${NOTES}/privacy`], ['terms', `${NOTES}/terms`]]) {
+      const a = page.locator(`.client-links a[href="${href}"]`);
+      assert.equal(await a.count(), 1, name);
+      assert.equal(await a.getAttribute('rel'), 'noopener noreferrer', name);
+    }
+  },
+  async device(page) {
+    // The code form a TV or CLI sends the user to (the question after it
+    // shows a random code, so it is tested in device.test.mjs).
+    await page.goto(`${S.server.uiUrl}/device`, { timeout: STEP });
   },
   async error(page) {
     // The authorization endpoint cannot redirect to an unknown client: it shows the error page.
@@ -246,7 +283,12 @@ describe('OneAuth UI pages: languages, accessibility, phone layout, screenshots'
           ...extra,
         ]);
       await client('web-app', 'Web App', ['--skip-consent']);
-      await client('third-party', 'Third-Party Notes', []);
+      await client('third-party', 'Third-Party Notes', [
+        '--logo-uri', `${NOTES}/logo.svg`,
+        '--policy-uri', `${NOTES}/privacy`,
+        '--tos-uri', `${NOTES}/terms`,
+        '--client-uri', `${NOTES}/`,
+      ]);
       const person = (email, name) =>
         runCli(['--data-dir', S.dataDir, 'identities', 'create', '--email', email, '--password', PASSWORD, '--name', name]);
       await Promise.all([

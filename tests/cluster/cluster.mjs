@@ -1,5 +1,7 @@
 // Cluster test: three OneAuth nodes on loopback sharing one PostgreSQL.
-// Logins and refreshes hop between nodes (authorize on one, log in on
+// First a device authorization (RFC 8628) is started on one node, approved
+// on another's page and polled on the third. Then logins and refreshes hop
+// between nodes (authorize on one, log in on
 // another, exchange and refresh on others) while one node is killed with
 // SIGKILL and restarted and PostgreSQL is restarted once. Afterwards it
 // checks that every flow that got a success is usable, nothing was issued
@@ -249,6 +251,57 @@ async function worker(id, until) {
   }
 }
 
+// ---------------------------------------------------------------- device flow
+const DEVICE_GRANT = 'urn:ietf:params:oauth:grant-type:device_code';
+
+/**
+ * RFC 8628 across nodes: started on node 0, approved on node 1's /device
+ * page, polled on node 2. The pace is shared (a poll on another node right
+ * after one is slow_down) and the tokens come once. Returns what failed, or
+ * null.
+ */
+async function deviceFlow() {
+  const form = (body) => ({ method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded' }, body: new URLSearchParams(body).toString() });
+  const jar = new Jar();
+  const on = (i, p) => `http://127.0.0.1:${nodes[i].pub}${p}`;
+  let res = await http(on(0, '/oauth2/device/auth'), form({ client_id: 'cluster-tv', scope: 'openid offline' }), jar, 'device auth');
+  if (res.status !== 200) return `device auth: ${res.status}`;
+  const d = await res.json();
+  const poll = async (i) => {
+    const r = await http(on(i, '/oauth2/token'), form({ grant_type: DEVICE_GRANT, device_code: d.device_code, client_id: 'cluster-tv' }), jar, 'device poll');
+    const body = await r.json();
+    return r.status === 200 ? body : body.error;
+  };
+  if ((await poll(2)) !== 'authorization_pending') return 'first poll not pending';
+  if ((await poll(0)) !== 'slow_down') return 'a poll on another node at once was not slow_down';
+  // The user, on node 1: the code, the login page, back to the question.
+  res = await http(route(d.verification_uri_complete, 1), {}, jar, 'device page');
+  if (res.status !== 303) return `device page: ${res.status}`;
+  const login = route(res.headers.get('location'), 1);
+  res = await http(login, {}, jar, 'login page');
+  const field = (html, n) => html.match(new RegExp(`name="${n}" value="([^"]*)"`))?.[1] ?? '';
+  const back = new URL(login).searchParams.get('return_to');
+  res = await http(route(`http://127.0.0.1:${nodes[0].ui}/login`, 1), form({
+    csrf_token: field(await res.text(), 'csrf_token'), return_to: back, method: 'password',
+    identifier: 'user0@example.com', password: PASSWORD,
+  }), jar, 'device login');
+  if (res.status !== 303) return `device login: ${res.status}`;
+  res = await http(route(res.headers.get('location'), 1), {}, jar, 'device question');
+  const html = await res.text();
+  res = await http(route(`http://127.0.0.1:${nodes[0].ui}/device`, 1), form({
+    csrf_token: field(html, 'csrf_token'), user_code: field(html, 'user_code'), action: 'allow',
+  }), jar, 'device answer');
+  if (res.status !== 200) return `device answer: ${res.status}`;
+  // The slow_down made the interval 10 s.
+  await sleep((d.interval + 6) * 1000);
+  const tokens = await poll(2);
+  if (!tokens.access_token) return `approved poll: ${tokens}`;
+  noteToken('access', tokens.access_token);
+  noteToken('refresh', tokens.refresh_token);
+  if ((await poll(0)) !== 'invalid_grant') return 'a second poll got tokens again';
+  return null;
+}
+
 // ---------------------------------------------------------------- run
 let failed = false;
 try {
@@ -258,10 +311,14 @@ try {
     '--response-type', 'code', '--scope', 'openid,email,offline', '--redirect-uri', REDIRECT,
     '--token-endpoint-auth-method', 'none', '--skip-consent']);
   for (let u = 0; u < USERS; u++) oneauth(['identities', 'create', '--email', `user${u}@example.com`, '--password', PASSWORD]);
+  oneauth(['clients', 'create', '--id', 'cluster-tv', '--name', 'Cluster TV', '--grant-type', `${DEVICE_GRANT},refresh_token`,
+    '--scope', 'openid,offline', '--token-endpoint-auth-method', 'none']);
 
   for (let i = 0; i < 3; i++) startNode(i);
   for (let i = 0; i < 3; i++) await waitReady(i);
-  console.log(`cluster: 3 nodes up (public ports ${nodes.map((n) => n.pub).join(', ')}), load for ${LOAD_MS / 1000} s`);
+  console.log(`cluster: 3 nodes up (public ports ${nodes.map((n) => n.pub).join(', ')})`);
+  const deviceProblem = await deviceFlow();
+  console.log(`cluster: device flow across nodes: ${deviceProblem ?? 'ok'}; load for ${LOAD_MS / 1000} s`);
 
   const until = Date.now() + LOAD_MS;
   const load = Promise.all([...Array(WORKERS).keys()].map((w) => worker(w, until)));
@@ -324,6 +381,7 @@ try {
     flows_unusable_after: unusable,
     refresh_families_with_two_live_tokens: families,
     revocation_seen_by_other_nodes: revocationSeen,
+    device_flow_across_nodes: deviceProblem ?? 'ok',
     sigterm_exit_code: exitCode,
   };
   console.log('cluster: results', JSON.stringify(summary, null, 2));
@@ -335,6 +393,7 @@ try {
   if (families) problems.push(`${families} refresh families have more than one live token`);
   if (counts.malformed_errors) problems.push(`${counts.malformed_errors} error answers were malformed`);
   if (!revocationSeen) problems.push('a revocation on one node was not seen by the others');
+  if (deviceProblem) problems.push(`device flow across nodes: ${deviceProblem}`);
   if (exitCode !== 0) problems.push(`SIGTERM: node exited with ${exitCode}`);
   if (problems.length) {
     failed = true;

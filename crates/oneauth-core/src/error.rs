@@ -46,6 +46,11 @@ pub enum ErrorCode {
     UnauthorizedClient,
     CsrfViolation,
     ConsentRequired,
+    AuthorizationPending,
+    SlowDown,
+    ExpiredToken,
+    DeviceAccessDenied,
+    InvalidUserCode,
     ServerError,
     TemporarilyUnavailable,
     PlatformFailed,
@@ -55,7 +60,7 @@ pub enum ErrorCode {
 
 impl ErrorCode {
     /// Every code, in documentation order.
-    pub const ALL: [ErrorCode; 36] = [
+    pub const ALL: [ErrorCode; 41] = [
         Self::InvalidRequest,
         Self::InvalidScope,
         Self::UnsupportedResponseType,
@@ -70,6 +75,11 @@ impl ErrorCode {
         Self::InvalidSocialState,
         Self::InvalidRedirectUri,
         Self::UnauthorizedClient,
+        Self::AuthorizationPending,
+        Self::SlowDown,
+        Self::ExpiredToken,
+        Self::DeviceAccessDenied,
+        Self::InvalidUserCode,
         Self::NotFound,
         Self::MethodNotAllowed,
         Self::RequestTimeout,
@@ -101,6 +111,7 @@ impl ErrorCode {
 
     /// (number, OAuth2 `error` value, what it means). The number is `None`
     /// only for rate limiting, which the guide documents without a code.
+    /// Long because it is the table: one arm per code, read as a list.
     const fn spec(self) -> (Option<u16>, &'static str, &'static str) {
         match self {
             Self::InvalidRequest => (
@@ -168,6 +179,32 @@ impl ErrorCode {
                 "invalid_redirect_uri",
                 "A redirect URI of the client registration is invalid or not allowed (RFC 7591 §3.2.2).",
             ),
+            // RFC 8628 §3.5: the device flow's token errors, all 400.
+            Self::AuthorizationPending => (
+                Some(4015),
+                "authorization_pending",
+                "The user has not approved or denied the device authorization yet; poll again after the interval.",
+            ),
+            Self::SlowDown => (
+                Some(4016),
+                "slow_down",
+                "The device polled faster than its interval; the interval grew by 5 seconds.",
+            ),
+            Self::ExpiredToken => (
+                Some(4017),
+                "expired_token",
+                "The device code has expired; start a new device authorization.",
+            ),
+            Self::DeviceAccessDenied => (
+                Some(4018),
+                "access_denied",
+                "The user denied the device authorization.",
+            ),
+            Self::InvalidUserCode => (
+                Some(4019),
+                "invalid_user_code",
+                "The device's user code is wrong, expired or answered already.",
+            ),
             Self::NotFound => (Some(4404), "not_found", "No such resource."),
             Self::MethodNotAllowed => (
                 Some(4405),
@@ -213,7 +250,7 @@ impl ErrorCode {
             Self::InvalidCode => (
                 Some(2006),
                 "invalid_code",
-                "The one-time code is wrong, expired, used or out of attempts.",
+                "The one-time code is wrong, expired, used or out of attempts; for a wrong guess at the code just sent to that address, `error_description` says how many tries are left.",
             ),
             Self::SocialLoginFailed => (
                 Some(2007),
@@ -374,8 +411,11 @@ pub enum Error {
     LoginRequired(String),
     #[error("The admin API needs a valid admin token.")]
     AdminUnauthorized,
-    #[error("The code is wrong, expired or used up; ask for a new one.")]
-    InvalidCode,
+    /// `tries_left` only for a code that exists at the address (one its
+    /// requester just asked for, so the count tells nothing new); `None`
+    /// for an unknown, expired or used-up code.
+    #[error("{}", invalid_code_text(*.tries_left))]
+    InvalidCode { tries_left: Option<u32> },
     /// The text is public: say what failed, never the upstream's answer.
     #[error("{0}")]
     SocialLoginFailed(String),
@@ -394,6 +434,16 @@ pub enum Error {
     CsrfViolation,
     #[error("The user has to consent, and prompt=none forbids asking.")]
     ConsentRequired,
+    #[error("The user has not answered the device authorization yet.")]
+    AuthorizationPending,
+    #[error("Polling too fast: wait {interval_secs} seconds between requests.")]
+    SlowDown { interval_secs: i64 },
+    #[error("The device code has expired.")]
+    ExpiredToken,
+    #[error("The user denied the device authorization.")]
+    DeviceAccessDenied,
+    #[error("The code is wrong, expired or answered already; check it on the device.")]
+    InvalidUserCode,
     #[error("The server could not complete the request.")]
     Internal(#[source] anyhow::Error),
     #[error("The service is temporarily unavailable; retry later.")]
@@ -410,7 +460,19 @@ pub enum Error {
     RateLimited { retry_after_secs: u64 },
 }
 
+fn invalid_code_text(tries_left: Option<u32>) -> String {
+    match tries_left {
+        Some(0) => "The code is wrong and has no tries left; ask for a new one.".into(),
+        Some(1) => "The code is wrong; 1 try left.".into(),
+        Some(n) => format!("The code is wrong; {n} tries left."),
+        None => "The code is wrong or expired; ask for a new one.".into(),
+    }
+}
+
 impl Error {
+    /// An unknown, expired or used-up code: nothing to count.
+    pub const INVALID_CODE: Self = Self::InvalidCode { tries_left: None };
+
     pub fn code(&self) -> ErrorCode {
         use ErrorCode as C;
         match self {
@@ -437,7 +499,7 @@ impl Error {
             Self::InvalidToken(_) => C::InvalidToken,
             Self::LoginRequired(_) => C::LoginRequired,
             Self::AdminUnauthorized => C::AdminUnauthorized,
-            Self::InvalidCode => C::InvalidCode,
+            Self::InvalidCode { .. } => C::InvalidCode,
             Self::SocialLoginFailed(_) => C::SocialLoginFailed,
             Self::ReauthenticationRequired => C::ReauthenticationRequired,
             Self::InvalidPlatformCode => C::InvalidPlatformCode,
@@ -445,6 +507,11 @@ impl Error {
             Self::UnauthorizedClient(_) => C::UnauthorizedClient,
             Self::CsrfViolation => C::CsrfViolation,
             Self::ConsentRequired => C::ConsentRequired,
+            Self::AuthorizationPending => C::AuthorizationPending,
+            Self::SlowDown { .. } => C::SlowDown,
+            Self::ExpiredToken => C::ExpiredToken,
+            Self::DeviceAccessDenied => C::DeviceAccessDenied,
+            Self::InvalidUserCode => C::InvalidUserCode,
             Self::Internal(_) => C::ServerError,
             Self::Unavailable(_) => C::TemporarilyUnavailable,
             Self::PlatformFailed { .. } => C::PlatformFailed,
@@ -587,6 +654,26 @@ mod tests {
                 "unauthorized_client",
                 400,
             ),
+            (
+                ErrorCode::AuthorizationPending,
+                Some(4015),
+                "authorization_pending",
+                400,
+            ),
+            (ErrorCode::SlowDown, Some(4016), "slow_down", 400),
+            (ErrorCode::ExpiredToken, Some(4017), "expired_token", 400),
+            (
+                ErrorCode::DeviceAccessDenied,
+                Some(4018),
+                "access_denied",
+                400,
+            ),
+            (
+                ErrorCode::InvalidUserCode,
+                Some(4019),
+                "invalid_user_code",
+                400,
+            ),
             (ErrorCode::CsrfViolation, Some(3003), "csrf_violation", 403),
             (
                 ErrorCode::ConsentRequired,
@@ -639,6 +726,21 @@ mod tests {
         let e = Error::internal("password column missing in table identities");
         assert_eq!(e.to_string(), "The server could not complete the request.");
         assert_eq!(e.code().number(), Some(5001));
+    }
+
+    #[test]
+    fn a_wrong_code_counts_its_tries_only_when_it_has_them() {
+        let text = |t| Error::InvalidCode { tries_left: t }.to_string();
+        assert_eq!(text(Some(3)), "The code is wrong; 3 tries left.");
+        assert_eq!(text(Some(1)), "The code is wrong; 1 try left.");
+        assert_eq!(
+            text(Some(0)),
+            "The code is wrong and has no tries left; ask for a new one."
+        );
+        assert_eq!(
+            Error::INVALID_CODE.to_string(),
+            "The code is wrong or expired; ask for a new one."
+        );
     }
 
     /// docs/errors.md carries the generated table; regenerate with

@@ -31,6 +31,25 @@ pub fn random_b64url(n: usize) -> String {
     b64url(buf)
 }
 
+/// `len` symbols drawn uniformly from `alphabet` (1 to 256 symbols): bytes
+/// at or above the largest multiple of its size are drawn again, so there
+/// is no modulo bias.
+pub fn random_string(alphabet: &[u8], len: usize) -> String {
+    let bound = 256 - 256 % alphabet.len();
+    let mut out = String::with_capacity(len);
+    while out.len() < len {
+        let mut buf = [0u8; 32];
+        aws_lc_rs::rand::fill(&mut buf).expect("system RNG");
+        out.extend(
+            buf.iter()
+                .filter(|&&b| usize::from(b) < bound)
+                .map(|&b| char::from(alphabet[usize::from(b) % alphabet.len()]))
+                .take(len - out.len()),
+        );
+    }
+    out
+}
+
 pub fn sha256(data: impl AsRef<[u8]>) -> [u8; 32] {
     let d = aws_lc_rs::digest::digest(&aws_lc_rs::digest::SHA256, data.as_ref());
     d.as_ref().try_into().expect("SHA-256 is 32 bytes")

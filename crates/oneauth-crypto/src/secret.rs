@@ -16,6 +16,9 @@ pub struct SystemKeys {
     /// Hashes one-time codes for storage: six digits hashed without a key
     /// would fall to a million guesses against a database dump.
     pub one_time_code: hmac::Key,
+    /// Hashes device flows' user codes (RFC 8628) for storage: eight
+    /// letters hashed without a key would fall to a dictionary of them.
+    pub user_code: hmac::Key,
     /// Signs the sign-up proof a browser keeps after a sign-up, so that
     /// proving an address there keeps the password chosen at the sign-up.
     pub signup: hmac::Key,
@@ -48,6 +51,7 @@ impl SystemKeys {
             csrf: hmac_key(b"csrf"),
             one_time_code: hmac_key(b"one-time-code"),
             signup: hmac_key(b"signup-proof"),
+            user_code: hmac_key(b"user-code"),
             key_encryption: RandomizedNonceKey::new(&AES_256_GCM, &derive(&prk, b"key-encryption"))
                 .expect("AES-256-GCM takes 32-byte keys"),
         }
@@ -86,6 +90,11 @@ impl SystemKeys {
     /// The stored form of a client secret.
     pub fn hash_client_secret(&self, secret: &str) -> String {
         crate::b64url(hmac::sign(&self.client_secret, secret.as_bytes()))
+    }
+
+    /// The stored form of a device flow's user code (normalised first).
+    pub fn hash_user_code(&self, user_code: &str) -> String {
+        crate::b64url(hmac::sign(&self.user_code, user_code.as_bytes()))
     }
 
     /// Constant-time check of a presented client secret against its stored form.

@@ -28,6 +28,7 @@ pub enum TokenKind {
     AuthorizationCode,
     Session,
     Challenge,
+    DeviceCode,
 }
 
 impl TokenKind {
@@ -38,6 +39,7 @@ impl TokenKind {
             Self::AuthorizationCode => b"ac",
             Self::Session => b"se",
             Self::Challenge => b"ch",
+            Self::DeviceCode => b"dc",
         }
     }
 }

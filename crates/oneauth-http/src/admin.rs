@@ -25,7 +25,7 @@ pub async fn require_token(
     req: axum::extract::Request,
     next: axum::middleware::Next,
 ) -> Response {
-    let expected = &app.server.config.admin_token;
+    let expected = &app.config.admin_token;
     if expected.is_empty() {
         // HTTP/2 names the host in the URI (`:authority`), HTTP/1.1 in
         // `Host`: every name given must be a loopback one.

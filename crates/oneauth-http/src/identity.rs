@@ -25,7 +25,7 @@ use axum::routing::{MethodRouter, delete, get, patch, post};
 use axum_extra::extract::CookieJar;
 use oneauth_identity::identifier::Address;
 use oneauth_identity::{FormRules, ProofCode, Registration, SessionInfo};
-use oneauth_oauth2::login::Landing;
+use oneauth_oauth2::login::{Landing, LoginFrom};
 use oneauth_proto::ErrorBody;
 use oneauth_proto::identity::{
     AddressRequest, AddressView, Channel, CodeLoginRequest, CodeSent, IdentityResponse,
@@ -35,6 +35,7 @@ use oneauth_proto::identity::{
     VerificationRequest,
 };
 use oneauth_store::{Identity, Session};
+use oneauth_ui::Seen;
 use std::collections::HashMap;
 use time::OffsetDateTime;
 
@@ -86,14 +87,9 @@ fn view(identity: &Identity) -> IdentityView {
     }
 }
 
-fn session_view(s: &Session, current: &Session) -> SessionView {
-    SessionView {
-        id: s.id.clone(),
-        authenticated_at: s.authenticated_at,
-        expires_at: s.expires_at,
-        amr: s.amr.clone(),
-        current: s.id == current.id,
-    }
+/// The caller's own session, as the session list shows it.
+fn session_view(s: &Session) -> SessionView {
+    info_view(SessionInfo::new(s.clone(), s))
 }
 
 fn info_view(s: SessionInfo) -> SessionView {
@@ -103,6 +99,10 @@ fn info_view(s: SessionInfo) -> SessionView {
         expires_at: s.expires_at,
         amr: s.amr,
         current: s.current,
+        last_used_at: s.last_used_at,
+        device: s.device,
+        browser: s.browser,
+        ip: s.ip,
     }
 }
 
@@ -122,7 +122,7 @@ fn no_store(status: StatusCode, body: impl serde::Serialize) -> Response {
 }
 
 fn code_sent(app: &AppState) -> Response {
-    let c = &app.server.config.codes;
+    let c = &app.config.codes;
     no_store(
         StatusCode::ACCEPTED,
         CodeSent {
@@ -144,13 +144,18 @@ async fn logged_in(
     identity: &Identity,
     amr: &str,
     login_challenge: Option<&str>,
+    Seen(seen_from): Seen,
     now: OffsetDateTime,
 ) -> ApiResult<Response> {
-    let config = &app.server.config;
+    let config = &app.config;
     let previous = jar.get(&config.session.cookie_name).map(|c| c.value());
+    let from = LoginFrom {
+        previous,
+        seen_from: &seen_from,
+    };
     let done = app
         .server
-        .complete_login(previous, identity, amr, login_challenge, None, now)
+        .complete_login(from, identity, amr, login_challenge, None, now)
         .await?;
     let jar = jar.add(oneauth_ui::cookie::session(config, done.session_token));
     let redirect_to = match done.landing {
@@ -160,7 +165,7 @@ async fn logged_in(
     };
     let body = IdentityResponse {
         identity: view(identity),
-        session: Some(session_view(&done.session, &done.session)),
+        session: Some(session_view(&done.session)),
         redirect_to,
     };
     Ok((jar, no_store(StatusCode::OK, body)).into_response())
@@ -176,8 +181,7 @@ async fn send_proof_code(
 ) -> ApiResult<Response> {
     let address = Address::parse(address)?;
     let now = app.clock.now();
-    app.server
-        .identities
+    app.identities
         .send_proof_code(kind, &address, locale, now)
         .await?;
     Ok(code_sent(app))
@@ -218,13 +222,13 @@ pub async fn registration_post(
         require_name: body.require_name,
     };
     let confirmation = body.password_confirmation.as_deref();
-    let policy = app.server.identities.policy();
+    let policy = app.identities.policy();
     // The first problem is the answer; the page shows them all.
     if let Some(first) = reg.problems(rules, confirmation, policy).into_iter().next() {
         return Err(ApiError(first.error));
     }
-    let signup = app.server.identities.register(reg, locale, now).await?;
-    let jar = jar.add(oneauth_ui::cookie::signup(&app.server.config, signup.proof));
+    let signup = app.identities.register(reg, locale, now).await?;
+    let jar = jar.add(oneauth_ui::cookie::signup(&app.config, signup.proof));
     let body = RegistrationResponse {
         verify: signup.verify.iter().map(address_view).collect(),
     };
@@ -249,6 +253,7 @@ pub async fn password_login_post(
     State(app): State<AppState>,
     _: TrustedOrigin,
     jar: CookieJar,
+    seen: Seen,
     Attempt(body): Attempt<PasswordLoginRequest>,
 ) -> ApiResult<Response> {
     let now = app.clock.now();
@@ -257,9 +262,9 @@ pub async fn password_login_post(
         ("identifier".to_owned(), body.identifier),
         ("password".to_owned(), body.password),
     ]);
-    let ids = &app.server.identities;
+    let ids = &app.identities;
     let (identity, amr) = ids.authenticate("password", &fields, now).await?;
-    logged_in(&app, jar, &identity, amr, challenge.as_deref(), now).await
+    logged_in(&app, jar, &identity, amr, challenge.as_deref(), seen, now).await
 }
 
 /// Sends a login code by email or SMS.
@@ -282,8 +287,7 @@ pub async fn login_code_send_post(
 ) -> ApiResult<Response> {
     let now = app.clock.now();
     let fields = HashMap::from([("identifier".to_owned(), body.identifier)]);
-    app.server
-        .identities
+    app.identities
         .begin_login(body.method.name(), &fields, locale, now)
         .await?;
     Ok(code_sent(&app))
@@ -308,6 +312,7 @@ pub async fn code_login_post(
     State(app): State<AppState>,
     _: TrustedOrigin,
     jar: CookieJar,
+    seen: Seen,
     Attempt(body): Attempt<CodeLoginRequest>,
 ) -> ApiResult<Response> {
     let now = app.clock.now();
@@ -316,9 +321,9 @@ pub async fn code_login_post(
         ("identifier".to_owned(), body.identifier),
         ("code".to_owned(), body.code),
     ]);
-    let ids = &app.server.identities;
+    let ids = &app.identities;
     let (identity, amr) = ids.authenticate(body.method.name(), &fields, now).await?;
-    logged_in(&app, jar, &identity, amr, challenge.as_deref(), now).await
+    logged_in(&app, jar, &identity, amr, challenge.as_deref(), seen, now).await
 }
 
 /// Sends a verification code to an address.
@@ -361,17 +366,18 @@ pub async fn verification_post(
     State(app): State<AppState>,
     _: TrustedOrigin,
     jar: CookieJar,
+    seen: Seen,
     Attempt(body): Attempt<VerificationRequest>,
 ) -> ApiResult<Response> {
     let now = app.clock.now();
     let address = Address::parse(&body.address)?;
     let signup_proof = jar.get(oneauth_ui::cookie::SIGNUP).map(|c| c.value());
-    let ids = &app.server.identities;
+    let ids = &app.identities;
     let identity = ids.verify(&address, &body.code, signup_proof, now).await?;
     if body.login {
         // The code proves the address: a one-time password.
         let challenge = body.login_challenge.as_deref();
-        return logged_in(&app, jar, &identity, "otp", challenge, now).await;
+        return logged_in(&app, jar, &identity, "otp", challenge, seen, now).await;
     }
     let body = IdentityResponse {
         identity: view(&identity),
@@ -421,16 +427,17 @@ pub async fn recovery_post(
     State(app): State<AppState>,
     _: TrustedOrigin,
     jar: CookieJar,
+    seen: Seen,
     Attempt(body): Attempt<RecoveryRequest>,
 ) -> ApiResult<Response> {
     let now = app.clock.now();
     let address = Address::parse(&body.address)?;
-    let ids = &app.server.identities;
+    let ids = &app.identities;
     let identity = ids
         .recover(&address, &body.code, &body.new_password, now)
         .await?;
     let challenge = body.login_challenge.as_deref();
-    logged_in(&app, jar, &identity, "otp", challenge, now).await
+    logged_in(&app, jar, &identity, "otp", challenge, seen, now).await
 }
 
 /// Sets or changes the password on a recent login; every other session
@@ -461,14 +468,14 @@ pub async fn settings_password_post(
         identity,
         body,
     } = attempt;
-    let ids = &app.server.identities;
+    let ids = &app.identities;
     let current = body.current_password.as_deref();
     ids.change_password(&session, current, &body.new_password, now)
         .await?;
     let identity = ids.get(&identity.id).await?.unwrap_or(identity);
     let body = IdentityResponse {
         identity: view(&identity),
-        session: Some(session_view(&session, &session)),
+        session: Some(session_view(&session)),
         redirect_to: None,
     };
     Ok(no_store(StatusCode::OK, body))
@@ -501,13 +508,12 @@ pub async fn settings_profile_patch(
     let name = body.name.unwrap_or(t.name).unwrap_or_default();
     let username = body.username.unwrap_or(t.username).unwrap_or_default();
     let identity = app
-        .server
         .identities
         .update_profile(&identity.id, Some(name), Some(username), now)
         .await?;
     let body = IdentityResponse {
         identity: view(&identity),
-        session: Some(session_view(&session, &session)),
+        session: Some(session_view(&session)),
         redirect_to: None,
     };
     Ok(no_store(StatusCode::OK, body))
@@ -533,7 +539,7 @@ pub async fn whoami_get(
     let (session, identity) = app.session(&jar).await?;
     let body = IdentityResponse {
         identity: view(&identity),
-        session: Some(session_view(&session, &session)),
+        session: Some(session_view(&session)),
         redirect_to: None,
     };
     Ok(no_store(StatusCode::OK, body))
@@ -557,11 +563,7 @@ pub async fn sessions_get(
     jar: CookieJar,
 ) -> ApiResult<Response> {
     let (session, _) = app.session(&jar).await?;
-    let sessions = app
-        .server
-        .identities
-        .sessions(&session, app.clock.now())
-        .await?;
+    let sessions = app.identities.sessions(&session, app.clock.now()).await?;
     Ok(no_store(
         StatusCode::OK,
         SessionsResponse {
@@ -589,7 +591,6 @@ pub async fn sessions_delete(
 ) -> ApiResult<Response> {
     let (session, _) = app.session(&jar).await?;
     let ended = app
-        .server
         .identities
         .end_other_sessions(&session, app.clock.now())
         .await?;
@@ -618,12 +619,11 @@ pub async fn session_delete(
     Path(id): Path<String>,
 ) -> ApiResult<Response> {
     let (session, _) = app.session(&jar).await?;
-    app.server
-        .identities
+    app.identities
         .end_own_session(&session, &id, app.clock.now())
         .await?;
     let jar = if id == session.id {
-        jar.remove(oneauth_ui::cookie::session_removal(&app.server.config))
+        jar.remove(oneauth_ui::cookie::session_removal(&app.config))
     } else {
         jar
     };
@@ -644,7 +644,6 @@ pub async fn session_delete(
 )]
 pub async fn social_providers_get(State(app): State<AppState>) -> Json<SocialProvidersResponse> {
     let providers = app
-        .server
         .identities
         .social()
         .providers()

@@ -3,6 +3,7 @@
 //! `oneauth-oauth2` and `oneauth-identity`.
 
 pub mod admin;
+pub mod device;
 pub mod error;
 pub mod extract;
 pub mod guard;
@@ -19,15 +20,23 @@ use axum::http::{HeaderValue, Method, header};
 use axum::routing::{get, post, put};
 use axum_extra::extract::CookieJar;
 use error::ApiError;
-use oneauth_core::{Clock, Error};
+use oneauth_core::{Clock, Config, Error};
+use oneauth_identity::Identities;
+use oneauth_identity::limit::Limits;
 use oneauth_oauth2::{AuthorizationServer, CrossOrigin};
 use oneauth_store::{Identity, Session};
 use std::sync::Arc;
 use tower_http::cors::{AllowCredentials, AllowOrigin, CorsLayer};
 
+/// What the public and admin handlers use: the services themselves, so a
+/// handler names the one it calls (no reaching through the authorization
+/// server into its parts).
 #[derive(Clone)]
 pub struct AppState {
     pub server: Arc<AuthorizationServer>,
+    pub identities: Arc<Identities>,
+    pub limits: Arc<Limits>,
+    pub config: Arc<Config>,
     pub clock: Arc<dyn Clock>,
 }
 
@@ -35,10 +44,9 @@ impl AppState {
     /// The live session of the request's session cookie.
     pub async fn session(&self, jar: &CookieJar) -> Result<(Session, Identity), ApiError> {
         let cookie = jar
-            .get(&self.server.config.session.cookie_name)
+            .get(&self.config.session.cookie_name)
             .ok_or_else(|| Error::LoginRequired("No login session.".into()))?;
-        self.server
-            .identities
+        self.identities
             .session(cookie.value(), self.clock.now())
             .await?
             .ok_or_else(|| {
@@ -51,7 +59,7 @@ impl AppState {
 
 /// Every public route. Discovery's endpoints must all be here (tested).
 pub fn public_router(app: AppState) -> Router {
-    let body_limit = app.server.config.body_limit_bytes;
+    let body_limit = app.config.body_limit_bytes;
     let mut router = Router::new();
     for (path, methods) in identity::routes() {
         router = router.route(path, methods);
@@ -66,6 +74,10 @@ pub fn public_router(app: AppState) -> Router {
         .route(
             "/oauth2/token",
             limit::token_requests(&app, post(public::token_post)),
+        )
+        .route(
+            "/oauth2/device/auth",
+            limit::token_requests(&app, post(device::device_authorization_post)),
         )
         .route(
             "/api/oauth2/token",
@@ -113,7 +125,7 @@ pub fn public_router(app: AppState) -> Router {
 
 pub fn admin_router(app: AppState) -> Router {
     use axum::routing::get as g;
-    let body_limit = app.server.config.body_limit_bytes;
+    let body_limit = app.config.body_limit_bytes;
     Router::new()
         .route(
             "/admin/clients",
@@ -154,6 +166,7 @@ fn cross_origin_kind(path: &str) -> CrossOrigin {
     match path {
         "/api/oauth/web/exchange" => CrossOrigin::SilentExchange,
         "/oauth2/token"
+        | "/oauth2/device/auth"
         | "/api/oauth2/token"
         | "/api/oauth/refresh"
         | "/oauth/token/verify"

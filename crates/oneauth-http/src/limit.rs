@@ -70,10 +70,7 @@ impl<T: LoginAttempt + DeserializeOwned + Send> FromRequest<AppState> for Attemp
         let ip = req.extensions().get::<ClientIp>().map(|ip| ip.0);
         let ApiJson(body) = ApiJson::<T>::from_request(req, app).await?;
         let now = app.clock.now();
-        app.server
-            .limits
-            .login_attempt(ip, body.identifier(), now)
-            .await?;
+        app.limits.login_attempt(ip, body.identifier(), now).await?;
         Ok(Self(body))
     }
 }
@@ -95,10 +92,7 @@ impl<T: DeserializeOwned + Send> FromRequest<AppState> for SignedInAttempt<T> {
         let ApiJson(body) = ApiJson::<T>::from_request(req, app).await?;
         let (session, identity) = app.session(&jar).await?;
         let now = app.clock.now();
-        app.server
-            .limits
-            .login_attempt(ip, &identity.id, now)
-            .await?;
+        app.limits.login_attempt(ip, &identity.id, now).await?;
         Ok(Self {
             session,
             identity,
@@ -117,7 +111,7 @@ pub fn token_requests(app: &AppState, route: MethodRouter<AppState>) -> MethodRo
 
 async fn count_token_request(State(app): State<AppState>, req: Request, next: Next) -> Response {
     let ip = req.extensions().get::<ClientIp>().map(|ip| ip.0);
-    let limits = &app.server.limits;
+    let limits = &app.limits;
     match limits.token_request(ip, app.clock.now()).await {
         Ok(()) => next.run(req).await,
         Err(e) => ApiError(e).into_response(),

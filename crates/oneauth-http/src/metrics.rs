@@ -35,7 +35,7 @@ pub fn handle() -> &'static PrometheusHandle {
 
 pub async fn metrics_get(State(app): State<AppState>) -> impl IntoResponse {
     let h = handle();
-    let pool = app.server.store.pool_stats();
+    let pool = app.server.pool_stats();
     metrics::gauge!("oneauth_db_pool_connections").set(f64::from(pool.size));
     metrics::gauge!("oneauth_db_pool_idle_connections").set(f64::from(pool.idle));
     h.run_upkeep();

@@ -47,6 +47,7 @@ use utoipa::{OpenApi, ToSchema};
         public::jwks_get,
         public::authorize_get,
         public::token_post,
+        crate::device::device_authorization_post,
         public::introspect_post,
         public::revoke_post,
         public::end_session,
@@ -218,7 +219,7 @@ fn add_parsing_errors(op: &mut Operation) {
     responses((status = 200, description = "OpenAPI 3.1.", body = Object, content_type = "application/json"))
 )]
 pub async fn openapi_get(State(app): State<AppState>) -> Response {
-    match document(&app.server.config).to_json() {
+    match document(&app.config).to_json() {
         Ok(json) => (
             [
                 (header::CONTENT_TYPE, "application/json"),

@@ -107,8 +107,9 @@ impl OneTimeCodes {
     }
 
     /// Redeems a code: the identity it was sent for. Every failure (wrong,
-    /// expired, used, out of attempts, no account) is the same
-    /// `InvalidCode`; a locked-out address is `RateLimited` (even with the
+    /// expired, used, out of attempts, no account) is `InvalidCode`, a wrong
+    /// guess at a live code with its tries left (the same whether or not an
+    /// account has the address); a locked-out address is `RateLimited` (even with the
     /// right code). Each guess is charged to the address's guess budget and
     /// spends an attempt of the code before it is compared.
     pub async fn redeem(
@@ -118,7 +119,7 @@ impl OneTimeCodes {
         code: &str,
         now: i64,
     ) -> Result<String> {
-        let code = parse_code(code).ok_or(Error::InvalidCode)?;
+        let code = parse_code(code).ok_or(Error::INVALID_CODE)?;
         let rule = self.guesses;
         let charged = self
             .limits
@@ -144,15 +145,20 @@ impl OneTimeCodes {
             .store
             .spend_one_time_code_attempt(purpose, address, self.cfg.max_attempts as i64, now)
             .await?
-            .ok_or(Error::InvalidCode)?;
+            .ok_or(Error::INVALID_CODE)?;
         let presented = self.hash(&stored.id, code);
         if !oneauth_crypto::ct_eq(presented.as_bytes(), stored.code_hash.as_bytes()) {
-            return Err(Error::InvalidCode);
+            // The code was asked for at this address, by the requester in
+            // the usual case: its count of tries is theirs to know.
+            let left = i64::from(self.cfg.max_attempts) - stored.attempts;
+            return Err(Error::InvalidCode {
+                tries_left: Some(u32::try_from(left).unwrap_or(0)),
+            });
         }
         if !self.store.take_one_time_code(&stored.id, now).await? {
-            return Err(Error::InvalidCode);
+            return Err(Error::INVALID_CODE);
         }
-        stored.identity_id.ok_or(Error::InvalidCode)
+        stored.identity_id.ok_or(Error::INVALID_CODE)
     }
 }
 

@@ -322,12 +322,12 @@ impl Identities {
             .get_identity(&id)
             .await?
             .filter(|i| i.state == IdentityState::Active)
-            .ok_or(Error::InvalidCode)?;
+            .ok_or(Error::INVALID_CODE)?;
         let t = &mut identity.traits;
         match address {
             Address::Email(e) if t.email.as_ref() == Some(e) => t.email_verified = true,
             Address::Phone(p) if t.phone.as_ref() == Some(p) => t.phone_verified = true,
-            _ => return Err(Error::InvalidCode),
+            _ => return Err(Error::INVALID_CODE),
         }
         let by_signup = self.made_the_signup(&identity, signup_proof);
         identity.updated_at = now;
@@ -383,7 +383,7 @@ impl Identities {
             .get_identity(&id)
             .await?
             .filter(|i| i.state == IdentityState::Active)
-            .ok_or(Error::InvalidCode)?;
+            .ok_or(Error::INVALID_CODE)?;
         identity.password_hash = Some(
             self.hasher
                 .hash(new_password)
@@ -533,7 +533,7 @@ impl Identities {
         let outcome = match &result {
             Ok(_) => "success",
             Err(Error::InvalidCredentials) => "invalid_credentials",
-            Err(Error::InvalidCode) => "invalid_code",
+            Err(Error::InvalidCode { .. }) => "invalid_code",
             Err(_) => "error",
         };
         metrics::counter!("oneauth_logins_total", "method" => m.name(), "outcome" => outcome)

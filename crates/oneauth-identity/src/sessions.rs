@@ -5,7 +5,7 @@
 use crate::Identities;
 use oneauth_core::{Error, Result};
 use oneauth_crypto::{TokenHash, TokenKind};
-use oneauth_store::{Identity, IdentityState, Session};
+use oneauth_store::{Identity, IdentityState, SeenFrom, Session};
 use time::OffsetDateTime;
 
 /// A live session as its owner sees it.
@@ -17,6 +17,51 @@ pub struct SessionInfo {
     pub amr: Vec<String>,
     /// The session making the request.
     pub current: bool,
+    /// Unix seconds; up to [`oneauth_store::SESSION_TOUCH_SECS`] late.
+    pub last_used_at: i64,
+    /// From the login's `User-Agent`: the operating system or device
+    /// ("Android", "Windows 10") and the browser ("Firefox 133"); `None`
+    /// when it tells neither.
+    pub device: Option<String>,
+    pub browser: Option<String>,
+    /// The client IP of the login, as the server saw it.
+    pub ip: Option<String>,
+}
+
+impl SessionInfo {
+    pub fn new(s: Session, current: &Session) -> Self {
+        let (device, browser) = s
+            .seen_from
+            .user_agent
+            .as_deref()
+            .map_or((None, None), device_and_browser);
+        Self {
+            current: s.id == current.id,
+            id: s.id,
+            authenticated_at: s.authenticated_at,
+            expires_at: s.expires_at,
+            amr: s.amr,
+            last_used_at: s.last_used_at,
+            device,
+            browser,
+            ip: s.seen_from.ip,
+        }
+    }
+}
+
+/// The device (its operating system) and the browser with its major
+/// version a `User-Agent` names, by woothee's rules.
+fn device_and_browser(user_agent: &str) -> (Option<String>, Option<String>) {
+    let Some(r) = woothee::parser::Parser::new().parse(user_agent) else {
+        return (None, None);
+    };
+    let known =
+        |v: &str| (!v.is_empty() && v != woothee::woothee::VALUE_UNKNOWN).then(|| v.to_owned());
+    let browser = known(r.name).map(|name| match r.version.split('.').next() {
+        Some(major) if known(major).is_some() => format!("{name} {major}"),
+        _ => name,
+    });
+    (known(r.os), browser)
 }
 
 impl Identities {
@@ -26,6 +71,7 @@ impl Identities {
         &self,
         identity: &Identity,
         amr: &[&str],
+        seen_from: &SeenFrom,
         now: OffsetDateTime,
     ) -> Result<(String, Session)> {
         let (token, hash) = self.minter.mint(TokenKind::Session, "ory_st_", now);
@@ -36,6 +82,8 @@ impl Identities {
             authenticated_at: now.unix_timestamp(),
             amr: amr.iter().map(|s| s.to_string()).collect(),
             expires_at: now.unix_timestamp() + self.session_lifetime,
+            seen_from: seen_from.clone(),
+            last_used_at: now.unix_timestamp(),
         };
         self.store.insert_session(&session).await?;
         Ok((token, session))
@@ -44,12 +92,13 @@ impl Identities {
     /// The session of a successful login. The browser's previous session
     /// (`previous`: its cookie value) ends and a new one with a new id
     /// starts, so a session id planted before the login (fixation) is
-    /// worth nothing after it.
+    /// worth nothing after it. `seen_from` stays with the new session.
     pub async fn log_in(
         &self,
         previous: Option<&str>,
         identity: &Identity,
         amr: &[&str],
+        seen_from: &SeenFrom,
         now: OffsetDateTime,
     ) -> Result<(String, Session)> {
         if let Some(cookie) = previous
@@ -57,7 +106,7 @@ impl Identities {
         {
             self.end_session(&old, now).await?;
         }
-        self.start_session(identity, amr, now).await
+        self.start_session(identity, amr, seen_from, now).await
     }
 
     /// Ends every other live session of the caller's identity; returns how
@@ -86,9 +135,16 @@ impl Identities {
             return Ok(None);
         };
         let identity = self.store.get_identity(&session.identity_id).await?;
-        Ok(identity
-            .filter(|i| i.state == IdentityState::Active)
-            .map(|i| (session, i)))
+        let Some(identity) = identity.filter(|i| i.state == IdentityState::Active) else {
+            return Ok(None);
+        };
+        // At most one write every few minutes, not one per request (the
+        // store checks again, for requests that race here).
+        let now_secs = now.unix_timestamp();
+        if now_secs - session.last_used_at >= oneauth_store::SESSION_TOUCH_SECS {
+            self.store.touch_session(&session.id, now_secs).await?;
+        }
+        Ok(Some((session, identity)))
     }
 
     pub async fn end_session(&self, session: &Session, now: OffsetDateTime) -> Result<()> {
@@ -110,13 +166,7 @@ impl Identities {
             .await?;
         Ok(all
             .into_iter()
-            .map(|s| SessionInfo {
-                current: s.id == current.id,
-                id: s.id,
-                authenticated_at: s.authenticated_at,
-                expires_at: s.expires_at,
-                amr: s.amr,
-            })
+            .map(|s| SessionInfo::new(s, current))
             .collect())
     }
 
@@ -139,5 +189,29 @@ impl Identities {
             .store
             .revoke_session(session_id, now.unix_timestamp())
             .await?)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::device_and_browser;
+
+    #[test]
+    fn a_user_agent_names_the_device_and_the_browser() {
+        let firefox = "Mozilla/5.0 (X11; Linux x86_64; rv:133.0) Gecko/20100101 Firefox/133.0";
+        assert_eq!(
+            device_and_browser(firefox),
+            (Some("Linux".into()), Some("Firefox 133".into()))
+        );
+        let iphone = "Mozilla/5.0 (iPhone; CPU iPhone OS 17_5 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like Gecko) Version/17.5 Mobile/15E148 Safari/604.1";
+        assert_eq!(
+            device_and_browser(iphone),
+            (Some("iPhone".into()), Some("Safari 17".into()))
+        );
+        assert_eq!(
+            device_and_browser("curl/8.5.0"),
+            (None, Some("HTTP Library curl".into()))
+        );
+        assert_eq!(device_and_browser(""), (None, None));
     }
 }

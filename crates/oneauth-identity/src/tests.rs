@@ -1,5 +1,6 @@
 use super::*;
 use oneauth_core::config::Config;
+use oneauth_store::SeenFrom;
 
 struct Fixture {
     ids: Identities,
@@ -120,7 +121,7 @@ async fn email_code_login_is_single_use() {
     );
     assert!(matches!(
         f.ids.authenticate("email_code", &submit, at(6)).await,
-        Err(Error::InvalidCode)
+        Err(Error::InvalidCode { .. })
     ));
 }
 
@@ -158,7 +159,7 @@ async fn sms_code_login_normalises_the_phone_and_limits_attempts() {
                 at(101),
             )
             .await;
-        assert!(matches!(r, Err(Error::InvalidCode)));
+        assert!(matches!(r, Err(Error::InvalidCode { .. })));
     }
     // The right code after five wrong guesses: the address is locked out
     // for a minute, and then the code has no guesses left.
@@ -166,7 +167,7 @@ async fn sms_code_login_normalises_the_phone_and_limits_attempts() {
     let r = f.ids.authenticate("sms_code", &right, at(102)).await;
     assert!(matches!(r, Err(Error::RateLimited { .. })), "{r:?}");
     let r = f.ids.authenticate("sms_code", &right, at(161)).await;
-    assert!(matches!(r, Err(Error::InvalidCode)), "{r:?}");
+    assert!(matches!(r, Err(Error::InvalidCode { .. })), "{r:?}");
 }
 
 #[tokio::test]
@@ -298,7 +299,7 @@ async fn registration_answers_alike_for_taken_addresses_and_verifies() {
     assert_eq!(identity.traits.name.as_deref(), Some("Alice"));
     assert!(matches!(
         f.ids.verify(&addr, &code, None, at(301)).await,
-        Err(Error::InvalidCode)
+        Err(Error::InvalidCode { .. })
     ));
 }
 
@@ -348,7 +349,7 @@ async fn recovery_needs_a_verified_address_and_ends_every_session() {
 
     let (_, s1) = f
         .ids
-        .start_session(&identity, &["pwd"], at(2))
+        .start_session(&identity, &["pwd"], &SeenFrom::default(), at(2))
         .await
         .unwrap();
     f.ids
@@ -400,12 +401,12 @@ async fn password_change_ends_the_other_sessions_only() {
         .unwrap();
     let (_, here) = f
         .ids
-        .start_session(&identity, &["pwd"], at(1))
+        .start_session(&identity, &["pwd"], &SeenFrom::default(), at(1))
         .await
         .unwrap();
     let (_, there) = f
         .ids
-        .start_session(&identity, &["pwd"], at(2))
+        .start_session(&identity, &["pwd"], &SeenFrom::default(), at(2))
         .await
         .unwrap();
     assert!(matches!(
@@ -462,12 +463,18 @@ async fn a_login_rotates_the_session_and_others_can_be_ended_at_once() {
         .unwrap();
     let (old_token, old) = f
         .ids
-        .log_in(None, &identity, &["pwd"], at(1))
+        .log_in(None, &identity, &["pwd"], &SeenFrom::default(), at(1))
         .await
         .unwrap();
     let (token, new) = f
         .ids
-        .log_in(Some(&old_token), &identity, &["otp"], at(2))
+        .log_in(
+            Some(&old_token),
+            &identity,
+            &["otp"],
+            &SeenFrom::default(),
+            at(2),
+        )
         .await
         .unwrap();
     assert_ne!(old.id, new.id, "a fresh session id at every login");
@@ -475,11 +482,17 @@ async fn a_login_rotates_the_session_and_others_can_be_ended_at_once() {
     assert!(f.ids.session(&token, at(3)).await.unwrap().is_some());
     // A cookie that is not a live session is no obstacle.
     f.ids
-        .log_in(Some("ory_st_garbage"), &identity, &["pwd"], at(4))
+        .log_in(
+            Some("ory_st_garbage"),
+            &identity,
+            &["pwd"],
+            &SeenFrom::default(),
+            at(4),
+        )
         .await
         .unwrap();
     f.ids
-        .start_session(&identity, &["pwd"], at(5))
+        .start_session(&identity, &["pwd"], &SeenFrom::default(), at(5))
         .await
         .unwrap();
     assert_eq!(f.ids.end_other_sessions(&new, at(6)).await.unwrap(), 2);
@@ -626,17 +639,17 @@ async fn wrong_codes_share_one_budget_over_every_purpose_and_lock_out_longer_eac
     // Five wrong guesses over three purposes, at one address.
     for _ in 0..2 {
         let r = f.ids.authenticate("email_code", &login(wrong), at(1)).await;
-        assert!(matches!(r, Err(Error::InvalidCode)), "{r:?}");
+        assert!(matches!(r, Err(Error::InvalidCode { .. })), "{r:?}");
     }
     for _ in 0..2 {
         let r = f
             .ids
             .recover(&addr, wrong, "a new and long passphrase", at(2));
-        assert!(matches!(r.await, Err(Error::InvalidCode)));
+        assert!(matches!(r.await, Err(Error::InvalidCode { .. })));
     }
     assert!(matches!(
         f.ids.verify(&addr, wrong, None, at(3)).await,
-        Err(Error::InvalidCode)
+        Err(Error::InvalidCode { .. })
     ));
     // Locked out for a minute from the fifth: even the right code waits.
     assert_eq!(
@@ -653,7 +666,7 @@ async fn wrong_codes_share_one_budget_over_every_purpose_and_lock_out_longer_eac
     for _ in 0..5 {
         assert!(matches!(
             f.ids.verify(&addr, wrong, None, at(64)).await,
-            Err(Error::InvalidCode)
+            Err(Error::InvalidCode { .. })
         ));
     }
     assert_eq!(
@@ -763,7 +776,7 @@ async fn setting_a_password_needs_a_recent_login() {
         .unwrap();
     let (_, session) = f
         .ids
-        .start_session(&identity, &["otp"], at(0))
+        .start_session(&identity, &["otp"], &SeenFrom::default(), at(0))
         .await
         .unwrap();
     let window = Config::default().session.privileged_max_age_secs as i64;
@@ -809,7 +822,7 @@ async fn a_sign_up_password_survives_the_first_proof_only_from_the_sign_up() {
     assert!(stranger.traits.password_unproven);
     let (_, squatter) = f
         .ids
-        .start_session(&stranger, &["pwd"], at(1))
+        .start_session(&stranger, &["pwd"], &SeenFrom::default(), at(1))
         .await
         .unwrap();
     // A proof that is not this sign-up's (another sign-up's, say) counts
@@ -854,4 +867,39 @@ async fn a_sign_up_password_survives_the_first_proof_only_from_the_sign_up() {
         .authenticate("password", &mine_login, at(6))
         .await
         .unwrap();
+}
+
+#[tokio::test]
+async fn a_session_keeps_its_browser_and_ip_and_its_last_use_every_few_minutes() {
+    let f = fixture().await;
+    let identity = f
+        .ids
+        .create("alice@example.com", Some(PW), None, at(0))
+        .await
+        .unwrap();
+    let seen = SeenFrom {
+        user_agent: Some(
+            "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/131.0.0.0 Safari/537.36".into(),
+        ),
+        ip: Some("198.51.100.4".into()),
+    };
+    let (token, session) = f
+        .ids
+        .start_session(&identity, &["pwd"], &seen, at(10))
+        .await
+        .unwrap();
+    let touch = oneauth_store::SESSION_TOUCH_SECS;
+    let start = session.authenticated_at;
+    // A use within the interval is not written; one after it is.
+    f.ids.session(&token, at(10 + touch - 1)).await.unwrap();
+    let listed = f.ids.sessions(&session, at(10 + touch)).await.unwrap();
+    assert_eq!(listed[0].last_used_at, start);
+    f.ids.session(&token, at(10 + touch)).await.unwrap();
+    let listed = f.ids.sessions(&session, at(10 + touch)).await.unwrap();
+    let s = &listed[0];
+    assert_eq!(s.last_used_at, start + touch);
+    assert_eq!(s.device.as_deref(), Some("Windows 10"));
+    assert_eq!(s.browser.as_deref(), Some("Chrome 131"));
+    assert_eq!(s.ip.as_deref(), Some("198.51.100.4"));
+    assert!(s.current);
 }

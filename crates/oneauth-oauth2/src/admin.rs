@@ -5,8 +5,9 @@
 
 use crate::client::ClientView;
 use crate::{AuthorizationServer, R};
+use oneauth_core::config::SigningAlg;
 use oneauth_proto::id::{ClientId, IdentityId};
-use oneauth_store::{Identity, IdentityState};
+use oneauth_store::{Identity, IdentityState, PoolStats};
 use time::OffsetDateTime;
 
 impl AuthorizationServer {
@@ -72,5 +73,36 @@ impl AuthorizationServer {
     /// Deletes an identity; `false` if there was none.
     pub async fn delete_identity(&self, id: &IdentityId) -> R<bool> {
         Ok(self.store.delete_identity(id.as_str()).await?)
+    }
+
+    /// A new signing key of `alg` (default: the configured id_token
+    /// algorithm); every node signs with it from its next key reload, and
+    /// the old one stays published until what it signed has expired.
+    /// Returns the new key's id and algorithm.
+    pub async fn rotate_signing_key(
+        &self,
+        alg: Option<SigningAlg>,
+        now: OffsetDateTime,
+    ) -> anyhow::Result<(String, SigningAlg)> {
+        let alg = alg.unwrap_or(self.config.tokens.id_token_signing_alg);
+        let kid = crate::keys::generate(
+            self.store.as_ref(),
+            &self.system_keys,
+            alg,
+            now.unix_timestamp(),
+        )
+        .await?;
+        Ok((kid, alg))
+    }
+
+    /// Readiness: the database answers and has this binary's schema.
+    pub async fn ready(&self) -> R<bool> {
+        self.store.ping().await?;
+        Ok(self.store.schema_current().await?)
+    }
+
+    /// The database pool's connections, for metrics.
+    pub fn pool_stats(&self) -> PoolStats {
+        self.store.pool_stats()
     }
 }

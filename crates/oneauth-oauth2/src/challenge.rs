@@ -6,7 +6,7 @@ use crate::authorize::{demands_fresh_login, too_old};
 use crate::{AuthorizationServer, R};
 use oneauth_core::Error;
 use oneauth_crypto::TokenKind;
-use oneauth_store::{Flow, FlowKey, FlowState, Identity, Session};
+use oneauth_store::{Client, Flow, FlowKey, FlowState, Identity, Session};
 use serde::Serialize;
 use time::OffsetDateTime;
 
@@ -14,6 +14,28 @@ use time::OffsetDateTime;
 pub struct ClientSummary {
     pub client_id: String,
     pub client_name: String,
+    /// Registered https URIs (RFC 7591 §2), for the consent page.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub logo_uri: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub policy_uri: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub tos_uri: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub client_uri: Option<String>,
+}
+
+impl From<Client> for ClientSummary {
+    fn from(c: Client) -> Self {
+        Self {
+            client_id: c.client_id,
+            client_name: c.client_name,
+            logo_uri: c.logo_uri,
+            policy_uri: c.policy_uri,
+            tos_uri: c.tos_uri,
+            client_uri: c.client_uri,
+        }
+    }
 }
 
 /// `GET /api/hydra/login?login_challenge=`: what the login UI needs.
@@ -38,6 +60,9 @@ pub struct LoginRequest {
 pub struct ConsentRequest {
     pub challenge: String,
     pub client: ClientSummary,
+    /// Host of this request's redirect URI: where the answer goes, which a
+    /// look-alike client name cannot fake.
+    pub redirect_host: String,
     pub requested_scope: Vec<String>,
     pub subject: String,
     pub ui_locales: Option<String>,
@@ -75,10 +100,7 @@ impl AuthorizationServer {
             .get_client(client_id)
             .await?
             .ok_or(Error::InvalidChallenge)?;
-        Ok(ClientSummary {
-            client_id: c.client_id,
-            client_name: c.client_name,
-        })
+        Ok(c.into())
     }
 
     pub async fn login_request(&self, challenge: &str, now: OffsetDateTime) -> R<LoginRequest> {
@@ -164,6 +186,10 @@ impl AuthorizationServer {
         Ok(ConsentRequest {
             challenge: challenge.to_owned(),
             client: self.client_summary(&flow.request.client_id).await?,
+            redirect_host: url::Url::parse(&flow.request.redirect_uri)
+                .ok()
+                .and_then(|u| u.host_str().map(str::to_owned))
+                .unwrap_or_default(),
             requested_scope: flow.request.scope,
             subject: flow.subject.unwrap_or_default(),
             ui_locales: flow.request.ui_locales,

@@ -49,6 +49,16 @@ pub struct ClientRegistration {
     /// clients.
     #[serde(default)]
     pub allow_no_pkce: bool,
+    /// Shown on the consent page; https only.
+    #[serde(default)]
+    pub logo_uri: Option<String>,
+    #[serde(default)]
+    pub policy_uri: Option<String>,
+    #[serde(default)]
+    pub tos_uri: Option<String>,
+    /// The client's home page: where the error page leads back to.
+    #[serde(default)]
+    pub client_uri: Option<String>,
 }
 
 /// A registered client as the admin API shows it; the secret appears once,
@@ -218,13 +228,14 @@ fn parse_value<T: FromStr>(kind: &str, value: &str) -> R<T> {
 }
 
 impl AuthorizationServer {
-    /// [`home_origin`] of the client `client_id`, if it is registered.
+    /// Where a person goes back to the client `client_id`, if it is
+    /// registered: its `client_uri`, else [`home_origin`].
     pub async fn client_home(&self, client_id: &str) -> R<Option<String>> {
         Ok(self
             .store
             .get_client(client_id)
             .await?
-            .and_then(|c| home_origin(&c.redirect_uris)))
+            .and_then(|c| c.client_uri.or_else(|| home_origin(&c.redirect_uris))))
     }
 
     /// Registers a client. Returns it with its secret in clear, once.
@@ -340,6 +351,10 @@ impl AuthorizationServer {
             access_token_strategy,
             native_cli_login: reg.native_cli_login,
             allow_no_pkce: reg.allow_no_pkce,
+            logo_uri: https_uri("logo_uri", reg.logo_uri)?,
+            policy_uri: https_uri("policy_uri", reg.policy_uri)?,
+            tos_uri: https_uri("tos_uri", reg.tos_uri)?,
+            client_uri: https_uri("client_uri", reg.client_uri)?,
             created_at: now.unix_timestamp(),
             updated_at: now.unix_timestamp(),
         };
@@ -374,6 +389,25 @@ impl AuthorizationServer {
         let h = self.system_keys.hash_client_secret(&s);
         Ok((Some(s), Some(h)))
     }
+}
+
+/// A URI the consent page shows or links to: absolute https with a host
+/// and no credentials, so the page never loads or links anything in clear
+/// or of another scheme (`javascript:`).
+fn https_uri(field: &str, uri: Option<String>) -> R<Option<String>> {
+    let Some(uri) = uri else { return Ok(None) };
+    let ok = url::Url::parse(&uri).is_ok_and(|u| {
+        u.scheme() == "https"
+            && u.host().is_some()
+            && u.username().is_empty()
+            && u.password().is_none()
+    });
+    if !ok {
+        return Err(Error::InvalidClientMetadata(format!(
+            "{field} must be an absolute https URI without credentials"
+        )));
+    }
+    Ok(Some(uri))
 }
 
 fn check_client_id(client_id: &str) -> R<()> {
@@ -454,6 +488,19 @@ impl AuthorizationServer {
         let claimed = creds.claimed()?;
         let client = self.store.get_client(claimed.id.as_str()).await?;
         self.check_client(&claimed, client)
+    }
+
+    /// A client at the token or device authorization endpoint: authenticated
+    /// as [`Self::authenticate_client`], then counted against its per-client
+    /// rate limit (a client's own requests, whichever IP they come from).
+    pub async fn authenticate_token_client(
+        &self,
+        creds: &ClientCredentials,
+        now: OffsetDateTime,
+    ) -> R<Client> {
+        let client = self.authenticate_client(creds).await?;
+        self.limits.client_request(&client.client_id, now).await?;
+        Ok(client)
     }
 
     /// Whether `client` (as stored under the claimed id) is the one that

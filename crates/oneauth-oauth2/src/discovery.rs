@@ -17,6 +17,7 @@ impl AuthorizationServer {
             "issuer": self.issuer(),
             "authorization_endpoint": self.endpoint("/oauth2/auth"),
             "token_endpoint": self.endpoint("/oauth2/token"),
+            "device_authorization_endpoint": self.endpoint("/oauth2/device/auth"),
             "userinfo_endpoint": self.endpoint("/userinfo"),
             "jwks_uri": self.endpoint("/.well-known/jwks.json"),
             "revocation_endpoint": self.endpoint("/oauth2/revoke"),

@@ -28,13 +28,16 @@ use oneauth_store::Store;
 use std::sync::{Arc, RwLock};
 use time::OffsetDateTime;
 
+/// The authorization server's operations. Its services are its own: front
+/// ends hold the identity service, limits and configuration themselves
+/// (their app states) and reach storage only through these operations.
 pub struct AuthorizationServer {
-    pub store: Arc<dyn Store>,
-    pub config: Arc<Config>,
-    pub system_keys: Arc<SystemKeys>,
-    pub minter: Arc<TokenMinter>,
-    pub identities: Arc<Identities>,
-    pub limits: Arc<Limits>,
+    pub(crate) store: Arc<dyn Store>,
+    pub(crate) config: Arc<Config>,
+    pub(crate) system_keys: Arc<SystemKeys>,
+    pub(crate) minter: Arc<TokenMinter>,
+    pub(crate) identities: Arc<Identities>,
+    pub(crate) limits: Arc<Limits>,
     keyring: RwLock<Arc<Keyring>>,
     /// The discovery document, serialised when the keys change (its
     /// algorithms follow them), not per request.

@@ -13,7 +13,7 @@
 
 use crate::{AuthorizationServer, R};
 use oneauth_core::Error;
-use oneauth_store::{Identity, Session};
+use oneauth_store::{Identity, SeenFrom, Session};
 use time::OffsetDateTime;
 
 /// Where a login goes on: the OAuth2 flow it was asked for, or a page.
@@ -32,6 +32,15 @@ pub enum Landing {
     },
 }
 
+/// The browser a login comes from: its session cookie until now (`None`
+/// without one), and what the server saw of it (kept with the new session,
+/// for its owner's session list).
+#[derive(Debug, Clone, Copy)]
+pub struct LoginFrom<'a> {
+    pub previous: Option<&'a str>,
+    pub seen_from: &'a SeenFrom,
+}
+
 /// A completed login: the new session, and where to go on.
 #[derive(Debug)]
 pub struct CompletedLogin {
@@ -45,13 +54,13 @@ pub struct CompletedLogin {
 
 impl AuthorizationServer {
     /// After any successful authentication: the browser's previous session
-    /// (`previous`: its cookie value) ends and a new one starts, so a
+    /// (`from.previous`: its cookie value) ends and a new one starts, so a
     /// session id planted before the login (fixation) is worth nothing
     /// after it; then a given `login_challenge` is accepted for the new
     /// session, or else `return_to` is checked against open redirects.
     pub async fn complete_login(
         &self,
-        previous: Option<&str>,
+        from: LoginFrom<'_>,
         identity: &Identity,
         amr: &str,
         login_challenge: Option<&str>,
@@ -60,7 +69,7 @@ impl AuthorizationServer {
     ) -> R<CompletedLogin> {
         let (session_token, session) = self
             .identities
-            .log_in(previous, identity, &[amr], now)
+            .log_in(from.previous, identity, &[amr], from.seen_from, now)
             .await?;
         let landing = match login_challenge.filter(|c| !c.is_empty()) {
             Some(challenge) => self
@@ -117,6 +126,18 @@ mod tests {
         }
     }
 
+    /// A browser without a session, of which nothing was seen.
+    fn fresh() -> LoginFrom<'static> {
+        static NOTHING: SeenFrom = SeenFrom {
+            user_agent: None,
+            ip: None,
+        };
+        LoginFrom {
+            previous: None,
+            seen_from: &NOTHING,
+        }
+    }
+
     async fn fixture(config: impl FnOnce(&mut Config)) -> Fixture {
         let dir = std::env::temp_dir().join(format!("oneauth-login-{}", uuid::Uuid::new_v4()));
         std::fs::create_dir_all(&dir).unwrap();
@@ -157,12 +178,22 @@ mod tests {
         let who = someone(&f.server).await;
         let first = f
             .server
-            .complete_login(None, &who, "pwd", None, None, now())
+            .complete_login(fresh(), &who, "pwd", None, None, now())
             .await
             .unwrap();
         let second = f
             .server
-            .complete_login(Some(&first.session_token), &who, "otp", None, None, now())
+            .complete_login(
+                LoginFrom {
+                    previous: Some(&first.session_token),
+                    seen_from: &SeenFrom::default(),
+                },
+                &who,
+                "otp",
+                None,
+                None,
+                now(),
+            )
             .await
             .unwrap();
         assert_ne!(first.session.id, second.session.id);
@@ -192,7 +223,7 @@ mod tests {
             let who = &who;
             async move {
                 f.server
-                    .complete_login(None, who, "pwd", None, return_to.as_deref(), now())
+                    .complete_login(fresh(), who, "pwd", None, return_to.as_deref(), now())
                     .await
                     .unwrap()
                     .landing
@@ -232,7 +263,7 @@ mod tests {
         let who = someone(&f.server).await;
         let done = f
             .server
-            .complete_login(None, &who, "pwd", None, None, now())
+            .complete_login(fresh(), &who, "pwd", None, None, now())
             .await
             .unwrap();
         assert_eq!(
@@ -250,7 +281,7 @@ mod tests {
         let who = someone(&f.server).await;
         let done = f
             .server
-            .complete_login(None, &who, "pwd", Some("no-such-challenge"), None, now())
+            .complete_login(fresh(), &who, "pwd", Some("no-such-challenge"), None, now())
             .await
             .unwrap();
         assert!(matches!(done.landing, Err(Error::InvalidChallenge)));
@@ -265,7 +296,7 @@ mod tests {
         // An empty challenge is no challenge.
         let done = f
             .server
-            .complete_login(None, &who, "pwd", Some(""), None, now())
+            .complete_login(fresh(), &who, "pwd", Some(""), None, now())
             .await
             .unwrap();
         assert!(matches!(done.landing, Ok(Landing::Page { .. })));

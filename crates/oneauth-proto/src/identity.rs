@@ -237,6 +237,19 @@ pub struct SessionView {
     pub amr: Vec<String>,
     /// The session of the request's cookie.
     pub current: bool,
+    /// Unix seconds: when a request last used the session, written at
+    /// most every 5 minutes (so up to 5 minutes late).
+    pub last_used_at: i64,
+    /// The login's device (its operating system, e.g. `Windows 10`,
+    /// `iPhone`) and browser with its major version (`Firefox 133`), from
+    /// its `User-Agent`; absent when it names none.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub device: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub browser: Option<String>,
+    /// The login's client IP, as the server saw it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ip: Option<String>,
 }
 
 /// Who is logged in. `session` is the request's (or the new one, after a

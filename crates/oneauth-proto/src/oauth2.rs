@@ -69,6 +69,9 @@ wire_enum! {
         AuthorizationCode = "authorization_code",
         RefreshToken = "refresh_token",
         ClientCredentials = "client_credentials",
+        /// RFC 8628 §3.4.
+        #[serde(rename = "urn:ietf:params:oauth:grant-type:device_code")]
+        DeviceCode = "urn:ietf:params:oauth:grant-type:device_code",
     }
 }
 
@@ -106,13 +109,16 @@ wire_enum! {
 /// request. Unknown parameters are ignored (RFC 6749 §3.2).
 #[derive(Debug, Clone, Default, Serialize, Deserialize, ToSchema)]
 pub struct TokenForm {
-    /// `authorization_code`, `refresh_token` or `client_credentials`.
+    /// `authorization_code`, `refresh_token`, `client_credentials` or
+    /// `urn:ietf:params:oauth:grant-type:device_code`.
     #[schema(required = true, value_type = String)]
     pub grant_type: Option<String>,
     pub code: Option<String>,
     pub redirect_uri: Option<String>,
     pub code_verifier: Option<String>,
     pub refresh_token: Option<String>,
+    /// RFC 8628 §3.4: the device code of a device's poll.
+    pub device_code: Option<String>,
     pub scope: Option<String>,
     /// For `none` and `client_secret_post` client authentication.
     pub client_id: Option<String>,
@@ -163,7 +169,12 @@ mod tests {
                 .iter()
                 .map(|g| g.as_str())
                 .collect::<Vec<_>>(),
-            ["authorization_code", "refresh_token", "client_credentials"]
+            [
+                "authorization_code",
+                "refresh_token",
+                "client_credentials",
+                "urn:ietf:params:oauth:grant-type:device_code"
+            ]
         );
         assert_eq!(
             "implicit".parse::<GrantType>(),

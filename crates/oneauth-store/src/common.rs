@@ -136,8 +136,13 @@ pub(crate) mod sql {
          password_hash = $6, updated_at = $7
          WHERE id = $1";
     pub const INSERT_SESSION: &str =
-        "INSERT INTO sessions (id, token_hash, identity_id, authenticated_at, amr, expires_at)
-         VALUES ($1, $2, $3, $4, $5, $6)";
+        "INSERT INTO sessions (id, token_hash, identity_id, authenticated_at, amr, expires_at,
+         user_agent, ip, last_used_at)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)";
+    /// Only when the last write is [`crate::SESSION_TOUCH_SECS`] old: one
+    /// write per session every few minutes, not one per request.
+    pub const TOUCH_SESSION: &str =
+        "UPDATE sessions SET last_used_at = $2 WHERE id = $1 AND last_used_at <= $2 - $3";
     pub const INSERT_FLOW: &str =
         "INSERT INTO flows (id, login_challenge_hash, login_verifier_hash, consent_challenge_hash,
          consent_verifier_hash, state, data, expires_at)

@@ -5,6 +5,7 @@
 //! the caller. Every expiry check takes `now` from the caller.
 
 mod common;
+mod device;
 mod miniprogram;
 mod model;
 pub mod postgres;
@@ -157,12 +158,19 @@ pub trait ExternalIdentityStore {
     ) -> StoreResult<Option<ExternalIdentity>>;
 }
 
+/// How stale a session's `last_used_at` may get: five minutes, so a busy
+/// session costs one write per five minutes, not one per request.
+pub const SESSION_TOUCH_SECS: i64 = 300;
+
 #[async_trait]
 pub trait SessionStore {
     async fn insert_session(&self, session: &Session) -> StoreResult<()>;
     /// A live session (not revoked, not expired at `now`).
     async fn get_session(&self, token_hash: &str, now: i64) -> StoreResult<Option<Session>>;
     async fn revoke_session(&self, id: &str, now: i64) -> StoreResult<()>;
+    /// Records a use of the session at `now`, unless one was recorded less
+    /// than [`SESSION_TOUCH_SECS`] before.
+    async fn touch_session(&self, id: &str, now: i64) -> StoreResult<()>;
     /// The identity's live sessions, newest first.
     async fn list_sessions(&self, identity_id: &str, now: i64) -> StoreResult<Vec<Session>>;
     /// Revokes every live session of the identity except `keep` (the one
@@ -357,6 +365,25 @@ pub trait CourierStore {
     async fn get_message(&self, id: &str) -> StoreResult<Option<CourierMessage>>;
 }
 
+/// Device authorizations (RFC 8628), found by either code's keyed hash.
+/// Every change (the user's answer, each poll) is a compare-and-swap on
+/// [`DeviceCode::version`], so two nodes acting at once cannot both win.
+#[async_trait]
+pub trait DeviceCodeStore {
+    /// `Conflict` when either hash exists already.
+    async fn insert_device_code(&self, code: &DeviceCode) -> StoreResult<()>;
+    /// Expired or not: the caller tells `expired_token` from unknown.
+    async fn get_device_code(&self, device_code_hash: &str) -> StoreResult<Option<DeviceCode>>;
+    async fn get_device_code_by_user_code(
+        &self,
+        user_code_hash: &str,
+    ) -> StoreResult<Option<DeviceCode>>;
+    /// Writes `code` if its stored version is still `code.version`, and
+    /// then stores `tokens`, in one transaction; false when another writer
+    /// came first (read again and decide again).
+    async fn update_device_code(&self, code: &DeviceCode, tokens: &[Token]) -> StoreResult<bool>;
+}
+
 /// Removal of rows nobody can use any more.
 #[async_trait]
 pub trait Cleanup {
@@ -376,6 +403,7 @@ pub trait Store:
     + FlowStore
     + ConsentStore
     + CodeStore
+    + DeviceCodeStore
     + TokenStore
     + OneTimeCodeStore
     + CourierStore

@@ -49,6 +49,16 @@ pub struct Client {
     /// public clients. Clients stored before this field need PKCE.
     #[serde(default)]
     pub allow_no_pkce: bool,
+    /// What the consent page shows of the client (RFC 7591 §2): its logo,
+    /// privacy policy, terms and home page, all https.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub logo_uri: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub policy_uri: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tos_uri: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub client_uri: Option<String>,
     #[serde(default)]
     pub created_at: i64,
     #[serde(default)]
@@ -157,6 +167,19 @@ pub struct Session {
     /// Authentication methods references (RFC 8176), e.g. `pwd`.
     pub amr: Vec<String>,
     pub expires_at: i64,
+    /// Where the login came from, as the server saw it.
+    pub seen_from: SeenFrom,
+    /// When a request last used the session; written at most every
+    /// [`crate::SESSION_TOUCH_SECS`].
+    pub last_used_at: i64,
+}
+
+/// The browser a request came from, as the server saw it: its
+/// `User-Agent` (as sent) and the client IP.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct SeenFrom {
+    pub user_agent: Option<String>,
+    pub ip: Option<String>,
 }
 
 /// Where an authorization request stands.
@@ -418,6 +441,59 @@ pub struct CourierMessage {
     pub next_attempt_at: i64,
     pub created_at: i64,
     pub last_error: Option<String>,
+}
+
+/// Where an RFC 8628 device authorization stands.
+///
+/// ```text
+/// Pending --user approves--> Approved --device polls--> Used
+///    \------user denies----> Denied
+/// ```
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DeviceCodeState {
+    Pending,
+    Approved,
+    Denied,
+    /// The approved authorization's tokens were issued.
+    Used,
+}
+
+impl DeviceCodeState {
+    pub const ALL: [Self; 4] = [Self::Pending, Self::Approved, Self::Denied, Self::Used];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Pending => "pending",
+            Self::Approved => "approved",
+            Self::Denied => "denied",
+            Self::Used => "used",
+        }
+    }
+}
+
+/// A device authorization (RFC 8628 §3.2): its codes as keyed hashes, the
+/// user's answer, and the device's polling pace.
+#[derive(Debug, Clone, PartialEq)]
+pub struct DeviceCode {
+    /// Also the grant id of the tokens it yields.
+    pub id: String,
+    pub device_code_hash: String,
+    pub user_code_hash: String,
+    pub client_id: String,
+    pub scope: Vec<String>,
+    pub state: DeviceCodeState,
+    /// Set on approval: who approved, in which session, what was granted.
+    pub subject: Option<String>,
+    pub session_id: Option<String>,
+    pub granted_scope: Vec<String>,
+    pub amr: Vec<String>,
+    pub auth_time: Option<i64>,
+    pub interval_secs: i64,
+    pub last_polled_at: Option<i64>,
+    pub created_at: i64,
+    pub expires_at: i64,
+    /// Bumped by every update: what a compare-and-swap expects.
+    pub version: i64,
 }
 
 #[cfg(test)]

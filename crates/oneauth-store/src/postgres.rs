@@ -24,6 +24,7 @@ mod cleanup;
 mod clients;
 mod codes;
 mod courier;
+mod device;
 mod flows;
 mod identities;
 mod keys;

@@ -112,6 +112,11 @@ pub(crate) fn session_from(r: &impl Columns) -> StoreResult<Session> {
         authenticated_at: r.col("authenticated_at")?,
         amr: split(&r.col::<String>("amr")?),
         expires_at: r.col("expires_at")?,
+        seen_from: SeenFrom {
+            user_agent: r.col("user_agent")?,
+            ip: r.col("ip")?,
+        },
+        last_used_at: r.col("last_used_at")?,
     })
 }
 

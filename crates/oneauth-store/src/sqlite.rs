@@ -18,6 +18,7 @@ mod clients;
 mod codes;
 mod conn;
 mod courier;
+mod device;
 mod flows;
 mod identities;
 mod keys;

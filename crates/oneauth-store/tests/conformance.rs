@@ -42,6 +42,7 @@ conformance!(
     keys_list_newest_first,
     identities_are_unique_by_email_and_delete_with_their_rows,
     sessions_live_until_expiry_or_revocation,
+    sessions_keep_where_they_came_from_and_their_last_use_every_few_minutes,
     consents_upsert,
     refresh_rotation_is_a_compare_and_swap_with_a_grace_window,
     expired_rows_are_deleted_in_batches,
@@ -62,6 +63,9 @@ conformance!(
     deleting_a_client_deletes_its_tokens,
     a_client_and_a_token_are_read_together,
     budgets_are_written_by_compare_and_swap,
+    device_codes_are_found_by_either_hash_and_answered_once,
+    a_device_code_yields_its_tokens_once_under_concurrency,
+    device_codes_go_with_their_client_and_expire,
     platform_tokens_live_until_expiry_and_the_newest_wins,
     merging_an_identity_moves_its_links_and_ends_its_access,
 );
@@ -530,6 +534,8 @@ async fn disabling_an_identity_revokes_its_sessions_and_tokens(store: Arc<dyn St
             authenticated_at: 0,
             amr: vec!["pwd".into()],
             expires_at: 1000,
+            seen_from: SeenFrom::default(),
+            last_used_at: 0,
         })
         .await
         .unwrap();
@@ -607,6 +613,10 @@ fn client(id: &str) -> Client {
         access_token_strategy: None,
         native_cli_login: false,
         allow_no_pkce: false,
+        logo_uri: None,
+        policy_uri: None,
+        tos_uri: None,
+        client_uri: None,
         created_at: 1,
         updated_at: 1,
     }
@@ -709,6 +719,11 @@ fn session(id: &str, identity_id: &str, expires_at: i64) -> Session {
         authenticated_at: 1,
         amr: vec!["pwd".into(), "otp".into()],
         expires_at,
+        seen_from: SeenFrom {
+            user_agent: Some("Mozilla/5.0 (X11; Linux x86_64) Firefox/133.0".into()),
+            ip: Some("203.0.113.7".into()),
+        },
+        last_used_at: 1,
     }
 }
 
@@ -780,6 +795,30 @@ async fn sessions_live_until_expiry_or_revocation(store: Arc<dyn Store>) {
     );
     store.revoke_session("s", 5).await.unwrap();
     assert_eq!(store.get_session("th-s", 6).await.unwrap(), None);
+}
+
+async fn sessions_keep_where_they_came_from_and_their_last_use_every_few_minutes(
+    store: Arc<dyn Store>,
+) {
+    store
+        .insert_identity(&identity("a", "alice@example.com"))
+        .await
+        .unwrap();
+    let s = session("s", "a", 10_000);
+    store.insert_session(&s).await.unwrap();
+    let get = || async { store.get_session("th-s", 2).await.unwrap().unwrap() };
+    assert_eq!(get().await.seen_from, s.seen_from);
+    // Within the interval the use is not written; after it, it is.
+    store.touch_session("s", SESSION_TOUCH_SECS).await.unwrap();
+    assert_eq!(get().await.last_used_at, 1);
+    store
+        .touch_session("s", 1 + SESSION_TOUCH_SECS)
+        .await
+        .unwrap();
+    assert_eq!(get().await.last_used_at, 1 + SESSION_TOUCH_SECS);
+    let listed = store.list_sessions("a", 2).await.unwrap();
+    assert_eq!(listed[0].last_used_at, 1 + SESSION_TOUCH_SECS);
+    assert_eq!(listed[0].seen_from.ip.as_deref(), Some("203.0.113.7"));
 }
 
 async fn consents_upsert(store: Arc<dyn Store>) {
@@ -999,6 +1038,8 @@ fn session_at(id: &str, identity_id: &str, at: i64) -> Session {
         authenticated_at: at,
         amr: vec!["pwd".into()],
         expires_at: 1000,
+        seen_from: SeenFrom::default(),
+        last_used_at: at,
     }
 }
 
@@ -1579,6 +1620,125 @@ async fn deleting_a_client_deletes_its_tokens(store: Arc<dyn Store>) {
         "another client's token stays"
     );
     assert!(!store.delete_client("c").await.unwrap());
+}
+
+fn device_code(id: &str) -> DeviceCode {
+    DeviceCode {
+        id: id.into(),
+        device_code_hash: format!("dc-{id}"),
+        user_code_hash: format!("uc-{id}"),
+        client_id: "tv".into(),
+        scope: vec!["openid".into(), "offline".into()],
+        state: DeviceCodeState::Pending,
+        subject: None,
+        session_id: None,
+        granted_scope: vec![],
+        amr: vec![],
+        auth_time: None,
+        interval_secs: 5,
+        last_polled_at: None,
+        created_at: 100,
+        expires_at: 700,
+        version: 0,
+    }
+}
+
+async fn device_codes_are_found_by_either_hash_and_answered_once(store: Arc<dyn Store>) {
+    store.insert_client(&client("tv")).await.unwrap();
+    store
+        .insert_identity(&identity("u", "u@example.com"))
+        .await
+        .unwrap();
+    let d = device_code("d1");
+    store.insert_device_code(&d).await.unwrap();
+    assert_eq!(
+        store.get_device_code("dc-d1").await.unwrap(),
+        Some(d.clone())
+    );
+    assert_eq!(
+        store.get_device_code_by_user_code("uc-d1").await.unwrap(),
+        Some(d.clone())
+    );
+    assert_eq!(store.get_device_code("uc-d1").await.unwrap(), None);
+    // A user code is unique: a clash is a Conflict the caller retries.
+    let mut clash = device_code("d2");
+    clash.user_code_hash = "uc-d1".into();
+    assert!(matches!(
+        store.insert_device_code(&clash).await,
+        Err(StoreError::Conflict)
+    ));
+
+    let mut approved = d.clone();
+    approved.state = DeviceCodeState::Approved;
+    approved.subject = Some("u".into());
+    approved.session_id = Some("s1".into());
+    approved.granted_scope = vec!["openid".into()];
+    approved.amr = vec!["pwd".into()];
+    approved.auth_time = Some(150);
+    assert!(store.update_device_code(&approved, &[]).await.unwrap());
+    // Written from the same (now stale) version: refused.
+    let mut denied = d.clone();
+    denied.state = DeviceCodeState::Denied;
+    assert!(!store.update_device_code(&denied, &[]).await.unwrap());
+    let stored = store.get_device_code("dc-d1").await.unwrap().unwrap();
+    assert_eq!(stored.version, 1);
+    approved.version = 1;
+    assert_eq!(stored, approved);
+}
+
+async fn a_device_code_yields_its_tokens_once_under_concurrency(store: Arc<dyn Store>) {
+    store.insert_client(&client("tv")).await.unwrap();
+    store
+        .insert_identity(&identity("u", "u@example.com"))
+        .await
+        .unwrap();
+    let mut d = device_code("d");
+    d.state = DeviceCodeState::Approved;
+    d.subject = Some("u".into());
+    store.insert_device_code(&d).await.unwrap();
+    let mut tasks = Vec::new();
+    for i in 0..10 {
+        let (s, d) = (store.clone(), d.clone());
+        tasks.push(tokio::spawn(async move {
+            let mut used = d;
+            used.state = DeviceCodeState::Used;
+            used.last_polled_at = Some(200);
+            let mut token = refresh(&format!("t{i}"), 10_000);
+            token.grant_id = "d".into();
+            token.client_id = "tv".into();
+            token.subject = Some("u".into());
+            s.update_device_code(&used, &[token]).await.unwrap()
+        }));
+    }
+    let mut won = Vec::new();
+    for (i, t) in tasks.into_iter().enumerate() {
+        if t.await.unwrap() {
+            won.push(i);
+        }
+    }
+    assert_eq!(won.len(), 1, "exactly one poll takes the tokens");
+    for i in 0..10 {
+        let stored = store
+            .get_token(TokenKind::Refresh, &format!("t{i}"), 300)
+            .await
+            .unwrap();
+        assert_eq!(stored.is_some(), won == [i], "token t{i}");
+    }
+    let stored = store.get_device_code("dc-d").await.unwrap().unwrap();
+    assert_eq!(stored.state, DeviceCodeState::Used);
+}
+
+async fn device_codes_go_with_their_client_and_expire(store: Arc<dyn Store>) {
+    store.insert_client(&client("tv")).await.unwrap();
+    store.insert_device_code(&device_code("a")).await.unwrap();
+    let mut late = device_code("b");
+    late.expires_at = 5_000;
+    store.insert_device_code(&late).await.unwrap();
+    store.delete_expired(1_000, 0, 10).await.unwrap();
+    assert_eq!(store.get_device_code("dc-a").await.unwrap(), None);
+    assert!(store.get_device_code("dc-b").await.unwrap().is_some());
+    assert!(store.delete_client("tv").await.unwrap());
+    assert_eq!(store.get_device_code("dc-b").await.unwrap(), None);
 }
 
 async fn platform_tokens_live_until_expiry_and_the_newest_wins(store: Arc<dyn Store>) {

@@ -10,10 +10,7 @@ use axum_extra::extract::cookie::{Cookie, SameSite};
 const COOKIE: &str = "oneauth_csrf";
 
 fn token_for(state: &UiState, cookie: &str) -> String {
-    oneauth_crypto::b64url(hmac::sign(
-        &state.server.system_keys.csrf,
-        cookie.as_bytes(),
-    ))
+    oneauth_crypto::b64url(hmac::sign(&state.system_keys.csrf, cookie.as_bytes()))
 }
 
 /// The form token for this browser, setting the cookie when it has none.
@@ -27,7 +24,7 @@ pub fn ensure(state: &UiState, jar: CookieJar) -> (CookieJar, String) {
     let cookie = Cookie::build((COOKIE, value))
         .path("/")
         .http_only(true)
-        .secure(state.server.config.cookies_secure())
+        .secure(state.config.cookies_secure())
         .same_site(SameSite::Lax)
         .build();
     (jar.add(cookie), token)

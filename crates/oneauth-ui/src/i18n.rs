@@ -13,6 +13,12 @@ pub struct Strings {
     pub wrong_credentials: &'static str,
     pub authorize: &'static str,
     pub wants_access: &'static str,
+    /// The consent page's lines about the client: where answers go, and
+    /// its links.
+    pub answers_go_to: &'static str,
+    pub client_website: &'static str,
+    pub client_policy: &'static str,
+    pub client_tos: &'static str,
     pub allow: &'static str,
     pub deny: &'static str,
     pub error: &'static str,
@@ -55,6 +61,8 @@ pub struct Strings {
     pub resend_code: &'static str,
     pub code_sent: &'static str,
     pub wrong_code: &'static str,
+    /// A wrong code that still has tries: `{n}` is how many.
+    pub wrong_code_tries: &'static str,
     pub wait_before_resend: &'static str,
     pub too_many_attempts: &'static str,
     pub invalid_email: &'static str,
@@ -104,6 +112,12 @@ pub struct Strings {
     pub sessions: &'static str,
     pub this_session: &'static str,
     pub signed_in_at: &'static str,
+    /// A session's line: `{browser}` and `{device}` from its User-Agent,
+    /// or one of them, or `unknown_browser` for neither.
+    pub browser_on_device: &'static str,
+    pub unknown_browser: &'static str,
+    pub last_used: &'static str,
+    pub ip_address: &'static str,
     pub end_session: &'static str,
     pub session_ended: &'static str,
     pub end_other_sessions: &'static str,
@@ -120,6 +134,17 @@ pub struct Strings {
     pub verified_badge: &'static str,
     pub unverified_badge: &'static str,
     pub verify_now: &'static str,
+    /// The device page (RFC 8628): enter the code, check it, answer.
+    pub device_title: &'static str,
+    pub device_text: &'static str,
+    pub user_code: &'static str,
+    pub continue_button: &'static str,
+    pub device_check_code: &'static str,
+    pub wrong_user_code: &'static str,
+    pub device_approved: &'static str,
+    pub device_approved_text: &'static str,
+    pub device_denied: &'static str,
+    pub device_denied_text: &'static str,
 }
 
 impl Strings {
@@ -133,6 +158,29 @@ impl Strings {
             "offline" | "offline_access" => self.scope_offline,
             _ => return None,
         })
+    }
+
+    /// Why a code was refused: with the tries left when the error counts
+    /// them (see [`Error::InvalidCode`]), else wrong or expired.
+    pub fn code_refused(&self, e: &oneauth_core::Error) -> String {
+        match e {
+            oneauth_core::Error::InvalidCode {
+                tries_left: Some(n @ 1..),
+            } => self.wrong_code_tries.replace("{n}", &n.to_string()),
+            _ => self.wrong_code.into(),
+        }
+    }
+
+    /// What a session's login came from, from its parsed User-Agent.
+    pub fn device_line(&self, browser: Option<&str>, device: Option<&str>) -> String {
+        match (browser, device) {
+            (Some(b), Some(d)) => self
+                .browser_on_device
+                .replace("{browser}", b)
+                .replace("{device}", d),
+            (Some(one), None) | (None, Some(one)) => one.into(),
+            (None, None) => self.unknown_browser.into(),
+        }
     }
 
     /// The password hint with the configured minimum filled in.
@@ -150,6 +198,10 @@ pub static EN: Strings = Strings {
     wrong_credentials: "The email or the password is wrong.",
     authorize: "Allow access?",
     wants_access: "asks for access to:",
+    answers_go_to: "It will receive your answer at",
+    client_website: "Website",
+    client_policy: "Privacy policy",
+    client_tos: "Terms of service",
     allow: "Allow",
     deny: "Deny",
     error: "Something went wrong",
@@ -187,6 +239,7 @@ pub static EN: Strings = Strings {
     resend_code: "Send a new code",
     code_sent: "If an account has this address, a code is on its way.",
     wrong_code: "The code is wrong or has expired. Ask for a new one.",
+    wrong_code_tries: "The code is wrong. Tries left: {n}.",
     wait_before_resend: "Please wait a moment before asking for another code.",
     too_many_attempts: "Too many attempts. Please wait a minute and try again.",
     invalid_email: "Enter a valid email address.",
@@ -234,6 +287,10 @@ pub static EN: Strings = Strings {
     sessions: "Signed-in sessions",
     this_session: "This session",
     signed_in_at: "Signed in",
+    browser_on_device: "{browser} on {device}",
+    unknown_browser: "Unknown browser",
+    last_used: "Last used",
+    ip_address: "IP",
     end_session: "Sign out",
     session_ended: "The session has ended.",
     end_other_sessions: "End all other sessions",
@@ -250,6 +307,16 @@ pub static EN: Strings = Strings {
     verified_badge: "verified",
     unverified_badge: "not verified",
     verify_now: "Verify",
+    device_title: "Connect a device",
+    device_text: "Enter the code your device shows.",
+    user_code: "Code",
+    continue_button: "Continue",
+    device_check_code: "Allow only if your device shows this code:",
+    wrong_user_code: "That code is wrong or has expired. Check the code on your device.",
+    device_approved: "Device connected",
+    device_approved_text: "Your device is signed in. You can close this page and go back to it.",
+    device_denied: "Device not connected",
+    device_denied_text: "The device was not given access. You can close this page.",
 };
 
 pub static ZH_CN: Strings = Strings {
@@ -261,6 +328,10 @@ pub static ZH_CN: Strings = Strings {
     wrong_credentials: "邮箱或密码错误。",
     authorize: "允许访问？",
     wants_access: "请求访问：",
+    answers_go_to: "授权结果将发送到",
+    client_website: "网站",
+    client_policy: "隐私政策",
+    client_tos: "服务条款",
     allow: "允许",
     deny: "拒绝",
     error: "出错了",
@@ -298,6 +369,7 @@ pub static ZH_CN: Strings = Strings {
     resend_code: "重新发送验证码",
     code_sent: "如果该地址有账号，验证码已发出。",
     wrong_code: "验证码错误或已过期，请重新获取。",
+    wrong_code_tries: "验证码错误，还可以再试 {n} 次。",
     wait_before_resend: "请稍候再获取新的验证码。",
     too_many_attempts: "尝试次数过多，请稍候再试。",
     invalid_email: "请输入有效的邮箱地址。",
@@ -345,6 +417,10 @@ pub static ZH_CN: Strings = Strings {
     sessions: "已登录的会话",
     this_session: "当前会话",
     signed_in_at: "登录时间",
+    browser_on_device: "{device} 上的 {browser}",
+    unknown_browser: "未知浏览器",
+    last_used: "最近使用",
+    ip_address: "IP 地址",
     end_session: "退出",
     session_ended: "该会话已退出。",
     end_other_sessions: "退出所有其他会话",
@@ -361,6 +437,16 @@ pub static ZH_CN: Strings = Strings {
     verified_badge: "已验证",
     unverified_badge: "未验证",
     verify_now: "去验证",
+    device_title: "连接设备",
+    device_text: "请输入设备上显示的代码。",
+    user_code: "代码",
+    continue_button: "继续",
+    device_check_code: "仅当您的设备显示以下代码时才允许：",
+    wrong_user_code: "代码错误或已过期，请核对设备上显示的代码。",
+    device_approved: "设备已连接",
+    device_approved_text: "您的设备已登录。您可以关闭此页面并回到设备上。",
+    device_denied: "设备未连接",
+    device_denied_text: "未授予该设备访问权限。您可以关闭此页面。",
 };
 
 impl Strings {
@@ -372,6 +458,7 @@ impl Strings {
             Some(4005) => self.error_redirect_uri,
             Some(4010) => self.error_challenge,
             Some(4012) => self.error_social_state,
+            Some(4019) => self.wrong_user_code,
             Some(2007) => self.error_social_failed,
             Some(3003) => self.csrf_failed,
             Some(5002) => self.error_unavailable,

@@ -6,11 +6,14 @@
 use crate::params::Params;
 use crate::{Chrome, UiState, cookie, error_page, page, render};
 use askama::Template;
+use axum::extract::FromRequestParts;
 use axum::http::StatusCode;
+use axum::http::{Extensions, HeaderMap, header};
 use axum::response::{IntoResponse, Redirect, Response};
 use axum_extra::extract::CookieJar;
-use oneauth_oauth2::login::Landing;
-use oneauth_store::Identity;
+use oneauth_core::net::ClientIp;
+use oneauth_oauth2::login::{Landing, LoginFrom};
+use oneauth_store::{Identity, SeenFrom};
 use serde::Serialize;
 use time::OffsetDateTime;
 
@@ -22,8 +25,41 @@ struct PopupDone<'a> {
 }
 page!(PopupDone, "popup_done.html");
 
+/// What the server saw of the browser a request came from, for the
+/// session a login starts: its `User-Agent` (the first
+/// [`MAX_USER_AGENT`] bytes) and its IP ([`ClientIp`]).
+pub struct Seen(pub SeenFrom);
+
+/// Longer agents are cut: the list shows a device and a browser, not
+/// whatever a client chose to send.
+const MAX_USER_AGENT: usize = 512;
+
+impl Seen {
+    pub fn from_parts(headers: &HeaderMap, extensions: &Extensions) -> Self {
+        let user_agent = headers
+            .get(header::USER_AGENT)
+            .and_then(|v| v.to_str().ok())
+            .map(|ua| ua.chars().take(MAX_USER_AGENT).collect());
+        let ip = extensions.get::<ClientIp>().map(|ip| ip.0.to_string());
+        Self(SeenFrom { user_agent, ip })
+    }
+}
+
+impl<S: Send + Sync> FromRequestParts<S> for Seen {
+    type Rejection = std::convert::Infallible;
+
+    async fn from_request_parts(
+        parts: &mut axum::http::request::Parts,
+        _: &S,
+    ) -> Result<Self, Self::Rejection> {
+        Ok(Self::from_parts(&parts.headers, &parts.extensions))
+    }
+}
+
 /// After any successful authentication, with the page's parameters
-/// (`login_challenge`, `return_to`, popup mode).
+/// (`login_challenge`, `return_to`, popup mode) and what was seen of the
+/// browser.
+#[allow(clippy::too_many_arguments)] // the login's parts, each used once
 pub(crate) async fn logged_in(
     state: &UiState,
     jar: CookieJar,
@@ -31,14 +67,18 @@ pub(crate) async fn logged_in(
     params: &Params,
     identity: &Identity,
     amr: &str,
+    seen_from: &SeenFrom,
     now: OffsetDateTime,
 ) -> Response {
-    let config = &state.server.config;
+    let config = &state.config;
     let previous = jar.get(&config.session.cookie_name).map(|c| c.value());
     let done = match state
         .server
         .complete_login(
-            previous,
+            LoginFrom {
+                previous,
+                seen_from,
+            },
             identity,
             amr,
             params.login_challenge.as_deref(),

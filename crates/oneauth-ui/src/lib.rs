@@ -22,16 +22,26 @@ use axum::response::{Html, IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
 use axum_extra::extract::CookieJar;
 use i18n::Strings;
-use oneauth_core::{Clock, Error};
+pub use landing::Seen;
+use oneauth_core::{Clock, Config, Error};
+use oneauth_crypto::SystemKeys;
+use oneauth_identity::Identities;
+use oneauth_identity::limit::Limits;
 use oneauth_oauth2::AuthorizationServer;
 use serde::{Deserialize, Serialize};
 use std::collections::HashMap;
 use std::sync::Arc;
 pub use theme::Theme;
 
+/// What the UI's handlers use: the services themselves (see `AppState` of
+/// `oneauth-http`), and the system keys for the CSRF tokens.
 #[derive(Clone)]
 pub struct UiState {
     pub server: Arc<AuthorizationServer>,
+    pub identities: Arc<Identities>,
+    pub limits: Arc<Limits>,
+    pub config: Arc<Config>,
+    pub system_keys: Arc<SystemKeys>,
     pub clock: Arc<dyn Clock>,
     /// The operator's overrides from `ui.templates_dir`.
     pub theme: Arc<Theme>,
@@ -74,6 +84,7 @@ pub fn router(state: UiState) -> Router {
         )
         .route("/assets/brand.css", get(brand_css_get))
         .route("/consent", get(consent_get).post(consent_post))
+        .route("/device", get(pages::device_get).post(pages::device_post))
         .route("/error", get(error_get))
         .route("/logged-out", get(logged_out_get))
         .route("/logout", get(logout::logout_get).post(logout::logout_post))
@@ -83,22 +94,46 @@ pub fn router(state: UiState) -> Router {
         .with_state(state)
 }
 
+/// Scripts only from our own assets (popup mode's postMessage), never
+/// inline. No form-action: browsers apply it to the redirects after a login
+/// POST, which go on to the client's redirect URI. Images from https (the
+/// operator's logo may be anywhere).
+const CSP: &str = "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' https: data:; frame-ancestors 'none'; base-uri 'none'";
+
+/// [`CSP`] with images from `img_src` (origins) only, for the consent page.
+fn csp_with_images(img_src: &[String]) -> String {
+    CSP.replace("https:", &img_src.join(" "))
+}
+
+tokio::task_local! {
+    /// The request's `x-request-id` (set by the HTTP layer) while its
+    /// handler runs, so that every error page shows it, wherever in a flow
+    /// it is rendered.
+    static REQUEST_ID: Option<String>;
+}
+
+/// The `x-request-id` of the request being answered, for support.
+fn request_id() -> Option<String> {
+    REQUEST_ID.try_with(Clone::clone).ok().flatten()
+}
+
 /// Headers on every UI answer: no framing, no sniffing, no referrer (URLs
 /// carry challenges), no caching of pages with CSRF tokens.
 async fn security_headers(req: axum::extract::Request, next: axum::middleware::Next) -> Response {
-    let mut res = next.run(req).await;
+    let id = req
+        .headers()
+        .get("x-request-id")
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_owned);
+    let mut res = REQUEST_ID.scope(id, next.run(req)).await;
     let h = res.headers_mut();
     let set = |h: &mut HeaderMap, k: header::HeaderName, v: &'static str| {
         h.insert(k, HeaderValue::from_static(v));
     };
-    set(
-        h,
-        header::CONTENT_SECURITY_POLICY,
-        // Scripts only from our own assets (popup mode's postMessage), never
-        // inline. No form-action: browsers apply it to the redirects after
-        // a login POST, which go on to the client's redirect URI.
-        "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' https: data:; frame-ancestors 'none'; base-uri 'none'",
-    );
+    // A page that loads images of its own sets a narrower policy (consent).
+    if !h.contains_key(header::CONTENT_SECURITY_POLICY) {
+        set(h, header::CONTENT_SECURITY_POLICY, CSP);
+    }
     set(h, header::X_FRAME_OPTIONS, "DENY");
     set(h, header::X_CONTENT_TYPE_OPTIONS, "nosniff");
     set(h, header::REFERRER_POLICY, "no-referrer");
@@ -183,7 +218,7 @@ pub(crate) use page;
 
 impl UiState {
     pub(crate) fn chrome(&self, t: &'static Strings, popup: bool) -> Chrome<'_> {
-        let ui = &self.server.config.ui;
+        let ui = &self.config.ui;
         Chrome {
             t,
             brand: &ui.brand_name,
@@ -200,6 +235,12 @@ struct ConsentPage<'a> {
     c: Chrome<'a>,
     csrf_token: String,
     client_name: String,
+    /// Host of the redirect URI; empty for a native app's own scheme.
+    client_domain: String,
+    logo_uri: Option<String>,
+    policy_uri: Option<String>,
+    tos_uri: Option<String>,
+    client_uri: Option<String>,
     scopes: Vec<String>,
     consent_challenge: String,
 }
@@ -283,8 +324,14 @@ fn error_message<'a>(c: Chrome<'a>, err: &Error) -> (StatusCode, MessagePage<'a>
         text,
         is_error: true,
         code: code.number().map(|n| n.to_string()),
-        request_id: None,
-        way_on: None,
+        request_id: request_id(),
+        // Inside a flow the page does not know where the person came from
+        // (only the authorization endpoint's errors do, see `error_get`):
+        // signing in again is always a way on.
+        way_on: Some(Link {
+            href: "/login".into(),
+            label: c.t.back_to_sign_in,
+        }),
     };
     (status, page)
 }
@@ -297,10 +344,7 @@ async fn brand_css_get(State(state): State<UiState>) -> Response {
             (header::CONTENT_TYPE, "text/css; charset=utf-8".to_owned()),
             (header::CACHE_CONTROL, "public, max-age=300".to_owned()),
         ],
-        format!(
-            ":root {{ --brand: {}; }}\n",
-            state.server.config.ui.brand_color
-        ),
+        format!(":root {{ --brand: {}; }}\n", state.config.ui.brand_color),
     )
         .into_response()
 }
@@ -334,10 +378,22 @@ async fn consent_get(
         return error_page(c, &Error::LoginRequired(t.session_required.into()));
     }
     let (jar, csrf_token) = csrf::ensure(&state, jar);
+    // The client's logo and the operator's, and no other image.
+    let images: Vec<String> = [req.client.logo_uri.as_deref(), Some(c.logo)]
+        .into_iter()
+        .flatten()
+        .filter_map(https_origin)
+        .collect();
+    let client = req.client;
     let page = ConsentPage {
         c,
         csrf_token,
-        client_name: req.client.client_name,
+        client_name: client.client_name,
+        client_domain: req.redirect_host,
+        logo_uri: client.logo_uri,
+        policy_uri: client.policy_uri,
+        tos_uri: client.tos_uri,
+        client_uri: client.client_uri,
         scopes: req
             .requested_scope
             .iter()
@@ -345,7 +401,19 @@ async fn consent_get(
             .collect(),
         consent_challenge: q.consent_challenge,
     };
-    (jar, render(StatusCode::OK, page)).into_response()
+    let csp = csp_with_images(&images);
+    let mut res = (jar, render(StatusCode::OK, page)).into_response();
+    if let Ok(v) = HeaderValue::from_str(&csp) {
+        res.headers_mut().insert(header::CONTENT_SECURITY_POLICY, v);
+    }
+    res
+}
+
+/// The origin of an absolute https URL; `None` for anything else (a
+/// relative logo path is `'self'` already).
+fn https_origin(uri: &str) -> Option<String> {
+    let u = url::Url::parse(uri).ok()?;
+    (u.scheme() == "https").then(|| u.origin().ascii_serialization())
 }
 
 async fn consent_post(
@@ -387,10 +455,9 @@ pub(crate) async fn current_identity(
     state: &UiState,
     jar: &CookieJar,
 ) -> Option<oneauth_store::Identity> {
-    let cookie = jar.get(&state.server.config.session.cookie_name)?;
+    let cookie = jar.get(&state.config.session.cookie_name)?;
     let now = state.clock.now();
     state
-        .server
         .identities
         .session(cookie.value(), now)
         .await
@@ -464,10 +531,7 @@ async fn error_get(
                 .into(),
             is_error: true,
             code,
-            request_id: headers
-                .get("x-request-id")
-                .and_then(|v| v.to_str().ok())
-                .map(str::to_owned),
+            request_id: request_id(),
             way_on: Some(way_on),
         },
     )

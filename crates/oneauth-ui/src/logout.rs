@@ -67,7 +67,7 @@ pub async fn logout_post(
     if !csrf::verify(&state, &jar, form.get("csrf_token").map(String::as_str)) {
         return error_page(c, &Error::CsrfViolation);
     }
-    let config = &state.server.config;
+    let config = &state.config;
     let session = jar
         .get(&config.session.cookie_name)
         .map(|c| c.value().to_owned());

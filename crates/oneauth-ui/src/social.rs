@@ -35,7 +35,6 @@ pub(crate) fn buttons(
         return Vec::new();
     }
     state
-        .server
         .identities
         .social()
         .providers()
@@ -62,7 +61,7 @@ fn pending_cookie(state: &UiState, value: String) -> Cookie<'static> {
     Cookie::build((COOKIE, value))
         .path("/social/")
         .http_only(true)
-        .secure(state.server.config.cookies_secure())
+        .secure(state.config.cookies_secure())
         // Lax: the cookie must come along on the provider's top-level
         // redirect back to the callback.
         .same_site(SameSite::Lax)
@@ -81,7 +80,6 @@ pub async fn social_start_get(
     let now = state.clock.now();
     let c = state.chrome(lang(&headers, params.ui_locales.as_deref()), params.popup());
     match state
-        .server
         .identities
         .social_start(&provider, &params.query(), now)
         .await
@@ -101,6 +99,7 @@ pub async fn social_callback_get(
     Path(provider): Path<String>,
     PageQuery(callback): PageQuery<Callback>,
     headers: HeaderMap,
+    crate::Seen(seen): crate::Seen,
     jar: CookieJar,
 ) -> Response {
     let now = state.clock.now();
@@ -108,7 +107,6 @@ pub async fn social_callback_get(
     // Single use: whatever happens, this pending login is over.
     let jar = jar.remove(Cookie::build(COOKIE).path("/social/"));
     let result = state
-        .server
         .identities
         .social_finish(&provider, pending.as_deref(), &callback, now)
         .await;
@@ -124,5 +122,5 @@ pub async fn social_callback_get(
     };
     let params: Params = serde_urlencoded::from_str(&continuation).unwrap_or_default();
     let c = state.chrome(lang(&headers, params.ui_locales.as_deref()), params.popup());
-    crate::landing::logged_in(&state, jar, c, &params, &identity, AMR, now).await
+    crate::landing::logged_in(&state, jar, c, &params, &identity, AMR, &seen, now).await
 }

@@ -16,7 +16,7 @@ use std::collections::{HashMap, HashSet};
 use std::path::Path;
 
 /// The pages an operator can replace, by file name.
-pub const PAGES: [&str; 10] = [
+pub const PAGES: [&str; 11] = [
     "base.html",
     "login.html",
     "register.html",
@@ -24,6 +24,7 @@ pub const PAGES: [&str; 10] = [
     "recovery.html",
     "settings.html",
     "consent.html",
+    "device.html",
     "message.html",
     "popup_done.html",
     "logout.html",

@@ -61,6 +61,7 @@ fn write_private(path: &Path, content: &str) -> anyhow::Result<()> {
 /// The services of one process, each built once and shared by the
 /// listeners and background tasks that need it, so none reaches through
 /// another to get at a third.
+#[derive(Clone)]
 pub struct Services {
     pub config: Arc<Config>,
     pub store: Arc<dyn Store>,
@@ -122,7 +123,7 @@ pub struct Running {
     pub public: SocketAddr,
     pub ui: SocketAddr,
     pub admin: SocketAddr,
-    pub server: Arc<AuthorizationServer>,
+    pub services: Services,
     stop: watch::Sender<bool>,
     tasks: JoinSet<std::io::Result<()>>,
 }
@@ -170,6 +171,32 @@ pub struct Listeners {
     pub admin: TcpListener,
 }
 
+/// The handlers' states: each front end gets the services it calls.
+fn front_end_states(
+    services: &Services,
+    clock: Arc<dyn Clock>,
+    theme: Arc<oneauth_ui::Theme>,
+) -> (AppState, oneauth_ui::UiState) {
+    let limits = services.identities.limits();
+    let api = AppState {
+        server: services.server.clone(),
+        identities: services.identities.clone(),
+        limits: limits.clone(),
+        config: services.config.clone(),
+        clock: clock.clone(),
+    };
+    let ui = oneauth_ui::UiState {
+        server: services.server.clone(),
+        identities: services.identities.clone(),
+        limits,
+        config: services.config.clone(),
+        system_keys: services.system_keys.clone(),
+        clock,
+        theme,
+    };
+    (api, ui)
+}
+
 pub async fn start_on(
     config: Config,
     clock: Arc<dyn Clock>,
@@ -182,21 +209,13 @@ pub async fn start_on(
     let services = assemble(config, clock.clone()).await?;
     let server = services.server.clone();
     let config = services.config.clone();
-    let state = AppState {
-        server: server.clone(),
-        clock: clock.clone(),
-    };
-    let clock_for_upkeep = clock.clone();
+    let (state, ui_state) = front_end_states(&services, clock.clone(), theme);
+    let clock_for_upkeep = clock;
     let context = Arc::new(oneauth_http::ListenerContext::new(&config));
     let settings = crate::listener::Settings {
         max_connections: config.http.connections_per_listener(open_files_limit()),
         header: std::time::Duration::from_secs(config.http.header_read_timeout_secs),
         idle: std::time::Duration::from_secs(config.http.idle_timeout_secs),
-    };
-    let ui_state = oneauth_ui::UiState {
-        server: server.clone(),
-        clock,
-        theme,
     };
     let (stop, stopped) = watch::channel(false);
     let mut tasks = JoinSet::new();
@@ -242,7 +261,7 @@ pub async fn start_on(
         public,
         ui,
         admin,
-        server,
+        services,
         stop,
         tasks,
     })

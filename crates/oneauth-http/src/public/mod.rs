@@ -102,7 +102,7 @@ pub async fn authorize_get(
     let browser = BrowserContext {
         browser_cookie: jar.get(BROWSER_COOKIE).map(|c| c.value().to_owned()),
         session_cookie: jar
-            .get(&app.server.config.session.cookie_name)
+            .get(&app.config.session.cookie_name)
             .map(|c| c.value().to_owned()),
     };
     match app
@@ -125,7 +125,7 @@ pub async fn authorize_get(
                     Cookie::build((BROWSER_COOKIE, value))
                         .path("/")
                         .http_only(true)
-                        .secure(app.server.config.cookies_secure())
+                        .secure(app.config.cookies_secure())
                         .same_site(SameSite::Lax)
                         .build(),
                 ),
@@ -205,19 +205,14 @@ pub async fn alive_get() -> Json<serde_json::Value> {
     )
 )]
 pub async fn ready_get(State(app): State<AppState>) -> Response {
-    let store = &app.server.store;
-    let checked = match store.ping().await {
-        Ok(()) => store.schema_current().await,
-        Err(e) => Err(e),
-    };
-    match checked {
+    match app.server.ready().await {
         Ok(true) => Json(serde_json::json!({ "status": "ok" })).into_response(),
         Ok(false) => {
             let body = serde_json::json!({ "status": "unavailable", "reason": "database schema differs from this binary's" });
             (StatusCode::SERVICE_UNAVAILABLE, Json(body)).into_response()
         }
         Err(e) => {
-            let mut res = ApiError(e.into()).into_response();
+            let mut res = ApiError(e).into_response();
             *res.status_mut() = StatusCode::SERVICE_UNAVAILABLE;
             res
         }
@@ -244,10 +239,9 @@ pub async fn token_post(
     OAuthForm(form): OAuthForm<TokenForm>,
 ) -> ApiResult<Response> {
     let credentials = basic.credentials(form.client_id.clone(), form.client_secret.clone());
-    let client = app.server.authenticate_client(&credentials).await?;
-    app.server
-        .limits
-        .client_request(&client.client_id, app.clock.now())
+    let client = app
+        .server
+        .authenticate_token_client(&credentials, app.clock.now())
         .await?;
     let tokens = app.server.token(&client, form, app.clock.now()).await?;
     Ok(no_store(Json(tokens)))
@@ -418,7 +412,7 @@ pub async fn token_logout_post(
 
 /// The login session cookie's value, if the browser sent one.
 fn session_cookie(app: &AppState, jar: &CookieJar) -> Option<String> {
-    jar.get(&app.server.config.session.cookie_name)
+    jar.get(&app.config.session.cookie_name)
         .map(|c| c.value().to_owned())
 }
 
@@ -428,7 +422,7 @@ fn session_cookie(app: &AppState, jar: &CookieJar) -> Option<String> {
 fn logout_answer(app: &AppState, jar: CookieJar, logout: Logout) -> Response {
     match logout {
         Logout::Ended { location } => {
-            let jar = jar.remove(oneauth_ui::cookie::session_removal(&app.server.config));
+            let jar = jar.remove(oneauth_ui::cookie::session_removal(&app.config));
             (jar, Redirect::to(&location)).into_response()
         }
         Logout::Confirm { location } => Redirect::to(&location).into_response(),

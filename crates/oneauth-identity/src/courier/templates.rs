@@ -159,6 +159,8 @@ pub fn render(
     }
 }
 
+/// The built-in texts of every template, channel and language. Long
+/// because it is the catalog: one arm per message, read side by side.
 fn builtin(
     template: Template<'_>,
     channel: Channel,

@@ -113,7 +113,7 @@ async fn redeem_login_code(
         .get_identity(&id)
         .await?
         .filter(|i| i.state == IdentityState::Active)
-        .ok_or(Error::InvalidCode)?;
+        .ok_or(Error::INVALID_CODE)?;
     let flag = match address {
         Address::Email(ref e) if identity.traits.email.as_ref() == Some(e) => {
             &mut identity.traits.email_verified
@@ -122,7 +122,7 @@ async fn redeem_login_code(
             &mut identity.traits.phone_verified
         }
         // The address changed after the code was sent.
-        _ => return Err(Error::InvalidCode),
+        _ => return Err(Error::INVALID_CODE),
     };
     if !*flag {
         *flag = true;

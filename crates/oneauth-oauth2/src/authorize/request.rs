@@ -146,6 +146,10 @@ mod tests {
             access_token_strategy: None,
             native_cli_login: false,
             allow_no_pkce: false,
+            logo_uri: None,
+            policy_uri: None,
+            tos_uri: None,
+            client_uri: None,
             created_at: 0,
             updated_at: 0,
         }

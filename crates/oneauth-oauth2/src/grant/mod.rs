@@ -5,6 +5,7 @@
 
 pub mod authorization_code;
 pub mod client_credentials;
+pub mod device_code;
 pub mod refresh_token;
 
 use crate::{AuthorizationServer, R, token::TokenResponse};
@@ -34,6 +35,10 @@ pub enum TokenRequest {
     ClientCredentials {
         scope: Option<String>,
     },
+    /// RFC 8628 §3.4: a device's poll.
+    DeviceCode {
+        device_code: String,
+    },
 }
 
 fn missing(name: &str) -> Error {
@@ -62,6 +67,9 @@ impl TokenRequest {
                 scope: form.scope,
             },
             GrantType::ClientCredentials => Self::ClientCredentials { scope: form.scope },
+            GrantType::DeviceCode => Self::DeviceCode {
+                device_code: form.device_code.ok_or_else(|| missing("device_code"))?,
+            },
         })
     }
 }
@@ -99,6 +107,9 @@ impl AuthorizationServer {
             TokenRequest::ClientCredentials { scope } => {
                 self.client_credentials(client, scope.as_deref(), now).await
             }
+            TokenRequest::DeviceCode { device_code } => {
+                self.poll_device(client, &device_code, now).await
+            }
         }
     }
 }
@@ -122,6 +133,7 @@ mod tests {
             redirect_uri: get("redirect_uri"),
             code_verifier: get("code_verifier"),
             refresh_token: get("refresh_token"),
+            device_code: get("device_code"),
             scope: get("scope"),
             client_id: get("client_id"),
             client_secret: get("client_secret"),
@@ -165,6 +177,18 @@ mod tests {
             TokenRequest::ClientCredentials {
                 scope: Some("a b".into())
             }
+        );
+        let device = "urn:ietf:params:oauth:grant-type:device_code";
+        assert_eq!(
+            parse(&[("grant_type", device), ("device_code", "d")]).unwrap(),
+            TokenRequest::DeviceCode {
+                device_code: "d".into()
+            }
+        );
+        let (e, d) = message(parse(&[("grant_type", device)]).unwrap_err());
+        assert_eq!(
+            (e.as_str(), d.as_str()),
+            ("invalid_request", "device_code is missing.")
         );
     }
 

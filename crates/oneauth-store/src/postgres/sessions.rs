@@ -12,6 +12,9 @@ impl SessionStore for PostgresStore {
             .bind(s.authenticated_at)
             .bind(join(&s.amr))
             .bind(s.expires_at)
+            .bind(&s.seen_from.user_agent)
+            .bind(&s.seen_from.ip)
+            .bind(s.last_used_at)
             .execute(&self.pool)
             .await?;
         Ok(())
@@ -32,6 +35,16 @@ impl SessionStore for PostgresStore {
         sqlx::query("UPDATE sessions SET revoked_at = $2 WHERE id = $1 AND revoked_at IS NULL")
             .bind(id)
             .bind(now)
+            .execute(&self.pool)
+            .await?;
+        Ok(())
+    }
+
+    async fn touch_session(&self, id: &str, now: i64) -> StoreResult<()> {
+        sqlx::query(sql::TOUCH_SESSION)
+            .bind(id)
+            .bind(now)
+            .bind(SESSION_TOUCH_SECS)
             .execute(&self.pool)
             .await?;
         Ok(())

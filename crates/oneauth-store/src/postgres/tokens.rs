@@ -217,7 +217,7 @@ impl PostgresStore {
         })
     }
 
-    async fn insert_tokens_in(
+    pub(super) async fn insert_tokens_in(
         tx: &mut sqlx::Transaction<'_, sqlx::Postgres>,
         tokens: &[Token],
     ) -> StoreResult<()> {

@@ -17,6 +17,9 @@ impl SessionStore for SqliteStore {
                     &s.authenticated_at,
                     &join(&s.amr),
                     &s.expires_at,
+                    &s.seen_from.user_agent,
+                    &s.seen_from.ip,
+                    &s.last_used_at,
                 ],
             )?;
             Ok(())
@@ -43,6 +46,15 @@ impl SessionStore for SqliteStore {
                 "UPDATE sessions SET revoked_at = $2 WHERE id = $1 AND revoked_at IS NULL",
                 &[&id, &now],
             )?;
+            Ok(())
+        })
+        .await
+    }
+
+    async fn touch_session(&self, id: &str, now: i64) -> StoreResult<()> {
+        let id = id.to_owned();
+        self.write(move |c| {
+            exec(c, sql::TOUCH_SESSION, &[&id, &now, &SESSION_TOUCH_SECS])?;
             Ok(())
         })
         .await

@@ -17,7 +17,7 @@ pub(super) fn token_with_identity_in(
     )
 }
 
-fn insert_tokens_in(conn: &Connection, tokens: &[Token]) -> StoreResult<()> {
+pub(super) fn insert_tokens_in(conn: &Connection, tokens: &[Token]) -> StoreResult<()> {
     // One prepared statement run per row: with the statement cached, a row
     // costs a bind and a step, and there is no SQL text to build.
     for t in tokens {

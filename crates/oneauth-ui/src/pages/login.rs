@@ -59,7 +59,7 @@ fn login_page<'a>(
     asked: Option<&str>,
     identifier: String,
 ) -> LoginPage<'a> {
-    let methods = params.methods(&state.server.identities.method_names());
+    let methods = params.methods(&state.identities.method_names());
     let method = params.active_method(asked, &methods);
     let tabs = methods
         .iter()
@@ -107,9 +107,9 @@ pub async fn login_get(
     let mut identifier = params.email.clone().unwrap_or_default();
     if let Some(challenge) = &params.login_challenge {
         // A live session that satisfies the request needs no form.
-        if let Some(cookie) = jar.get(&state.server.config.session.cookie_name)
+        if let Some(cookie) = jar.get(&state.config.session.cookie_name)
             && let Ok(Some((session, identity))) =
-                state.server.identities.session(cookie.value(), now).await
+                state.identities.session(cookie.value(), now).await
             && let Ok(to) = state
                 .server
                 .accept_login(challenge, &session, &identity, now)
@@ -141,6 +141,7 @@ pub async fn login_get(
 
 pub async fn login_post(State(state): State<UiState>, ctx: FormCtx<LoginForm>) -> Response {
     let (now, t, form, jar, params) = (ctx.now, ctx.t, ctx.form, ctx.jar, ctx.params);
+    let seen = ctx.seen_from;
     let c = state.chrome(t, params.popup());
     let asked = form.get("method").map(String::as_str);
     let identifier = field(&form, "identifier");
@@ -159,7 +160,7 @@ pub async fn login_post(State(state): State<UiState>, ctx: FormCtx<LoginForm>) -
         return again(jar, &invalid_form(), page);
     }
     let method = page.method;
-    let identities = &state.server.identities;
+    let identities = &state.identities;
     if method != "password" && field(&form, "step") == "send" {
         return match identities.begin_login(method, &form, locale(t), now).await {
             Ok(()) => {
@@ -186,16 +187,23 @@ pub async fn login_post(State(state): State<UiState>, ctx: FormCtx<LoginForm>) -
         };
     }
     match identities.authenticate(method, &form, now).await {
-        Ok((identity, amr)) => logged_in(&state, jar, c, &page.params, &identity, amr, now).await,
+        Ok((identity, amr)) => {
+            logged_in(&state, jar, c, &page.params, &identity, amr, &seen, now).await
+        }
         // Malformed input fails like a wrong secret.
-        Err(Error::InvalidCredentials | Error::InvalidCode | Error::InvalidRequest(_)) => {
+        Err(
+            e @ (Error::InvalidCredentials | Error::InvalidCode { .. } | Error::InvalidRequest(_)),
+        ) => {
             let refused = if method == "password" {
                 page.error = Some(t.wrong_credentials.into());
                 Error::InvalidCredentials
             } else {
                 page.code_sent = true;
-                page.errors.insert("code", t.wrong_code.into());
-                Error::InvalidCode
+                page.errors.insert("code", t.code_refused(&e));
+                match e {
+                    Error::InvalidCode { .. } => e,
+                    _ => Error::INVALID_CODE,
+                }
             };
             again(jar, &refused, page)
         }

@@ -5,12 +5,14 @@
 //! frame, CSRF check, the login-attempt limit of its route class) and the
 //! one mapping from a domain error to the page's answer ([`again`]).
 
+mod device;
 mod login;
 mod recovery;
 mod register;
 mod settings;
 mod verification;
 
+pub use device::{device_get, device_post};
 pub use login::{login_get, login_post};
 pub use recovery::{recovery_get, recovery_post};
 pub use register::{register_get, register_post};
@@ -32,6 +34,7 @@ use oneauth_core::net::ClientIp;
 use oneauth_identity::identifier::Address;
 use oneauth_identity::policy::Weakness;
 use oneauth_identity::{Locale, ProofCode};
+use oneauth_store::SeenFrom;
 use std::collections::HashMap;
 use std::marker::PhantomData;
 use time::OffsetDateTime;
@@ -95,7 +98,7 @@ fn weakness(t: &Strings, w: Weakness) -> String {
 /// get the error page.
 fn explain(t: &Strings, e: &Error) -> Option<String> {
     Some(match e {
-        Error::InvalidCode => t.wrong_code.into(),
+        Error::InvalidCode { .. } => t.code_refused(e),
         Error::RateLimited { .. } => t.wait_before_resend.into(),
         Error::AlreadyExists(_) => t.username_taken.into(),
         Error::WeakPassword(_) => t.password_common.into(),
@@ -181,6 +184,7 @@ pub struct FormCtx<C> {
     client_name: Option<String>,
     jar: CookieJar,
     csrf_token: String,
+    seen_from: SeenFrom,
     class: PhantomData<C>,
 }
 
@@ -191,6 +195,7 @@ impl<C: FormClass> FromRequest<UiState> for FormCtx<C> {
         let now = state.clock.now();
         let headers = req.headers().clone();
         let ip = req.extensions().get::<ClientIp>().map(|ip| ip.0);
+        let crate::Seen(seen_from) = crate::Seen::from_parts(&headers, req.extensions());
         let jar = CookieJar::from_headers(&headers);
         let Form(form) = Form::<HashMap<String, String>>::from_request(req, state)
             .await
@@ -209,7 +214,7 @@ impl<C: FormClass> FromRequest<UiState> for FormCtx<C> {
         }
         if let Some(identifier) = C::attempt(&form) {
             // Before any password or code work.
-            let limits = &state.server.limits;
+            let limits = &state.limits;
             if let Err(e) = limits.login_attempt(ip, &identifier, now).await {
                 return Err(error_page(c, &e));
             }
@@ -223,6 +228,7 @@ impl<C: FormClass> FromRequest<UiState> for FormCtx<C> {
             client_name,
             jar,
             csrf_token,
+            seen_from,
             class: PhantomData,
         })
     }
@@ -239,7 +245,7 @@ async fn send_code(
     t: &Strings,
     now: OffsetDateTime,
 ) -> Result<(), Error> {
-    let ids = &state.server.identities;
+    let ids = &state.identities;
     match ids.send_proof_code(kind, address, locale(t), now).await {
         Ok(()) | Err(Error::RateLimited { .. }) => Ok(()),
         Err(e) => Err(e),

@@ -48,7 +48,7 @@ fn recovery_page<'a>(
         params,
         csrf_token,
         code_sent: false,
-        password_hint: t.password_hint_for(state.server.config.password.min_length),
+        password_hint: t.password_hint_for(state.config.password.min_length),
         notice: None,
         error: None,
         errors: Errors::new(),
@@ -69,6 +69,7 @@ pub async fn recovery_get(
 
 pub async fn recovery_post(State(state): State<UiState>, ctx: FormCtx<RecoveryForm>) -> Response {
     let (now, t, form, jar, params) = (ctx.now, ctx.t, ctx.form, ctx.jar, ctx.params);
+    let seen = ctx.seen_from;
     let c = state.chrome(t, params.popup());
     let mut page = recovery_page(&state, t, params.clone(), ctx.csrf_token);
     page.address = field(&form, "address");
@@ -85,7 +86,7 @@ pub async fn recovery_post(State(state): State<UiState>, ctx: FormCtx<RecoveryFo
         return (jar, render(StatusCode::OK, page)).into_response();
     }
     page.code_sent = true;
-    let ids = &state.server.identities;
+    let ids = &state.identities;
     let new_password = form.get("new_password").cloned().unwrap_or_default();
     if let Some(w) = ids.policy().check(&new_password, &[address.as_str()]) {
         page.errors.insert("new_password", weakness(t, w));
@@ -93,9 +94,9 @@ pub async fn recovery_post(State(state): State<UiState>, ctx: FormCtx<RecoveryFo
     }
     let code = field(&form, "code");
     match ids.recover(&address, &code, &new_password, now).await {
-        Ok(identity) => logged_in(&state, jar, c, &params, &identity, "otp", now).await,
-        Err(e @ Error::InvalidCode) => {
-            page.errors.insert("code", t.wrong_code.into());
+        Ok(identity) => logged_in(&state, jar, c, &params, &identity, "otp", &seen, now).await,
+        Err(e @ Error::InvalidCode { .. }) => {
+            page.errors.insert("code", t.code_refused(&e));
             again(jar, &e, page)
         }
         Err(e) => (jar, error_page(c, &e)).into_response(),

@@ -77,7 +77,7 @@ fn register_page<'a>(
         phone: params.phone.clone().unwrap_or_default(),
         username: String::new(),
         name: String::new(),
-        password_hint: t.password_hint_for(state.server.config.password.min_length),
+        password_hint: t.password_hint_for(state.config.password.min_length),
         params,
         error: None,
         errors: Errors::new(),
@@ -148,16 +148,16 @@ pub async fn register_post(State(state): State<UiState>, ctx: FormCtx<RegisterFo
         .filter(|_| page.ask_confirm)
         .map(String::as_str);
     // Each field's own error beside it, all at once.
-    for invalid in reg.problems(rules, confirmation, state.server.identities.policy()) {
+    for invalid in reg.problems(rules, confirmation, state.identities.policy()) {
         let (name, words) = problem_words(t, &invalid);
         page.errors.entry(name).or_insert(words);
     }
     if !page.errors.is_empty() {
         return again(jar, &invalid_form(), page);
     }
-    match state.server.identities.register(reg, locale(t), now).await {
+    match state.identities.register(reg, locale(t), now).await {
         Ok(signup) => {
-            let jar = jar.add(crate::cookie::signup(&state.server.config, signup.proof));
+            let jar = jar.add(crate::cookie::signup(&state.config, signup.proof));
             let page =
                 VerificationPage::for_addresses(c, params, page.csrf_token, &signup.verify, true);
             (jar, render(StatusCode::OK, page)).into_response()

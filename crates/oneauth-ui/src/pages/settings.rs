@@ -24,7 +24,24 @@ type Errors = super::Errors;
 struct SessionRow {
     id: String,
     when: String,
+    last_used: String,
+    /// Browser and device, from the login's `User-Agent`.
+    device: String,
+    ip: Option<String>,
     current: bool,
+}
+
+/// A time as the settings page shows it.
+fn minute(unix: i64) -> String {
+    OffsetDateTime::from_unix_timestamp(unix)
+        .ok()
+        .and_then(|d| {
+            d.format(time::macros::format_description!(
+                "[year]-[month]-[day] [hour]:[minute] UTC"
+            ))
+            .ok()
+        })
+        .unwrap_or_default()
 }
 
 #[derive(Template, Serialize)]
@@ -53,10 +70,9 @@ struct SettingsPage<'a> {
 }
 page!(SettingsPage, "settings.html");
 
-async fn signed_in(state: &UiState, jar: &CookieJar) -> Option<(Session, Identity)> {
-    let cookie = jar.get(&state.server.config.session.cookie_name)?;
+pub(super) async fn signed_in(state: &UiState, jar: &CookieJar) -> Option<(Session, Identity)> {
+    let cookie = jar.get(&state.config.session.cookie_name)?;
     state
-        .server
         .identities
         .session(cookie.value(), state.clock.now())
         .await
@@ -85,7 +101,7 @@ async fn settings_page<'a>(
     csrf_token: String,
 ) -> Result<SettingsPage<'a>, Error> {
     let now = state.clock.now();
-    let sessions = state.server.identities.sessions(session, now).await?;
+    let sessions = state.identities.sessions(session, now).await?;
     let tr = &identity.traits;
     Ok(SettingsPage {
         c: state.chrome(t, false),
@@ -103,29 +119,21 @@ async fn settings_page<'a>(
         name: tr.name.clone().unwrap_or_default(),
         username: tr.username.clone().unwrap_or_default(),
         has_password: identity.password_hash.is_some(),
-        password_hint: t.password_hint_for(state.server.config.password.min_length),
+        password_hint: t.password_hint_for(state.config.password.min_length),
         sessions: sessions
             .into_iter()
             .map(|s| SessionRow {
-                when: OffsetDateTime::from_unix_timestamp(s.authenticated_at)
-                    .ok()
-                    .and_then(|d| {
-                        d.format(time::macros::format_description!(
-                            "[year]-[month]-[day] [hour]:[minute] UTC"
-                        ))
-                        .ok()
-                    })
-                    .unwrap_or_default(),
+                when: minute(s.authenticated_at),
+                last_used: minute(s.last_used_at),
+                device: t.device_line(s.browser.as_deref(), s.device.as_deref()),
+                ip: s.ip,
                 id: s.id,
                 current: s.current,
             })
             .collect(),
         logout_url: "/logout".into(),
-        reauth_url: (!state
-            .server
-            .identities
-            .is_recent(session, now.unix_timestamp()))
-        .then(|| login_for_settings(state)),
+        reauth_url: (!state.identities.is_recent(session, now.unix_timestamp()))
+            .then(|| login_for_settings(state)),
         notice: None,
         error: None,
         errors: Errors::new(),
@@ -207,7 +215,7 @@ impl<C: SettingsClass> FromRequest<UiState> for SettingsForm<C> {
             return Err(to_login(state));
         };
         if C::GUESSES {
-            let limits = &state.server.limits;
+            let limits = &state.limits;
             let now = state.clock.now();
             if let Err(e) = limits.login_attempt(ip, &identity.id, now).await {
                 return Err(error_page(state.chrome(t, false), &e));
@@ -254,7 +262,7 @@ pub async fn settings_profile_post(
     f: SettingsForm<Plain>,
 ) -> Response {
     let (name, username) = (field(&f.form, "name"), field(&f.form, "username"));
-    let ids = &state.server.identities;
+    let ids = &state.identities;
     let now = state.clock.now();
     let result = ids
         .update_profile(&f.identity.id, Some(name), Some(username.clone()), now)
@@ -283,7 +291,7 @@ pub async fn settings_password_post(
         .map(String::as_str)
         .collect();
     let mut errors = Errors::new();
-    let identities = &state.server.identities;
+    let identities = &state.identities;
     if let Some(w) = identities.policy().check(&new_password, &ids) {
         errors.insert("new_password", weakness(t, w));
     } else {
@@ -314,7 +322,7 @@ pub async fn settings_session_end_post(
     State(state): State<UiState>,
     f: SettingsForm<Plain>,
 ) -> Response {
-    let ids = &state.server.identities;
+    let ids = &state.identities;
     let id = field(&f.form, "session_id");
     match ids
         .end_own_session(&f.session, &id, state.clock.now())
@@ -329,7 +337,7 @@ pub async fn settings_other_sessions_end_post(
     State(state): State<UiState>,
     f: SettingsForm<Plain>,
 ) -> Response {
-    let ids = &state.server.identities;
+    let ids = &state.identities;
     match ids.end_other_sessions(&f.session, state.clock.now()).await {
         Ok(_) => saved(&state, "sessions"),
         Err(e) => error_page(state.chrome(f.t, false), &e),

@@ -110,6 +110,7 @@ pub async fn verification_post(
     ctx: FormCtx<VerificationForm>,
 ) -> Response {
     let (now, t, form, jar, params) = (ctx.now, ctx.t, ctx.form, ctx.jar, ctx.params);
+    let seen = ctx.seen_from;
     let c = state.chrome(t, params.popup());
     let step = field(&form, "step");
     if step == "send" {
@@ -156,23 +157,23 @@ pub async fn verification_post(
             Address::Phone(_) => "phone",
         };
         let code = field(&form, &format!("{kind}_code"));
-        let ids = &state.server.identities;
+        let ids = &state.identities;
         match ids.verify(a, &code, signup_proof.as_deref(), now).await {
             Ok(i) => verified = Some(i),
-            Err(Error::InvalidCode) => {
-                page.errors.insert(kind, t.wrong_code.into());
+            Err(e @ Error::InvalidCode { .. }) => {
+                page.errors.insert(kind, t.code_refused(&e));
             }
             Err(e) => return (jar, error_page(c, &e)).into_response(),
         }
     }
     let Some(identity) = verified.filter(|_| page.errors.is_empty()) else {
-        return again(jar, &Error::InvalidCode, page);
+        return again(jar, &Error::INVALID_CODE, page);
     };
     if after_register {
         // The codes prove the addresses: this is their first login (a
         // password chosen at a sign-up in another browser is gone by now,
         // see `Identities::verify`).
-        return logged_in(&state, jar, c, &params, &identity, "otp", now).await;
+        return logged_in(&state, jar, c, &params, &identity, "otp", &seen, now).await;
     }
     let done = MessagePage {
         c,

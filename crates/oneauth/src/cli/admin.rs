@@ -77,6 +77,18 @@ pub struct ClientArgs {
     /// (required otherwise, RFC 9700 §2.1.1).
     #[arg(long)]
     allow_no_pkce: bool,
+    /// https URI of the logo the consent page shows.
+    #[arg(long)]
+    logo_uri: Option<String>,
+    /// https URI of the privacy policy the consent page links to.
+    #[arg(long)]
+    policy_uri: Option<String>,
+    /// https URI of the terms of service the consent page links to.
+    #[arg(long)]
+    tos_uri: Option<String>,
+    /// https URI of the client's home page (the error page's way back).
+    #[arg(long)]
+    client_uri: Option<String>,
 }
 
 fn flat<T: ToString>(v: Vec<Vec<T>>) -> Vec<String> {
@@ -112,6 +124,10 @@ pub async fn clients(
                 access_token_strategy: a.access_token_strategy,
                 native_cli_login: a.native_cli_login,
                 allow_no_pkce: a.allow_no_pkce,
+                logo_uri: a.logo_uri,
+                policy_uri: a.policy_uri,
+                tos_uri: a.tos_uri,
+                client_uri: a.client_uri,
             };
             print(&server.create_client(reg, clock.now()).await?)
         }
@@ -244,19 +260,12 @@ pub async fn keys(
 ) -> anyhow::Result<()> {
     match cmd {
         KeysCommand::Rotate { alg } => {
-            let alg = match alg {
-                Some(a) => SigningAlg::parse(&a)
-                    .ok_or_else(|| anyhow::anyhow!("unknown algorithm `{a}`"))?,
-                None => server.config.tokens.id_token_signing_alg,
-            };
-            let now = clock.now().unix_timestamp();
-            let kid = oneauth_oauth2::keys::generate(
-                server.store.as_ref(),
-                &server.system_keys,
-                alg,
-                now,
-            )
-            .await?;
+            let alg = alg
+                .map(|a| {
+                    SigningAlg::parse(&a).ok_or_else(|| anyhow::anyhow!("unknown algorithm `{a}`"))
+                })
+                .transpose()?;
+            let (kid, alg) = server.rotate_signing_key(alg, clock.now()).await?;
             print(&serde_json::json!({ "kid": kid, "alg": alg.as_str() }))
         }
         KeysCommand::List => {

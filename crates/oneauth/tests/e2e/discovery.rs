@@ -74,7 +74,7 @@ async fn keys_survive_a_restart_and_are_encrypted_at_rest() {
         .text()
         .await
         .unwrap();
-    let config = (*srv.server().config).clone();
+    let config = (*srv.services().config).clone();
     let clock: std::sync::Arc<dyn oneauth_core::Clock> = srv.clock.clone();
     let again = oneauth::server::build(config.clone(), clock.clone())
         .await
@@ -117,8 +117,8 @@ async fn discovery_names_every_scope_and_claim_that_is_issued() {
 
     // Alice with every trait; the guide's client allowed every scope.
     let now = oneauth_core::Clock::now(srv.clock.as_ref());
-    let server = srv.server();
-    let mut alice = server
+    let services = srv.services();
+    let mut alice = services
         .store
         .get_identity(&srv.subject)
         .await
@@ -126,10 +126,11 @@ async fn discovery_names_every_scope_and_claim_that_is_issued() {
         .unwrap();
     alice.traits.phone = Some("+8613800138000".into());
     alice.traits.username = Some("alice".into());
-    assert!(server.store.update_identity(&alice).await.unwrap());
+    assert!(services.store.update_identity(&alice).await.unwrap());
     let mut client = guide_client();
     client.scope = Some(scopes.join(" "));
-    server
+    services
+        .server
         .update_client("web-app", client, now)
         .await
         .unwrap()

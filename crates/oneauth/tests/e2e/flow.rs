@@ -195,7 +195,7 @@ async fn tokens_codes_and_sessions_are_stored_only_as_hashes() {
     let b = browser();
     let code = login_for_code(&srv, &b, &[]).await;
     let body: serde_json::Value = exchange(&srv, &code, VERIFIER).await.json().await.unwrap();
-    let dir = &srv.running.as_ref().unwrap().server.config.data_dir;
+    let dir = &srv.services().config.data_dir;
     let mut bytes = Vec::new();
     for f in ["oneauth.db", "oneauth.db-wal"] {
         bytes.extend(std::fs::read(dir.join(f)).unwrap_or_default());
@@ -333,6 +333,10 @@ async fn logged_in_to_consent() -> (TestServer, reqwest::Client, String) {
     reg.client_id = Some("third-party".into());
     reg.client_name = Some("Third Party".into());
     reg.skip_consent = false;
+    reg.logo_uri = Some("https://cdn.third.example/logo.png".into());
+    reg.policy_uri = Some("https://third.example/privacy".into());
+    reg.tos_uri = Some("https://third.example/terms".into());
+    reg.client_uri = Some("https://third.example/".into());
     srv.server()
         .create_client(reg, oneauth_core::Clock::now(srv.clock.as_ref()))
         .await
@@ -347,4 +351,100 @@ async fn logged_in_to_consent() -> (TestServer, reqwest::Client, String) {
     let res = b.get(location(&res)).send().await.unwrap();
     let consent = location(&res);
     (srv, b, consent)
+}
+
+#[tokio::test]
+async fn consent_page_shows_the_clients_domain_logo_and_links_and_loads_only_its_logo() {
+    let (srv, b, consent) = logged_in_to_consent().await;
+    let res = b.get(&consent).send().await.unwrap();
+    let csp = res.headers()["content-security-policy"]
+        .to_str()
+        .unwrap()
+        .to_owned();
+    let html = res.text().await.unwrap();
+    let redirect_host = url::Url::parse(&guide_client().redirect_uris[0])
+        .unwrap()
+        .host_str()
+        .unwrap()
+        .to_owned();
+    assert!(
+        html.contains(&format!("<strong>{redirect_host}</strong>")),
+        "{html}"
+    );
+    assert!(
+        html.contains(r#"src="https://cdn.third.example/logo.png""#),
+        "{html}"
+    );
+    for link in [
+        "https://third.example/privacy",
+        "https://third.example/terms",
+        "https://third.example/",
+    ] {
+        assert!(
+            html.contains(&format!(
+                r#"href="{link}" target="_blank" rel="noopener noreferrer""#
+            )),
+            "{link} in {html}"
+        );
+    }
+    assert!(
+        csp.contains("img-src 'self' https://cdn.third.example data:;"),
+        "{csp}"
+    );
+    assert!(
+        !csp.contains("https:;") && !csp.contains("https: "),
+        "{csp}"
+    );
+    // The other pages keep the general policy.
+    let login = b.get(format!("{}/login", srv.ui)).send().await.unwrap();
+    assert!(
+        login.headers()["content-security-policy"]
+            .to_str()
+            .unwrap()
+            .contains("img-src 'self' https: data:")
+    );
+}
+
+#[tokio::test]
+async fn client_page_uris_are_https_only_and_shown_by_the_admin_api() {
+    let srv = TestServer::start().await;
+    let c = reqwest::Client::new();
+    let register = |id: &str, field: &str, uri: &str| {
+        let mut body = serde_json::json!({
+            "client_id": id,
+            "redirect_uris": ["https://app.example/cb"],
+            "token_endpoint_auth_method": "none",
+        });
+        body[field] = uri.into();
+        c.post(format!("{}/admin/clients", srv.admin))
+            .json(&body)
+            .send()
+    };
+    for field in ["logo_uri", "policy_uri", "tos_uri", "client_uri"] {
+        for bad in [
+            "http://app.example/x",
+            "javascript:alert(1)",
+            "not a uri",
+            "https://u:p@app.example/",
+        ] {
+            let res = register("refused", field, bad).await.unwrap();
+            assert_eq!(res.status(), 400, "{field} {bad}");
+            let body: serde_json::Value = res.json().await.unwrap();
+            assert_eq!(body["code"], 4008, "{field} {bad}: {body}");
+        }
+        let id = format!("with-{field}");
+        let res = register(&id, field, "https://app.example/page")
+            .await
+            .unwrap();
+        assert_eq!(res.status(), 201, "{field}");
+        let shown: serde_json::Value = c
+            .get(format!("{}/admin/clients/{id}", srv.admin))
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        assert_eq!(shown[field], "https://app.example/page", "{shown}");
+    }
 }

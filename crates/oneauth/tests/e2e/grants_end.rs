@@ -119,6 +119,6 @@ async fn a_deleted_clients_tokens_stop_working() {
     // Another client's token is untouched, until that client goes too.
     assert!(introspected_active(&srv, &machine["access_token"]).await);
     assert!(token_active(&srv, &machine["access_token"]).await);
-    srv.server().store.delete_client("backend").await.unwrap();
+    srv.services().store.delete_client("backend").await.unwrap();
     assert!(!token_active(&srv, &machine["access_token"]).await);
 }

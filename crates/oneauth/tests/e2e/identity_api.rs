@@ -194,7 +194,12 @@ async fn a_person_signs_up_verifies_logs_in_manages_the_account_and_recovers_it(
     // Login by an email code in another browser, once the sign-up code's
     // cool-down (one for every message to the address) is over.
     srv.clock.advance(time::Duration::seconds(61));
-    let phone = browser();
+    let phone = reqwest::Client::builder()
+        .cookie_store(true)
+        .redirect(reqwest::redirect::Policy::none())
+        .user_agent("Mozilla/5.0 (iPhone; CPU iPhone OS 17_5 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like Gecko) Version/17.5 Mobile/15E148 Safari/604.1")
+        .build()
+        .unwrap();
     let (status, sent) = post(
         &phone,
         &srv,
@@ -221,6 +226,14 @@ async fn a_person_signs_up_verifies_logs_in_manages_the_account_and_recovers_it(
     let sessions = list["sessions"].as_array().unwrap();
     assert_eq!(sessions.len(), 3, "{list}");
     assert_eq!(sessions.iter().filter(|s| s["current"] == true).count(), 1);
+    // Each says where it came from: device and browser from the login's
+    // User-Agent, its IP as the server saw it, its start and last use.
+    let on_phone = sessions.iter().find(|s| s["id"] == phone_session).unwrap();
+    assert_eq!(on_phone["device"], "iPhone", "{on_phone}");
+    assert_eq!(on_phone["browser"], "Safari 17", "{on_phone}");
+    assert_eq!(on_phone["ip"], "127.0.0.1", "{on_phone}");
+    assert_eq!(on_phone["last_used_at"], on_phone["authenticated_at"]);
+    assert_eq!(on_phone["current"], false);
 
     // Settings: profile fields left out stay, null clears.
     let (status, body) = send(
@@ -639,6 +652,19 @@ async fn answers_do_not_reveal_which_addresses_have_accounts() {
     assert_eq!(known, post(&b, &srv, "login/code", code(nobody)).await);
     assert_error(&known, 401, "invalid_code");
     assert_eq!(known.1["code"], 2006, "{}", known.1);
+    // The tries left belong to the code just asked for at that address;
+    // where no code was asked for, nothing is counted.
+    assert_eq!(
+        known.1["error_description"], "The code is wrong; 4 tries left.",
+        "{}",
+        known.1
+    );
+    let unasked = post(&b, &srv, "login/code", code("stranger@example.com")).await;
+    assert_error(&unasked, 401, "invalid_code");
+    assert_eq!(
+        unasked.1["error_description"],
+        "The code is wrong or expired; ask for a new one."
+    );
     let recover = |who: &str| json!({ "address": who, "code": "123456", "new_password": "a fresh passphrase" });
     let known = post(&b, &srv, "recovery", recover(EMAIL)).await;
     assert_eq!(known, post(&b, &srv, "recovery", recover(nobody)).await);

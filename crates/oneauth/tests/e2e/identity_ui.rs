@@ -29,7 +29,7 @@ async fn login_challenge(srv: &TestServer, b: &reqwest::Client) -> String {
 async fn sms_code_login_continues_the_oauth2_flow() {
     let (srv, inbox) = server_with_inbox().await;
     let now = oneauth_core::Clock::now(srv.clock.as_ref());
-    srv.server()
+    srv.services()
         .identities
         .register(
             oneauth_identity::Registration {
@@ -154,12 +154,13 @@ async fn a_login_code_is_single_use_and_allows_five_guesses() {
     } else {
         "000000"
     };
-    // A wrong code is said to be one, on the form for another try.
+    // A wrong code is said to be one, with the tries left of the code
+    // just asked for, on the form for another try.
     let res = attempt(wrong.into()).await;
     assert_eq!(res.status(), 401);
     let html = res.text().await.unwrap();
     assert!(
-        html.contains("The code is wrong or has expired.") && !html.contains("password is wrong"),
+        html.contains("The code is wrong. Tries left: 4.") && !html.contains("password is wrong"),
         "{html}"
     );
     assert!(html.contains("autocomplete=\"one-time-code\""), "{html}");
@@ -177,7 +178,7 @@ async fn a_login_code_is_single_use_and_allows_five_guesses() {
         .unwrap();
     assert_eq!(res.status(), 401);
     let html = res.text().await.unwrap();
-    assert!(html.contains("验证码错误或已过期"), "{html}");
+    assert!(html.contains("验证码错误，还可以再试 3 次。"), "{html}");
     for _ in 0..2 {
         assert_eq!(attempt(wrong.into()).await.status(), 401);
     }

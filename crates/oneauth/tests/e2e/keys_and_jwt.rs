@@ -29,19 +29,20 @@ async fn a_rotated_key_signs_and_the_old_one_stays_published_until_its_tokens_ex
     let srv = TestServer::start().await;
     let old = tokens(&srv, &browser()).await;
     let old_kid = kid_of(&s(&old["id_token"]));
-    let server = srv.server();
+    let services = srv.services();
     let now = oneauth_core::Clock::now(srv.clock.as_ref());
     srv.clock.advance(time::Duration::seconds(1));
     let new_kid = oneauth_oauth2::keys::generate(
-        server.store.as_ref(),
-        &server.system_keys,
+        services.store.as_ref(),
+        &services.system_keys,
         SigningAlg::RS256,
         now.unix_timestamp() + 1,
     )
     .await
     .unwrap();
     assert!(
-        server
+        services
+            .server
             .reload_keys(oneauth_core::Clock::now(srv.clock.as_ref()))
             .await
             .unwrap()
@@ -52,7 +53,8 @@ async fn a_rotated_key_signs_and_the_old_one_stays_published_until_its_tokens_ex
     assert!(published.contains(&old_kid) && published.contains(&new_kid));
 
     srv.clock.advance(time::Duration::seconds(3601));
-    server
+    services
+        .server
         .reload_keys(oneauth_core::Clock::now(srv.clock.as_ref()))
         .await
         .unwrap();

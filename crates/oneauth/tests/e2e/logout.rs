@@ -237,7 +237,7 @@ async fn rp_logout_without_a_hint_keeps_the_session_until_the_user_confirms() {
 async fn a_hint_of_another_user_asks_too() {
     let srv = TestServer::start().await;
     let now = oneauth_core::Clock::now(srv.clock.as_ref());
-    srv.server()
+    srv.services()
         .identities
         .create("bob@example.com", Some(PASSWORD), None, now)
         .await
@@ -323,7 +323,7 @@ async fn the_confirmation_follows_only_destinations_the_server_sealed() {
     }
     // A sealed destination expires with the login challenges.
     srv.clock.advance(time::Duration::seconds(
-        srv.server().config.tokens.challenge_ttl_secs as i64 + 1,
+        srv.services().config.tokens.challenge_ttl_secs as i64 + 1,
     ));
     let res = b
         .post(format!("{}/logout", srv.ui))

@@ -7,6 +7,7 @@ mod support;
 mod account_pre_hijacking;
 mod content_types;
 mod cross_origin;
+mod device_flow;
 mod discovery;
 mod errors;
 mod flow;

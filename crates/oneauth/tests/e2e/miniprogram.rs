@@ -285,7 +285,7 @@ fn jwt_claims(jwt: &Value) -> Value {
 }
 
 async fn identity_count(srv: &TestServer) -> usize {
-    srv.server().store.list_identities().await.unwrap().len()
+    srv.services().store.list_identities().await.unwrap().len()
 }
 
 #[tokio::test]
@@ -500,7 +500,7 @@ async fn phone_binding_fetches_the_app_token_once_for_two_bindings() {
 /// An identity of the web (SMS code or admin-made) that has `PHONE`, with
 /// the number verified or not.
 async fn web_identity_with_phone(srv: &TestServer, verified: bool) -> String {
-    let store = &srv.server().store;
+    let store = &srv.services().store;
     let mut alice = store.get_identity_by_email(EMAIL).await.unwrap().unwrap();
     alice.traits.phone = Some(PHONE.into());
     alice.traits.phone_verified = verified;
@@ -521,7 +521,7 @@ async fn binding_a_number_another_account_verified_joins_the_two() {
     assert_eq!(bound["merged"], true);
     assert_eq!(bound["sub"], alice);
     assert!(!token_active(&srv, &mini["access_token"]).await, "revoked");
-    let store = &srv.server().store;
+    let store = &srv.services().store;
     assert_eq!(store.get_identity(&mini_sub).await.unwrap(), None);
     // The mini-program now signs in to Alice's account, by either link.
     let again = tokens_of(&srv, "shop", &wx.login_code(SHOP, "o-ann", None)).await;
@@ -539,7 +539,7 @@ async fn binding_a_number_another_account_has_not_verified_is_refused() {
     let res = bind_phone(&srv, &mini["access_token"], &wx.phone_code(SHOP, PHONE)).await;
     assert_eq!(error_code(res, 400, "already_exists").await, 4009);
     assert!(token_active(&srv, &mini["access_token"]).await);
-    let store = &srv.server().store;
+    let store = &srv.services().store;
     let holder = store.get_identity_by_phone(PHONE).await.unwrap().unwrap();
     assert_eq!(holder.id, alice, "untouched");
 
@@ -583,7 +583,7 @@ async fn the_session_key_app_secret_and_app_token_never_come_out() {
     assert!(logs.contains("platform unavailable"), "the capture works");
     // At rest the app token is sealed.
     let sealed = srv
-        .server()
+        .services()
         .store
         .get_platform_token(&format!("wechat:{SHOP}"), 0)
         .await

@@ -140,7 +140,7 @@ async fn x_forwarded_for_counts_only_from_trusted_proxies() {
 #[tokio::test]
 async fn a_limit_holds_for_the_sum_of_two_nodes_sharing_the_database() {
     let a = TestServer::start_with(|c| c.limits.login_per_identifier_per_minute = 4).await;
-    let shared = a.server().config.database_url();
+    let shared = a.services().config.database_url();
     let b = TestServer::start_with(move |c| {
         c.limits.login_per_identifier_per_minute = 4;
         c.database_url = shared;

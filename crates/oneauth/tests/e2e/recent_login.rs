@@ -50,7 +50,7 @@ async fn an_old_session_cannot_set_a_first_password() {
     let (srv, inbox) = server_with_inbox().await;
     let bob = "bob@example.com";
     let now = oneauth_core::Clock::now(srv.clock.as_ref());
-    srv.server()
+    srv.services()
         .identities
         .create(bob, None, None, now)
         .await
@@ -87,7 +87,7 @@ async fn an_old_session_cannot_set_a_first_password() {
         2008
     );
     let has_password = srv
-        .server()
+        .services()
         .store
         .get_identity_by_email(bob)
         .await

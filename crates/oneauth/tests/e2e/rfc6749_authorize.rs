@@ -185,3 +185,51 @@ async fn the_error_page_speaks_the_requested_language() {
         "{html}"
     );
 }
+
+#[tokio::test]
+async fn the_way_back_is_the_clients_registered_home_page_when_it_has_one() {
+    let srv = TestServer::start().await;
+    let mut reg = guide_client();
+    reg.client_id = Some("with-home".into());
+    reg.client_uri = Some("https://home.example/start".into());
+    srv.server()
+        .create_client(reg, oneauth_core::Clock::now(srv.clock.as_ref()))
+        .await
+        .unwrap();
+    let to = error_page(
+        &srv,
+        &[
+            ("client_id", "with-home"),
+            ("redirect_uri", "https://evil.example/callback"),
+        ],
+    )
+    .await;
+    let (html, _) = open_error_page(&to).await;
+    assert!(
+        html.contains("href=\"https://home.example/start\""),
+        "{html}"
+    );
+    assert!(!html.contains("evil.example"), "{html}");
+}
+
+#[tokio::test]
+async fn an_error_inside_a_flow_shows_the_request_id_and_a_way_on_too() {
+    let srv = TestServer::start().await;
+    let b = browser();
+    for path in [
+        "/consent?consent_challenge=no-such-challenge",
+        "/login?login_challenge=no-such-challenge",
+        "/consent",
+    ] {
+        let res = b.get(format!("{}{path}", srv.ui)).send().await.unwrap();
+        assert!(res.status().is_client_error(), "{path}");
+        let id = res.headers()["x-request-id"].to_str().unwrap().to_owned();
+        let html = res.text().await.unwrap();
+        assert!(html.contains("role=\"alert\""), "{path}: {html}");
+        assert!(
+            html.contains(&format!("<span id=\"request-id\">{id}</span>")),
+            "{path}: {html}"
+        );
+        assert!(html.contains("<a href=\"/login\">"), "{path}: {html}");
+    }
+}

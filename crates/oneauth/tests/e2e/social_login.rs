@@ -104,7 +104,7 @@ async fn oidc_pair() -> (TestServer, TestServer, String) {
     )
     .await;
     assert_eq!(res.status(), 201);
-    let store = &upstream.server().store;
+    let store = &upstream.services().store;
     let mut carol = store.get_identity_by_email(CAROL).await.unwrap().unwrap();
     carol.traits.email_verified = true;
     store.update_identity(&carol).await.unwrap();
@@ -176,7 +176,7 @@ async fn login_through_an_upstream_oneauth_by_oidc_discovery_maps_to_one_identit
     // Another browser, another upstream sign-in: the same identity.
     let again = oidc_social_tokens(&downstream, &upstream_ui, &browser(), CAROL).await;
     assert_eq!(id_token_claims(&again)["sub"], sub.as_str());
-    let identities = downstream.server().store.list_identities().await.unwrap();
+    let identities = downstream.services().store.list_identities().await.unwrap();
     assert_eq!(identities.len(), 2, "alice and carol, nobody else");
 }
 
@@ -361,7 +361,7 @@ async fn github_style_oauth2_login_creates_then_finds_the_identity() {
 #[tokio::test]
 async fn a_verified_upstream_email_links_to_the_account_that_verified_it() {
     let srv = github_server(verified(EMAIL, true)).await;
-    let store = &srv.server().store;
+    let store = &srv.services().store;
     let mut alice = store.get_identity(&srv.subject).await.unwrap().unwrap();
     alice.traits.email_verified = true;
     store.update_identity(&alice).await.unwrap();

@@ -84,16 +84,20 @@ impl TestServer {
                 .await?;
         let now = oneauth_core::Clock::now(clock.as_ref());
         // A second node on a shared database finds the client and user there.
-        let _ = running.server.create_client(guide_client(), now).await;
-        let created = running
+        let _ = running
+            .services
             .server
+            .create_client(guide_client(), now)
+            .await;
+        let created = running
+            .services
             .identities
             .create(EMAIL, Some(PASSWORD), Some("Alice Example".into()), now)
             .await;
         let identity = match created {
             Ok(i) => i,
             Err(_) => running
-                .server
+                .services
                 .store
                 .get_identity_by_email(EMAIL)
                 .await
@@ -112,7 +116,13 @@ impl TestServer {
     }
 
     pub fn server(&self) -> &oneauth_oauth2::AuthorizationServer {
-        &self.running.as_ref().unwrap().server
+        &self.services().server
+    }
+
+    /// The process's services (the store, configuration, identities): for
+    /// setting up and checking what the HTTP API does not show.
+    pub fn services(&self) -> &oneauth::server::Services {
+        &self.running.as_ref().unwrap().services
     }
 
     /// The guide's step 1 URL with `extra` parameters replacing defaults.
@@ -516,7 +526,7 @@ pub async fn cli_login(srv: &TestServer, username: &str, password: &str) -> serd
 
 /// Alice's email verified by the code the courier delivered.
 pub async fn verify_alice(srv: &TestServer, inbox: &Inbox) {
-    let ids = &srv.server().identities;
+    let ids = &srv.services().identities;
     let now = oneauth_core::Clock::now(srv.clock.as_ref());
     let alice = oneauth_identity::identifier::Address::email(EMAIL).unwrap();
     ids.send_verification_code(&alice, oneauth_identity::Locale::En, now)

@@ -146,7 +146,7 @@ async fn the_session_cookie_is_http_only_lax_and_rotates_at_login() {
         .trim_start_matches("ory_kratos_session=");
     let now = oneauth_core::Clock::now(srv.clock.as_ref());
     assert!(
-        srv.server()
+        srv.services()
             .identities
             .session(old_value, now)
             .await
