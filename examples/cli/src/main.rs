@@ -1,11 +1,13 @@
 //! A command-line tool that signs in with OneAuth the way RFC 8252 asks a
 //! native app to: in the user's browser, back to a loopback port the tool
-//! listens on for one request, with PKCE, state and nonce. Tokens are kept
-//! in a file only the user can read; `logout` revokes them as the guide
-//! does.
+//! listens on for one request, with PKCE, state and nonce; on a machine
+//! without a browser, `login --device` signs in by the device flow
+//! (RFC 8628). Tokens are kept in a file only the user can read; `logout`
+//! revokes them as the guide does.
 //!
 //! ```text
 //! oneauth-example-cli --issuer https://auth.example.com --client-id my-cli login --browser
+//! oneauth-example-cli --issuer https://auth.example.com --client-id my-cli login --device
 //! oneauth-example-cli whoami
 //! oneauth-example-cli refresh
 //! oneauth-example-cli logout
@@ -41,9 +43,13 @@ struct Cli {
 enum Command {
     /// Sign in and keep the tokens.
     Login {
-        /// In the browser, back to a loopback port (the only way yet).
-        #[arg(long, required = true)]
+        /// In this machine's browser, back to a loopback port.
+        #[arg(long, conflicts_with = "device", required_unless_present = "device")]
         browser: bool,
+        /// With a code typed on another device (RFC 8628): for machines
+        /// without a browser.
+        #[arg(long)]
+        device: bool,
     },
     /// Trade the refresh token for new tokens.
     Refresh,
@@ -75,11 +81,15 @@ async fn main() -> anyhow::Result<()> {
     let cli = Cli::parse();
     let file = cli.token_file()?;
     match cli.command {
-        Command::Login { .. } => {
+        Command::Login { device, .. } => {
             let issuer = Cli::required(&cli.issuer, "issuer")?;
             let client_id = Cli::required(&cli.client_id, "client-id")?;
             let provider = oidc::Provider::discover(&issuer, &client_id).await?;
-            let tokens = provider.login_in_browser().await?;
+            let tokens = if device {
+                provider.login_on_device().await?
+            } else {
+                provider.login_in_browser().await?
+            };
             file.save(&tokens)?;
             println!("Signed in. Tokens are in {}.", file.path().display());
         }

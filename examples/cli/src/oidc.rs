@@ -4,11 +4,12 @@ use crate::loopback::Callback;
 use crate::tokens::Tokens;
 use anyhow::{Context, bail};
 use openidconnect::core::{
-    CoreAuthenticationFlow, CoreClient, CoreProviderMetadata, CoreTokenResponse, CoreUserInfoClaims,
+    CoreAuthenticationFlow, CoreClient, CoreDeviceAuthorizationResponse, CoreProviderMetadata,
+    CoreTokenResponse, CoreUserInfoClaims,
 };
 use openidconnect::{
-    AccessToken, AuthorizationCode, ClientId, CsrfToken, EndpointMaybeSet, EndpointNotSet,
-    EndpointSet, HttpRequest, HttpResponse, IssuerUrl, Nonce, OAuth2TokenResponse,
+    AccessToken, AuthorizationCode, ClientId, CsrfToken, DeviceAuthorizationUrl, EndpointMaybeSet,
+    EndpointNotSet, EndpointSet, HttpRequest, HttpResponse, IssuerUrl, Nonce, OAuth2TokenResponse,
     PkceCodeChallenge, RedirectUrl, RefreshToken, Scope, TokenResponse,
 };
 
@@ -101,6 +102,43 @@ impl Provider {
         Ok(self.tokens(&response, None))
     }
 
+    /// RFC 8628: shows a code to type on another device's browser and polls
+    /// the token endpoint (at the pace the server asks) until the person
+    /// approves, denies, or the code expires.
+    pub async fn login_on_device(&self) -> anyhow::Result<Tokens> {
+        let endpoint = device_endpoint(&self.issuer).await?;
+        let client = self
+            .client
+            .clone()
+            .set_device_authorization_url(DeviceAuthorizationUrl::new(endpoint)?);
+        let details: CoreDeviceAuthorizationResponse = client
+            .exchange_device_code()
+            .add_scopes(["profile", "email", "offline"].map(|s| Scope::new(s.into())))
+            .request_async(&http)
+            .await
+            .context("device authorization")?;
+        println!(
+            "On a phone or computer, open {} and enter the code {}",
+            details.verification_uri().as_str(),
+            details.user_code().secret()
+        );
+        if let Some(complete) = details.verification_uri_complete() {
+            println!("or open this URL:\n{}", complete.secret());
+        }
+        let response = client
+            .exchange_device_access_token(&details)?
+            .request_async(&http, tokio::time::sleep, None)
+            .await
+            .context("device sign-in")?;
+        let id_token = response.id_token().context("no id_token")?;
+        // No nonce in the device flow: the signature, issuer, audience
+        // and expiry are what is checked.
+        id_token
+            .claims(&client.id_token_verifier(), |_: Option<&Nonce>| Ok(()))
+            .context("the id_token does not verify")?;
+        Ok(self.tokens(&response, None))
+    }
+
     /// New tokens for the refresh token (RFC 6749 §6); the old refresh
     /// token is kept if the server does not rotate it.
     pub async fn refresh(&self, tokens: &Tokens) -> anyhow::Result<Tokens> {
@@ -141,6 +179,20 @@ impl Provider {
                 .or_else(|| keep(|t| &t.id_token)),
         }
     }
+}
+
+/// The device authorization endpoint from discovery (the crate's core
+/// provider metadata does not carry it).
+async fn device_endpoint(issuer: &str) -> anyhow::Result<String> {
+    let url = format!(
+        "{}/.well-known/openid-configuration",
+        issuer.trim_end_matches('/')
+    );
+    let doc: serde_json::Value = reqwest::get(&url).await?.error_for_status()?.json().await?;
+    doc["device_authorization_endpoint"]
+        .as_str()
+        .map(str::to_owned)
+        .context("the server offers no device flow")
 }
 
 /// The guide's logout, step 1: `POST /api/oauth/logout` revokes the access

@@ -4,7 +4,7 @@
 //! file is the user's alone.
 
 use oneauth::server::{Listeners, Running, start_on};
-use oneauth_core::{Clock, Config, ManualClock};
+use oneauth_core::{Clock, Config, SystemClock};
 use oneauth_oauth2::client::ClientRegistration;
 use std::io::BufRead;
 use std::os::unix::fs::PermissionsExt;
@@ -43,7 +43,8 @@ async fn start() -> Server {
         ..Config::default()
     };
     config.secrets.system = "test-system-secret-0123456789abcdef".into();
-    let clock = Arc::new(ManualClock::starting_now());
+    // The device flow polls at the pace of real seconds: a real clock.
+    let clock: Arc<dyn Clock> = Arc::new(SystemClock);
     let running = start_on(config, clock.clone(), Listeners { public, ui, admin })
         .await
         .unwrap();
@@ -51,15 +52,24 @@ async fn start() -> Server {
     let client = ClientRegistration {
         client_id: Some(CLIENT.into()),
         redirect_uris: vec!["http://127.0.0.1/callback".into()],
-        grant_types: vec!["authorization_code".into(), "refresh_token".into()],
+        grant_types: vec![
+            "authorization_code".into(),
+            "refresh_token".into(),
+            "urn:ietf:params:oauth:grant-type:device_code".into(),
+        ],
         scope: Some("openid profile email offline".into()),
         token_endpoint_auth_method: Some("none".into()),
         skip_consent: true,
         ..Default::default()
     };
-    running.server.create_client(client, now).await.unwrap();
     running
+        .services
         .server
+        .create_client(client, now)
+        .await
+        .unwrap();
+    running
+        .services
         .identities
         .create(EMAIL, Some(PASSWORD), Some("Carol".into()), now)
         .await
@@ -255,4 +265,71 @@ async fn browser_login_whoami_refresh_logout() {
         .await
         .unwrap();
     assert_eq!(refresh.status(), 400);
+}
+
+/// What the person does on another device: opens the URL with the code,
+/// signs in, and allows the device on the UI's `/device` page.
+async fn approve_on_device_page(srv: &Server, url: &str) {
+    let b = reqwest::Client::builder()
+        .cookie_store(true)
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap();
+    let login = location(&b.get(url).send().await.unwrap());
+    let back = url::Url::parse(&login)
+        .unwrap()
+        .query_pairs()
+        .find(|(k, _)| k == "return_to")
+        .map(|(_, v)| v.into_owned())
+        .expect("the login page comes back to the device page");
+    let html = b.get(&login).send().await.unwrap().text().await.unwrap();
+    let res = b
+        .post(format!("{}/login", srv.ui))
+        .form(&[
+            ("csrf_token", hidden(&html, "csrf_token").as_str()),
+            ("return_to", back.as_str()),
+            ("method", "password"),
+            ("identifier", EMAIL),
+            ("password", PASSWORD),
+        ])
+        .send()
+        .await
+        .unwrap();
+    let html = b
+        .get(location(&res))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    let res = b
+        .post(format!("{}/device", srv.ui))
+        .form(&[
+            ("csrf_token", hidden(&html, "csrf_token").as_str()),
+            ("user_code", hidden(&html, "user_code").as_str()),
+            ("action", "allow"),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 200);
+}
+
+#[tokio::test]
+async fn device_login_then_whoami() {
+    let server = start().await;
+    let srv = &server;
+    let home = tempfile::tempdir().unwrap();
+    let dir = home.path().join("oneauth");
+    login(srv, &dir, "--device", |url| async move {
+        assert!(
+            url.starts_with(&format!("{}/device?user_code=", srv.ui)),
+            "{url}"
+        );
+        approve_on_device_page(srv, &url).await;
+    })
+    .await;
+    let me: serde_json::Value = serde_json::from_str(&run(srv, &dir, &["whoami"]).await).unwrap();
+    assert_eq!(me["email"], EMAIL, "{me}");
 }
