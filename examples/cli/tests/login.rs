@@ -117,38 +117,57 @@ fn location(res: &reqwest::Response) -> String {
     res.headers()["location"].to_str().unwrap().to_owned()
 }
 
-/// What the user does with the printed URL: opens it, signs in with a
-/// password, and the browser follows the redirects back to the CLI.
-async fn sign_in_in_browser(srv: &Server, url: &str) {
-    let b = reqwest::Client::builder()
+/// A cookie-keeping client that does not follow redirects.
+fn browser() -> reqwest::Client {
+    reqwest::Client::builder()
         .cookie_store(true)
         .redirect(reqwest::redirect::Policy::none())
         .build()
-        .unwrap();
-    let redirect_uri = url::Url::parse(url)
+        .unwrap()
+}
+
+fn query_param(url: &str, name: &str) -> Option<String> {
+    url::Url::parse(url)
         .unwrap()
         .query_pairs()
-        .find(|(k, _)| k == "redirect_uri")
+        .find(|(k, _)| k == name)
         .map(|(_, v)| v.into_owned())
-        .expect("a redirect_uri in the printed URL");
-    assert!(
-        redirect_uri.starts_with("http://127.0.0.1:"),
-        "{redirect_uri}"
-    );
+}
+
+/// Opens `url`, which sends the browser to the login page, and signs in
+/// there with the password: the answer to the form.
+async fn password_login(srv: &Server, b: &reqwest::Client, url: &str) -> reqwest::Response {
     let login = location(&b.get(url).send().await.unwrap());
     let html = b.get(&login).send().await.unwrap().text().await.unwrap();
-    let res = b
-        .post(format!("{}/login", srv.ui))
+    // The form carries where it came from: an OAuth2 login challenge, or
+    // the page to return to.
+    let (from, value) = match query_param(&login, "return_to") {
+        Some(back) => ("return_to", back),
+        None => ("login_challenge", hidden(&html, "login_challenge")),
+    };
+    b.post(format!("{}/login", srv.ui))
         .form(&[
             ("csrf_token", hidden(&html, "csrf_token").as_str()),
-            ("login_challenge", hidden(&html, "login_challenge").as_str()),
+            (from, value.as_str()),
             ("method", "password"),
             ("identifier", EMAIL),
             ("password", PASSWORD),
         ])
         .send()
         .await
-        .unwrap();
+        .unwrap()
+}
+
+/// What the user does with the printed URL: opens it, signs in with a
+/// password, and the browser follows the redirects back to the CLI.
+async fn sign_in_in_browser(srv: &Server, url: &str) {
+    let b = browser();
+    let redirect_uri = query_param(url, "redirect_uri").expect("a redirect_uri in the printed URL");
+    assert!(
+        redirect_uri.starts_with("http://127.0.0.1:"),
+        "{redirect_uri}"
+    );
+    let res = password_login(srv, &b, url).await;
     let mut next = location(&res);
     for _ in 0..10 {
         if next.starts_with(&redirect_uri) {
@@ -270,39 +289,11 @@ async fn browser_login_whoami_refresh_logout() {
 /// What the person does on another device: opens the URL with the code,
 /// signs in, and allows the device on the UI's `/device` page.
 async fn approve_on_device_page(srv: &Server, url: &str) {
-    let b = reqwest::Client::builder()
-        .cookie_store(true)
-        .redirect(reqwest::redirect::Policy::none())
-        .build()
-        .unwrap();
-    let login = location(&b.get(url).send().await.unwrap());
-    let back = url::Url::parse(&login)
-        .unwrap()
-        .query_pairs()
-        .find(|(k, _)| k == "return_to")
-        .map(|(_, v)| v.into_owned())
-        .expect("the login page comes back to the device page");
-    let html = b.get(&login).send().await.unwrap().text().await.unwrap();
-    let res = b
-        .post(format!("{}/login", srv.ui))
-        .form(&[
-            ("csrf_token", hidden(&html, "csrf_token").as_str()),
-            ("return_to", back.as_str()),
-            ("method", "password"),
-            ("identifier", EMAIL),
-            ("password", PASSWORD),
-        ])
-        .send()
-        .await
-        .unwrap();
-    let html = b
-        .get(location(&res))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let b = browser();
+    let res = password_login(srv, &b, url).await;
+    let back = location(&res);
+    assert!(back.starts_with(&format!("{}/device", srv.ui)), "{back}");
+    let html = b.get(back).send().await.unwrap().text().await.unwrap();
     let res = b
         .post(format!("{}/device", srv.ui))
         .form(&[
