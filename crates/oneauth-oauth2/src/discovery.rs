@@ -38,6 +38,7 @@ impl AuthorizationServer {
             "token_endpoint_auth_methods_supported": AuthMethod::ALL,
             "code_challenge_methods_supported": ["S256"],
             "prompt_values_supported": Prompt::ALL,
+            "display_values_supported": ["page", "popup"],
             "authorization_response_iss_parameter_supported": true,
             "claims_parameter_supported": false,
             "request_parameter_supported": false,

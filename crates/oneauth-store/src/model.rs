@@ -228,6 +228,10 @@ pub struct AuthorizeRequest {
     pub max_age: Option<i64>,
     pub login_hint: Option<String>,
     pub ui_locales: Option<String>,
+    /// OIDC Core §3.1.2.1 `display=popup`: the login page in its popup
+    /// layout. Other `display` values get the full page.
+    #[serde(default)]
+    pub popup: bool,
 }
 
 /// An authorization request on its way through login and consent.

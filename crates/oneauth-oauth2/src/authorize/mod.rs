@@ -201,10 +201,11 @@ impl AuthorizationServer {
             ));
         } else {
             self.store.insert_flow(&flow).await?;
-            redirect_with(
-                &self.ui_endpoint("/login"),
-                &[("login_challenge", &challenge)],
-            )
+            let mut params = vec![("login_challenge", challenge.as_str())];
+            if flow.request.popup {
+                params.push(("mode", "popup"));
+            }
+            redirect_with(&self.ui_endpoint("/login"), &params)
         };
         Ok(AuthorizeOutcome::Redirect {
             location,

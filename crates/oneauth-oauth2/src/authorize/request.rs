@@ -62,6 +62,7 @@ pub fn parse_authorize_request(
         max_age: get("max_age").map(parse_max_age).transpose()?,
         login_hint: get("login_hint").map(str::to_owned),
         ui_locales: get("ui_locales").map(str::to_owned),
+        popup: get("display") == Some("popup"),
     })
 }
 
@@ -189,6 +190,7 @@ mod tests {
             ("max_age", "60"),
             ("login_hint", "bob"),
             ("ui_locales", "zh-CN"),
+            ("display", "popup"),
         ])
         .unwrap();
         assert_eq!(
@@ -204,6 +206,7 @@ mod tests {
                 max_age: Some(60),
                 login_hint: Some("bob".into()),
                 ui_locales: Some("zh-CN".into()),
+                popup: true,
             }
         );
     }

@@ -285,3 +285,40 @@ async fn prompt_login_cannot_be_accepted_with_the_session_that_was_already_live(
         .unwrap();
     assert!(html.contains("name=\"password\""));
 }
+
+/// OIDC Core §3.1.2.1 `display=popup`: the login page in its popup layout
+/// (what `@oneauth/web`'s popup login asks for); any other value, or none,
+/// the full page. Discovery says which values count.
+#[tokio::test]
+async fn display_popup_gives_the_login_page_its_popup_layout() {
+    let srv = TestServer::start().await;
+    let b = browser();
+    for (display, popup) in [(Some("popup"), true), (Some("page"), false), (None, false)] {
+        let extra: Vec<(&str, &str)> = display.iter().map(|d| ("display", *d)).collect();
+        let res = b.get(srv.authorize_url(&extra)).send().await.unwrap();
+        let login = location(&res);
+        assert_eq!(
+            query_param(&login, "mode").as_deref() == Some("popup"),
+            popup,
+            "{login}"
+        );
+        let html = b.get(&login).send().await.unwrap().text().await.unwrap();
+        assert_eq!(
+            html.contains("<body class=\"popup\">"),
+            popup,
+            "{display:?}"
+        );
+    }
+    let doc: serde_json::Value = b
+        .get(format!("{}/.well-known/openid-configuration", srv.public))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(
+        doc["display_values_supported"],
+        serde_json::json!(["page", "popup"])
+    );
+}

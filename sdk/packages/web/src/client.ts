@@ -206,6 +206,8 @@ export class OneAuth {
       nonce: tx.nonce,
       code_challenge: await codeChallenge(tx.verifier),
       code_challenge_method: 'S256',
+      // OIDC display=popup: OneAuth's login page in its popup layout.
+      ...(opts.popup ? { display: 'popup' } : {}),
       ...opts.extraParams,
     };
     for (const [k, v] of Object.entries(params)) u.searchParams.set(k, v);

@@ -195,6 +195,9 @@ describe('@oneauth/web in Chromium against oneauth', () => {
       await appReady(page);
       const [popup] = await Promise.all([context.waitForEvent('page', { timeout: STEP }), page.click('#popup')]);
       await popup.waitForURL(/\/login\?/, { timeout: STEP });
+      // display=popup reached the login page: its popup layout.
+      assert.equal(new URL(popup.url()).searchParams.get('mode'), 'popup');
+      assert.equal(await popup.getAttribute('body', 'class'), 'popup');
       await popup.fill('#identifier', EMAIL);
       await popup.fill('#password', PASSWORD);
       await Promise.all([popup.waitForEvent('close', { timeout: STEP }), popup.click('button[name=step][value=login]')]);
