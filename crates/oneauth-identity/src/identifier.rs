@@ -109,6 +109,14 @@ impl Address {
             Self::Email(s) | Self::Phone(s) => s,
         }
     }
+
+    /// `email` or `phone`: the address's kind as forms and traits name it.
+    pub fn kind(&self) -> &'static str {
+        match self {
+            Self::Email(_) => "email",
+            Self::Phone(_) => "phone",
+        }
+    }
 }
 
 /// What a password login's identifier names.

@@ -152,10 +152,7 @@ pub async fn verification_post(
     let signup_proof = jar.get(crate::cookie::SIGNUP).map(|c| c.value().to_owned());
     let mut verified: Option<Identity> = None;
     for a in &addresses {
-        let kind = match a {
-            Address::Email(_) => "email",
-            Address::Phone(_) => "phone",
-        };
+        let kind = a.kind();
         let code = field(&form, &format!("{kind}_code"));
         let ids = &state.identities;
         match ids.verify(a, &code, signup_proof.as_deref(), now).await {
