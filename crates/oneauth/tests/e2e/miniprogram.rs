@@ -111,10 +111,8 @@ impl StandIn {
         match mode {
             Mode::Normal => None,
             Mode::Fail(n) => Some(err(n)),
-            Mode::Hang => {
-                tokio::time::sleep(Duration::from_secs(60)).await;
-                Some(err(-1))
-            }
+            // Never answers: the server's own timeout must end the call.
+            Mode::Hang => std::future::pending().await,
         }
     }
 }
@@ -495,6 +493,19 @@ async fn phone_binding_fetches_the_app_token_once_for_two_bindings() {
     .await;
     assert_eq!(res.status(), 200);
     assert_eq!(wx.token_fetches.load(Ordering::SeqCst), 3);
+}
+
+/// The phone binding is the mini-programs' own: a web client's access
+/// token (the guide's `web-app`, no mini-program) is refused before the
+/// platform is asked for anything.
+#[tokio::test]
+async fn a_web_clients_token_cannot_bind_a_phone() {
+    let (wx, base) = StandIn::start().await;
+    let srv = server(&base, |_| {}).await;
+    let web = tokens(&srv, &browser()).await;
+    let res = bind_phone(&srv, &web["access_token"], &wx.phone_code(SHOP, PHONE)).await;
+    assert_eq!(error_code(res, 400, "unauthorized_client").await, 4014);
+    assert_eq!(wx.token_fetches.load(Ordering::SeqCst), 0);
 }
 
 /// An identity of the web (SMS code or admin-made) that has `PHONE`, with
