@@ -482,3 +482,54 @@ async fn nodes_sharing_the_database_keep_one_pace_and_issue_once() {
         "one poll of three gets the tokens: {statuses:?}"
     );
 }
+
+/// Only a signed-in user's own form answers a device: a forged form (no
+/// CSRF token) is refused, and a browser without a session is sent to
+/// sign in; the device keeps waiting either way.
+#[tokio::test]
+async fn an_answer_needs_the_forms_token_and_a_session() {
+    let srv = server().await;
+    let d = started(&srv).await;
+    let user_code = s(&d["user_code"]);
+    let signed_in = browser();
+    sign_in_at_device_page(&srv, &signed_in, &s(&d["verification_uri_complete"])).await;
+    let forged = signed_in
+        .post(format!("{}/device", srv.ui))
+        .form(&[("user_code", user_code.as_str()), ("action", "allow")])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(forged.status(), 403, "no CSRF token");
+
+    let signed_out = browser();
+    let res = signed_out
+        .get(s(&d["verification_uri_complete"]))
+        .send()
+        .await
+        .unwrap();
+    let html = page_text(&signed_out, &location(&res)).await;
+    let res = signed_out
+        .post(format!("{}/device", srv.ui))
+        .form(&[
+            ("csrf_token", hidden(&html, "csrf_token").unwrap().as_str()),
+            ("user_code", user_code.as_str()),
+            ("action", "allow"),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 303);
+    assert!(
+        location(&res).starts_with(&format!("{}/login?", srv.ui)),
+        "to sign in first"
+    );
+    assert_eq!(
+        error_code(
+            poll(&srv, &d["device_code"]).await,
+            400,
+            "authorization_pending"
+        )
+        .await,
+        4015
+    );
+}
