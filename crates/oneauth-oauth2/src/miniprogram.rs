@@ -10,7 +10,7 @@
 //! scope (`oneauth clients create --scope`), no consent screen, like a
 //! first-party app. Register a client per mini-program with what it needs.
 
-use crate::token::{Grant, TokenResponse};
+use crate::token::TokenResponse;
 use crate::{AuthorizationServer, R};
 use oneauth_core::Error;
 use oneauth_identity::method::miniprogram::AMR;
@@ -68,22 +68,8 @@ impl AuthorizationServer {
             .identities
             .miniprogram_login(&client.client_id, &req.code, now)
             .await?;
-        let grant_id = uuid::Uuid::now_v7().to_string();
-        let amr = [AMR.to_owned()];
-        self.issue_tokens(
-            Grant {
-                grant_id: &grant_id,
-                client: &client,
-                identity: Some(&identity),
-                scope: &client.scope,
-                session_id: None,
-                auth_time: Some(now.unix_timestamp()),
-                amr: &amr,
-                nonce: None,
-            },
-            now,
-        )
-        .await
+        self.issue_sessionless(&client, &identity, &client.scope, AMR, now)
+            .await
     }
 
     /// Binds the phone number behind a `getPhoneNumber` code to the user of

@@ -3,7 +3,7 @@
 //! identifier and per IP before any hashing; every credential failure is
 //! the same answer after the same work.
 
-use crate::token::{Grant, TokenResponse};
+use crate::token::TokenResponse;
 use crate::{AuthorizationServer, R, parse_scope};
 use oneauth_core::Error;
 use serde::Deserialize;
@@ -57,21 +57,7 @@ impl AuthorizationServer {
             .identities
             .authenticate("password", &fields, now)
             .await?;
-        let grant_id = uuid::Uuid::now_v7().to_string();
-        let amr = [amr.to_owned()];
-        self.issue_tokens(
-            Grant {
-                grant_id: &grant_id,
-                client: &client,
-                identity: Some(&identity),
-                scope: &scope,
-                session_id: None,
-                auth_time: Some(now.unix_timestamp()),
-                amr: &amr,
-                nonce: None,
-            },
-            now,
-        )
-        .await
+        self.issue_sessionless(&client, &identity, &scope, amr, now)
+            .await
     }
 }

@@ -79,6 +79,32 @@ impl AuthorizationServer {
         Ok(response)
     }
 
+    /// The token set of a login that starts no browser session (the CLI's
+    /// password login, a mini-program's code): a new grant, authenticated
+    /// now by `amr`.
+    pub async fn issue_sessionless(
+        &self,
+        client: &Client,
+        identity: &Identity,
+        scope: &[String],
+        amr: &str,
+        now: OffsetDateTime,
+    ) -> R<TokenResponse> {
+        let grant_id = uuid::Uuid::now_v7().to_string();
+        let amr = [amr.to_owned()];
+        let grant = Grant {
+            grant_id: &grant_id,
+            client,
+            identity: Some(identity),
+            scope,
+            session_id: None,
+            auth_time: Some(now.unix_timestamp()),
+            amr: &amr,
+            nonce: None,
+        };
+        self.issue_tokens(grant, now).await
+    }
+
     /// Mints a token set and the records to store for it. A refresh token
     /// comes only with `offline`/`offline_access`, a user, and a client
     /// allowed to refresh; an id_token only with `openid` and a user.
