@@ -12,6 +12,7 @@ mod courier;
 mod http;
 mod limits;
 mod log;
+mod mfa;
 mod miniprogram;
 mod session;
 mod social;
@@ -24,6 +25,7 @@ pub use courier::{Courier, EmailProvider, SmsProvider, Smtp, SmtpTls, Webhook};
 pub use http::{Http, Listen};
 pub use limits::{LimitBackend, Limits, Maintenance};
 pub use log::{Log, LogFormat};
+pub use mfa::{Mfa, MfaPolicy, Passkeys};
 pub use miniprogram::*;
 pub use session::{Login, Password, Session};
 pub use social::{OAuth2Endpoints, Social, SocialKind, SocialProvider};
@@ -57,6 +59,8 @@ pub struct Config {
     pub limits: Limits,
     pub maintenance: Maintenance,
     pub login: Login,
+    pub mfa: Mfa,
+    pub passkeys: Passkeys,
     pub codes: Codes,
     pub courier: Courier,
     pub ui: Ui,
@@ -100,6 +104,8 @@ impl Default for Config {
             limits: Limits::default(),
             maintenance: Maintenance::default(),
             login: Login::default(),
+            mfa: Mfa::default(),
+            passkeys: Passkeys::default(),
             codes: Codes::default(),
             courier: Courier::default(),
             ui: Ui::default(),

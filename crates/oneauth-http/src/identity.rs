@@ -142,7 +142,7 @@ async fn logged_in(
     app: &AppState,
     jar: CookieJar,
     identity: &Identity,
-    amr: &str,
+    amr: &[&str],
     login_challenge: Option<&str>,
     Seen(seen_from): Seen,
     now: OffsetDateTime,
@@ -264,7 +264,16 @@ pub async fn password_login_post(
     ]);
     let ids = &app.identities;
     let (identity, amr) = ids.authenticate("password", &fields, now).await?;
-    logged_in(&app, jar, &identity, amr, challenge.as_deref(), seen, now).await
+    logged_in(
+        &app,
+        jar,
+        &identity,
+        &[amr],
+        challenge.as_deref(),
+        seen,
+        now,
+    )
+    .await
 }
 
 /// Sends a login code by email or SMS.
@@ -323,7 +332,16 @@ pub async fn code_login_post(
     ]);
     let ids = &app.identities;
     let (identity, amr) = ids.authenticate(body.method.name(), &fields, now).await?;
-    logged_in(&app, jar, &identity, amr, challenge.as_deref(), seen, now).await
+    logged_in(
+        &app,
+        jar,
+        &identity,
+        &[amr],
+        challenge.as_deref(),
+        seen,
+        now,
+    )
+    .await
 }
 
 /// Sends a verification code to an address.
@@ -377,7 +395,7 @@ pub async fn verification_post(
     if body.login {
         // The code proves the address: a one-time password.
         let challenge = body.login_challenge.as_deref();
-        return logged_in(&app, jar, &identity, "otp", challenge, seen, now).await;
+        return logged_in(&app, jar, &identity, &["otp"], challenge, seen, now).await;
     }
     let body = IdentityResponse {
         identity: view(&identity),
@@ -437,7 +455,7 @@ pub async fn recovery_post(
         .recover(&address, &body.code, &body.new_password, now)
         .await?;
     let challenge = body.login_challenge.as_deref();
-    logged_in(&app, jar, &identity, "otp", challenge, seen, now).await
+    logged_in(&app, jar, &identity, &["otp"], challenge, seen, now).await
 }
 
 /// Sets or changes the password on a recent login; every other session

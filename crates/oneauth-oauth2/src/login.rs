@@ -62,14 +62,14 @@ impl AuthorizationServer {
         &self,
         from: LoginFrom<'_>,
         identity: &Identity,
-        amr: &str,
+        amr: &[&str],
         login_challenge: Option<&str>,
         return_to: Option<&str>,
         now: OffsetDateTime,
     ) -> R<CompletedLogin> {
         let (session_token, session) = self
             .identities
-            .log_in(from.previous, identity, &[amr], from.seen_from, now)
+            .log_in(from.previous, identity, amr, from.seen_from, now)
             .await?;
         let landing = match login_challenge.filter(|c| !c.is_empty()) {
             Some(challenge) => self
@@ -178,7 +178,7 @@ mod tests {
         let who = someone(&f.server).await;
         let first = f
             .server
-            .complete_login(fresh(), &who, "pwd", None, None, now())
+            .complete_login(fresh(), &who, &["pwd"], None, None, now())
             .await
             .unwrap();
         let second = f
@@ -189,7 +189,7 @@ mod tests {
                     seen_from: &SeenFrom::default(),
                 },
                 &who,
-                "otp",
+                &["otp"],
                 None,
                 None,
                 now(),
@@ -223,7 +223,7 @@ mod tests {
             let who = &who;
             async move {
                 f.server
-                    .complete_login(fresh(), who, "pwd", None, return_to.as_deref(), now())
+                    .complete_login(fresh(), who, &["pwd"], None, return_to.as_deref(), now())
                     .await
                     .unwrap()
                     .landing
@@ -263,7 +263,7 @@ mod tests {
         let who = someone(&f.server).await;
         let done = f
             .server
-            .complete_login(fresh(), &who, "pwd", None, None, now())
+            .complete_login(fresh(), &who, &["pwd"], None, None, now())
             .await
             .unwrap();
         assert_eq!(
@@ -281,7 +281,14 @@ mod tests {
         let who = someone(&f.server).await;
         let done = f
             .server
-            .complete_login(fresh(), &who, "pwd", Some("no-such-challenge"), None, now())
+            .complete_login(
+                fresh(),
+                &who,
+                &["pwd"],
+                Some("no-such-challenge"),
+                None,
+                now(),
+            )
             .await
             .unwrap();
         assert!(matches!(done.landing, Err(Error::InvalidChallenge)));
@@ -296,7 +303,7 @@ mod tests {
         // An empty challenge is no challenge.
         let done = f
             .server
-            .complete_login(fresh(), &who, "pwd", Some(""), None, now())
+            .complete_login(fresh(), &who, &["pwd"], Some(""), None, now())
             .await
             .unwrap();
         assert!(matches!(done.landing, Ok(Landing::Page { .. })));

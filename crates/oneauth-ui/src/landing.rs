@@ -66,7 +66,7 @@ pub(crate) async fn logged_in(
     c: Chrome<'_>,
     params: &Params,
     identity: &Identity,
-    amr: &str,
+    amr: &[&str],
     seen_from: &SeenFrom,
     now: OffsetDateTime,
 ) -> Response {

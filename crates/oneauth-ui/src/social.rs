@@ -122,5 +122,5 @@ pub async fn social_callback_get(
     };
     let params: Params = serde_urlencoded::from_str(&continuation).unwrap_or_default();
     let c = state.chrome(lang(&headers, params.ui_locales.as_deref()), params.popup());
-    crate::landing::logged_in(&state, jar, c, &params, &identity, AMR, &seen, now).await
+    crate::landing::logged_in(&state, jar, c, &params, &identity, &[AMR], &seen, now).await
 }

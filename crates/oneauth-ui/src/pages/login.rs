@@ -188,7 +188,7 @@ pub async fn login_post(State(state): State<UiState>, ctx: FormCtx<LoginForm>) -
     }
     match identities.authenticate(method, &form, now).await {
         Ok((identity, amr)) => {
-            logged_in(&state, jar, c, &page.params, &identity, amr, &seen, now).await
+            logged_in(&state, jar, c, &page.params, &identity, &[amr], &seen, now).await
         }
         // Malformed input fails like a wrong secret.
         Err(

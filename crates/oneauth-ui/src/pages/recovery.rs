@@ -94,7 +94,7 @@ pub async fn recovery_post(State(state): State<UiState>, ctx: FormCtx<RecoveryFo
     }
     let code = field(&form, "code");
     match ids.recover(&address, &code, &new_password, now).await {
-        Ok(identity) => logged_in(&state, jar, c, &params, &identity, "otp", &seen, now).await,
+        Ok(identity) => logged_in(&state, jar, c, &params, &identity, &["otp"], &seen, now).await,
         Err(e @ Error::InvalidCode { .. }) => {
             page.errors.insert("code", t.code_refused(&e));
             again(jar, &e, page)

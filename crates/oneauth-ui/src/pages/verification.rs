@@ -170,7 +170,7 @@ pub async fn verification_post(
         // The codes prove the addresses: this is their first login (a
         // password chosen at a sign-up in another browser is gone by now,
         // see `Identities::verify`).
-        return logged_in(&state, jar, c, &params, &identity, "otp", &seen, now).await;
+        return logged_in(&state, jar, c, &params, &identity, &["otp"], &seen, now).await;
     }
     let done = MessagePage {
         c,
