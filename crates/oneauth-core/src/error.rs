@@ -42,6 +42,7 @@ pub enum ErrorCode {
     SocialLoginFailed,
     ReauthenticationRequired,
     InvalidPlatformCode,
+    SecondFactorRequired,
     AccessDenied,
     UnauthorizedClient,
     CsrfViolation,
@@ -60,7 +61,7 @@ pub enum ErrorCode {
 
 impl ErrorCode {
     /// Every code, in documentation order.
-    pub const ALL: [ErrorCode; 41] = [
+    pub const ALL: [ErrorCode; 42] = [
         Self::InvalidRequest,
         Self::InvalidScope,
         Self::UnsupportedResponseType,
@@ -94,6 +95,7 @@ impl ErrorCode {
         Self::SocialLoginFailed,
         Self::ReauthenticationRequired,
         Self::InvalidPlatformCode,
+        Self::SecondFactorRequired,
         Self::AccessDenied,
         Self::CsrfViolation,
         Self::ConsentRequired,
@@ -262,6 +264,11 @@ impl ErrorCode {
                 "reauthentication_required",
                 "The action needs a recent login: sign in again (password or code), then retry.",
             ),
+            Self::SecondFactorRequired => (
+                Some(2010),
+                "second_factor_required",
+                "The login needs a second factor (an authenticator app, a passkey or a recovery code): prove it on the second-factor step, or enrol one there first.",
+            ),
             Self::InvalidPlatformCode => (
                 Some(2009),
                 "invalid_platform_code",
@@ -423,6 +430,10 @@ pub enum Error {
     /// `session.privileged_max_age_secs`.
     #[error("This change needs a recent login: sign in again, then retry.")]
     ReauthenticationRequired,
+    /// The login (or this request's client or `acr_values`) needs a second
+    /// factor that the session has not proven.
+    #[error("This login needs a second factor.")]
+    SecondFactorRequired,
     /// A mini-program platform refused a login or phone-number code.
     #[error("The mini-program's code is invalid, expired or used; get a new one and retry.")]
     InvalidPlatformCode,
@@ -503,6 +514,7 @@ impl Error {
             Self::SocialLoginFailed(_) => C::SocialLoginFailed,
             Self::ReauthenticationRequired => C::ReauthenticationRequired,
             Self::InvalidPlatformCode => C::InvalidPlatformCode,
+            Self::SecondFactorRequired => C::SecondFactorRequired,
             Self::AccessDenied(_) => C::AccessDenied,
             Self::UnauthorizedClient(_) => C::UnauthorizedClient,
             Self::CsrfViolation => C::CsrfViolation,

@@ -25,7 +25,7 @@ use axum::routing::{MethodRouter, delete, get, patch, post};
 use axum_extra::extract::CookieJar;
 use oneauth_identity::identifier::Address;
 use oneauth_identity::{FormRules, ProofCode, Registration, SessionInfo};
-use oneauth_oauth2::login::{Landing, LoginFrom};
+use oneauth_oauth2::login::{CompletedLogin, Landing, LoginFrom};
 use oneauth_proto::ErrorBody;
 use oneauth_proto::identity::{
     AddressRequest, AddressView, Channel, CodeLoginRequest, CodeSent, IdentityResponse,
@@ -69,6 +69,10 @@ pub fn routes() -> Vec<(&'static str, MethodRouter<AppState>)> {
         ),
         ("/api/identity/sessions/{id}", delete(session_delete)),
         ("/api/identity/social/providers", get(social_providers_get)),
+        (
+            "/api/identity/login/second-factor",
+            post(crate::second_factor::second_factor_post),
+        ),
     ]
 }
 
@@ -157,18 +161,31 @@ async fn logged_in(
         .server
         .complete_login(from, identity, amr, login_challenge, None, now)
         .await?;
-    let jar = jar.add(oneauth_ui::cookie::session(config, done.session_token));
-    let redirect_to = match done.landing {
-        Ok(Landing::Flow { redirect_to }) => Some(redirect_to),
-        Ok(Landing::Page { .. }) => None,
-        Err(e) => return Ok((jar, ApiError(e)).into_response()),
+    Ok(landed(app, jar, identity, done))
+}
+
+/// The answer to a completed login or second factor: the session cookie,
+/// and where the login goes on.
+pub(crate) fn landed(
+    app: &AppState,
+    jar: CookieJar,
+    identity: &Identity,
+    done: CompletedLogin,
+) -> Response {
+    let jar = jar.add(oneauth_ui::cookie::session(&app.config, done.session_token));
+    let (redirect_to, second_factor_required) = match done.landing {
+        Ok(Landing::Flow { redirect_to }) => (Some(redirect_to), false),
+        Ok(Landing::Page { .. }) => (None, false),
+        Ok(Landing::SecondFactor) => (None, true),
+        Err(e) => return (jar, ApiError(e)).into_response(),
     };
     let body = IdentityResponse {
         identity: view(identity),
         session: Some(session_view(&done.session)),
         redirect_to,
+        second_factor_required,
     };
-    Ok((jar, no_store(StatusCode::OK, body)).into_response())
+    (jar, no_store(StatusCode::OK, body)).into_response()
 }
 
 /// Sends a verification or recovery code: the same answer whether or not
@@ -401,6 +418,7 @@ pub async fn verification_post(
         identity: view(&identity),
         session: None,
         redirect_to: None,
+        second_factor_required: false,
     };
     Ok(no_store(StatusCode::OK, body))
 }
@@ -495,6 +513,7 @@ pub async fn settings_password_post(
         identity: view(&identity),
         session: Some(session_view(&session)),
         redirect_to: None,
+        second_factor_required: false,
     };
     Ok(no_store(StatusCode::OK, body))
 }
@@ -533,6 +552,7 @@ pub async fn settings_profile_patch(
         identity: view(&identity),
         session: Some(session_view(&session)),
         redirect_to: None,
+        second_factor_required: false,
     };
     Ok(no_store(StatusCode::OK, body))
 }
@@ -559,6 +579,7 @@ pub async fn whoami_get(
         identity: view(&identity),
         session: Some(session_view(&session)),
         redirect_to: None,
+        second_factor_required: false,
     };
     Ok(no_store(StatusCode::OK, body))
 }

@@ -13,6 +13,7 @@ pub mod metrics;
 pub mod miniprogram;
 pub mod openapi;
 pub mod public;
+pub mod second_factor;
 
 use axum::Router;
 use axum::extract::{DefaultBodyLimit, State};

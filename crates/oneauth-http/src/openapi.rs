@@ -6,7 +6,7 @@
 //! crate downloads assets at build time); any OpenAPI viewer reads this.
 
 use crate::AppState;
-use crate::{identity, public};
+use crate::{identity, public, second_factor};
 use axum::extract::State;
 use axum::http::header;
 use axum::response::{IntoResponse, Response};
@@ -43,6 +43,7 @@ use utoipa::{OpenApi, ToSchema};
         identity::sessions_delete,
         identity::session_delete,
         identity::social_providers_get,
+        second_factor::second_factor_post,
         public::discovery_get,
         public::jwks_get,
         public::authorize_get,

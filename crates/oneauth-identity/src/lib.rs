@@ -5,9 +5,11 @@
 
 pub mod code;
 pub mod courier;
+pub mod factors;
 pub mod identifier;
 pub mod limit;
 pub mod method;
+pub mod pending_merge;
 pub mod policy;
 mod registration;
 mod sessions;
@@ -74,6 +76,7 @@ pub struct Identities {
     privileged_max_age: i64,
     social: method::social::SocialLogin,
     miniprogram: method::miniprogram::MiniPrograms,
+    mfa_policy: oneauth_core::config::MfaPolicy,
 }
 
 fn non_empty(v: Option<String>) -> Option<String> {
@@ -148,6 +151,7 @@ impl Identities {
             },
             session_lifetime: config.session.lifetime_secs as i64,
             privileged_max_age: config.session.privileged_max_age_secs as i64,
+            mfa_policy: config.mfa.policy,
         })
     }
 

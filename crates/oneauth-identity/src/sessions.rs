@@ -8,6 +8,17 @@ use oneauth_crypto::{TokenHash, TokenKind};
 use oneauth_store::{Identity, IdentityState, SeenFrom, Session};
 use time::OffsetDateTime;
 
+/// A session about to start.
+pub(crate) struct NewSession<'a> {
+    pub identity: &'a Identity,
+    pub amr: &'a [&'a str],
+    pub seen_from: &'a SeenFrom,
+    /// Unix seconds of the first factor (kept when a second one completes
+    /// the login, so `max_age` and `prompt=login` count from it).
+    pub authenticated_at: i64,
+    pub second_factor_pending: bool,
+}
+
 /// A live session as its owner sees it.
 #[derive(Debug, Clone, serde::Serialize)]
 pub struct SessionInfo {
@@ -65,8 +76,8 @@ fn device_and_browser(user_agent: &str) -> (Option<String>, Option<String>) {
 }
 
 impl Identities {
-    /// Starts a new login session. A fresh id on every login: the session
-    /// id rotates, so a fixated cookie is worth nothing.
+    /// Starts a new, complete login session. A fresh id on every login:
+    /// the session id rotates, so a fixated cookie is worth nothing.
     pub async fn start_session(
         &self,
         identity: &Identity,
@@ -74,16 +85,44 @@ impl Identities {
         seen_from: &SeenFrom,
         now: OffsetDateTime,
     ) -> Result<(String, Session)> {
+        let now_secs = now.unix_timestamp();
+        self.open_session(
+            NewSession {
+                identity,
+                amr,
+                seen_from,
+                authenticated_at: now_secs,
+                second_factor_pending: false,
+            },
+            now,
+        )
+        .await
+    }
+
+    /// A pending session lives only as long as the second-factor step may
+    /// take; a complete one `session.lifetime_secs`.
+    pub(crate) async fn open_session(
+        &self,
+        new: NewSession<'_>,
+        now: OffsetDateTime,
+    ) -> Result<(String, Session)> {
         let (token, hash) = self.minter.mint(TokenKind::Session, "ory_st_", now);
+        let now_secs = now.unix_timestamp();
+        let lifetime = if new.second_factor_pending {
+            self.session_lifetime.min(crate::factors::PENDING_SECS)
+        } else {
+            self.session_lifetime
+        };
         let session = Session {
             id: uuid::Uuid::new_v4().to_string(),
             token_hash: hash.0,
-            identity_id: identity.id.clone(),
-            authenticated_at: now.unix_timestamp(),
-            amr: amr.iter().map(|s| s.to_string()).collect(),
-            expires_at: now.unix_timestamp() + self.session_lifetime,
-            seen_from: seen_from.clone(),
-            last_used_at: now.unix_timestamp(),
+            identity_id: new.identity.id.clone(),
+            authenticated_at: new.authenticated_at,
+            amr: new.amr.iter().map(|s| s.to_string()).collect(),
+            expires_at: now_secs + lifetime,
+            seen_from: new.seen_from.clone(),
+            last_used_at: now_secs,
+            second_factor_pending: new.second_factor_pending,
         };
         self.store.insert_session(&session).await?;
         Ok((token, session))
@@ -102,11 +141,22 @@ impl Identities {
         now: OffsetDateTime,
     ) -> Result<(String, Session)> {
         if let Some(cookie) = previous
-            && let Some((old, _)) = self.session(cookie, now).await?
+            && let Some((old, _)) = self.any_session(cookie, now).await?
         {
             self.end_session(&old, now).await?;
         }
-        self.start_session(identity, amr, seen_from, now).await
+        let second_factor_pending = self.must_prove_second_factor(&identity.id, amr).await?;
+        self.open_session(
+            NewSession {
+                identity,
+                amr,
+                seen_from,
+                authenticated_at: now.unix_timestamp(),
+                second_factor_pending,
+            },
+            now,
+        )
+        .await
     }
 
     /// Ends every other live session of the caller's identity; returns how
@@ -122,8 +172,23 @@ impl Identities {
             .await?)
     }
 
-    /// The live session and active identity behind a session cookie value.
+    /// The live, complete session and active identity behind a session
+    /// cookie value. A session still waiting for its second factor is not
+    /// one: every page, API and the authorization endpoint see no login.
     pub async fn session(
+        &self,
+        cookie: &str,
+        now: OffsetDateTime,
+    ) -> Result<Option<(Session, Identity)>> {
+        Ok(self
+            .any_session(cookie, now)
+            .await?
+            .filter(|(s, _)| !s.second_factor_pending))
+    }
+
+    /// Any live session, complete or waiting for its second factor: only
+    /// for the second-factor step and for ending sessions.
+    pub async fn any_session(
         &self,
         cookie: &str,
         now: OffsetDateTime,
@@ -148,10 +213,10 @@ impl Identities {
     }
 
     pub async fn end_session(&self, session: &Session, now: OffsetDateTime) -> Result<()> {
-        Ok(self
-            .store
+        self.store
             .revoke_session(&session.id, now.unix_timestamp())
-            .await?)
+            .await?;
+        Ok(())
     }
 
     /// The identity's live sessions, `current` marking the caller's.
@@ -185,10 +250,10 @@ impl Identities {
         if !own.iter().any(|s| s.id == session_id) {
             return Err(Error::NotFound("No such session.".into()));
         }
-        Ok(self
-            .store
+        self.store
             .revoke_session(session_id, now.unix_timestamp())
-            .await?)
+            .await?;
+        Ok(())
     }
 }
 

@@ -53,6 +53,25 @@ pub struct LoginRequest {
     #[schema(value_type = Vec<String>)]
     pub prompt: Vec<oneauth_proto::oauth2::Prompt>,
     pub max_age: Option<i64>,
+    /// Where this browser's login stands for this request, so a custom
+    /// login UI knows which steps to show.
+    pub authentication: LoginProgress,
+}
+
+/// The factors a login proved and the steps it still needs.
+#[derive(Debug, Clone, Default, Serialize, utoipa::ToSchema)]
+pub struct LoginProgress {
+    /// The amr (RFC 8176) of the browser's session that counts for this
+    /// request; empty without one.
+    pub done: Vec<String>,
+    /// In order: `first_factor` (password, code, social or passkey
+    /// login), `second_factor` (prove one on the second-factor step), or
+    /// `enrol_second_factor` (none enrolled yet: enrol one there first).
+    /// Empty: accept the challenge.
+    pub needed: Vec<&'static str>,
+    /// What the person enrolled, once a session says who it is: `totp`,
+    /// `passkey`, `recovery_code`.
+    pub second_factors: Vec<&'static str>,
 }
 
 /// `GET /api/hydra/consent?consent_challenge=`.
@@ -103,7 +122,14 @@ impl AuthorizationServer {
         Ok(c.into())
     }
 
-    pub async fn login_request(&self, challenge: &str, now: OffsetDateTime) -> R<LoginRequest> {
+    /// The login request behind `challenge`; `session` is the browser's
+    /// (pending or complete), for [`LoginRequest::authentication`].
+    pub async fn login_request(
+        &self,
+        challenge: &str,
+        session: Option<&Session>,
+        now: OffsetDateTime,
+    ) -> R<LoginRequest> {
         let flow = self
             .flow_for(
                 FlowKey::LoginChallenge,
@@ -112,7 +138,14 @@ impl AuthorizationServer {
                 now,
             )
             .await?;
+        let client = self
+            .store
+            .get_client(&flow.request.client_id)
+            .await?
+            .ok_or(Error::InvalidChallenge)?;
+        let authentication = self.progress(&flow, &client, session, now).await?;
         Ok(LoginRequest {
+            authentication,
             challenge: challenge.to_owned(),
             client: self.client_summary(&flow.request.client_id).await?,
             requested_scope: flow.request.scope,
@@ -123,6 +156,52 @@ impl AuthorizationServer {
             prompt: flow.request.prompt,
             max_age: flow.request.max_age,
         })
+    }
+
+    async fn progress(
+        &self,
+        flow: &Flow,
+        client: &Client,
+        session: Option<&Session>,
+        now: OffsetDateTime,
+    ) -> R<LoginProgress> {
+        let Some(session) = session.filter(|s| !self.stale_for(flow, s, now)) else {
+            return Ok(LoginProgress {
+                needed: vec!["first_factor"],
+                ..LoginProgress::default()
+            });
+        };
+        let factors = self.identities.second_factors(&session.identity_id).await?;
+        let second_factors = [
+            (factors.totp, "totp"),
+            (factors.passkeys > 0, "passkey"),
+            (factors.recovery_codes > 0, "recovery_code"),
+        ]
+        .into_iter()
+        .filter_map(|(has, name)| has.then_some(name))
+        .collect();
+        let due = session.second_factor_pending
+            || self
+                .check_session_factors(session, client, &flow.request)
+                .is_err();
+        let needed = match (due, factors.any()) {
+            (false, _) => vec![],
+            (true, true) => vec!["second_factor"],
+            (true, false) => vec!["enrol_second_factor"],
+        };
+        Ok(LoginProgress {
+            done: session.amr.clone(),
+            needed,
+            second_factors,
+        })
+    }
+
+    /// A session that cannot serve this flow at all: the one live when it
+    /// started with a fresh login demanded, or older than it asks.
+    fn stale_for(&self, flow: &Flow, session: &Session, now: OffsetDateTime) -> bool {
+        flow.stale_session_id.as_deref() == Some(session.id.as_str())
+            || (demands_fresh_login(&flow.request) && session.authenticated_at < flow.requested_at)
+            || too_old(session, flow.request.max_age, now)
     }
 
     /// Accepts a login challenge for the holder of `session`. When the
@@ -145,13 +224,20 @@ impl AuthorizationServer {
             .await?;
         // A fresh login was demanded: the session live at the start of the
         // flow, or any older one, does not count.
-        let stale = flow.stale_session_id.as_deref() == Some(session.id.as_str())
-            || (demands_fresh_login(&flow.request) && session.authenticated_at < flow.requested_at);
-        if stale || too_old(session, flow.request.max_age, now) {
+        if self.stale_for(&flow, session, now) {
             return Err(Error::LoginRequired(
                 "This request needs a fresh login.".into(),
             ));
         }
+        if session.second_factor_pending {
+            return Err(Error::SecondFactorRequired);
+        }
+        let client = self
+            .store
+            .get_client(&flow.request.client_id)
+            .await?
+            .ok_or(Error::InvalidChallenge)?;
+        self.check_session_factors(session, &client, &flow.request)?;
         let (verifier, hash) = self.minter.mint(TokenKind::Challenge, "", now);
         flow.subject = Some(identity.id.clone());
         flow.session_id = Some(session.id.clone());

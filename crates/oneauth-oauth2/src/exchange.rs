@@ -94,6 +94,9 @@ impl AuthorizationServer {
                 return Err(Error::ConsentRequired);
             }
         }
+        if self.demands_mfa(&client, &[]) && !crate::second_factor::multi_factor(session) {
+            return Err(Error::SecondFactorRequired);
+        }
         let grant_id = uuid::Uuid::now_v7().to_string();
         self.issue_tokens(
             Grant {

@@ -15,7 +15,9 @@ pub mod login;
 pub mod logout;
 pub mod miniprogram;
 pub mod native;
+mod pending_merge;
 pub mod pkce;
+pub mod second_factor;
 pub mod token;
 pub mod userinfo;
 

@@ -6,9 +6,12 @@
 //!
 //! ```text
 //! authenticated ──> previous session ends, a new one starts
+//!                     ├─ pending (a second factor is due) ─────> SecondFactor
 //!                     ├─ login_challenge ──> challenge accepted ──> Flow (on to the client)
+//!                     │                  ├─> a second factor demanded ──> SecondFactor (step-up)
 //!                     │                  └─> not acceptable ─────> Err (the session stays)
 //!                     └─ none ─────────────> Page: an allowed return_to, else the default page
+//! second factor proven ──> the session is replaced by a complete one ──> the same choice
 //! ```
 
 use crate::{AuthorizationServer, R};
@@ -16,9 +19,14 @@ use oneauth_core::Error;
 use oneauth_store::{Identity, SeenFrom, Session};
 use time::OffsetDateTime;
 
-/// Where a login goes on: the OAuth2 flow it was asked for, or a page.
+/// Where a login goes on: the OAuth2 flow it was asked for, a page, or the
+/// second-factor step first.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Landing {
+    /// The login must prove a second factor (or enrol one) before it goes
+    /// on; the front end shows its second-factor step with the same
+    /// `login_challenge` and `return_to`.
+    SecondFactor,
     /// The login challenge was accepted: on to the authorization endpoint.
     Flow { redirect_to: String },
     /// No login challenge: `return_to` when it is allowed
@@ -71,20 +79,63 @@ impl AuthorizationServer {
             .identities
             .log_in(from.previous, identity, amr, from.seen_from, now)
             .await?;
-        let landing = match login_challenge.filter(|c| !c.is_empty()) {
-            Some(challenge) => self
-                .accept_login(challenge, &session, identity, now)
-                .await
-                .map(|to| Landing::Flow {
-                    redirect_to: to.redirect_to,
-                }),
-            None => Ok(self.landing_page(return_to).await),
-        };
+        let landing = self
+            .land(&session, identity, login_challenge, return_to, now)
+            .await;
         Ok(CompletedLogin {
             session_token,
             session,
             landing,
         })
+    }
+
+    /// After a second factor on the second-factor step: `session` (pending,
+    /// or complete and stepped up) is replaced by a complete one that
+    /// proved `factor_amr`, and the login goes on as [`Self::complete_login`]'s.
+    pub async fn complete_second_factor(
+        &self,
+        session: &Session,
+        identity: &Identity,
+        factor_amr: &str,
+        login_challenge: Option<&str>,
+        return_to: Option<&str>,
+        now: OffsetDateTime,
+    ) -> R<CompletedLogin> {
+        let (session_token, session) = self
+            .identities
+            .complete_second_factor(session, identity, factor_amr, now)
+            .await?;
+        let landing = self
+            .land(&session, identity, login_challenge, return_to, now)
+            .await;
+        Ok(CompletedLogin {
+            session_token,
+            session,
+            landing,
+        })
+    }
+
+    async fn land(
+        &self,
+        session: &Session,
+        identity: &Identity,
+        login_challenge: Option<&str>,
+        return_to: Option<&str>,
+        now: OffsetDateTime,
+    ) -> Result<Landing, Error> {
+        if session.second_factor_pending {
+            return Ok(Landing::SecondFactor);
+        }
+        match login_challenge.filter(|c| !c.is_empty()) {
+            Some(challenge) => match self.accept_login(challenge, session, identity, now).await {
+                Ok(to) => Ok(Landing::Flow {
+                    redirect_to: to.redirect_to,
+                }),
+                Err(Error::SecondFactorRequired) => Ok(Landing::SecondFactor),
+                Err(e) => Err(e),
+            },
+            None => Ok(self.landing_page(return_to).await),
+        }
     }
 
     async fn landing_page(&self, return_to: Option<&str>) -> Landing {

@@ -68,6 +68,8 @@ impl AuthorizationServer {
             .identities
             .miniprogram_login(&client.client_id, &req.code, now)
             .await?;
+        self.check_sessionless_login(&client, &identity, AMR)
+            .await?;
         self.issue_sessionless(&client, &identity, &client.scope, AMR, now)
             .await
     }

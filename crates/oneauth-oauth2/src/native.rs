@@ -57,6 +57,8 @@ impl AuthorizationServer {
             .identities
             .authenticate("password", &fields, now)
             .await?;
+        self.check_sessionless_login(&client, &identity, amr)
+            .await?;
         self.issue_sessionless(&client, &identity, &scope, amr, now)
             .await
     }

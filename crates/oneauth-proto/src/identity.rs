@@ -262,6 +262,34 @@ pub struct IdentityResponse {
     pub session: Option<SessionView>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub redirect_to: Option<String>,
+    /// The login still has to prove a second factor: the session cookie
+    /// is set but counts for nothing else until
+    /// `POST /api/identity/login/second-factor` (or its passkey variant)
+    /// succeeds. `GET /api/hydra/login` lists what the person enrolled.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub second_factor_required: bool,
+}
+
+/// A second factor typed in.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum SecondFactorMethod {
+    /// A 6-digit code from an authenticator app (RFC 6238).
+    Totp,
+    /// One of the recovery codes shown at enrolment; each works once.
+    RecoveryCode,
+}
+
+/// `POST /api/identity/login/second-factor`.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct SecondFactorRequest {
+    pub method: SecondFactorMethod,
+    #[schema(example = "123456")]
+    pub code: String,
+    /// As in [`PasswordLoginRequest::login_challenge`].
+    #[serde(default)]
+    pub login_challenge: Option<String>,
 }
 
 /// `GET /api/identity/sessions`: the caller's live sessions, newest first.

@@ -137,8 +137,8 @@ pub(crate) mod sql {
          WHERE id = $1";
     pub const INSERT_SESSION: &str =
         "INSERT INTO sessions (id, token_hash, identity_id, authenticated_at, amr, expires_at,
-         user_agent, ip, last_used_at)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)";
+         user_agent, ip, last_used_at, second_factor_pending)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)";
     /// Only when the last write is [`crate::SESSION_TOUCH_SECS`] old: one
     /// write per session every few minutes, not one per request.
     pub const TOUCH_SESSION: &str =

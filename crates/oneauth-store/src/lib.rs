@@ -167,7 +167,8 @@ pub trait SessionStore {
     async fn insert_session(&self, session: &Session) -> StoreResult<()>;
     /// A live session (not revoked, not expired at `now`).
     async fn get_session(&self, token_hash: &str, now: i64) -> StoreResult<Option<Session>>;
-    async fn revoke_session(&self, id: &str, now: i64) -> StoreResult<()>;
+    /// Ends a session; true when it was live until now (once, on any node).
+    async fn revoke_session(&self, id: &str, now: i64) -> StoreResult<bool>;
     /// Records a use of the session at `now`, unless one was recorded less
     /// than [`SESSION_TOUCH_SECS`] before.
     async fn touch_session(&self, id: &str, now: i64) -> StoreResult<()>;

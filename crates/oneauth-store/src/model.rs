@@ -172,6 +172,9 @@ pub struct Session {
     /// When a request last used the session; written at most every
     /// [`crate::SESSION_TOUCH_SECS`].
     pub last_used_at: i64,
+    /// The login still has to prove a second factor: only the
+    /// second-factor step may use this session.
+    pub second_factor_pending: bool,
 }
 
 /// The browser a request came from, as the server saw it: its
@@ -232,6 +235,9 @@ pub struct AuthorizeRequest {
     /// layout. Other `display` values get the full page.
     #[serde(default)]
     pub popup: bool,
+    /// OIDC Core §3.1.2.1 `acr_values`, in the order asked.
+    #[serde(default)]
+    pub acr_values: Vec<String>,
 }
 
 /// An authorization request on its way through login and consent.

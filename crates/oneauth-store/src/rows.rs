@@ -117,6 +117,7 @@ pub(crate) fn session_from(r: &impl Columns) -> StoreResult<Session> {
             ip: r.col("ip")?,
         },
         last_used_at: r.col("last_used_at")?,
+        second_factor_pending: r.col::<i64>("second_factor_pending")? != 0,
     })
 }
 

@@ -299,6 +299,7 @@ async fn flows_advance_only_from_the_expected_state(store: Arc<dyn Store>) {
             login_hint: None,
             ui_locales: None,
             popup: false,
+            acr_values: vec![],
         },
         browser_hash: "b".into(),
         requested_at: 0,
@@ -537,6 +538,7 @@ async fn disabling_an_identity_revokes_its_sessions_and_tokens(store: Arc<dyn St
             expires_at: 1000,
             seen_from: SeenFrom::default(),
             last_used_at: 0,
+            second_factor_pending: false,
         })
         .await
         .unwrap();
@@ -643,6 +645,7 @@ fn flow(id: &str) -> Flow {
             login_hint: None,
             ui_locales: None,
             popup: true,
+            acr_values: vec![],
         },
         browser_hash: "b".into(),
         requested_at: 0,
@@ -726,6 +729,8 @@ fn session(id: &str, identity_id: &str, expires_at: i64) -> Session {
             ip: Some("203.0.113.7".into()),
         },
         last_used_at: 1,
+        // Read back as written (the round trip below compares whole rows).
+        second_factor_pending: true,
     }
 }
 
@@ -795,7 +800,11 @@ async fn sessions_live_until_expiry_or_revocation(store: Arc<dyn Store>) {
         None,
         "expired at 10"
     );
-    store.revoke_session("s", 5).await.unwrap();
+    assert!(store.revoke_session("s", 5).await.unwrap());
+    assert!(
+        !store.revoke_session("s", 5).await.unwrap(),
+        "a session ends once: the second-factor step relies on it"
+    );
     assert_eq!(store.get_session("th-s", 6).await.unwrap(), None);
 }
 
@@ -1042,6 +1051,7 @@ fn session_at(id: &str, identity_id: &str, at: i64) -> Session {
         expires_at: 1000,
         seen_from: SeenFrom::default(),
         last_used_at: at,
+        second_factor_pending: false,
     }
 }
 

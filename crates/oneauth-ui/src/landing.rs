@@ -11,6 +11,7 @@ use axum::http::StatusCode;
 use axum::http::{Extensions, HeaderMap, header};
 use axum::response::{IntoResponse, Redirect, Response};
 use axum_extra::extract::CookieJar;
+use oneauth_core::Error;
 use oneauth_core::net::ClientIp;
 use oneauth_oauth2::login::{Landing, LoginFrom};
 use oneauth_store::{Identity, SeenFrom};
@@ -91,7 +92,15 @@ pub(crate) async fn logged_in(
         Err(e) => return error_page(c, &e),
     };
     let jar = jar.add(cookie::session(config, done.session_token));
-    let answer = match done.landing {
+    (jar, land(c, params, done.landing)).into_response()
+}
+
+/// Where a completed login (or second factor) goes on.
+pub(crate) fn land(c: Chrome<'_>, params: &Params, landing: Result<Landing, Error>) -> Response {
+    match landing {
+        Ok(Landing::SecondFactor) => {
+            Redirect::to(&format!("/login/second-factor?{}", params.query())).into_response()
+        }
         Ok(Landing::Flow { redirect_to }) => Redirect::to(&redirect_to).into_response(),
         Ok(Landing::Page { opener_origin, .. }) if params.popup() => render(
             StatusCode::OK,
@@ -102,6 +111,5 @@ pub(crate) async fn logged_in(
         ),
         Ok(Landing::Page { to, .. }) => Redirect::to(&to).into_response(),
         Err(e) => error_page(c, &e),
-    };
-    (jar, answer).into_response()
+    }
 }

@@ -55,6 +55,10 @@ pub fn router(state: UiState) -> Router {
     Router::new()
         .route("/login", get(pages::login_get).post(pages::login_post))
         .route(
+            "/login/second-factor",
+            get(pages::second_factor_get).post(pages::second_factor_post),
+        )
+        .route(
             "/register",
             get(pages::register_get).post(pages::register_post),
         )

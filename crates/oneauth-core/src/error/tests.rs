@@ -117,6 +117,12 @@ fn codes_are_pinned() {
             "invalid_platform_code",
             401,
         ),
+        (
+            ErrorCode::SecondFactorRequired,
+            Some(2010),
+            "second_factor_required",
+            401,
+        ),
         (ErrorCode::AccessDenied, Some(3001), "access_denied", 403),
         (
             ErrorCode::UnauthorizedClient,

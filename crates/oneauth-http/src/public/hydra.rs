@@ -33,11 +33,18 @@ pub struct ConsentChallengeQuery {
 )]
 pub async fn login_request_get(
     State(app): State<AppState>,
+    jar: CookieJar,
     ApiQuery(q): ApiQuery<LoginChallengeQuery>,
 ) -> ApiResult<Json<LoginRequest>> {
+    let now = app.clock.now();
+    // The browser's session, pending or not, for `authentication`.
+    let session = match jar.get(&app.config.session.cookie_name) {
+        Some(c) => app.identities.any_session(c.value(), now).await?,
+        None => None,
+    };
     Ok(Json(
         app.server
-            .login_request(&q.login_challenge, app.clock.now())
+            .login_request(&q.login_challenge, session.as_ref().map(|(s, _)| s), now)
             .await?,
     ))
 }
@@ -52,7 +59,7 @@ pub async fn login_request_get(
     responses(
         (status = 200, description = "Accepted for the session's identity; send the browser to `redirect_to`.", body = RedirectTo),
         (status = 400, description = "The challenge is missing, unknown, expired or used.", body = ErrorBody),
-        (status = 401, description = "No live session (`login_required`).", body = ErrorBody),
+        (status = 401, description = "No live session (`login_required`; a session still waiting for its second factor is none), or the client, the request's `acr_values` or the MFA policy needs a second factor the session has not proven (`second_factor_required`, 2010: prove one with `POST /api/identity/login/second-factor`, then accept again).", body = ErrorBody),
         (status = 403, description = "The request's `Origin` is not OneAuth's own or first-party.", body = ErrorBody),
     )
 )]

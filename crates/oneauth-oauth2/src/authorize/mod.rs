@@ -179,9 +179,20 @@ impl AuthorizationServer {
             None => None,
         };
         let fresh_login_needed = demands_fresh_login(&flow.request);
+        // A live session that lacks only a second factor the request
+        // demands is stepped up, not replaced: the UI asks for the factor.
+        let mut step_up = false;
         let skip = match live {
             Some((s, _)) if fresh_login_needed || too_old(&s, flow.request.max_age, now) => {
                 flow.stale_session_id = Some(s.id);
+                None
+            }
+            Some((s, _))
+                if self
+                    .check_session_factors(&s, client, &flow.request)
+                    .is_err() =>
+            {
+                step_up = true;
                 None
             }
             live => live,
@@ -196,16 +207,23 @@ impl AuthorizationServer {
             self.store.insert_flow(&flow).await?;
             self.after_login(flow, client, now).await?
         } else if flow.request.prompt.contains(&Prompt::None) {
-            return Err(Error::LoginRequired(
-                "The user is not logged in and prompt=none forbids asking.".into(),
-            ));
+            return Err(Error::LoginRequired(if step_up {
+                "The request needs a second factor and prompt=none forbids asking.".into()
+            } else {
+                "The user is not logged in and prompt=none forbids asking.".into()
+            }));
         } else {
             self.store.insert_flow(&flow).await?;
             let mut params = vec![("login_challenge", challenge.as_str())];
             if flow.request.popup {
                 params.push(("mode", "popup"));
             }
-            redirect_with(&self.ui_endpoint("/login"), &params)
+            let page = if step_up {
+                "/login/second-factor"
+            } else {
+                "/login"
+            };
+            redirect_with(&self.ui_endpoint(page), &params)
         };
         Ok(AuthorizeOutcome::Redirect {
             location,

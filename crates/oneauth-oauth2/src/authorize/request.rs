@@ -63,6 +63,7 @@ pub fn parse_authorize_request(
         login_hint: get("login_hint").map(str::to_owned),
         ui_locales: get("ui_locales").map(str::to_owned),
         popup: get("display") == Some("popup"),
+        acr_values: vec![],
     })
 }
 
@@ -207,6 +208,7 @@ mod tests {
                 login_hint: Some("bob".into()),
                 ui_locales: Some("zh-CN".into()),
                 popup: true,
+                acr_values: vec![],
             }
         );
     }

@@ -272,6 +272,12 @@ impl AuthorizationServer {
         now: OffsetDateTime,
     ) -> R<()> {
         let (_, mut d) = self.pending_device(user_code, ip, now).await?;
+        if approve && !crate::second_factor::multi_factor(session) {
+            let client = self.store.get_client(&d.client_id).await?;
+            if client.is_some_and(|c| self.demands_mfa(&c, &[])) {
+                return Err(Error::SecondFactorRequired);
+            }
+        }
         if approve {
             d.state = DeviceCodeState::Approved;
             d.subject = Some(identity.id.clone());

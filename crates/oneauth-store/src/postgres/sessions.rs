@@ -15,6 +15,7 @@ impl SessionStore for PostgresStore {
             .bind(&s.seen_from.user_agent)
             .bind(&s.seen_from.ip)
             .bind(s.last_used_at)
+            .bind(i64::from(s.second_factor_pending))
             .execute(&self.pool)
             .await?;
         Ok(())
@@ -31,13 +32,14 @@ impl SessionStore for PostgresStore {
         row.as_ref().map(session_from).transpose()
     }
 
-    async fn revoke_session(&self, id: &str, now: i64) -> StoreResult<()> {
-        sqlx::query("UPDATE sessions SET revoked_at = $2 WHERE id = $1 AND revoked_at IS NULL")
-            .bind(id)
-            .bind(now)
-            .execute(&self.pool)
-            .await?;
-        Ok(())
+    async fn revoke_session(&self, id: &str, now: i64) -> StoreResult<bool> {
+        let done =
+            sqlx::query("UPDATE sessions SET revoked_at = $2 WHERE id = $1 AND revoked_at IS NULL")
+                .bind(id)
+                .bind(now)
+                .execute(&self.pool)
+                .await?;
+        Ok(done.rows_affected() == 1)
     }
 
     async fn touch_session(&self, id: &str, now: i64) -> StoreResult<()> {

@@ -20,6 +20,7 @@ impl SessionStore for SqliteStore {
                     &s.seen_from.user_agent,
                     &s.seen_from.ip,
                     &s.last_used_at,
+                    &i64::from(s.second_factor_pending),
                 ],
             )?;
             Ok(())
@@ -38,15 +39,14 @@ impl SessionStore for SqliteStore {
         })
     }
 
-    async fn revoke_session(&self, id: &str, now: i64) -> StoreResult<()> {
+    async fn revoke_session(&self, id: &str, now: i64) -> StoreResult<bool> {
         let id = id.to_owned();
         self.write(move |c| {
-            exec(
+            Ok(exec(
                 c,
                 "UPDATE sessions SET revoked_at = $2 WHERE id = $1 AND revoked_at IS NULL",
                 &[&id, &now],
-            )?;
-            Ok(())
+            )? == 1)
         })
         .await
     }

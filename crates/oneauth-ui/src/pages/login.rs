@@ -117,7 +117,7 @@ pub async fn login_get(
         {
             return (jar, Redirect::to(&to.redirect_to)).into_response();
         }
-        if let Ok(req) = state.server.login_request(challenge, now).await
+        if let Ok(req) = state.server.login_request(challenge, None, now).await
             && let Some(hint) = req.login_hint
         {
             identifier = hint;

@@ -9,6 +9,7 @@ mod device;
 mod login;
 mod recovery;
 mod register;
+mod second_factor;
 mod settings;
 mod verification;
 
@@ -16,6 +17,7 @@ pub use device::{device_get, device_post};
 pub use login::{login_get, login_post};
 pub use recovery::{recovery_get, recovery_post};
 pub use register::{register_get, register_post};
+pub use second_factor::{second_factor_get, second_factor_post};
 pub use settings::{
     settings_get, settings_other_sessions_end_post, settings_password_post, settings_profile_post,
     settings_session_end_post,
@@ -75,7 +77,7 @@ async fn context(
     let mut locales = params.ui_locales.clone();
     let mut client = None;
     if let Some(ch) = &params.login_challenge {
-        let req = state.server.login_request(ch, now).await?;
+        let req = state.server.login_request(ch, None, now).await?;
         locales = locales.or(req.ui_locales);
         client = Some(req.client.client_name);
     }
@@ -139,6 +141,8 @@ pub struct RegisterForm;
 pub struct VerificationForm;
 /// `POST /recovery`: a recovery code sent or used.
 pub struct RecoveryForm;
+/// `POST /login/second-factor`: a second factor proven or enrolled.
+pub struct SecondFactorForm;
 
 impl FormClass for LoginForm {
     fn attempt(form: &HashMap<String, String>) -> Option<String> {
@@ -160,6 +164,14 @@ impl FormClass for RegisterForm {
 impl FormClass for VerificationForm {
     fn attempt(form: &HashMap<String, String>) -> Option<String> {
         (field(form, "step") == "send").then(|| field(form, "address"))
+    }
+}
+
+impl FormClass for SecondFactorForm {
+    // Guesses are counted per identity by the factor itself (TOTP and
+    // recovery codes share the one-time codes' guess budget).
+    fn attempt(_: &HashMap<String, String>) -> Option<String> {
+        None
     }
 }
 

@@ -35,6 +35,7 @@ mod rfc7636_pkce;
 mod rfc7662_introspect;
 mod rfc8252_native;
 mod scope_limits;
+mod second_factor;
 mod silent_exchange;
 mod social_login;
 mod ui_login;
