@@ -60,7 +60,7 @@ pub async fn device_get(
         Err(e) => return refused(&state, c, jar, raw, &e),
     };
     if signed_in(&state, &jar).await.is_none() {
-        return Redirect::to(&login_then_back(&state, &req.user_code)).into_response();
+        return Redirect::to(&login_then_back(&state, "/login", &req.user_code)).into_response();
     }
     let (jar, csrf_token) = csrf::ensure(&state, jar);
     let page = DevicePage {
@@ -98,7 +98,7 @@ pub async fn device_post(
     let c = state.chrome(ctx.t, false);
     let user_code = ctx.form.get("user_code").cloned().unwrap_or_default();
     let Some((session, identity)) = signed_in(&state, &ctx.jar).await else {
-        return Redirect::to(&login_then_back(&state, &user_code)).into_response();
+        return Redirect::to(&login_then_back(&state, "/login", &user_code)).into_response();
     };
     let approve = match ctx.form.get("action").map(String::as_str) {
         Some("allow") => true,
@@ -115,6 +115,12 @@ pub async fn device_post(
             ctx.now,
         )
         .await;
+    if let Err(Error::SecondFactorRequired) = answered {
+        // The device's client demands a second factor: prove one on top
+        // of this session, then answer again.
+        let step_up = login_then_back(&state, "/login/second-factor", &user_code);
+        return Redirect::to(&step_up).into_response();
+    }
     if let Err(e) = answered {
         return refused(&state, c, ctx.jar, user_code, &e);
     }
@@ -172,10 +178,12 @@ fn refused(state: &UiState, c: Chrome<'_>, jar: CookieJar, raw: String, e: &Erro
 }
 
 /// The login page, coming back to the question for this code.
-fn login_then_back(state: &UiState, user_code: &str) -> String {
+/// The UI page `page` (the login, or the second-factor step), coming back
+/// to this device's page.
+fn login_then_back(state: &UiState, page: &str, user_code: &str) -> String {
     let mut back = url::Url::parse(&state.server.ui_endpoint("/device")).expect("UI URL is valid");
     back.query_pairs_mut().append_pair("user_code", user_code);
-    let mut login = url::Url::parse(&state.server.ui_endpoint("/login")).expect("UI URL is valid");
+    let mut login = url::Url::parse(&state.server.ui_endpoint(page)).expect("UI URL is valid");
     login
         .query_pairs_mut()
         .append_pair("return_to", back.as_str());
