@@ -13,6 +13,7 @@ pub mod introspect;
 pub mod keys;
 pub mod login;
 pub mod logout;
+pub mod mfa;
 pub mod miniprogram;
 pub mod native;
 pub mod pkce;
