@@ -49,6 +49,10 @@ pub struct ClientRegistration {
     /// clients.
     #[serde(default)]
     pub allow_no_pkce: bool,
+    /// Every login for this client proves a second factor, even when the
+    /// MFA policy is `optional`.
+    #[serde(default)]
+    pub require_mfa: bool,
     /// Shown on the consent page; https only.
     #[serde(default)]
     pub logo_uri: Option<String>,
@@ -351,6 +355,7 @@ impl AuthorizationServer {
             access_token_strategy,
             native_cli_login: reg.native_cli_login,
             allow_no_pkce: reg.allow_no_pkce,
+            require_mfa: reg.require_mfa,
             logo_uri: https_uri("logo_uri", reg.logo_uri)?,
             policy_uri: https_uri("policy_uri", reg.policy_uri)?,
             tos_uri: https_uri("tos_uri", reg.tos_uri)?,

@@ -34,12 +34,15 @@ impl AuthorizationServer {
             "scopes_supported": ["openid", "offline_access", "offline", "profile", "email", "phone"],
             // Every claim an id_token or userinfo can carry (an e2e test
             // compares them with what is issued).
-            "claims_supported": ["iss", "sub", "aud", "exp", "iat", "jti", "auth_time", "nonce", "at_hash", "sid", "amr", "email", "email_verified", "phone_number", "phone_number_verified", "name", "preferred_username"],
+            "claims_supported": ["iss", "sub", "aud", "exp", "iat", "jti", "auth_time", "nonce", "at_hash", "sid", "amr", "acr", "email", "email_verified", "phone_number", "phone_number_verified", "name", "preferred_username"],
             "token_endpoint_auth_methods_supported": AuthMethod::ALL,
             "code_challenge_methods_supported": ["S256"],
             "prompt_values_supported": Prompt::ALL,
             "display_values_supported": ["page", "popup"],
             "authorization_response_iss_parameter_supported": true,
+            // OIDC Core §3.1.2.1 `acr_values`: `ACR_MFA` asks for a
+            // second factor; the id_token's `acr` says what the login was.
+            "acr_values_supported": crate::mfa::ACR_VALUES,
             "claims_parameter_supported": false,
             "request_parameter_supported": false,
             "request_uri_parameter_supported": false,

@@ -251,6 +251,10 @@ impl AuthorizationServer {
         }
         if !g.amr.is_empty() {
             claims.insert("amr".into(), json!(g.amr));
+            // OIDC Core §2 `acr` describes the authentication event, which
+            // only the id_token is about: userinfo and introspection carry
+            // neither it nor `amr`.
+            claims.insert("acr".into(), json!(crate::mfa::acr_for(g.amr)));
         }
         scope_claims(identity, g.scope, &mut claims);
         key.sign_compact("JWT", &Value::Object(claims))

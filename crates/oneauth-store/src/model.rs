@@ -49,6 +49,11 @@ pub struct Client {
     /// public clients. Clients stored before this field need PKCE.
     #[serde(default)]
     pub allow_no_pkce: bool,
+    /// Every login for this client proves a second factor, whatever the
+    /// MFA policy short of `off`. Off by default; clients stored before
+    /// this field have it off.
+    #[serde(default)]
+    pub require_mfa: bool,
     /// What the consent page shows of the client (RFC 7591 §2): its logo,
     /// privacy policy, terms and home page, all https.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -235,7 +240,9 @@ pub struct AuthorizeRequest {
     /// layout. Other `display` values get the full page.
     #[serde(default)]
     pub popup: bool,
-    /// OIDC Core §3.1.2.1 `acr_values`, in the order asked.
+    /// OIDC Core §3.1.2.1 `acr_values`, in the order given, unknown ones
+    /// included (they are voluntary claims: ignored, not refused). Flows
+    /// stored before this field have none.
     #[serde(default)]
     pub acr_values: Vec<String>,
 }
@@ -510,6 +517,28 @@ pub struct DeviceCode {
 mod tests {
     use super::*;
 
+    /// A flow's request stored before `acr_values` existed still loads
+    /// (a flow in progress while the server is upgraded), asking for none.
+    #[test]
+    fn a_stored_request_without_acr_values_loads() {
+        let stored = serde_json::json!({
+            "client_id": "app",
+            "redirect_uri": "https://app.example/cb",
+            "scope": ["openid"],
+            "state": "s",
+            "nonce": null,
+            "code_challenge": null,
+            "prompt": [],
+            "max_age": null,
+            "login_hint": null,
+            "ui_locales": null,
+            "popup": false
+        });
+        let request: AuthorizeRequest = serde_json::from_value(stored).unwrap();
+        assert!(request.acr_values.is_empty());
+        assert_eq!(request.state.as_deref(), Some("s"));
+    }
+
     /// A client's metadata as stored (and shown by the admin API) when its
     /// protocol words were plain strings reads and writes back unchanged.
     #[test]
@@ -538,6 +567,11 @@ mod tests {
         );
         assert!(client.allows_grant(GrantType::ClientCredentials));
         assert_eq!(client.access_token_strategy, Some(AccessTokenStrategy::Jwt));
-        assert_eq!(serde_json::to_value(&client).unwrap(), stored);
+        // Stored before `require_mfa` existed: it reads as off, and is
+        // written back (and shown) from then on.
+        assert!(!client.require_mfa);
+        let mut written = stored;
+        written["require_mfa"] = serde_json::json!(false);
+        assert_eq!(serde_json::to_value(&client).unwrap(), written);
     }
 }

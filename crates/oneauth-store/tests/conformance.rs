@@ -299,7 +299,7 @@ async fn flows_advance_only_from_the_expected_state(store: Arc<dyn Store>) {
             login_hint: None,
             ui_locales: None,
             popup: false,
-            acr_values: vec![],
+            acr_values: vec!["urn:oneauth:acr:mfa".into()],
         },
         browser_hash: "b".into(),
         requested_at: 0,
@@ -364,6 +364,7 @@ async fn client_origins_follow_redirect_uris(store: Arc<dyn Store>) {
     );
     c.redirect_uris = vec!["https://other.example/cb".into()];
     c.post_logout_redirect_uris = vec!["https://other.example/bye".into()];
+    c.require_mfa = true;
     assert!(store.update_client(&c).await.unwrap());
     assert!(
         !store
@@ -616,6 +617,7 @@ fn client(id: &str) -> Client {
         access_token_strategy: None,
         native_cli_login: false,
         allow_no_pkce: false,
+        require_mfa: false,
         logo_uri: None,
         policy_uri: None,
         tos_uri: None,

@@ -85,6 +85,7 @@ fn cached_json(body: axum::body::Bytes) -> Response {
         ("max_age" = Option<i64>, Query, description = "Seconds; `0` asks for a login as `prompt=login` does."),
         ("login_hint" = Option<String>, Query),
         ("ui_locales" = Option<String>, Query),
+        ("acr_values" = Option<String>, Query, description = "Space-delimited (OIDC Core §3.1.2.1). `urn:oneauth:acr:mfa` asks for a second factor (unless the MFA policy is `off`); unknown values are ignored. The id_token's `acr` says which level the login reached."),
     ),
     responses(
         (status = 303, description = "To the login UI with a `login_challenge`, to consent, or back to the client with `code`, `state` and `iss` (RFC 9207) — or an error per RFC 6749 §4.1.2.1. Errors that must not go to an unverified redirect URI go to the UI's error page (`error`, `code`, `ui_locales`, and `client_id` when the client is registered: the page links back to the origin of its registered redirect URI)."),

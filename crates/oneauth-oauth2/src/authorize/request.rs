@@ -63,7 +63,7 @@ pub fn parse_authorize_request(
         login_hint: get("login_hint").map(str::to_owned),
         ui_locales: get("ui_locales").map(str::to_owned),
         popup: get("display") == Some("popup"),
-        acr_values: vec![],
+        acr_values: parse_acr_values(get("acr_values").unwrap_or(""))?,
     })
 }
 
@@ -116,6 +116,14 @@ fn parse_prompt(raw: &str) -> R<Vec<Prompt>> {
     Ok(prompt)
 }
 
+/// OIDC Core §3.1.2.1 `acr_values`: kept as given, in order. They are
+/// voluntary, so values OneAuth does not know are no error; only
+/// [`crate::mfa::ACR_MFA`] asks for something.
+fn parse_acr_values(raw: &str) -> R<Vec<String>> {
+    space_delimited(raw)
+        .ok_or_else(|| Error::InvalidRequest("acr_values has too many values.".into()))
+}
+
 fn parse_max_age(raw: &str) -> R<i64> {
     raw.parse::<i64>()
         .ok()
@@ -126,6 +134,7 @@ fn parse_max_age(raw: &str) -> R<i64> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::mfa::{ACR_MFA, ACR_SINGLE};
     use oneauth_proto::oauth2::AuthMethod;
 
     type Pair<'a> = (&'a str, &'a str);
@@ -148,6 +157,7 @@ mod tests {
             access_token_strategy: None,
             native_cli_login: false,
             allow_no_pkce: false,
+            require_mfa: false,
             logo_uri: None,
             policy_uri: None,
             tos_uri: None,
@@ -176,6 +186,14 @@ mod tests {
         parse_authorize_request(&client(), "https://app.example/cb", &params)
     }
 
+    /// One distinct value more than a space-delimited parameter may hold.
+    fn too_many_values() -> String {
+        (0..=crate::MAX_SCOPES)
+            .map(|i| format!("v{i}"))
+            .collect::<Vec<_>>()
+            .join(" ")
+    }
+
     fn error(pairs: &[(&str, &str)]) -> (String, String) {
         let e = parse(pairs).unwrap_err();
         (e.code().oauth_error().to_owned(), e.to_string())
@@ -192,6 +210,7 @@ mod tests {
             ("login_hint", "bob"),
             ("ui_locales", "zh-CN"),
             ("display", "popup"),
+            ("acr_values", "urn:oneauth:acr:mfa urn:oneauth:acr:sfa"),
         ])
         .unwrap();
         assert_eq!(
@@ -208,8 +227,25 @@ mod tests {
                 login_hint: Some("bob".into()),
                 ui_locales: Some("zh-CN".into()),
                 popup: true,
-                acr_values: vec![],
+                acr_values: vec![ACR_MFA.into(), ACR_SINGLE.into()],
             }
+        );
+    }
+
+    #[test]
+    fn acr_values_are_kept_as_given_and_unknown_ones_are_no_error() {
+        let acr = |raw: &str| parse(&[("acr_values", raw)]).unwrap().acr_values;
+        assert_eq!(acr(""), Vec::<String>::new(), "absent");
+        assert_eq!(acr("   "), Vec::<String>::new(), "only spaces");
+        assert_eq!(
+            acr("urn:example:loa:3  urn:oneauth:acr:mfa urn:example:loa:3"),
+            ["urn:example:loa:3", ACR_MFA],
+            "in order, once each, unknown values kept"
+        );
+        let (code, description) = error(&[("acr_values", &too_many_values())]);
+        assert_eq!(
+            (code.as_str(), description.as_str()),
+            ("invalid_request", "acr_values has too many values.")
         );
     }
 
@@ -277,7 +313,8 @@ mod tests {
     #[test]
     fn errors_come_in_a_fixed_order() {
         // The response type is checked before the scope, the scope before
-        // PKCE, PKCE before prompt, prompt before max_age.
+        // PKCE, PKCE before prompt, prompt before max_age, max_age before
+        // acr_values.
         let (_, d) = error(&[("response_type", "token"), ("scope", "phone")]);
         assert_eq!(d, "Only response_type=code is supported for this client.");
         let (_, d) = error(&[("scope", "phone"), ("code_challenge", "short")]);
@@ -286,5 +323,7 @@ mod tests {
         assert!(d.starts_with("code_challenge must be"), "{d}");
         let (_, d) = error(&[("prompt", "maybe"), ("max_age", "x")]);
         assert_eq!(d, "Unknown prompt value `maybe`.");
+        let (_, d) = error(&[("max_age", "x"), ("acr_values", &too_many_values())]);
+        assert_eq!(d, "max_age must be a non-negative integer.");
     }
 }

@@ -77,6 +77,10 @@ pub struct ClientArgs {
     /// (required otherwise, RFC 9700 §2.1.1).
     #[arg(long)]
     allow_no_pkce: bool,
+    /// Every login for this client proves a second factor, even when the
+    /// MFA policy is `optional` (no effect when it is `off`).
+    #[arg(long)]
+    require_mfa: bool,
     /// https URI of the logo the consent page shows.
     #[arg(long)]
     logo_uri: Option<String>,
@@ -124,6 +128,7 @@ pub async fn clients(
                 access_token_strategy: a.access_token_strategy,
                 native_cli_login: a.native_cli_login,
                 allow_no_pkce: a.allow_no_pkce,
+                require_mfa: a.require_mfa,
                 logo_uri: a.logo_uri,
                 policy_uri: a.policy_uri,
                 tos_uri: a.tos_uri,

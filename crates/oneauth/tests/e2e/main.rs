@@ -23,6 +23,7 @@ mod logout;
 mod miniprogram;
 mod native_cli;
 mod no_secrets_in_logs;
+mod oidc_acr;
 mod openidconnect_client;
 mod ops;
 mod recent_login;

@@ -2,6 +2,7 @@
 //! discovery alone: it runs the code flow with PKCE and verifies the id_token.
 
 use crate::support::*;
+use oneauth_oauth2::mfa::{ACR_MFA, ACR_SINGLE};
 use openidconnect::core::{
     CoreAuthenticationFlow, CoreClient, CoreJwsSigningAlgorithm, CoreProviderMetadata,
 };
@@ -41,6 +42,13 @@ async fn openidconnect_crate_discovers_logs_in_and_verifies_the_id_token() {
         CoreProviderMetadata::discover_async(IssuerUrl::new(srv.public.clone()).unwrap(), &http)
             .await
             .expect("discovery");
+    let acr_values: Vec<&str> = provider
+        .acr_values_supported()
+        .expect("acr_values_supported")
+        .iter()
+        .map(|acr| acr.as_str())
+        .collect();
+    assert_eq!(acr_values, [ACR_SINGLE, ACR_MFA]);
     let client =
         CoreClient::from_provider_metadata(provider, ClientId::new("web-app".into()), None)
             .set_redirect_uri(RedirectUrl::new(REDIRECT.into()).unwrap());
@@ -83,4 +91,9 @@ async fn openidconnect_crate_discovers_logs_in_and_verifies_the_id_token() {
     assert_eq!(claims.subject().as_str(), srv.subject);
     assert_eq!(claims.email().map(|e| e.as_str()), Some(EMAIL));
     assert_eq!(claims.issuer().as_str(), srv.public);
+    assert_eq!(
+        claims.auth_context_ref().map(|acr| acr.as_str()),
+        Some(ACR_SINGLE),
+        "a password login"
+    );
 }
