@@ -155,3 +155,131 @@ async fn a_cli_password_login_is_refused_when_a_second_factor_is_due() {
     .await;
     assert_eq!(error_code(res, 401, "second_factor_required").await, 2010);
 }
+
+/// Registers a second client like the guide's, with `require_mfa`.
+async fn strict_client(srv: &TestServer) {
+    let now = oneauth_core::Clock::now(srv.clock.as_ref());
+    let mut strict = guide_client();
+    strict.client_id = Some("strict-app".into());
+    strict.require_mfa = true;
+    srv.server().create_client(strict, now).await.unwrap();
+}
+
+/// A browser with a complete password session (policy optional, Alice
+/// enrolled nothing: no second factor asked).
+async fn signed_in(srv: &TestServer) -> reqwest::Client {
+    let b = browser();
+    let login = json!({ "identifier": EMAIL, "password": PASSWORD });
+    let res = identity_post(&b, srv, "login/password", login).await;
+    let body: Value = res.json().await.unwrap();
+    assert!(body.get("second_factor_required").is_none(), "{body}");
+    b
+}
+
+#[tokio::test]
+async fn a_client_with_require_mfa_steps_a_live_session_up() {
+    let srv = TestServer::start().await;
+    strict_client(&srv).await;
+    let b = signed_in(&srv).await;
+    // The guide's client takes the session as it is …
+    let res = b.get(srv.authorize_url(&[])).send().await.unwrap();
+    assert!(location(&res).starts_with(REDIRECT), "{}", location(&res));
+    // … the strict one sends it to the second-factor step, not to a new login.
+    let res = b
+        .get(srv.authorize_url(&[("client_id", "strict-app")]))
+        .send()
+        .await
+        .unwrap();
+    let to = location(&res);
+    assert!(
+        to.starts_with(&format!("{}/login/second-factor?login_challenge=", srv.ui)),
+        "{to}"
+    );
+    let ch = query_param(&to, "login_challenge").unwrap();
+    let progress = login_request(&srv, &b, &ch).await["authentication"].clone();
+    assert_eq!(progress["done"], json!(["pwd"]));
+    assert_eq!(progress["needed"], json!(["enrol_second_factor"]));
+    // Accepting it without the factor is refused with its own error.
+    let res = b
+        .put(format!(
+            "{}/api/hydra/login/accept?login_challenge={}",
+            srv.public,
+            urlencode(&ch)
+        ))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(error_code(res, 401, "second_factor_required").await, 2010);
+    // prompt=none cannot ask: the client hears login_required.
+    let res = b
+        .get(srv.authorize_url(&[("client_id", "strict-app"), ("prompt", "none")]))
+        .send()
+        .await
+        .unwrap();
+    let back = location(&res);
+    assert!(back.starts_with(REDIRECT), "{back}");
+    assert_eq!(
+        query_param(&back, "error").as_deref(),
+        Some("login_required")
+    );
+    // The silent exchange of the strict client is refused too.
+    let res = b
+        .post(format!("{}/api/oauth/web/exchange", srv.public))
+        .json(&json!({
+            "client_id": "strict-app",
+            "redirect_uri": REDIRECT,
+            "scope": "openid",
+            "code_verifier": VERIFIER,
+        }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(error_code(res, 401, "second_factor_required").await, 2010);
+}
+
+#[tokio::test]
+async fn acr_values_asking_for_mfa_step_a_live_session_up() {
+    let srv = TestServer::start().await;
+    let b = signed_in(&srv).await;
+    let res = b
+        .get(srv.authorize_url(&[("acr_values", oneauth_oauth2::mfa::ACR_MFA)]))
+        .send()
+        .await
+        .unwrap();
+    assert!(
+        location(&res).starts_with(&format!("{}/login/second-factor?", srv.ui)),
+        "{}",
+        location(&res)
+    );
+    // A fresh password login for such a request lands on the step as well.
+    let b = browser();
+    let res = b
+        .get(srv.authorize_url(&[("acr_values", oneauth_oauth2::mfa::ACR_MFA)]))
+        .send()
+        .await
+        .unwrap();
+    let res = submit_login(&b, &location(&res), PASSWORD).await;
+    assert!(
+        location(&res).starts_with("/login/second-factor?login_challenge="),
+        "{}",
+        location(&res)
+    );
+}
+
+#[tokio::test]
+async fn a_cli_login_for_a_client_with_require_mfa_is_refused() {
+    let srv = TestServer::start().await;
+    strict_client(&srv).await;
+    let res = post_json(
+        format!("{}/oauth/native/cli", srv.public),
+        json!({
+            "client_id": "strict-app",
+            "username": EMAIL,
+            "password": PASSWORD,
+            "code_verifier": VERIFIER,
+            "scope": "openid"
+        }),
+    )
+    .await;
+    assert_eq!(error_code(res, 401, "second_factor_required").await, 2010);
+}
