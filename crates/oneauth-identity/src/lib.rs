@@ -24,6 +24,9 @@ use oneauth_store::{CodePurpose, Identity, IdentityState, Session, Store, StoreE
 use policy::PasswordPolicy;
 pub use registration::{Field, FormRules, Invalid, Problem, Registration, SignUp};
 pub use sessions::SessionInfo;
+// Second factors (issue 17): TOTP and recovery codes.
+pub use method::recovery_codes::RECOVERY_CODES;
+pub use method::totp::TotpEnrolment;
 use std::collections::HashMap;
 use std::sync::Arc;
 use time::OffsetDateTime;
@@ -74,6 +77,8 @@ pub struct Identities {
     privileged_max_age: i64,
     social: method::social::SocialLogin,
     miniprogram: method::miniprogram::MiniPrograms,
+    /// TOTP and recovery codes (issue 17).
+    factors: method::totp::SecondFactors,
 }
 
 fn non_empty(v: Option<String>) -> Option<String> {
@@ -120,6 +125,7 @@ impl Identities {
         );
         let limits = Arc::new(Limits::new(&config.limits, store.clone()));
         Ok(Self {
+            factors: method::totp::SecondFactors::new(config, keys.clone(), limits.budgets()),
             signup_key: keys.signup.clone(),
             social: method::social::SocialLogin::new(config, keys.clone())?,
             miniprogram: method::miniprogram::MiniPrograms::new(config, keys.clone())?,
