@@ -70,6 +70,10 @@ pub fn routes() -> Vec<(&'static str, MethodRouter<AppState>)> {
         ("/api/identity/sessions/{id}", delete(session_delete)),
         ("/api/identity/social/providers", get(social_providers_get)),
     ]
+    .into_iter()
+    // TOTP and recovery codes (issue 17).
+    .chain(crate::totp::routes())
+    .collect()
 }
 
 fn view(identity: &Identity) -> IdentityView {

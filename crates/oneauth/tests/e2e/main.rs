@@ -37,5 +37,7 @@ mod rfc8252_native;
 mod scope_limits;
 mod silent_exchange;
 mod social_login;
+// TOTP and recovery codes (issue 17).
+mod totp;
 mod ui_login;
 mod ui_templates;
