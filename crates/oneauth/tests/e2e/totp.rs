@@ -455,3 +455,34 @@ async fn the_openapi_document_lists_the_totp_endpoints() {
         }
     }
 }
+
+#[tokio::test]
+async fn the_settings_forms_need_their_csrf_token() {
+    let srv = server(None, |_| {}).await;
+    let b = logged_in(&srv).await;
+    for path in [
+        "/settings/totp",
+        "/settings/totp/confirm",
+        "/settings/totp/remove",
+        "/settings/recovery-codes",
+    ] {
+        let res = b
+            .post(format!("{}{path}", srv.ui))
+            .form(&[("code", "123456")])
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(res.status(), 403, "{path}");
+    }
+    let (_, _, status) = call(&b, &srv, Method::GET, "totp", None).await;
+    assert_eq!(status["enrolled"], false);
+    assert!(
+        srv.services()
+            .store
+            .get_totp(&srv.subject)
+            .await
+            .unwrap()
+            .is_none(),
+        "nothing was started"
+    );
+}
