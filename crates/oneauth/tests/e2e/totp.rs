@@ -42,6 +42,7 @@ on_both_stores!(
     an_app_is_enrolled_confirmed_and_each_code_counts_once,
     recovery_codes_work_once_each_and_a_new_set_retires_the_old,
     the_api_refuses_without_a_fresh_session_from_another_site_or_with_bad_bodies,
+    wrong_codes_count_down_then_lock_out_with_retry_after,
 );
 
 /// A URL of a new, empty schema on `ONEAUTH_TEST_DATABASE_URL`, or `None`
@@ -485,4 +486,53 @@ async fn the_settings_forms_need_their_csrf_token() {
             .is_none(),
         "nothing was started"
     );
+}
+
+async fn wrong_codes_count_down_then_lock_out_with_retry_after(db: Option<String>) {
+    let srv = server(db, |_| {}).await;
+    let b = logged_in(&srv).await;
+    let (_, _, e) = call(&b, &srv, Method::POST, "totp", None).await;
+    let secret = s(&e["secret"]);
+    let right: u32 = totp(&srv, &secret).parse().unwrap();
+    let wrong = json!({"code": format!("{:06}", (right + 1) % 1_000_000)});
+    for left in [
+        "4 tries left",
+        "3 tries left",
+        "2 tries left",
+        "1 try left",
+        "no tries left",
+    ] {
+        let answer = call(&b, &srv, Method::POST, "totp/confirm", Some(wrong.clone())).await;
+        assert_error(&answer, 401, "invalid_code");
+        assert!(
+            s(&answer.2["error_description"]).contains(left),
+            "{left}: {}",
+            answer.2
+        );
+    }
+    // Locked out: the right code waits too.
+    let res = b
+        .post(url(&srv, "totp/confirm"))
+        .json(&json!({"code": totp(&srv, &secret)}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 429);
+    let retry: u64 = res.headers()["retry-after"]
+        .to_str()
+        .unwrap()
+        .parse()
+        .unwrap();
+    assert!((1..=60).contains(&retry), "{retry}");
+    assert_eq!(res.json::<Value>().await.unwrap()["error"], "rate_limited");
+    srv.clock.advance(time::Duration::seconds(retry as i64));
+    let (status, _, done) = call(
+        &b,
+        &srv,
+        Method::POST,
+        "totp/confirm",
+        Some(json!({"code": totp(&srv, &secret)})),
+    )
+    .await;
+    assert_eq!(status, 200, "{done}");
 }
