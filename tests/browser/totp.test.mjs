@@ -6,7 +6,8 @@
 // refused with the tries left, the confirmation, the recovery codes shown
 // once and replaced as a set, and removal refused without a login that
 // proved the second factor. Screenshots of each new part of the page in
-// both languages (docs/screenshots/settings-totp-*), axe-core clean.
+// both languages (docs/screenshots/settings-totp-*), axe-core clean, no
+// sideways scroll on a 390-px phone.
 //
 // Run:  node --test tests/browser/totp.test.mjs
 
@@ -103,6 +104,14 @@ async function freshCode(secret) {
   return totp(secret, Date.now() / 1000);
 }
 
+/** On a 390-px phone the page does not scroll sideways (the QR code, the key and the codes fit). */
+async function fitsAPhone(page, name) {
+  await page.setViewportSize({ width: 390, height: 844 });
+  const o = await page.evaluate(() => ({ scroll: document.documentElement.scrollWidth, client: document.documentElement.clientWidth }));
+  assert.ok(o.scroll <= o.client, `${name}: ${o.scroll} px wide on a ${o.client}-px phone`);
+  await page.setViewportSize({ width: 1280, height: 800 });
+}
+
 async function submit(page, selector) {
   await Promise.all([page.waitForNavigation({ timeout: STEP }), page.click(selector)]);
 }
@@ -157,6 +166,7 @@ describe('TOTP and recovery codes on the settings page', () => {
           assert.match(secret, /^[A-Z2-7]{32}$/);
           await screenshot(t, page, `settings-totp-enrol-${lang}.png`);
           await axeClean(t, page, `settings-totp-enrol-${lang}`);
+          await fitsAPhone(page, `settings-totp-enrol-${lang}`);
 
           // A wrong code: refused, with the tries left, the QR code still there.
           const right = await freshCode(secret);
@@ -177,6 +187,7 @@ describe('TOTP and recovery codes on the settings page', () => {
           assert.ok((await page.textContent('#totp')).includes(L.on));
           await screenshot(t, page, `settings-totp-codes-${lang}.png`);
           await axeClean(t, page, `settings-totp-codes-${lang}`);
+          await fitsAPhone(page, `settings-totp-codes-${lang}`);
 
           // The same code again (a replayed form) is refused: the set-up is over.
           const replay = await page.request.post(`${S.server.uiUrl}/settings/totp/confirm`, {
