@@ -95,7 +95,7 @@ impl Identities {
     ) -> Result<()> {
         let now = now.unix_timestamp();
         let hash = normalise(code).map(|c| self.recovery_hash(identity_id, &c));
-        self.guarded(identity_id, now, async || {
+        self.guarded("recovery_code", identity_id, now, async || {
             let Some(hash) = hash else {
                 return Ok(None);
             };

@@ -221,8 +221,28 @@ impl Identities {
     /// Spends one second-factor guess of the identity (locked out like
     /// one-time codes), runs `check`, and refunds the guess when it
     /// passed. A failed check is `InvalidCode` with the tries left before
-    /// the next lock-out.
+    /// the next lock-out. Counted by `factor` (`totp`, `recovery_code`)
+    /// and outcome, as logins are by method.
     pub(crate) async fn guarded<T>(
+        &self,
+        factor: &'static str,
+        identity_id: &str,
+        now: i64,
+        check: impl AsyncFnOnce() -> Result<Option<T>>,
+    ) -> Result<T> {
+        let result = self.guess(identity_id, now, check).await;
+        let outcome = match &result {
+            Ok(_) => "success",
+            Err(Error::InvalidCode { .. }) => "invalid_code",
+            Err(Error::RateLimited { .. }) => "rate_limited",
+            Err(_) => "error",
+        };
+        metrics::counter!("oneauth_second_factor_checks_total", "factor" => factor, "outcome" => outcome)
+            .increment(1);
+        result
+    }
+
+    async fn guess<T>(
         &self,
         identity_id: &str,
         now: i64,
@@ -378,7 +398,7 @@ impl Identities {
             Some(stored) => self.accept_code(&stored, code, false, now).await,
             // Charged like a wrong code: nothing to learn by trying.
             None => {
-                self.guarded::<()>(identity_id, now, async || Ok(None))
+                self.guarded::<()>("totp", identity_id, now, async || Ok(None))
                     .await
             }
         }
@@ -393,7 +413,7 @@ impl Identities {
     ) -> Result<()> {
         let key = self.open_secret(stored)?;
         let code = parse_code(code);
-        self.guarded(&stored.identity_id, now, async || {
+        self.guarded("totp", &stored.identity_id, now, async || {
             let Some(step) = code.and_then(|c| matching_step(&key, c, now)) else {
                 return Ok(None);
             };

@@ -535,4 +535,15 @@ async fn wrong_codes_count_down_then_lock_out_with_retry_after(db: Option<String
     )
     .await;
     assert_eq!(status, 200, "{done}");
+    let metrics = reqwest::get(format!("{}/metrics", srv.admin))
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    for outcome in ["invalid_code", "rate_limited", "success"] {
+        let needle =
+            format!("oneauth_second_factor_checks_total{{factor=\"totp\",outcome=\"{outcome}\"}}");
+        assert!(metrics.contains(&needle), "/metrics lacks {needle}");
+    }
 }
