@@ -40,7 +40,7 @@ fuzz_target!(|data: &[u8]| {
     let Some((which, body)) = data.split_first() else {
         return;
     };
-    match which % 12 {
+    match which % 13 {
         0 => check::<AddressRequest>(body),
         1 => check::<CodeLoginRequest>(body),
         2 => check::<LoginCodeSendRequest>(body),
@@ -52,6 +52,8 @@ fuzz_target!(|data: &[u8]| {
         8 => check::<VerificationRequest>(body),
         9 => check::<oneauth_oauth2::client::ClientRegistration>(body),
         10 => parse_only::<oneauth_oauth2::exchange::SilentExchange>(body),
+        // TOTP and recovery codes (issue 17).
+        11 => check::<oneauth_proto::totp::TotpCodeRequest>(body),
         _ => parse_only::<oneauth_oauth2::native::NativeLogin>(body),
     }
 });

@@ -262,6 +262,9 @@ async function stableText(page) {
     .replace(/127\.0\.0\.1:\d+/g, '127.0.0.1:PORT')
     .replace(/\b[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}\b/gi, 'UUID')
     .replace(/\b\d{4}-\d{2}-\d{2}[ T]\d{2}:\d{2}(:\d{2})?( ?UTC|Z)?/g, 'DATETIME')
+    // A TOTP key (base32, in groups of four) and recovery codes (xxxxx-xxxxx): random per run.
+    .replace(/\b(?:[A-Z2-7]{4} ){7}[A-Z2-7]{4}\b/g, 'TOTP-KEY')
+    .replace(/\b[2-9a-hjkmnp-z]{5}-[2-9a-hjkmnp-z]{5}\b/g, 'RECOVERY-CODE')
     .split('\n')
     .map((l) => l.trimEnd())
     .filter((l) => l !== '')

@@ -22,6 +22,9 @@ pub struct SystemKeys {
     /// Signs the sign-up proof a browser keeps after a sign-up, so that
     /// proving an address there keeps the password chosen at the sign-up.
     pub signup: hmac::Key,
+    /// Hashes recovery codes (second factors) for storage: ten random
+    /// symbols, but a database dump should still not give them away.
+    pub recovery_code: hmac::Key,
     /// Encrypts signing keys at rest.
     key_encryption: RandomizedNonceKey,
 }
@@ -52,6 +55,7 @@ impl SystemKeys {
             one_time_code: hmac_key(b"one-time-code"),
             signup: hmac_key(b"signup-proof"),
             user_code: hmac_key(b"user-code"),
+            recovery_code: hmac_key(b"recovery-code"),
             key_encryption: RandomizedNonceKey::new(&AES_256_GCM, &derive(&prk, b"key-encryption"))
                 .expect("AES-256-GCM takes 32-byte keys"),
         }

@@ -74,6 +74,10 @@ pub fn routes() -> Vec<(&'static str, MethodRouter<AppState>)> {
             post(crate::second_factor::second_factor_post),
         ),
     ]
+    .into_iter()
+    // TOTP and recovery codes (issue 17).
+    .chain(crate::totp::routes())
+    .collect()
 }
 
 fn view(identity: &Identity) -> IdentityView {

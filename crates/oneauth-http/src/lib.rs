@@ -12,8 +12,10 @@ pub mod limit;
 pub mod metrics;
 pub mod miniprogram;
 pub mod openapi;
+// TOTP and recovery codes (issue 17).
 pub mod public;
 pub mod second_factor;
+pub mod totp;
 
 use axum::Router;
 use axum::extract::{DefaultBodyLimit, State};

@@ -44,6 +44,13 @@ use utoipa::{OpenApi, ToSchema};
         identity::session_delete,
         identity::social_providers_get,
         second_factor::second_factor_post,
+        // TOTP and recovery codes (issue 17).
+        crate::totp::totp_get,
+        crate::totp::totp_post,
+        crate::totp::totp_confirm_post,
+        crate::totp::totp_delete,
+        crate::totp::recovery_codes_get,
+        crate::totp::recovery_codes_post,
         public::discovery_get,
         public::jwks_get,
         public::authorize_get,

@@ -128,11 +128,7 @@ impl Identities {
         proof: Proof<'_>,
         now: OffsetDateTime,
     ) -> Result<&'static str> {
-        if self.mfa_policy == MfaPolicy::Off {
-            return Err(Error::InvalidRequest(
-                "Second factors are turned off (mfa.policy = off).".into(),
-            ));
-        }
+        self.require_enabled()?;
         let id = &session.identity_id;
         match proof {
             Proof::Totp(code) => self.verify_totp(id, code, now).await.map(|()| "otp"),

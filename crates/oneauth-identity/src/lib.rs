@@ -9,7 +9,7 @@ pub mod factors;
 pub mod identifier;
 pub mod limit;
 pub mod method;
-pub mod pending_merge;
+mod pending_merge;
 pub mod policy;
 mod registration;
 mod sessions;
@@ -26,6 +26,9 @@ use oneauth_store::{CodePurpose, Identity, IdentityState, Session, Store, StoreE
 use policy::PasswordPolicy;
 pub use registration::{Field, FormRules, Invalid, Problem, Registration, SignUp};
 pub use sessions::SessionInfo;
+// Second factors (issue 17): TOTP and recovery codes.
+pub use method::recovery_codes::RECOVERY_CODES;
+pub use method::totp::TotpEnrolment;
 use std::collections::HashMap;
 use std::sync::Arc;
 use time::OffsetDateTime;
@@ -77,6 +80,8 @@ pub struct Identities {
     social: method::social::SocialLogin,
     miniprogram: method::miniprogram::MiniPrograms,
     mfa_policy: oneauth_core::config::MfaPolicy,
+    /// TOTP and recovery codes (issue 17).
+    factors: method::totp::SecondFactors,
 }
 
 fn non_empty(v: Option<String>) -> Option<String> {
@@ -123,6 +128,7 @@ impl Identities {
         );
         let limits = Arc::new(Limits::new(&config.limits, store.clone()));
         Ok(Self {
+            factors: method::totp::SecondFactors::new(config, keys.clone(), limits.budgets()),
             signup_key: keys.signup.clone(),
             social: method::social::SocialLogin::new(config, keys.clone())?,
             miniprogram: method::miniprogram::MiniPrograms::new(config, keys.clone())?,

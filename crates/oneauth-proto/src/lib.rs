@@ -4,6 +4,8 @@
 pub mod oauth2;
 pub mod id;
 pub mod identity;
+// TOTP and recovery codes (issue 17).
+pub mod totp;
 
 use serde::{Deserialize, Serialize};
 

@@ -11,9 +11,12 @@ mod model;
 pub mod postgres;
 mod rows;
 pub mod sqlite;
+// TOTP and recovery codes (issue 17, second factors).
+mod totp;
 
 pub use miniprogram::MiniProgramStore;
 pub use model::*;
+pub use totp::{TotpSecret, TotpStore};
 
 use async_trait::async_trait;
 use std::sync::Arc;
@@ -411,6 +414,7 @@ pub trait Store:
     + Cleanup
     + RateLimitStore
     + MiniProgramStore
+    + TotpStore
     + Send
     + Sync
 {

@@ -33,6 +33,7 @@ mod miniprogram;
 mod sessions;
 mod social;
 mod tokens;
+mod totp;
 
 static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/postgres");
 

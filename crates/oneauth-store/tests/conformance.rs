@@ -68,6 +68,10 @@ conformance!(
     device_codes_go_with_their_client_and_expire,
     platform_tokens_live_until_expiry_and_the_newest_wins,
     merging_an_identity_moves_its_links_and_ends_its_access,
+    // TOTP and recovery codes (issue 17).
+    totp_enrolment_replaces_only_an_unconfirmed_secret,
+    totp_steps_are_accepted_once_even_under_concurrency,
+    recovery_codes_are_single_use_even_under_concurrency_and_replaced_as_a_set,
 );
 
 async fn on_sqlite<Fut: Future<Output = ()>>(test: impl FnOnce(Arc<dyn Store>) -> Fut) {
@@ -1811,4 +1815,159 @@ async fn merging_an_identity_moves_its_links_and_ends_its_access(store: Arc<dyn 
     );
     assert!(store.list_sessions("s", 1).await.unwrap().is_empty());
     assert!(!store.merge_identity("s", "into").await.unwrap(), "once");
+}
+
+// TOTP and recovery codes (issue 17).
+
+fn totp(identity_id: &str, id: &str) -> TotpSecret {
+    TotpSecret {
+        identity_id: identity_id.into(),
+        id: id.into(),
+        sealed: format!("sealed-{id}").into_bytes(),
+        confirmed_at: None,
+        last_step: 0,
+        created_at: 1,
+    }
+}
+
+async fn totp_enrolment_replaces_only_an_unconfirmed_secret(store: Arc<dyn Store>) {
+    store
+        .insert_identity(&identity("a", "alice@example.com"))
+        .await
+        .unwrap();
+    assert_eq!(store.get_totp("a").await.unwrap(), None);
+    assert!(store.put_totp_enrolment(&totp("a", "s1")).await.unwrap());
+    assert!(
+        store.put_totp_enrolment(&totp("a", "s2")).await.unwrap(),
+        "an unconfirmed secret is replaced"
+    );
+    assert_eq!(store.get_totp("a").await.unwrap(), Some(totp("a", "s2")));
+    assert!(
+        !store
+            .accept_totp_step("a", "s1", 10, true, 5)
+            .await
+            .unwrap(),
+        "a confirmation of the replaced secret"
+    );
+    assert!(
+        !store
+            .accept_totp_step("a", "s2", 10, false, 5)
+            .await
+            .unwrap(),
+        "a use of an unconfirmed secret"
+    );
+    assert!(
+        store
+            .accept_totp_step("a", "s2", 10, true, 5)
+            .await
+            .unwrap()
+    );
+    let confirmed = store.get_totp("a").await.unwrap().unwrap();
+    assert_eq!((confirmed.confirmed_at, confirmed.last_step), (Some(5), 10));
+    assert!(
+        !store.put_totp_enrolment(&totp("a", "s3")).await.unwrap(),
+        "a confirmed secret stays"
+    );
+    assert_eq!(store.get_totp("a").await.unwrap(), Some(confirmed));
+    assert!(store.delete_totp("a").await.unwrap());
+    assert!(!store.delete_totp("a").await.unwrap());
+    assert!(store.put_totp_enrolment(&totp("a", "s4")).await.unwrap());
+    store.delete_identity("a").await.unwrap();
+    assert_eq!(
+        store.get_totp("a").await.unwrap(),
+        None,
+        "gone with the identity"
+    );
+}
+
+async fn totp_steps_are_accepted_once_even_under_concurrency(store: Arc<dyn Store>) {
+    store
+        .insert_identity(&identity("a", "alice@example.com"))
+        .await
+        .unwrap();
+    store.put_totp_enrolment(&totp("a", "s")).await.unwrap();
+    assert!(
+        store
+            .accept_totp_step("a", "s", 100, true, 1)
+            .await
+            .unwrap()
+    );
+    assert!(
+        !store
+            .accept_totp_step("a", "s", 100, true, 2)
+            .await
+            .unwrap(),
+        "confirmed once"
+    );
+    let tries = (0..8).map(|_| {
+        let store = store.clone();
+        tokio::spawn(async move {
+            store
+                .accept_totp_step("a", "s", 101, false, 2)
+                .await
+                .unwrap()
+        })
+    });
+    let mut won = 0;
+    for t in tries {
+        won += usize::from(t.await.unwrap());
+    }
+    assert_eq!(won, 1, "one of the concurrent uses of a step wins");
+    assert!(
+        !store
+            .accept_totp_step("a", "s", 100, false, 3)
+            .await
+            .unwrap(),
+        "an older step after a newer one"
+    );
+    assert!(
+        store
+            .accept_totp_step("a", "s", 102, false, 3)
+            .await
+            .unwrap()
+    );
+    let t = store.get_totp("a").await.unwrap().unwrap();
+    assert_eq!((t.confirmed_at, t.last_step), (Some(1), 102));
+}
+
+async fn recovery_codes_are_single_use_even_under_concurrency_and_replaced_as_a_set(
+    store: Arc<dyn Store>,
+) {
+    for (id, email) in [("a", "alice@example.com"), ("b", "bob@example.com")] {
+        store.insert_identity(&identity(id, email)).await.unwrap();
+    }
+    assert_eq!(store.recovery_codes_left("a").await.unwrap(), 0);
+    let first: Vec<String> = (0..10).map(|i| format!("h{i}")).collect();
+    store.replace_recovery_codes("a", &first, 1).await.unwrap();
+    store
+        .replace_recovery_codes("b", &["h0".to_owned()], 1)
+        .await
+        .unwrap();
+    assert_eq!(store.recovery_codes_left("a").await.unwrap(), 10);
+    let tries = (0..8).map(|_| {
+        let store = store.clone();
+        tokio::spawn(async move { store.use_recovery_code("a", "h0", 2).await.unwrap() })
+    });
+    let mut won = 0;
+    for t in tries {
+        won += usize::from(t.await.unwrap());
+    }
+    assert_eq!(won, 1, "one of the concurrent uses of a code wins");
+    assert_eq!(store.recovery_codes_left("a").await.unwrap(), 9);
+    assert_eq!(
+        store.recovery_codes_left("b").await.unwrap(),
+        1,
+        "another identity's code of the same hash is its own"
+    );
+    assert!(!store.use_recovery_code("a", "nope", 2).await.unwrap());
+    let second = vec!["n0".to_owned(), "n1".to_owned()];
+    store.replace_recovery_codes("a", &second, 3).await.unwrap();
+    assert!(
+        !store.use_recovery_code("a", "h1", 4).await.unwrap(),
+        "the old set is gone"
+    );
+    assert!(store.use_recovery_code("a", "n1", 4).await.unwrap());
+    assert_eq!(store.recovery_codes_left("a").await.unwrap(), 1);
+    store.delete_identity("a").await.unwrap();
+    assert_eq!(store.recovery_codes_left("a").await.unwrap(), 0);
 }

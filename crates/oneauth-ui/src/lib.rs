@@ -81,6 +81,20 @@ pub fn router(state: UiState) -> Router {
             "/settings/sessions/end-others",
             post(pages::settings_other_sessions_end_post),
         )
+        // TOTP and recovery codes (issue 17).
+        .route("/settings/totp", post(pages::settings_totp_post))
+        .route(
+            "/settings/totp/confirm",
+            post(pages::settings_totp_confirm_post),
+        )
+        .route(
+            "/settings/totp/remove",
+            post(pages::settings_totp_remove_post),
+        )
+        .route(
+            "/settings/recovery-codes",
+            post(pages::settings_recovery_codes_post),
+        )
         .route("/social/{provider}/start", get(social::social_start_get))
         .route(
             "/social/{provider}/callback",

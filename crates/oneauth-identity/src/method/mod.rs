@@ -8,8 +8,11 @@
 pub mod email_code;
 pub mod miniprogram;
 pub mod password;
+// Second factors (issue 17): TOTP and recovery codes.
+pub mod recovery_codes;
 pub mod sms_code;
 pub mod social;
+pub mod totp;
 
 use crate::Locale;
 use crate::code::OneTimeCodes;

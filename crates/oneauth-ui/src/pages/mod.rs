@@ -19,8 +19,16 @@ pub use recovery::{recovery_get, recovery_post};
 pub use register::{register_get, register_post};
 pub use second_factor::{second_factor_get, second_factor_post};
 pub use settings::{
-    settings_get, settings_other_sessions_end_post, settings_password_post, settings_profile_post,
+    settings_get,
+    settings_other_sessions_end_post,
+    settings_password_post,
+    settings_profile_post,
+    // TOTP and recovery codes (issue 17).
+    settings_recovery_codes_post,
     settings_session_end_post,
+    settings_totp_confirm_post,
+    settings_totp_post,
+    settings_totp_remove_post,
 };
 pub use verification::{verification_get, verification_post};
 

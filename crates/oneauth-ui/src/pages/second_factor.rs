@@ -70,7 +70,11 @@ async fn step_page<'a>(
     let enrol = if factors.any() {
         None
     } else {
-        let e = ids.begin_totp_enrolment(session, now).await?;
+        // The same key again after a wrong first code: the app has it.
+        let e = match ids.totp_enrolment_in_progress(session).await? {
+            Some(e) => e,
+            None => ids.begin_totp_enrolment(session, now).await?,
+        };
         Some(Enrolment {
             secret: e.secret,
             uri: e.uri,

@@ -20,6 +20,13 @@ use time::OffsetDateTime;
 
 type Errors = super::Errors;
 
+// TOTP and recovery codes (issue 17).
+mod totp;
+pub use totp::{
+    settings_recovery_codes_post, settings_totp_confirm_post, settings_totp_post,
+    settings_totp_remove_post,
+};
+
 #[derive(Serialize)]
 struct SessionRow {
     id: String,
@@ -67,6 +74,8 @@ struct SettingsPage<'a> {
     notice: Option<String>,
     error: Option<String>,
     errors: Errors,
+    /// TOTP and recovery codes (issue 17); `None` when `mfa.policy` is off.
+    totp: Option<totp::TotpSection>,
 }
 page!(SettingsPage, "settings.html");
 
@@ -137,6 +146,7 @@ async fn settings_page<'a>(
         notice: None,
         error: None,
         errors: Errors::new(),
+        totp: totp::section(state, t, session).await?,
     })
 }
 
@@ -166,6 +176,8 @@ pub async fn settings_get(
         Some("password") => Some(t.password_changed.into()),
         Some("session") => Some(t.session_ended.into()),
         Some("sessions") => Some(t.other_sessions_ended.into()),
+        Some("totp") => Some(t.totp_confirmed.into()),
+        Some("totp_removed") => Some(t.totp_removed.into()),
         _ => None,
     };
     (jar, render(StatusCode::OK, page)).into_response()

@@ -39,5 +39,7 @@ mod scope_limits;
 mod second_factor;
 mod silent_exchange;
 mod social_login;
+// TOTP and recovery codes (issue 17).
+mod totp;
 mod ui_login;
 mod ui_templates;

@@ -283,3 +283,104 @@ async fn a_cli_login_for_a_client_with_require_mfa_is_refused() {
     .await;
     assert_eq!(error_code(res, 401, "second_factor_required").await, 2010);
 }
+
+/// The payload of a token response's id_token.
+fn id_token_claims(tokens: &Value) -> Value {
+    let payload = s(&tokens["id_token"]).split('.').nth(1).unwrap().to_owned();
+    serde_json::from_slice(&oneauth_crypto::b64url_decode(&payload).unwrap()).unwrap()
+}
+
+/// A password login for an authorization request in a new browser: the
+/// browser and the challenge its login now waits on.
+async fn pending_login(srv: &TestServer) -> (reqwest::Client, String) {
+    let b = browser();
+    let ch = challenge(srv, &b, &[]).await;
+    let login = json!({ "identifier": EMAIL, "password": PASSWORD, "login_challenge": ch });
+    let body: Value = identity_post(&b, srv, "login/password", login)
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(body["second_factor_required"], true, "{body}");
+    (b, ch)
+}
+
+async fn second_factor(
+    srv: &TestServer,
+    b: &reqwest::Client,
+    method: &str,
+    code: &str,
+    ch: &str,
+) -> reqwest::Response {
+    let body = json!({ "method": method, "code": code, "login_challenge": ch });
+    identity_post(b, srv, "login/second-factor", body).await
+}
+
+async fn an_enrolled_authenticator_is_asked_at_every_login(db: Option<String>) {
+    use crate::totp::{enrol, logged_in, server, totp};
+    let srv = server(db, |_| {}).await;
+    let (secret, recovery) = enrol(&srv, &logged_in(&srv).await).await;
+
+    let (b, ch) = pending_login(&srv).await;
+    let progress = login_request(&srv, &b, &ch).await["authentication"].clone();
+    assert_eq!(progress["needed"], json!(["second_factor"]));
+    assert_eq!(progress["second_factors"], json!(["totp", "recovery_code"]));
+    // The code that confirmed the enrolment was this step's: used.
+    let res = second_factor(&srv, &b, "totp", &totp(&srv, &secret), &ch).await;
+    assert_eq!(error_code(res, 401, "invalid_code").await, 2006);
+    srv.clock.advance(time::Duration::seconds(30));
+    let res = second_factor(&srv, &b, "totp", &totp(&srv, &secret), &ch).await;
+    assert_eq!(res.status(), 200);
+    let done: Value = res.json().await.unwrap();
+    assert_eq!(
+        done["session"]["amr"],
+        json!(["pwd", "otp", "mfa"]),
+        "{done}"
+    );
+    let callback = follow_to_client(&b, s(&done["redirect_to"])).await;
+    let code = query_param(&callback, "code").unwrap();
+    let tokens: Value = exchange(&srv, &code, VERIFIER).await.json().await.unwrap();
+    let claims = id_token_claims(&tokens);
+    assert_eq!(claims["amr"], json!(["pwd", "otp", "mfa"]));
+    assert_eq!(claims["acr"], oneauth_oauth2::mfa::ACR_MFA);
+    // The same step again, in another login: refused.
+    let (b2, ch2) = pending_login(&srv).await;
+    let res = second_factor(&srv, &b2, "totp", &totp(&srv, &secret), &ch2).await;
+    assert_eq!(error_code(res, 401, "invalid_code").await, 2006);
+    // A recovery code instead, once.
+    let res = second_factor(&srv, &b2, "recovery_code", &recovery[0], &ch2).await;
+    assert_eq!(res.status(), 200);
+    let (b3, ch3) = pending_login(&srv).await;
+    let res = second_factor(&srv, &b3, "recovery_code", &recovery[0], &ch3).await;
+    assert_eq!(error_code(res, 401, "invalid_code").await, 2006);
+    // The multi-factor session (recent) may remove the app; the next login
+    // asks for no second factor.
+    let res = b
+        .delete(format!("{}/api/identity/totp", srv.public))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 200, "{}", res.text().await.unwrap());
+    let login = json!({ "identifier": EMAIL, "password": PASSWORD });
+    let body: Value = identity_post(&browser(), &srv, "login/password", login)
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert!(body.get("second_factor_required").is_none(), "{body}");
+}
+
+#[tokio::test]
+async fn an_enrolled_authenticator_is_asked_at_every_login_on_sqlite() {
+    an_enrolled_authenticator_is_asked_at_every_login(None).await;
+}
+
+#[tokio::test]
+async fn an_enrolled_authenticator_is_asked_at_every_login_on_postgres() {
+    let test = "an_enrolled_authenticator_is_asked_at_every_login";
+    let Some(url) = crate::totp::fresh_postgres(test).await else {
+        return;
+    };
+    an_enrolled_authenticator_is_asked_at_every_login(Some(url.clone())).await;
+    crate::totp::drop_schema(&url).await;
+}

@@ -1,0 +1,25 @@
+-- TOTP second factors (RFC 6238): at most one secret per identity, sealed
+-- under the system secret (AES-256-GCM, bound to the identity and the
+-- secret's id). A secret is unconfirmed until its first code is shown;
+-- an unconfirmed one is replaced by the next enrolment. last_step is the
+-- newest 30-second step accepted: a code is accepted only for a later
+-- step, by a compare-and-set, so a code counts once on any node.
+CREATE TABLE totp_secrets (
+    identity_id  TEXT PRIMARY KEY REFERENCES identities(id) ON DELETE CASCADE,
+    id           TEXT NOT NULL,
+    sealed       BLOB NOT NULL,
+    confirmed_at INTEGER,
+    last_step    INTEGER NOT NULL,
+    created_at   INTEGER NOT NULL
+);
+
+-- Recovery codes: keyed hashes only (HMAC under a system key), each used
+-- once (used_at set by a conditional update). A regeneration replaces the
+-- identity's whole set.
+CREATE TABLE recovery_codes (
+    identity_id TEXT NOT NULL REFERENCES identities(id) ON DELETE CASCADE,
+    code_hash   TEXT NOT NULL,
+    created_at  INTEGER NOT NULL,
+    used_at     INTEGER,
+    PRIMARY KEY (identity_id, code_hash)
+);
