@@ -474,3 +474,38 @@ export async function exchangeCode(issuer, req, code) {
   const claims = tokens.id_token ? JSON.parse(Buffer.from(tokens.id_token.split('.')[1], 'base64url').toString('utf8')) : null;
   return { tokens, claims };
 }
+
+/** RFC 4648 base32 (no padding) to bytes. */
+function base32(text) {
+  const alphabet = 'ABCDEFGHIJKLMNOPQRSTUVWXYZ234567';
+  let bits = 0;
+  let value = 0;
+  const out = [];
+  for (const c of text) {
+    const i = alphabet.indexOf(c);
+    assert.ok(i >= 0, `not base32: ${text}`);
+    value = (value << 5) | i;
+    bits += 5;
+    if (bits >= 8) {
+      bits -= 8;
+      out.push((value >>> bits) & 0xff);
+    }
+  }
+  return Buffer.from(out);
+}
+
+/** RFC 6238 (SHA-1, 6 digits, 30 s) at `unixSeconds`, as an authenticator app computes it. */
+export function totp(secret, unixSeconds) {
+  const counter = Buffer.alloc(8);
+  counter.writeBigUInt64BE(BigInt(Math.floor(unixSeconds / 30)));
+  const h = createHmac('sha1', base32(secret)).update(counter).digest();
+  const o = h[h.length - 1] & 0x0f;
+  return String((h.readUInt32BE(o) & 0x7fffffff) % 1_000_000).padStart(6, '0');
+}
+
+/** The current code, waited for when the step ends within 3 s (so it does not turn while typed). */
+export async function freshCode(secret) {
+  const left = 30 - ((Date.now() / 1000) % 30);
+  if (left < 3) await sleep(left * 1000 + 200);
+  return totp(secret, Date.now() / 1000);
+}

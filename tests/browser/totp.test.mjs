@@ -14,7 +14,6 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
-import { createHmac } from 'node:crypto';
 import fs from 'node:fs/promises';
 import path from 'node:path';
 import {
@@ -22,12 +21,12 @@ import {
   assertPrerequisites,
   axeViolations,
   checkedScreenshot,
+  freshCode,
   freePorts,
   launchChromium,
   makeDataDir,
   removeDataDir,
   runCli,
-  sleep,
   startOneAuth,
   watchPage,
   withDiagnostics as withDiagnosticsOf,
@@ -67,41 +66,6 @@ async function axeClean(t, page, name) {
   for (const v of violations) t.diagnostic(`${name} axe ${v.impact}: ${v.id} (${v.help})`);
   const bad = violations.filter((v) => v.impact === 'serious' || v.impact === 'critical');
   assert.deepEqual(bad, [], `${name}: serious or critical accessibility violations`);
-}
-
-/** RFC 4648 base32 (no padding) to bytes. */
-function base32(text) {
-  const alphabet = 'ABCDEFGHIJKLMNOPQRSTUVWXYZ234567';
-  let bits = 0;
-  let value = 0;
-  const out = [];
-  for (const c of text) {
-    const i = alphabet.indexOf(c);
-    assert.ok(i >= 0, `not base32: ${text}`);
-    value = (value << 5) | i;
-    bits += 5;
-    if (bits >= 8) {
-      bits -= 8;
-      out.push((value >>> bits) & 0xff);
-    }
-  }
-  return Buffer.from(out);
-}
-
-/** RFC 6238 (SHA-1, 6 digits, 30 s) at `unixSeconds`. */
-function totp(secret, unixSeconds) {
-  const counter = Buffer.alloc(8);
-  counter.writeBigUInt64BE(BigInt(Math.floor(unixSeconds / 30)));
-  const h = createHmac('sha1', base32(secret)).update(counter).digest();
-  const o = h[h.length - 1] & 0x0f;
-  return String((h.readUInt32BE(o) & 0x7fffffff) % 1_000_000).padStart(6, '0');
-}
-
-/** The current code, waited for when the step ends within 3 s. */
-async function freshCode(secret) {
-  const left = 30 - ((Date.now() / 1000) % 30);
-  if (left < 3) await sleep(left * 1000 + 200);
-  return totp(secret, Date.now() / 1000);
 }
 
 /** On a 390-px phone the page does not scroll sideways (the QR code, the key and the codes fit). */

@@ -4,6 +4,7 @@
 //! what the person enrolled (authenticator app code, passkey, recovery
 //! code), or the enrolment of an authenticator app when there is none yet.
 
+use super::settings::totp::{EnrolmentView, view};
 use super::{FormCtx, SecondFactorForm, again, field};
 use crate::landing::land;
 use crate::params::Params;
@@ -22,15 +23,6 @@ use time::OffsetDateTime;
 
 type Errors = super::Errors;
 
-/// An authenticator app to enrol: what the page shows of it.
-#[derive(Serialize)]
-struct Enrolment {
-    secret: String,
-    uri: String,
-    /// Rendered here from our own bytes (no user text): safe to inline.
-    qr_svg: String,
-}
-
 /// Where the page's passkey button fetches its ceremony and sends the
 /// answer (the identity API, on the public origin).
 #[derive(Serialize)]
@@ -48,7 +40,7 @@ struct SecondFactorPage<'a> {
     totp: bool,
     passkey: Option<PasskeyUrls>,
     recovery_code: bool,
-    enrol: Option<Enrolment>,
+    enrol: Option<EnrolmentView>,
     /// New recovery codes, shown once after an enrolment, then a link on.
     recovery_codes: Vec<String>,
     continue_to: Option<String>,
@@ -75,11 +67,7 @@ async fn step_page<'a>(
             Some(e) => e,
             None => ids.begin_totp_enrolment(session, now).await?,
         };
-        Some(Enrolment {
-            secret: e.secret,
-            uri: e.uri,
-            qr_svg: e.qr_svg,
-        })
+        Some(view(e))
     };
     let passkey = (factors.passkeys > 0).then(|| {
         let q = params.query();

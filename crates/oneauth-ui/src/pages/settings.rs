@@ -21,7 +21,7 @@ use time::OffsetDateTime;
 type Errors = super::Errors;
 
 // TOTP and recovery codes (issue 17).
-mod totp;
+pub(super) mod totp;
 pub use totp::{
     settings_recovery_codes_post, settings_totp_confirm_post, settings_totp_post,
     settings_totp_remove_post,

@@ -15,11 +15,12 @@ use oneauth_identity::TotpEnrolment;
 use oneauth_store::Session;
 use serde::Serialize;
 
+/// An enrolment as the settings page and the second-factor step show it.
 #[derive(Serialize)]
-pub(super) struct EnrolmentView {
+pub(crate) struct EnrolmentView {
     /// In groups of four, for typing in.
-    pub(super) secret_grouped: String,
-    pub(super) qr_svg: String,
+    pub(crate) secret_grouped: String,
+    pub(crate) qr_svg: String,
 }
 
 /// What the sections show.
@@ -37,7 +38,7 @@ pub(super) struct TotpSection {
     pub(super) reauth_url: Option<String>,
 }
 
-fn view(e: TotpEnrolment) -> EnrolmentView {
+pub(crate) fn view(e: TotpEnrolment) -> EnrolmentView {
     let groups: Vec<String> = e
         .secret
         .as_bytes()
