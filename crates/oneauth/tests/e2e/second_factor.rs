@@ -384,3 +384,45 @@ async fn an_enrolled_authenticator_is_asked_at_every_login_on_postgres() {
     an_enrolled_authenticator_is_asked_at_every_login(Some(url.clone())).await;
     crate::totp::drop_schema(&url).await;
 }
+
+/// Recovery by an email code sets the new password, but the login it makes
+/// still waits for the second factor: the mailbox alone does not own the
+/// account.
+#[tokio::test]
+async fn a_recovery_by_email_code_still_needs_the_second_factor() {
+    use crate::totp::{enrol, logged_in, totp};
+    let (srv, inbox) = server_with_inbox().await;
+    verify_alice(&srv, &inbox).await;
+    let (secret, _) = enrol(&srv, &logged_in(&srv).await).await;
+    let lost = browser();
+    let send = json!({ "address": EMAIL });
+    assert_eq!(
+        identity_post(&lost, &srv, "recovery/send", send)
+            .await
+            .status(),
+        202
+    );
+    let code = inbox.code_for(EMAIL, "recovery_code").await;
+    let reset = json!({ "address": EMAIL, "code": code, "new_password": "a recovered passphrase" });
+    let res = identity_post(&lost, &srv, "recovery", reset).await;
+    assert_eq!(res.status(), 200);
+    let body: Value = res.json().await.unwrap();
+    assert_eq!(body["second_factor_required"], true, "{body}");
+    let res = lost
+        .get(format!("{}/api/identity/whoami", srv.public))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(error_code(res, 401, "login_required").await, 2004);
+    srv.clock.advance(time::Duration::seconds(30));
+    let res = identity_post(
+        &lost,
+        &srv,
+        "login/second-factor",
+        json!({ "method": "totp", "code": totp(&srv, &secret) }),
+    )
+    .await;
+    assert_eq!(res.status(), 200);
+    let done: Value = res.json().await.unwrap();
+    assert_eq!(done["session"]["amr"], json!(["otp", "mfa"]), "{done}");
+}
