@@ -111,8 +111,9 @@ impl AuthorizationServer {
         session_cookie: Option<&str>,
         now: OffsetDateTime,
     ) -> R<Logout> {
+        // A session still waiting for its second factor ends too.
         let live = match session_cookie {
-            Some(c) => self.identities.session(c, now).await?,
+            Some(c) => self.identities.any_session(c, now).await?,
             None => None,
         };
         match live {
@@ -179,7 +180,7 @@ impl AuthorizationServer {
     /// Ends the login session behind a session cookie value, on the server.
     async fn end_login_session(&self, cookie: Option<&str>, now: OffsetDateTime) -> R<()> {
         if let Some(c) = cookie
-            && let Some((session, _)) = self.identities.session(c, now).await?
+            && let Some((session, _)) = self.identities.any_session(c, now).await?
         {
             self.identities.end_session(&session, now).await?;
         }
