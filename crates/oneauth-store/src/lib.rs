@@ -8,12 +8,15 @@ mod common;
 mod device;
 mod miniprogram;
 mod model;
+// Passkeys (WebAuthn), issue 17.
+mod passkey;
 pub mod postgres;
 mod rows;
 pub mod sqlite;
 
 pub use miniprogram::MiniProgramStore;
 pub use model::*;
+pub use passkey::{CeremonyKind, PasskeyStore, StoredPasskey, WebauthnCeremony};
 
 use async_trait::async_trait;
 use std::sync::Arc;
@@ -410,6 +413,7 @@ pub trait Store:
     + Cleanup
     + RateLimitStore
     + MiniProgramStore
+    + PasskeyStore
     + Send
     + Sync
 {
