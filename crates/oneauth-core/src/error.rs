@@ -42,6 +42,7 @@ pub enum ErrorCode {
     SocialLoginFailed,
     ReauthenticationRequired,
     InvalidPlatformCode,
+    PasskeyRefused,
     AccessDenied,
     UnauthorizedClient,
     CsrfViolation,
@@ -60,7 +61,7 @@ pub enum ErrorCode {
 
 impl ErrorCode {
     /// Every code, in documentation order.
-    pub const ALL: [ErrorCode; 41] = [
+    pub const ALL: [ErrorCode; 42] = [
         Self::InvalidRequest,
         Self::InvalidScope,
         Self::UnsupportedResponseType,
@@ -94,6 +95,7 @@ impl ErrorCode {
         Self::SocialLoginFailed,
         Self::ReauthenticationRequired,
         Self::InvalidPlatformCode,
+        Self::PasskeyRefused,
         Self::AccessDenied,
         Self::CsrfViolation,
         Self::ConsentRequired,
@@ -267,6 +269,11 @@ impl ErrorCode {
                 "invalid_platform_code",
                 "The mini-program's code (from wx.login or getPhoneNumber) is invalid, expired or used: get a new one.",
             ),
+            Self::PasskeyRefused => (
+                Some(2010),
+                "passkey_refused",
+                "The passkey ceremony is unknown, expired or used, or the authenticator's answer did not verify (another credential, no user verification, a replay): start again.",
+            ),
             Self::AccessDenied => (
                 Some(3001),
                 "access_denied",
@@ -426,6 +433,9 @@ pub enum Error {
     /// A mini-program platform refused a login or phone-number code.
     #[error("The mini-program's code is invalid, expired or used; get a new one and retry.")]
     InvalidPlatformCode,
+    /// A WebAuthn ceremony that cannot finish; the text says which step.
+    #[error("{0}")]
+    PasskeyRefused(String),
     #[error("{0}")]
     AccessDenied(String),
     #[error("{0}")]
@@ -503,6 +513,7 @@ impl Error {
             Self::SocialLoginFailed(_) => C::SocialLoginFailed,
             Self::ReauthenticationRequired => C::ReauthenticationRequired,
             Self::InvalidPlatformCode => C::InvalidPlatformCode,
+            Self::PasskeyRefused(_) => C::PasskeyRefused,
             Self::AccessDenied(_) => C::AccessDenied,
             Self::UnauthorizedClient(_) => C::UnauthorizedClient,
             Self::CsrfViolation => C::CsrfViolation,

@@ -117,6 +117,12 @@ fn codes_are_pinned() {
             "invalid_platform_code",
             401,
         ),
+        (
+            ErrorCode::PasskeyRefused,
+            Some(2010),
+            "passkey_refused",
+            401,
+        ),
         (ErrorCode::AccessDenied, Some(3001), "access_denied", 403),
         (
             ErrorCode::UnauthorizedClient,

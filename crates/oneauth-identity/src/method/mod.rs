@@ -7,6 +7,7 @@
 
 pub mod email_code;
 pub mod miniprogram;
+pub mod passkey;
 pub mod password;
 pub mod sms_code;
 pub mod social;
