@@ -70,6 +70,10 @@ pub fn routes() -> Vec<(&'static str, MethodRouter<AppState>)> {
         ("/api/identity/sessions/{id}", delete(session_delete)),
         ("/api/identity/social/providers", get(social_providers_get)),
     ]
+    .into_iter()
+    // Passkeys (issue 17).
+    .chain(crate::passkeys::routes())
+    .collect()
 }
 
 fn view(identity: &Identity) -> IdentityView {
@@ -117,7 +121,7 @@ fn address_view(a: &Address) -> AddressView {
 }
 
 /// Personal data and session ids: never cached.
-fn no_store(status: StatusCode, body: impl serde::Serialize) -> Response {
+pub(crate) fn no_store(status: StatusCode, body: impl serde::Serialize) -> Response {
     (status, [(header::CACHE_CONTROL, "no-store")], Json(body)).into_response()
 }
 
@@ -138,7 +142,7 @@ fn code_sent(app: &AppState) -> Response {
 /// be accepted is reported, with the new session kept.
 ///
 /// [`AuthorizationServer::complete_login`]: oneauth_oauth2::AuthorizationServer::complete_login
-async fn logged_in(
+pub(crate) async fn logged_in(
     app: &AppState,
     jar: CookieJar,
     identity: &Identity,

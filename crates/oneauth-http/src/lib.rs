@@ -12,6 +12,8 @@ pub mod limit;
 pub mod metrics;
 pub mod miniprogram;
 pub mod openapi;
+// Passkeys (issue 17).
+pub mod passkeys;
 pub mod public;
 
 use axum::Router;

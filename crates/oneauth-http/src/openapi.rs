@@ -43,6 +43,14 @@ use utoipa::{OpenApi, ToSchema};
         identity::sessions_delete,
         identity::session_delete,
         identity::social_providers_get,
+        // Passkeys (issue 17).
+        crate::passkeys::passkeys_get,
+        crate::passkeys::registration_options_post,
+        crate::passkeys::registration_post,
+        crate::passkeys::passkey_patch,
+        crate::passkeys::passkey_delete,
+        crate::passkeys::login_options_post,
+        crate::passkeys::login_post,
         public::discovery_get,
         public::jwks_get,
         public::authorize_get,
@@ -70,7 +78,7 @@ use utoipa::{OpenApi, ToSchema};
         openapi_get,
     ),
     tags(
-        (name = "identity", description = "Registration, login, verification, recovery, settings and sessions as JSON, for a custom login UI. A login sets the session cookie as the built-in pages do."),
+        (name = "identity", description = "Registration, login, verification, recovery, settings, sessions and passkeys as JSON, for a custom login UI. A login sets the session cookie as the built-in pages do."),
         (name = "oauth2", description = "OAuth 2.0 and OpenID Connect, as discovery advertises them."),
         (name = "guide", description = "The integration guide's own endpoints."),
         (name = "hydra", description = "Login and consent challenges, so a custom UI can replace the built-in pages."),

@@ -4,6 +4,7 @@
 pub mod oauth2;
 pub mod id;
 pub mod identity;
+pub mod passkey;
 
 use serde::{Deserialize, Serialize};
 

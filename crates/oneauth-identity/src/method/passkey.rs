@@ -590,9 +590,11 @@ mod tests {
     }
 
     fn config() -> Config {
-        let mut config = Config::default();
-        config.ui_url = "http://localhost:8081".parse().unwrap();
-        config.issuer = "http://localhost:8080".parse().unwrap();
+        let mut config = Config {
+            ui_url: "http://localhost:8081".parse().unwrap(),
+            issuer: "http://localhost:8080".parse().unwrap(),
+            ..Config::default()
+        };
         config.login.methods = vec!["password".into(), "passkey".into()];
         config
     }

@@ -25,6 +25,7 @@ mod native_cli;
 mod no_secrets_in_logs;
 mod openidconnect_client;
 mod ops;
+mod passkeys;
 mod recent_login;
 mod rfc6749_authorize;
 mod rfc6749_client_credentials;
