@@ -87,7 +87,10 @@ impl AuthorizationServer {
         })
     }
 
-    async fn landing_page(&self, return_to: Option<&str>) -> Landing {
+    /// Where a login without a challenge lands: `return_to` when allowed,
+    /// else `ui.default_return_to` or the settings page. Also for pages
+    /// whose login ends in the identity API (a passkey sign-in).
+    pub async fn landing_page(&self, return_to: Option<&str>) -> Landing {
         // A failed check is a refusal, not an error: the default page is safe.
         let allowed = match return_to {
             Some(to) => self.allowed_return_to(to).await.unwrap_or(None),

@@ -243,6 +243,24 @@ impl Identities {
         Ok(())
     }
 
+    /// Whether the session may add or remove a passkey now (the rule of
+    /// [`Self::remove_passkey`]); the settings page offers the change or a
+    /// new sign-in.
+    pub async fn passkey_change_allowed(
+        &self,
+        session: &Session,
+        now: OffsetDateTime,
+    ) -> Result<bool> {
+        match self
+            .check_recent_with_factor(session, now.unix_timestamp())
+            .await
+        {
+            Ok(()) => Ok(true),
+            Err(Error::ReauthenticationRequired) => Ok(false),
+            Err(e) => Err(e),
+        }
+    }
+
     /// The identity's passkeys, oldest first.
     pub async fn passkeys(&self, identity_id: &str) -> Result<Vec<PasskeyInfo>> {
         Ok(self

@@ -44,6 +44,59 @@ fn minute(unix: i64) -> String {
         .unwrap_or_default()
 }
 
+/// Passkeys (issue 17): the settings page's section, driven by
+/// `assets/passkey.js` through the identity JSON API.
+#[derive(Serialize)]
+struct PasskeySection {
+    /// The public listener's origin, where the API is.
+    api: String,
+    rows: Vec<PasskeyRow>,
+    /// Adding or removing needs a new sign-in first (`reauth_url`).
+    reauth: bool,
+    reauth_url: String,
+}
+
+#[derive(Serialize)]
+struct PasskeyRow {
+    id: String,
+    name: String,
+    created: String,
+    last_used: Option<String>,
+    synced: bool,
+}
+
+async fn passkey_section(
+    state: &UiState,
+    session: &Session,
+    now: OffsetDateTime,
+) -> Result<Option<PasskeySection>, Error> {
+    let ids = &state.identities;
+    // Shown where passkeys can be used: for sign-in, or as a second factor.
+    let useful = ids.passkey_login_enabled()
+        || state.config.mfa.policy != oneauth_core::config::MfaPolicy::Off;
+    if !ids.passkeys_available() || !useful {
+        return Ok(None);
+    }
+    let rows = ids
+        .passkeys(&session.identity_id)
+        .await?
+        .into_iter()
+        .map(|p| PasskeyRow {
+            id: p.id,
+            name: p.name,
+            created: minute(p.created_at),
+            last_used: p.last_used_at.map(minute),
+            synced: p.backup_eligible,
+        })
+        .collect();
+    Ok(Some(PasskeySection {
+        api: state.config.issuer.origin().ascii_serialization(),
+        rows,
+        reauth: !ids.passkey_change_allowed(session, now).await?,
+        reauth_url: login_for_settings(state),
+    }))
+}
+
 #[derive(Template, Serialize)]
 #[template(path = "settings.html", blocks = ["title", "head", "content"])]
 struct SettingsPage<'a> {
@@ -67,6 +120,7 @@ struct SettingsPage<'a> {
     notice: Option<String>,
     error: Option<String>,
     errors: Errors,
+    passkeys: Option<PasskeySection>,
 }
 page!(SettingsPage, "settings.html");
 
@@ -137,6 +191,7 @@ async fn settings_page<'a>(
         notice: None,
         error: None,
         errors: Errors::new(),
+        passkeys: passkey_section(state, session, now).await?,
     })
 }
 
@@ -166,6 +221,9 @@ pub async fn settings_get(
         Some("password") => Some(t.password_changed.into()),
         Some("session") => Some(t.session_ended.into()),
         Some("sessions") => Some(t.other_sessions_ended.into()),
+        Some("passkey") => Some(t.passkey_saved.into()),
+        Some("passkey_renamed") => Some(t.passkey_renamed.into()),
+        Some("passkey_removed") => Some(t.passkey_removed.into()),
         _ => None,
     };
     (jar, render(StatusCode::OK, page)).into_response()
