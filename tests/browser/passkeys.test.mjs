@@ -11,6 +11,7 @@
 
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
 import fs from 'node:fs/promises';
 import http from 'node:http';
 import path from 'node:path';
@@ -46,8 +47,8 @@ const withDiagnostics = (t, page, events, fn) => withDiagnosticsOf(t, page, even
  * A page with a virtual authenticator of its own (a page without one waits
  * forever in create()), holding `credentials` (from an earlier page).
  */
-async function newPage(locale = 'en-US', credentials = []) {
-  const context = await S.browser.newContext({ locale });
+async function newPage(locale = 'en-US', credentials = [], browser = S.browser) {
+  const context = await browser.newContext({ locale });
   const page = await context.newPage();
   const cdp = await context.newCDPSession(page);
   await cdp.send('WebAuthn.enable', { enableUI: false });
@@ -284,5 +285,91 @@ describe('Passkeys in Chromium with a virtual authenticator', () => {
       assert.equal(await page.locator('#passkey-sign-in').count(), 0, 'not offered when not asked for');
     });
     await context.close();
+  });
+});
+
+// Two nodes on one PostgreSQL behind one address (node A's URLs; the test
+// routes some API calls to node B as a load balancer would): a ceremony
+// started on one node is finished on the other, with a real authenticator.
+const PG_URL = process.env.ONEAUTH_TEST_DATABASE_URL;
+
+describe('Passkeys on two nodes sharing PostgreSQL', { skip: PG_URL ? false : 'set ONEAUTH_TEST_DATABASE_URL' }, () => {
+  const C = { dataDir: null, a: null, b: null, browser: null, schema: null };
+  const psql = (sql) => execFileSync('psql', [PG_URL, '-tAc', sql], { encoding: 'utf8' });
+
+  before(
+    async () => {
+      assertPrerequisites();
+      C.schema = `pk_cluster_${Date.now()}`;
+      psql(`CREATE SCHEMA ${C.schema}`);
+      const sep = PG_URL.includes('?') ? '&' : '?';
+      const env = { ONEAUTH_DATABASE_URL: `${PG_URL}${sep}options[search_path]=${C.schema}` };
+      const [aPub, aUi, aAdmin, bPub, bUi, bAdmin] = await freePorts(6);
+      C.dataDir = await makeDataDir();
+      const config = path.join(C.dataDir, 'oneauth.toml');
+      await fs.writeFile(config, ['[login]', 'methods = ["password", "passkey"]', ''].join('\n'));
+      await runCli(['--data-dir', C.dataDir, 'identities', 'create', '--email', EMAIL, '--password', PASSWORD], env);
+      const common = { dataDir: C.dataDir, globalArgs: ['--config', config], env };
+      C.a = await startOneAuth({ ...common, ports: [aPub, aUi, aAdmin], host: 'localhost' });
+      C.b = await startOneAuth({ ...common, ports: [bPub, bUi, bAdmin], urls: { issuer: C.a.issuer, uiUrl: C.a.uiUrl } });
+      C.bPublic = `http://127.0.0.1:${bPub}`;
+      C.browser = await launchChromium();
+    },
+    { timeout: 40_000 },
+  );
+
+  after(
+    async () => {
+      await C.browser?.close().catch(() => {});
+      await C.a?.stop().catch(() => {});
+      await C.b?.stop().catch(() => {});
+      if (C.schema) psql(`DROP SCHEMA IF EXISTS ${C.schema} CASCADE`);
+      await removeDataDir(C.dataDir);
+    },
+    { timeout: 8_000 },
+  );
+
+  /** Sends the API calls ending in `paths` to node B instead of node A. */
+  async function toNodeB(page, paths, seen) {
+    await page.route(
+      (u) => u.origin === C.a.issuer && paths.some((p) => u.pathname.endsWith(p)),
+      async (route) => {
+        const to = route.request().url().replace(C.a.issuer, C.bPublic);
+        seen.push(new URL(to).pathname);
+        await route.fulfill({ response: await route.fetch({ url: to }) });
+      },
+    );
+  }
+
+  test('register and sign in, each ceremony started on node A and finished on node B', { timeout: 60_000 }, async (t) => {
+    const reg = await newPage('en-US', [], C.browser);
+    const seen = [];
+    await withDiagnosticsOf(t, reg.page, reg.events, () => `${C.a.out}\n--- node B ---\n${C.b.out}`, async () => {
+      await toNodeB(reg.page, ['/passkeys/registration'], seen);
+      await reg.page.goto(`${C.a.uiUrl}/settings`);
+      await passwordLogin(reg.page);
+      await reg.page.fill('#passkey-new-name', 'Clustered');
+      await Promise.all([
+        reg.page.waitForURL((u) => u.searchParams.get('saved') === 'passkey', { timeout: STEP }),
+        reg.page.click('form[data-passkey-register] button'),
+      ]);
+      assert.deepEqual(seen, ['/api/identity/passkeys/registration'], 'node B finished the registration');
+    });
+    const credentials = await reg.authenticator.credentials();
+    await reg.context.close();
+
+    const login = await newPage('en-US', credentials, C.browser);
+    seen.length = 0;
+    await withDiagnosticsOf(t, login.page, login.events, () => `${C.a.out}\n--- node B ---\n${C.b.out}`, async () => {
+      await toNodeB(login.page, ['/passkeys/login'], seen);
+      // Autofill signs in at once (see above); the options come from node A.
+      await Promise.all([
+        login.page.waitForURL((u) => u.pathname === '/settings', { timeout: STEP }),
+        login.page.goto(`${C.a.uiUrl}/login?return_to=${encodeURIComponent(`${C.a.uiUrl}/settings`)}`),
+      ]);
+      assert.deepEqual(seen, ['/api/identity/passkeys/login'], 'node B finished the sign-in');
+      assert.doesNotMatch(await login.page.textContent('.passkey-last-used'), /never/);
+    });
+    await login.context.close();
   });
 });
