@@ -128,7 +128,7 @@ pub async fn passkeys_get(
     security(("session_cookie" = [])),
     responses(
         (status = 200, description = "A discoverable credential with user verification is asked for; the caller's passkeys are excluded.", body = PasskeyCeremony),
-        (status = 400, description = "Passkeys are off on this server (its UI is on an IP address, not a domain).", body = ErrorBody),
+        (status = 400, description = "Passkeys are off on this server (its UI is on an IP address, not a domain), or of no use (`passkey` is not a login method and `mfa.policy` is `off`).", body = ErrorBody),
         (status = 401, description = "No live session (`login_required`), or the login is older than `session.privileged_max_age_secs` or, when the identity has a passkey already, did not prove it (`reauthentication_required`, 2008: sign in again, with the passkey, and retry).", body = ErrorBody),
         (status = 403, description = "The request's `Origin` is not trusted.", body = ErrorBody),
     )

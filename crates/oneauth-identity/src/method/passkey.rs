@@ -59,6 +59,8 @@ pub(crate) struct Passkeys {
     webauthn: Option<Webauthn>,
     /// `passkey` is in `login.methods`.
     login: bool,
+    /// `mfa.policy` is not `off`: passkeys serve as a second factor.
+    second_factor: bool,
 }
 
 impl Passkeys {
@@ -94,7 +96,11 @@ impl Passkeys {
                 None
             }
         };
-        Ok(Self { webauthn, login })
+        Ok(Self {
+            webauthn,
+            login,
+            second_factor: config.mfa.policy != oneauth_core::config::MfaPolicy::Off,
+        })
     }
 }
 
@@ -178,6 +184,13 @@ impl Identities {
     /// Whether passkeys can be registered and used here.
     pub fn passkeys_available(&self) -> bool {
         self.passkeys.webauthn.is_some()
+    }
+
+    /// Whether passkeys are of use here, so may be registered: for
+    /// passwordless sign-in, or as a second factor (`mfa.policy` not
+    /// `off`).
+    pub fn passkeys_enabled(&self) -> bool {
+        self.passkeys_available() && (self.passkeys.login || self.passkeys.second_factor)
     }
 
     /// Whether `passkey` is an enabled login method (passwordless sign-in).
@@ -283,6 +296,12 @@ impl Identities {
     ) -> Result<Ceremony> {
         let now = now.unix_timestamp();
         let webauthn = self.webauthn()?;
+        if !self.passkeys_enabled() {
+            return Err(Error::InvalidRequest(
+                "Passkeys are not in use here: `passkey` is not a login method and mfa.policy is `off`."
+                    .into(),
+            ));
+        }
         self.check_recent_with_factor(session, now).await?;
         let identity = self.live_identity(&session.identity_id).await?;
         let exclude = self
@@ -874,7 +893,16 @@ mod tests {
         off.login.methods = vec!["password".into()];
         let f = fixture(&off).await.unwrap();
         assert!(f.ids.passkeys_available() && !f.ids.passkey_login_enabled());
+        assert!(f.ids.passkeys_enabled(), "as a second factor");
         let r = f.ids.passkey_login_options(at(1)).await;
+        assert!(matches!(r, Err(Error::InvalidRequest(_))), "{r:?}");
+
+        // Neither a login method nor a second factor: none are registered.
+        off.mfa.policy = oneauth_core::config::MfaPolicy::Off;
+        let f = fixture(&off).await.unwrap();
+        assert!(!f.ids.passkeys_enabled());
+        let session = f.signed_in("a@example.com", &["pwd"]).await;
+        let r = f.ids.passkey_registration_options(&session, at(1)).await;
         assert!(matches!(r, Err(Error::InvalidRequest(_))), "{r:?}");
     }
 

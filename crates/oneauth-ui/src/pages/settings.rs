@@ -72,9 +72,7 @@ async fn passkey_section(
 ) -> Result<Option<PasskeySection>, Error> {
     let ids = &state.identities;
     // Shown where passkeys can be used: for sign-in, or as a second factor.
-    let useful = ids.passkey_login_enabled()
-        || state.config.mfa.policy != oneauth_core::config::MfaPolicy::Off;
-    if !ids.passkeys_available() || !useful {
+    if !ids.passkeys_enabled() {
         return Ok(None);
     }
     let rows = ids
