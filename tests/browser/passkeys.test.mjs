@@ -151,6 +151,13 @@ describe('Passkeys in Chromium with a virtual authenticator', () => {
       assert.equal(new URL(page.url()).pathname, '/settings');
       await page.waitForSelector('#passkeys-h');
       assert.match(await page.textContent('.passkeys-none'), /No passkeys yet/);
+      await axeClean(page, 'settings, adding a first passkey');
+      await shot(page, 'settings-passkey-add-en.png');
+      await page.goto(`${S.server.uiUrl}/settings?ui_locales=zh-CN`);
+      assert.match(await page.textContent('form[data-passkey-register] button'), /添加通行密钥/);
+      await axeClean(page, 'settings, adding a first passkey (zh)');
+      await shot(page, 'settings-passkey-add-zh.png');
+      await page.goto(`${S.server.uiUrl}/settings`);
 
       await page.fill('#passkey-new-name', 'Laptop');
       await Promise.all([

@@ -183,6 +183,21 @@ async fn the_passkey_api_needs_a_live_recent_session_from_a_first_party_origin()
             .unwrap();
         assert_eq!(res.status(), 200);
 
+        // The UI's pages may fetch from the public listener only.
+        let page = b.get(format!("{}/login", srv.ui)).send().await.unwrap();
+        let csp = page.headers()["content-security-policy"].to_str().unwrap();
+        let public = srv.services().config.issuer.origin().ascii_serialization();
+        assert!(
+            csp.ends_with(&format!("; connect-src {public}")) && csp.contains("script-src 'self'"),
+            "{csp}"
+        );
+        let html = page.text().await.unwrap();
+        assert!(
+            html.contains("/assets/passkey.js"),
+            "the login page offers passkeys"
+        );
+        assert!(html.contains(r#"autocomplete="username webauthn""#));
+
         // A stale login may not add a passkey.
         let max_age = srv.services().config.session.privileged_max_age_secs;
         srv.clock
