@@ -914,4 +914,287 @@ mod tests {
         assert_ne!(user_handle("legacy-id"), user_handle("legacy-id2"));
         assert_eq!((amr_of(true), amr_of(false)), ("swk", "hwk"));
     }
+
+    /// A software authenticator (ES256, "none" attestation, user verified):
+    /// what a platform authenticator answers, made here so a whole
+    /// ceremony runs without a browser. WebAuthn Level 3 §6.1 (authenticator
+    /// data), §6.5 (attestation object), RFC 9052 (COSE key), RFC 8949 (CBOR).
+    mod soft {
+        use aws_lc_rs::rand::SystemRandom;
+        use aws_lc_rs::signature::{ECDSA_P256_SHA256_ASN1_SIGNING, EcdsaKeyPair, KeyPair as _};
+        use base64::Engine as _;
+        use base64::engine::general_purpose::URL_SAFE_NO_PAD as B64;
+        use serde_json::{Value, json};
+
+        pub struct Authenticator {
+            key: EcdsaKeyPair,
+            pub id: Vec<u8>,
+            pub counter: u32,
+            pub user_verified: bool,
+            rp_id: String,
+            origin: String,
+            user_handle: Option<String>,
+        }
+
+        fn head(major: u8, n: u64, out: &mut Vec<u8>) {
+            let m = major << 5;
+            match n {
+                0..=23 => out.push(m | n as u8),
+                24..=0xff => out.extend([m | 24, n as u8]),
+                _ => {
+                    out.push(m | 25);
+                    out.extend((n as u16).to_be_bytes());
+                }
+            }
+        }
+
+        fn int(v: i64, out: &mut Vec<u8>) {
+            if v >= 0 {
+                head(0, v as u64, out)
+            } else {
+                head(1, (-1 - v) as u64, out)
+            }
+        }
+
+        fn bytes(b: &[u8], out: &mut Vec<u8>) {
+            head(2, b.len() as u64, out);
+            out.extend(b);
+        }
+
+        fn text(t: &str, out: &mut Vec<u8>) {
+            head(3, t.len() as u64, out);
+            out.extend(t.as_bytes());
+        }
+
+        fn sha256(b: &[u8]) -> Vec<u8> {
+            aws_lc_rs::digest::digest(&aws_lc_rs::digest::SHA256, b)
+                .as_ref()
+                .to_vec()
+        }
+
+        impl Authenticator {
+            pub fn new(rp_id: &str, origin: &str) -> Self {
+                let rng = SystemRandom::new();
+                let pkcs8 =
+                    EcdsaKeyPair::generate_pkcs8(&ECDSA_P256_SHA256_ASN1_SIGNING, &rng).unwrap();
+                let key = EcdsaKeyPair::from_pkcs8(&ECDSA_P256_SHA256_ASN1_SIGNING, pkcs8.as_ref())
+                    .unwrap();
+                let mut id = vec![0u8; 32];
+                aws_lc_rs::rand::fill(&mut id).unwrap();
+                Self {
+                    key,
+                    id,
+                    counter: 0,
+                    user_verified: true,
+                    rp_id: rp_id.into(),
+                    origin: origin.into(),
+                    user_handle: None,
+                }
+            }
+
+            fn auth_data(&mut self, attested: bool) -> Vec<u8> {
+                self.counter += 1;
+                let mut d = sha256(self.rp_id.as_bytes());
+                // UP, UV when verified, AT for a new credential.
+                let flags = 0x01
+                    | if self.user_verified { 0x04 } else { 0 }
+                    | if attested { 0x40 } else { 0 };
+                d.push(flags);
+                d.extend(self.counter.to_be_bytes());
+                if attested {
+                    d.extend([0u8; 16]);
+                    d.extend((self.id.len() as u16).to_be_bytes());
+                    d.extend(&self.id);
+                    let point = self.key.public_key().as_ref();
+                    let mut cose = Vec::new();
+                    head(5, 5, &mut cose);
+                    int(1, &mut cose);
+                    int(2, &mut cose);
+                    int(3, &mut cose);
+                    int(-7, &mut cose);
+                    int(-1, &mut cose);
+                    int(1, &mut cose);
+                    int(-2, &mut cose);
+                    bytes(&point[1..33], &mut cose);
+                    int(-3, &mut cose);
+                    bytes(&point[33..65], &mut cose);
+                    d.extend(cose);
+                }
+                d
+            }
+
+            fn client_data(&self, kind: &str, options: &Value) -> Vec<u8> {
+                json!({
+                    "type": kind,
+                    "challenge": options["publicKey"]["challenge"],
+                    "origin": self.origin,
+                    "crossOrigin": false,
+                })
+                .to_string()
+                .into_bytes()
+            }
+
+            /// `navigator.credentials.create()` for `options`, as JSON.
+            pub fn create(&mut self, options: &Value) -> Value {
+                self.user_handle = options["publicKey"]["user"]["id"].as_str().map(Into::into);
+                let client_data = self.client_data("webauthn.create", options);
+                let mut att = Vec::new();
+                head(5, 3, &mut att);
+                text("fmt", &mut att);
+                text("none", &mut att);
+                text("attStmt", &mut att);
+                head(5, 0, &mut att);
+                text("authData", &mut att);
+                let auth_data = self.auth_data(true);
+                bytes(&auth_data, &mut att);
+                let id = B64.encode(&self.id);
+                json!({
+                    "id": id, "rawId": id, "type": "public-key",
+                    "response": {
+                        "attestationObject": B64.encode(att),
+                        "clientDataJSON": B64.encode(client_data),
+                    },
+                    "extensions": {},
+                })
+            }
+
+            /// `navigator.credentials.get()` for `options`, as JSON.
+            pub fn get(&mut self, options: &Value) -> Value {
+                let client_data = self.client_data("webauthn.get", options);
+                let auth_data = self.auth_data(false);
+                let mut signed = auth_data.clone();
+                signed.extend(sha256(&client_data));
+                let sig = self.key.sign(&SystemRandom::new(), &signed).unwrap();
+                let id = B64.encode(&self.id);
+                json!({
+                    "id": id, "rawId": id, "type": "public-key",
+                    "response": {
+                        "authenticatorData": B64.encode(auth_data),
+                        "clientDataJSON": B64.encode(client_data),
+                        "signature": B64.encode(sig.as_ref()),
+                        "userHandle": self.user_handle,
+                    },
+                    "extensions": {},
+                })
+            }
+        }
+    }
+
+    #[tokio::test]
+    async fn real_ceremonies_register_sign_in_and_prove_a_second_factor_once_each() {
+        let f = fixture(&config()).await.unwrap();
+        let ids = &f.ids;
+        let alice = f.signed_in("alice@example.com", &["pwd"]).await;
+        let mut key = soft::Authenticator::new("localhost", "http://localhost:8081");
+
+        let c = ids
+            .passkey_registration_options(&alice, at(1))
+            .await
+            .unwrap();
+        let created = key.create(&c.options);
+        let info = ids
+            .finish_passkey_registration(&alice, &c.id, "Laptop", created, at(2))
+            .await
+            .unwrap();
+        assert_eq!(
+            (info.name.as_str(), info.backup_eligible),
+            ("Laptop", false)
+        );
+        // A second passkey needs a session that proved the first.
+        let c = ids.passkey_registration_options(&alice, at(3)).await;
+        assert!(
+            matches!(c, Err(Error::ReauthenticationRequired)),
+            "a password session: {c:?}"
+        );
+
+        // Passwordless: the identity, hwk + mfa; the counter is stored.
+        let c = ids.passkey_login_options(at(10)).await.unwrap();
+        let answer = key.get(&c.options);
+        let (who, amr) = ids
+            .finish_passkey_login(&c.id, answer.clone(), at(11))
+            .await
+            .unwrap();
+        assert_eq!(
+            (who.id.as_str(), amr),
+            (alice.identity_id.as_str(), vec!["hwk", "mfa"])
+        );
+        let listed = ids.passkeys(&alice.identity_id).await.unwrap();
+        assert_eq!(listed[0].last_used_at, Some(at(11).unix_timestamp()));
+        let r = ids
+            .finish_passkey_login(&c.id, answer.clone(), at(12))
+            .await;
+        assert!(
+            matches!(r, Err(Error::PasskeyRefused(_))),
+            "a replay: {r:?}"
+        );
+        // The same signed answer against a new ceremony: its challenge differs.
+        let c2 = ids.passkey_login_options(at(12)).await.unwrap();
+        let r = ids.finish_passkey_login(&c2.id, answer, at(12)).await;
+        assert!(
+            matches!(r, Err(Error::PasskeyRefused(_))),
+            "another challenge: {r:?}"
+        );
+
+        // A clone whose counter is behind is refused.
+        let behind = key.counter;
+        key.counter = 0;
+        let c = ids.passkey_login_options(at(13)).await.unwrap();
+        let r = ids
+            .finish_passkey_login(&c.id, key.get(&c.options), at(13))
+            .await;
+        assert!(
+            matches!(r, Err(Error::PasskeyRefused(_))),
+            "counter went back: {r:?}"
+        );
+        key.counter = behind;
+
+        // Without user verification: refused.
+        key.user_verified = false;
+        let c = ids.passkey_login_options(at(14)).await.unwrap();
+        let r = ids
+            .finish_passkey_login(&c.id, key.get(&c.options), at(14))
+            .await;
+        assert!(
+            matches!(r, Err(Error::PasskeyRefused(_))),
+            "not verified: {r:?}"
+        );
+        key.user_verified = true;
+
+        // As a second factor: for Alice, not for Bob.
+        let bob = f.signed_in("bob@example.com", &["pwd"]).await;
+        let c = ids
+            .passkey_second_factor_options(&alice.identity_id, at(20))
+            .await
+            .unwrap();
+        let allowed = c.options["publicKey"]["allowCredentials"]
+            .as_array()
+            .unwrap();
+        assert_eq!(allowed.len(), 1, "Alice's passkey is listed");
+        let answer = key.get(&c.options);
+        let r = ids
+            .finish_passkey_second_factor(&bob.identity_id, &c.id, answer.clone(), at(21))
+            .await;
+        assert!(matches!(r, Err(Error::PasskeyRefused(_))), "Bob's: {r:?}");
+        let c = ids
+            .passkey_second_factor_options(&alice.identity_id, at(22))
+            .await
+            .unwrap();
+        let factor = ids
+            .finish_passkey_second_factor(&alice.identity_id, &c.id, key.get(&c.options), at(23))
+            .await
+            .unwrap();
+        assert_eq!(factor, "hwk");
+
+        // A session that proved the passkey may remove it.
+        let (_, proved) = ids
+            .start_session(&who, &["hwk", "mfa"], &SeenFrom::default(), at(30))
+            .await
+            .unwrap();
+        ids.remove_passkey(&proved, &info.id, at(31)).await.unwrap();
+        let c = ids.passkey_login_options(at(32)).await.unwrap();
+        let r = ids
+            .finish_passkey_login(&c.id, key.get(&c.options), at(32))
+            .await;
+        assert!(matches!(r, Err(Error::PasskeyRefused(_))), "removed: {r:?}");
+    }
 }
