@@ -37,11 +37,11 @@ pub fn routes() -> Vec<(&'static str, MethodRouter<AppState>)> {
         ("/api/identity/passkeys", get(passkeys_get)),
         (
             "/api/identity/passkeys/registration/options",
-            post(registration_options_post),
+            post(passkey_registration_options_post),
         ),
         (
             "/api/identity/passkeys/registration",
-            post(registration_post),
+            post(passkey_registration_post),
         ),
         (
             "/api/identity/passkeys/{id}",
@@ -49,9 +49,9 @@ pub fn routes() -> Vec<(&'static str, MethodRouter<AppState>)> {
         ),
         (
             "/api/identity/passkeys/login/options",
-            post(login_options_post),
+            post(passkey_login_options_post),
         ),
-        ("/api/identity/passkeys/login", post(login_post)),
+        ("/api/identity/passkeys/login", post(passkey_login_post)),
     ]
 }
 
@@ -133,7 +133,7 @@ pub async fn passkeys_get(
         (status = 403, description = "The request's `Origin` is not trusted.", body = ErrorBody),
     )
 )]
-pub async fn registration_options_post(
+pub async fn passkey_registration_options_post(
     State(app): State<AppState>,
     _: TrustedOrigin,
     jar: CookieJar,
@@ -160,7 +160,7 @@ pub async fn registration_options_post(
         (status = 403, description = "The request's `Origin` is not trusted.", body = ErrorBody),
     )
 )]
-pub async fn registration_post(
+pub async fn passkey_registration_post(
     State(app): State<AppState>,
     _: TrustedOrigin,
     jar: CookieJar,
@@ -249,7 +249,7 @@ pub async fn passkey_delete(
         (status = 429, description = "Too many sign-in attempts from this IP; see `Retry-After`.", body = ErrorBody),
     )
 )]
-pub async fn login_options_post(
+pub async fn passkey_login_options_post(
     State(app): State<AppState>,
     _: TrustedOrigin,
     _: SignInAttempt,
@@ -277,7 +277,7 @@ pub async fn login_options_post(
         (status = 429, description = "Too many sign-in attempts from this IP; see `Retry-After`.", body = ErrorBody),
     )
 )]
-pub async fn login_post(
+pub async fn passkey_login_post(
     State(app): State<AppState>,
     _: TrustedOrigin,
     jar: CookieJar,
