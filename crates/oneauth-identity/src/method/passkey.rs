@@ -77,6 +77,21 @@ impl Passkeys {
         // domain suffix of it. Then the public listener's (a custom UI
         // calls the API from there or from the first-party origins) and
         // the extra ones.
+        // An IP address cannot be an RP ID (the defaults' 127.0.0.1): off,
+        // without asking webauthn-rs, which would log an error each time.
+        if config.ui_url.domain().is_none() {
+            anyhow::ensure!(
+                !login,
+                "login.methods names `passkey`, but the UI URL {} is not on a domain name: WebAuthn needs one as its RP ID, never an IP address",
+                config.ui_url
+            );
+            tracing::debug!("passkeys are off: the UI is not on a domain name");
+            return Ok(Self {
+                webauthn: None,
+                login,
+                second_factor: false,
+            });
+        }
         let built = WebauthnBuilder::new(rp_id, &config.ui_url).and_then(|mut b| {
             for origin in std::iter::once(&config.issuer).chain(&config.passkeys.extra_origins) {
                 if origin.origin() != config.ui_url.origin() {
