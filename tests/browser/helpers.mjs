@@ -92,9 +92,9 @@ export function serverEnv() {
   return env;
 }
 
-export function runCli(args) {
+export function runCli(args, env = {}) {
   return new Promise((resolve, reject) => {
-    execFile(ONEAUTH_BIN, args, { env: serverEnv(), timeout: CLI_TIMEOUT_MS, maxBuffer: 4 << 20 }, (err, stdout, stderr) => {
+    execFile(ONEAUTH_BIN, args, { env: { ...serverEnv(), ...env }, timeout: CLI_TIMEOUT_MS, maxBuffer: 4 << 20 }, (err, stdout, stderr) => {
       if (err) {
         reject(
           new Error(
@@ -126,13 +126,15 @@ process.on('exit', () => {
  * `oneauth serve` on three loopback ports; resolves once /health/ready
  * answers 200. `globalArgs` go before `serve` (e.g. `--config FILE`).
  * `host` names the server in its public URLs (`localhost` makes a second
- * site beside 127.0.0.1, with cookies of its own).
+ * site beside 127.0.0.1, with cookies of its own). `urls` ({issuer,
+ * uiUrl}) gives another node's public URLs instead, for a second node of
+ * a cluster behind one address; `env` adds environment variables.
  */
-export async function startOneAuth({ dataDir, ports, globalArgs = [], host = '127.0.0.1' }) {
+export async function startOneAuth({ dataDir, ports, globalArgs = [], host = '127.0.0.1', urls = null, env = {} }) {
   const [pub, ui, admin] = ports;
   const srv = {
-    issuer: `http://${host}:${pub}`,
-    uiUrl: `http://${host}:${ui}`,
+    issuer: urls?.issuer ?? `http://${host}:${pub}`,
+    uiUrl: urls?.uiUrl ?? `http://${host}:${ui}`,
     adminUrl: `http://${host}:${admin}`,
     out: '',
     exit: null,
@@ -148,7 +150,7 @@ export async function startOneAuth({ dataDir, ports, globalArgs = [], host = '12
     '--ui-listen', `127.0.0.1:${ui}`,
     '--admin-listen', `127.0.0.1:${admin}`,
   ];
-  const child = spawn(ONEAUTH_BIN, args, { env: serverEnv(), stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(ONEAUTH_BIN, args, { env: { ...serverEnv(), ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
   srv.child = child;
   running.add(child);
   const collect = (d) => {
@@ -172,7 +174,8 @@ export async function startOneAuth({ dataDir, ports, globalArgs = [], host = '12
     }
   };
 
-  const readyUrl = `${srv.issuer}/health/ready`;
+  // This node's own listener (the issuer may name another node).
+  const readyUrl = `http://127.0.0.1:${pub}/health/ready`;
   let last = 'no answer';
   for (let i = 0; i < READY_TRIES; i++) {
     if (srv.exit !== null) {

@@ -43,6 +43,7 @@ pub enum ErrorCode {
     ReauthenticationRequired,
     InvalidPlatformCode,
     SecondFactorRequired,
+    PasskeyRefused,
     AccessDenied,
     UnauthorizedClient,
     CsrfViolation,
@@ -61,7 +62,7 @@ pub enum ErrorCode {
 
 impl ErrorCode {
     /// Every code, in documentation order.
-    pub const ALL: [ErrorCode; 42] = [
+    pub const ALL: [ErrorCode; 43] = [
         Self::InvalidRequest,
         Self::InvalidScope,
         Self::UnsupportedResponseType,
@@ -96,6 +97,7 @@ impl ErrorCode {
         Self::ReauthenticationRequired,
         Self::InvalidPlatformCode,
         Self::SecondFactorRequired,
+        Self::PasskeyRefused,
         Self::AccessDenied,
         Self::CsrfViolation,
         Self::ConsentRequired,
@@ -274,6 +276,11 @@ impl ErrorCode {
                 "invalid_platform_code",
                 "The mini-program's code (from wx.login or getPhoneNumber) is invalid, expired or used: get a new one.",
             ),
+            Self::PasskeyRefused => (
+                Some(2011),
+                "passkey_refused",
+                "The passkey ceremony is unknown, expired or used, or the authenticator's answer did not verify (another credential, no user verification, a replay): start again.",
+            ),
             Self::AccessDenied => (
                 Some(3001),
                 "access_denied",
@@ -437,6 +444,9 @@ pub enum Error {
     /// A mini-program platform refused a login or phone-number code.
     #[error("The mini-program's code is invalid, expired or used; get a new one and retry.")]
     InvalidPlatformCode,
+    /// A WebAuthn ceremony that cannot finish; the text says which step.
+    #[error("{0}")]
+    PasskeyRefused(String),
     #[error("{0}")]
     AccessDenied(String),
     #[error("{0}")]
@@ -515,6 +525,7 @@ impl Error {
             Self::ReauthenticationRequired => C::ReauthenticationRequired,
             Self::InvalidPlatformCode => C::InvalidPlatformCode,
             Self::SecondFactorRequired => C::SecondFactorRequired,
+            Self::PasskeyRefused(_) => C::PasskeyRefused,
             Self::AccessDenied(_) => C::AccessDenied,
             Self::UnauthorizedClient(_) => C::UnauthorizedClient,
             Self::CsrfViolation => C::CsrfViolation,

@@ -73,10 +73,20 @@ pub fn routes() -> Vec<(&'static str, MethodRouter<AppState>)> {
             "/api/identity/login/second-factor",
             post(crate::second_factor::second_factor_post),
         ),
+        (
+            "/api/identity/login/second-factor/passkey/options",
+            post(crate::second_factor::passkey_options_post),
+        ),
+        (
+            "/api/identity/login/second-factor/passkey",
+            post(crate::second_factor::passkey_post),
+        ),
     ]
     .into_iter()
     // TOTP and recovery codes (issue 17).
     .chain(crate::totp::routes())
+    // Passkeys (issue 17).
+    .chain(crate::passkeys::routes())
     .collect()
 }
 
@@ -125,7 +135,7 @@ fn address_view(a: &Address) -> AddressView {
 }
 
 /// Personal data and session ids: never cached.
-fn no_store(status: StatusCode, body: impl serde::Serialize) -> Response {
+pub(crate) fn no_store(status: StatusCode, body: impl serde::Serialize) -> Response {
     (status, [(header::CACHE_CONTROL, "no-store")], Json(body)).into_response()
 }
 
@@ -146,7 +156,7 @@ fn code_sent(app: &AppState) -> Response {
 /// be accepted is reported, with the new session kept.
 ///
 /// [`AuthorizationServer::complete_login`]: oneauth_oauth2::AuthorizationServer::complete_login
-async fn logged_in(
+pub(crate) async fn logged_in(
     app: &AppState,
     jar: CookieJar,
     identity: &Identity,

@@ -13,6 +13,8 @@ pub mod metrics;
 pub mod miniprogram;
 pub mod openapi;
 // TOTP and recovery codes (issue 17).
+// Passkeys (issue 17).
+pub mod passkeys;
 pub mod public;
 pub mod second_factor;
 pub mod totp;

@@ -44,6 +44,8 @@ use utoipa::{OpenApi, ToSchema};
         identity::session_delete,
         identity::social_providers_get,
         second_factor::second_factor_post,
+        second_factor::passkey_options_post,
+        second_factor::passkey_post,
         // TOTP and recovery codes (issue 17).
         crate::totp::totp_get,
         crate::totp::totp_post,
@@ -51,6 +53,14 @@ use utoipa::{OpenApi, ToSchema};
         crate::totp::totp_delete,
         crate::totp::recovery_codes_get,
         crate::totp::recovery_codes_post,
+        // Passkeys (issue 17).
+        crate::passkeys::passkeys_get,
+        crate::passkeys::passkey_registration_options_post,
+        crate::passkeys::passkey_registration_post,
+        crate::passkeys::passkey_patch,
+        crate::passkeys::passkey_delete,
+        crate::passkeys::passkey_login_options_post,
+        crate::passkeys::passkey_login_post,
         public::discovery_get,
         public::jwks_get,
         public::authorize_get,
@@ -78,7 +88,7 @@ use utoipa::{OpenApi, ToSchema};
         openapi_get,
     ),
     tags(
-        (name = "identity", description = "Registration, login, verification, recovery, settings and sessions as JSON, for a custom login UI. A login sets the session cookie as the built-in pages do."),
+        (name = "identity", description = "Registration, login, verification, recovery, settings, sessions and passkeys as JSON, for a custom login UI. A login sets the session cookie as the built-in pages do."),
         (name = "oauth2", description = "OAuth 2.0 and OpenID Connect, as discovery advertises them."),
         (name = "guide", description = "The integration guide's own endpoints."),
         (name = "hydra", description = "Login and consent challenges, so a custom UI can replace the built-in pages."),

@@ -8,6 +8,7 @@ use crate::AppState;
 use crate::error::{ApiError, ApiResult};
 use crate::extract::{ApiJson, TrustedOrigin};
 use crate::identity::landed;
+use crate::passkeys::ceremony;
 use axum::extract::State;
 use axum::response::Response;
 use axum_extra::extract::CookieJar;
@@ -15,6 +16,7 @@ use oneauth_core::Error;
 use oneauth_identity::factors::Proof;
 use oneauth_proto::ErrorBody;
 use oneauth_proto::identity::{IdentityResponse, SecondFactorMethod, SecondFactorRequest};
+use oneauth_proto::passkey::{PasskeyCeremony, PasskeyLoginRequest};
 use oneauth_store::{Identity, Session};
 
 impl AppState {
@@ -66,6 +68,78 @@ pub async fn second_factor_post(
     let proof = match body.method {
         SecondFactorMethod::Totp => Proof::Totp(&body.code),
         SecondFactorMethod::RecoveryCode => Proof::RecoveryCode(&body.code),
+    };
+    let amr = app
+        .identities
+        .prove_second_factor(&session, proof, now)
+        .await?;
+    let done = app
+        .server
+        .complete_second_factor(
+            &session,
+            &identity,
+            amr,
+            body.login_challenge.as_deref(),
+            None,
+            now,
+        )
+        .await?;
+    Ok(landed(&app, jar, &identity, done))
+}
+
+/// Starts a passkey as the second factor: options for
+/// `navigator.credentials.get()` listing the identity's passkeys.
+#[utoipa::path(
+    post,
+    path = "/api/identity/login/second-factor/passkey/options",
+    tag = "identity",
+    security(("session_cookie" = [])),
+    responses(
+        (status = 200, description = "The ceremony (5 minutes, used once): its id and the options.", body = PasskeyCeremony),
+        (status = 400, description = "Passkeys are off on this server.", body = ErrorBody),
+        (status = 401, description = "`login_required`: no session waits for a second factor.", body = ErrorBody),
+        (status = 403, description = "The request's `Origin` is not trusted.", body = ErrorBody),
+    )
+)]
+pub async fn passkey_options_post(
+    State(app): State<AppState>,
+    _: TrustedOrigin,
+    jar: CookieJar,
+) -> ApiResult<Response> {
+    let (session, _) = app.second_factor_session(&jar).await?;
+    let c = app
+        .identities
+        .passkey_second_factor_options(&session.identity_id, app.clock.now())
+        .await?;
+    Ok(ceremony(c))
+}
+
+/// Proves a passkey as the second factor of the session's login, which
+/// then goes on as a login does.
+#[utoipa::path(
+    post,
+    path = "/api/identity/login/second-factor/passkey",
+    tag = "identity",
+    request_body = PasskeyLoginRequest,
+    security(("session_cookie" = [])),
+    responses(
+        (status = 200, description = "Proven: a new, complete session cookie is set (amr gains `hwk` or `swk`, and `mfa`); `redirect_to` when a `login_challenge` was accepted.", body = IdentityResponse),
+        (status = 400, description = "`credential` is not a WebAuthn credential (the ceremony is spent), or the login challenge is unknown or used.", body = ErrorBody),
+        (status = 401, description = "`login_required`: no session waits for a second factor; `passkey_refused` (2011): the ceremony is unknown, expired, used or another identity's, or the assertion did not verify.", body = ErrorBody),
+        (status = 403, description = "The request's `Origin` is not trusted.", body = ErrorBody),
+    )
+)]
+pub async fn passkey_post(
+    State(app): State<AppState>,
+    _: TrustedOrigin,
+    jar: CookieJar,
+    ApiJson(body): ApiJson<PasskeyLoginRequest>,
+) -> ApiResult<Response> {
+    let now = app.clock.now();
+    let (session, identity) = app.second_factor_session(&jar).await?;
+    let proof = Proof::Passkey {
+        ceremony: &body.ceremony_id,
+        credential: body.credential,
     };
     let amr = app
         .identities

@@ -80,6 +80,21 @@ impl Identities {
         })
     }
 
+    /// The rule for adding, replacing or removing a second factor: a
+    /// recent login (`session.privileged_max_age_secs`) which, when the
+    /// identity has a factor already, proved one: a stolen cookie or a
+    /// first factor alone can neither take a factor away nor put its own
+    /// in beside it.
+    pub(crate) async fn check_factor_change(&self, session: &Session, now: i64) -> Result<()> {
+        let proved = session.amr.iter().any(|a| a == MFA);
+        if !self.is_recent(session, now)
+            || (!proved && self.second_factors(&session.identity_id).await?.any())
+        {
+            return Err(Error::ReauthenticationRequired);
+        }
+        Ok(())
+    }
+
     /// Whether a first-factor login with `amr` starts as a pending session.
     pub(crate) async fn must_prove_second_factor(
         &self,

@@ -9,7 +9,6 @@ pub mod factors;
 pub mod identifier;
 pub mod limit;
 pub mod method;
-mod pending_merge;
 pub mod policy;
 mod registration;
 mod sessions;
@@ -20,6 +19,8 @@ use identifier::Address;
 pub use identifier::{normalize_email, normalize_phone, normalize_username};
 use limit::{GuessRule, Limits, SendRule};
 use method::{LoginMethod, MethodContext};
+// Passkeys (issue 17).
+pub use method::passkey::{Ceremony, PasskeyInfo};
 use oneauth_core::{Config, Error, Result};
 use oneauth_crypto::{PasswordHasher, SystemKeys, TokenMinter};
 use oneauth_store::{CodePurpose, Identity, IdentityState, Session, Store, StoreError, Traits};
@@ -82,6 +83,8 @@ pub struct Identities {
     mfa_policy: oneauth_core::config::MfaPolicy,
     /// TOTP and recovery codes (issue 17).
     factors: method::totp::SecondFactors,
+    // Passkeys (issue 17): the WebAuthn relying party.
+    passkeys: method::passkey::Passkeys,
 }
 
 fn non_empty(v: Option<String>) -> Option<String> {
@@ -108,17 +111,26 @@ impl Identities {
         let hasher = PasswordHasher::new(&config.password)?;
         let mut pool = available();
         let mut methods = Vec::new();
+        // `passkey` is no field-based method: its ceremony has API calls
+        // of its own (method::passkey).
+        let mut passkey_login = false;
         for name in &config.login.methods {
+            if name == "passkey" && !passkey_login {
+                passkey_login = true;
+                continue;
+            }
             let Some(i) = pool.iter().position(|m| m.name() == name) else {
                 anyhow::bail!(
-                    "login.methods: unknown or repeated method `{name}` (known: password, email_code, sms_code)"
+                    "login.methods: unknown or repeated method `{name}` (known: password, email_code, sms_code, passkey)"
                 );
             };
             methods.push(pool.swap_remove(i));
         }
+        // A passkey is registered from a signed-in session, so passkey
+        // sign-in alone would let nobody in.
         anyhow::ensure!(
             !methods.is_empty(),
-            "login.methods must name at least one method"
+            "login.methods must name at least one method besides `passkey`"
         );
         // A month of guessing six-digit codes must stay below a 0.1 % chance.
         let month = GuessRule::from_config(&config.codes).max_guesses(30 * 86_400);
@@ -132,6 +144,7 @@ impl Identities {
             signup_key: keys.signup.clone(),
             social: method::social::SocialLogin::new(config, keys.clone())?,
             miniprogram: method::miniprogram::MiniPrograms::new(config, keys.clone())?,
+            passkeys: method::passkey::Passkeys::new(config, passkey_login)?,
             codes: OneTimeCodes::new(
                 store.clone(),
                 keys.one_time_code.clone(),
@@ -174,7 +187,8 @@ impl Identities {
         &self.policy
     }
 
-    /// The enabled login methods, in configured order.
+    /// The enabled login methods with fields (tabs of the login page), in
+    /// configured order; passkey sign-in is [`Self::passkey_login_enabled`].
     pub fn method_names(&self) -> Vec<&'static str> {
         self.methods.iter().map(|m| m.name()).collect()
     }

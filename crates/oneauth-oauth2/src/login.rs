@@ -138,7 +138,22 @@ impl AuthorizationServer {
         }
     }
 
+    /// Where a login without a challenge lands: `return_to` when allowed,
+    /// else `ui.default_return_to` or the settings page. Also for pages
+    /// whose login ends in the identity API (a passkey sign-in): the page
+    /// to go to when the answer has no `redirect_to`.
+    pub async fn page_after_login(&self, return_to: Option<&str>) -> String {
+        self.allowed_page(return_to).await.0
+    }
+
     async fn landing_page(&self, return_to: Option<&str>) -> Landing {
+        let (to, opener_origin) = self.allowed_page(return_to).await;
+        Landing::Page { to, opener_origin }
+    }
+
+    /// The page, and the origin a popup may tell (empty without an
+    /// allowed `return_to`).
+    async fn allowed_page(&self, return_to: Option<&str>) -> (String, String) {
         // A failed check is a refusal, not an error: the default page is safe.
         let allowed = match return_to {
             Some(to) => self.allowed_return_to(to).await.unwrap_or(None),
@@ -153,7 +168,7 @@ impl AuthorizationServer {
             "" => self.ui_endpoint("/settings"),
             configured => configured.to_owned(),
         });
-        Landing::Page { to, opener_origin }
+        (to, opener_origin)
     }
 }
 

@@ -5,6 +5,7 @@ pub mod oauth2;
 pub mod id;
 pub mod identity;
 // TOTP and recovery codes (issue 17).
+pub mod passkey;
 pub mod totp;
 
 use serde::{Deserialize, Serialize};

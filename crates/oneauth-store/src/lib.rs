@@ -8,6 +8,8 @@ mod common;
 mod device;
 mod miniprogram;
 mod model;
+// Passkeys (WebAuthn), issue 17.
+mod passkey;
 pub mod postgres;
 mod rows;
 pub mod sqlite;
@@ -16,6 +18,7 @@ mod totp;
 
 pub use miniprogram::MiniProgramStore;
 pub use model::*;
+pub use passkey::{CeremonyKind, PasskeyStore, StoredPasskey, WebauthnCeremony};
 pub use totp::{TotpSecret, TotpStore};
 
 use async_trait::async_trait;
@@ -415,6 +418,7 @@ pub trait Store:
     + RateLimitStore
     + MiniProgramStore
     + TotpStore
+    + PasskeyStore
     + Send
     + Sync
 {

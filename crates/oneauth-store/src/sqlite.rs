@@ -24,6 +24,7 @@ mod identities;
 mod keys;
 mod limits;
 mod miniprogram;
+mod passkey;
 mod sessions;
 mod social;
 mod tokens;

@@ -72,6 +72,11 @@ conformance!(
     totp_enrolment_replaces_only_an_unconfirmed_secret,
     totp_steps_are_accepted_once_even_under_concurrency,
     recovery_codes_are_single_use_even_under_concurrency_and_replaced_as_a_set,
+    // Passkeys (issue 17).
+    passkeys_are_unique_by_credential_and_belong_to_their_identity,
+    a_passkey_use_is_a_compare_and_swap,
+    ceremonies_are_taken_once_even_under_concurrency,
+    expired_ceremonies_are_refused_and_cleaned,
 );
 
 async fn on_sqlite<Fut: Future<Output = ()>>(test: impl FnOnce(Arc<dyn Store>) -> Fut) {
@@ -1970,4 +1975,196 @@ async fn recovery_codes_are_single_use_even_under_concurrency_and_replaced_as_a_
     assert_eq!(store.recovery_codes_left("a").await.unwrap(), 1);
     store.delete_identity("a").await.unwrap();
     assert_eq!(store.recovery_codes_left("a").await.unwrap(), 0);
+}
+
+// Passkeys (issue 17).
+
+fn passkey(id: &str, identity_id: &str, credential_id: &str, at: i64) -> StoredPasskey {
+    StoredPasskey {
+        id: id.into(),
+        identity_id: identity_id.into(),
+        credential_id: credential_id.into(),
+        name: format!("key {id}"),
+        passkey: format!(r#"{{"cred":{{"counter":0,"id":"{credential_id}"}}}}"#),
+        created_at: at,
+        last_used_at: None,
+    }
+}
+
+fn ceremony(id: &str, identity_id: Option<&str>, expires_at: i64) -> WebauthnCeremony {
+    WebauthnCeremony {
+        id: id.into(),
+        kind: CeremonyKind::Registration,
+        identity_id: identity_id.map(Into::into),
+        state: format!(r#"{{"challenge":"{id}"}}"#),
+        expires_at,
+    }
+}
+
+async fn passkeys_are_unique_by_credential_and_belong_to_their_identity(store: Arc<dyn Store>) {
+    for (id, email) in [("a", "alice@example.com"), ("b", "bob@example.com")] {
+        store.insert_identity(&identity(id, email)).await.unwrap();
+    }
+    store
+        .insert_passkey(&passkey("p2", "a", "cred-2", 20))
+        .await
+        .unwrap();
+    store
+        .insert_passkey(&passkey("p1", "a", "cred-1", 10))
+        .await
+        .unwrap();
+    assert!(
+        matches!(
+            store
+                .insert_passkey(&passkey("p3", "b", "cred-1", 30))
+                .await,
+            Err(StoreError::Conflict)
+        ),
+        "a credential belongs to one identity"
+    );
+    let listed = store.list_passkeys("a").await.unwrap();
+    assert_eq!(
+        listed.iter().map(|p| p.id.as_str()).collect::<Vec<_>>(),
+        ["p1", "p2"],
+        "oldest first"
+    );
+    assert_eq!(listed[0], passkey("p1", "a", "cred-1", 10));
+    assert!(store.list_passkeys("b").await.unwrap().is_empty());
+    let found = store.get_passkey_by_credential("cred-2").await.unwrap();
+    assert_eq!(found.map(|p| p.identity_id), Some("a".to_owned()));
+    assert_eq!(store.get_passkey_by_credential("nope").await.unwrap(), None);
+
+    assert!(
+        !store.rename_passkey("b", "p1", "stolen").await.unwrap(),
+        "not bob's"
+    );
+    assert!(store.rename_passkey("a", "p1", "laptop").await.unwrap());
+    assert_eq!(store.list_passkeys("a").await.unwrap()[0].name, "laptop");
+    assert!(!store.delete_passkey("b", "p1").await.unwrap(), "not bob's");
+    assert!(store.delete_passkey("a", "p1").await.unwrap());
+    assert!(!store.delete_passkey("a", "p1").await.unwrap(), "gone");
+    assert_eq!(
+        store.get_passkey_by_credential("cred-1").await.unwrap(),
+        None
+    );
+
+    // Passkeys and ceremonies go with their identity.
+    store
+        .insert_ceremony(&ceremony("w", Some("a"), 100))
+        .await
+        .unwrap();
+    assert!(store.delete_identity("a").await.unwrap());
+    assert_eq!(
+        store.get_passkey_by_credential("cred-2").await.unwrap(),
+        None
+    );
+    assert_eq!(store.take_ceremony("w", 1).await.unwrap(), None);
+}
+
+async fn a_passkey_use_is_a_compare_and_swap(store: Arc<dyn Store>) {
+    store
+        .insert_identity(&identity("a", "alice@example.com"))
+        .await
+        .unwrap();
+    let p = passkey("p", "a", "cred", 10);
+    store.insert_passkey(&p).await.unwrap();
+    let counted = |n: u32| format!(r#"{{"cred":{{"counter":{n},"id":"cred"}}}}"#);
+    // Two sign-ins that both read counter 0: one records its use.
+    let mut tasks = Vec::new();
+    for n in 1..=6 {
+        let (s, old, new) = (store.clone(), p.passkey.clone(), counted(n));
+        tasks.push(tokio::spawn(async move {
+            s.record_passkey_use("p", &old, &new, 50 + i64::from(n))
+                .await
+                .unwrap()
+        }));
+    }
+    let mut won = Vec::new();
+    for (n, t) in (1..=6).zip(tasks) {
+        if t.await.unwrap() {
+            won.push(n);
+        }
+    }
+    assert_eq!(won.len(), 1, "exactly one use recorded: {won:?}");
+    let stored = store
+        .get_passkey_by_credential("cred")
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(stored.passkey, counted(won[0]));
+    assert_eq!(stored.last_used_at, Some(50 + i64::from(won[0])));
+    assert_eq!(stored.created_at, 10);
+    assert!(
+        !store
+            .record_passkey_use("nope", &p.passkey, "{}", 9)
+            .await
+            .unwrap(),
+        "unknown passkey"
+    );
+}
+
+async fn ceremonies_are_taken_once_even_under_concurrency(store: Arc<dyn Store>) {
+    let mut login = ceremony("c1", None, 100);
+    login.kind = CeremonyKind::Login;
+    store.insert_ceremony(&login).await.unwrap();
+    assert!(matches!(
+        store.insert_ceremony(&login).await,
+        Err(StoreError::Conflict)
+    ));
+    let mut tasks = Vec::new();
+    for _ in 0..10 {
+        let s = store.clone();
+        tasks.push(tokio::spawn(async move {
+            s.take_ceremony("c1", 5).await.unwrap()
+        }));
+    }
+    let mut taken = Vec::new();
+    for t in tasks {
+        taken.extend(t.await.unwrap());
+    }
+    assert_eq!(taken, [login], "one taker, with the state as stored");
+    assert_eq!(
+        store.take_ceremony("c1", 5).await.unwrap(),
+        None,
+        "replayed"
+    );
+    assert_eq!(store.take_ceremony("never", 5).await.unwrap(), None);
+}
+
+async fn expired_ceremonies_are_refused_and_cleaned(store: Arc<dyn Store>) {
+    store
+        .insert_ceremony(&ceremony("old", None, 100))
+        .await
+        .unwrap();
+    store
+        .insert_ceremony(&ceremony("late", None, 100))
+        .await
+        .unwrap();
+    store
+        .insert_ceremony(&ceremony("live", None, 500))
+        .await
+        .unwrap();
+    assert_eq!(
+        store.take_ceremony("late", 100).await.unwrap(),
+        None,
+        "expired at its expiry"
+    );
+    assert_eq!(
+        store.delete_expired(101, 0, 10).await.unwrap(),
+        1,
+        "the old one"
+    );
+    assert_eq!(
+        store.take_ceremony("old", 1).await.unwrap(),
+        None,
+        "cleaned"
+    );
+    assert_eq!(
+        store
+            .take_ceremony("live", 101)
+            .await
+            .unwrap()
+            .map(|c| c.id),
+        Some("live".to_owned())
+    );
 }

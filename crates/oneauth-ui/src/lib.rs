@@ -108,7 +108,10 @@ pub fn router(state: UiState) -> Router {
         .route("/logout", get(logout::logout_get).post(logout::logout_post))
         .route("/assets/{*path}", get(asset_get))
         .fallback(not_found)
-        .layer(axum::middleware::from_fn(security_headers))
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            security_headers,
+        ))
         .with_state(state)
 }
 
@@ -135,9 +138,22 @@ fn request_id() -> Option<String> {
     REQUEST_ID.try_with(Clone::clone).ok().flatten()
 }
 
+/// [`CSP`] with fetches allowed to the public listener only: the passkey
+/// pages call the identity JSON API there (`assets/passkey.js`).
+fn csp_with_api(issuer: &url::Url) -> String {
+    format!(
+        "{CSP}; connect-src {}",
+        issuer.origin().ascii_serialization()
+    )
+}
+
 /// Headers on every UI answer: no framing, no sniffing, no referrer (URLs
 /// carry challenges), no caching of pages with CSRF tokens.
-async fn security_headers(req: axum::extract::Request, next: axum::middleware::Next) -> Response {
+async fn security_headers(
+    State(state): State<UiState>,
+    req: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> Response {
     let id = req
         .headers()
         .get("x-request-id")
@@ -149,8 +165,10 @@ async fn security_headers(req: axum::extract::Request, next: axum::middleware::N
         h.insert(k, HeaderValue::from_static(v));
     };
     // A page that loads images of its own sets a narrower policy (consent).
-    if !h.contains_key(header::CONTENT_SECURITY_POLICY) {
-        set(h, header::CONTENT_SECURITY_POLICY, CSP);
+    if !h.contains_key(header::CONTENT_SECURITY_POLICY)
+        && let Ok(v) = HeaderValue::from_str(&csp_with_api(&state.config.issuer))
+    {
+        h.insert(header::CONTENT_SECURITY_POLICY, v);
     }
     set(h, header::X_FRAME_OPTIONS, "DENY");
     set(h, header::X_CONTENT_TYPE_OPTIONS, "nosniff");

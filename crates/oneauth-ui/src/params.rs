@@ -128,6 +128,31 @@ impl Params {
         }
     }
 
+    /// Passkeys (issue 17): whether the page offers passkey sign-in, by
+    /// `login_methods` (when given, it names `passkey`).
+    pub fn offers_passkey(&self) -> bool {
+        self.login_methods
+            .as_deref()
+            .is_none_or(|l| l.split(',').any(|m| m.trim() == "passkey"))
+    }
+
+    /// `login_methods` names `passkey` and none of the `configured`
+    /// methods with fields: the page shows only the passkey sign-in.
+    pub fn passkey_only(&self, configured: &[&'static str]) -> bool {
+        self.login_methods.as_deref().is_some_and(|l| {
+            self.offers_passkey()
+                && !l
+                    .split(',')
+                    .filter_map(method_name)
+                    .any(|m| configured.contains(&m))
+        })
+    }
+
+    /// `default_method=passkey`: the passkey sign-in comes first.
+    pub fn passkey_first(&self) -> bool {
+        self.default_method.as_deref().map(str::trim) == Some("passkey")
+    }
+
     /// The tab to open: the one asked for (a tab link), else
     /// `default_method`, else the first.
     pub fn active_method(&self, asked: Option<&str>, methods: &[&'static str]) -> &'static str {
@@ -164,6 +189,29 @@ mod tests {
             "a tab that is not offered cannot be opened"
         );
         assert_eq!(Params::default().methods(&all), all);
+    }
+
+    #[test]
+    fn login_methods_may_name_passkey() {
+        let all = ["password", "email_code", "sms_code"];
+        let only = Params {
+            login_methods: Some("passkey".into()),
+            default_method: Some("passkey".into()),
+            ..Default::default()
+        };
+        assert!(only.offers_passkey() && only.passkey_only(&all) && only.passkey_first());
+        let both = Params {
+            login_methods: Some("password, passkey".into()),
+            ..Default::default()
+        };
+        assert!(both.offers_passkey() && !both.passkey_only(&all) && !both.passkey_first());
+        assert_eq!(both.methods(&all), ["password"]);
+        let without = Params {
+            login_methods: Some("phone".into()),
+            ..Default::default()
+        };
+        assert!(!without.offers_passkey() && !without.passkey_only(&all));
+        assert!(Params::default().offers_passkey() && !Params::default().passkey_only(&all));
     }
 
     #[test]

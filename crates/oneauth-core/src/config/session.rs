@@ -45,7 +45,8 @@ pub struct Password {
 #[serde(default, deny_unknown_fields)]
 pub struct Login {
     /// Methods offered, in the order of the login page's tabs: `password`,
-    /// `email_code`, `sms_code`. An unknown name fails start-up.
+    /// `email_code`, `sms_code`, and `passkey` (passwordless sign-in: a
+    /// button, not a tab). An unknown name fails start-up.
     pub methods: Vec<String>,
 }
 

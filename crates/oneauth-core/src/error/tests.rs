@@ -123,6 +123,12 @@ fn codes_are_pinned() {
             "second_factor_required",
             401,
         ),
+        (
+            ErrorCode::PasskeyRefused,
+            Some(2011),
+            "passkey_refused",
+            401,
+        ),
         (ErrorCode::AccessDenied, Some(3001), "access_denied", 403),
         (
             ErrorCode::UnauthorizedClient,

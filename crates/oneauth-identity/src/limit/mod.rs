@@ -87,6 +87,20 @@ impl Limits {
         }
     }
 
+    /// A passkey sign-in's start or finish, from `ip`: on the login
+    /// attempts of the IP only, since no identifier is typed (an assertion
+    /// cannot be guessed; the limit bounds the ceremonies stored).
+    pub async fn passkey_attempt(
+        &self,
+        ip: Option<IpAddr>,
+        now: OffsetDateTime,
+    ) -> Result<(), Error> {
+        match ip {
+            Some(ip) => self.limiter.hit(Class::LoginIp, &ip_key(ip), now).await,
+            None => Ok(()),
+        }
+    }
+
     pub async fn token_request(
         &self,
         ip: Option<IpAddr>,

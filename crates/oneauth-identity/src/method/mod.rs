@@ -7,6 +7,7 @@
 
 pub mod email_code;
 pub mod miniprogram;
+pub mod passkey;
 pub mod password;
 // Second factors (issue 17): TOTP and recovery codes.
 pub mod recovery_codes;

@@ -200,24 +200,6 @@ impl Identities {
         }
     }
 
-    /// Whether the identity has a second factor. Enrolling another one
-    /// then needs a login with a factor, as removing one does.
-    pub(crate) async fn has_second_factor(&self, identity_id: &str) -> Result<bool> {
-        self.has_totp(identity_id).await
-    }
-
-    /// The rule for removing a factor: a recent login
-    /// ([`Identities::is_recent`]) that proved a second factor (`mfa` in
-    /// its amr). A stolen cookie or a login with the first factor alone
-    /// cannot take a factor away.
-    pub(crate) fn require_recent_with_factor(&self, session: &Session, now: i64) -> Result<()> {
-        if self.is_recent(session, now) && session.amr.iter().any(|a| a == "mfa") {
-            Ok(())
-        } else {
-            Err(Error::ReauthenticationRequired)
-        }
-    }
-
     /// Spends one second-factor guess of the identity (locked out like
     /// one-time codes), runs `check`, and refunds the guess when it
     /// passed. A failed check is `InvalidCode` with the tries left before
@@ -283,11 +265,7 @@ impl Identities {
     ) -> Result<TotpEnrolment> {
         self.require_enabled()?;
         let now = now.unix_timestamp();
-        if self.has_second_factor(&session.identity_id).await? {
-            self.require_recent_with_factor(session, now)?;
-        } else if !self.is_recent(session, now) {
-            return Err(Error::ReauthenticationRequired);
-        }
+        self.check_factor_change(session, now).await?;
         let identity = self.session_identity(session).await?;
         let mut key = [0u8; SECRET_BYTES];
         aws_lc_rs::rand::fill(&mut key).map_err(Error::internal)?;
@@ -431,7 +409,8 @@ impl Identities {
     /// login that proved a second factor. Recovery codes stay: they back
     /// up every second factor (passkeys too).
     pub async fn remove_totp(&self, session: &Session, now: OffsetDateTime) -> Result<()> {
-        self.require_recent_with_factor(session, now.unix_timestamp())?;
+        self.check_factor_change(session, now.unix_timestamp())
+            .await?;
         if !self.store.delete_totp(&session.identity_id).await? {
             return Err(Error::NotFound("No authenticator app is set up.".into()));
         }

@@ -9,7 +9,7 @@ impl Cleanup for PostgresStore {
         // Batches keep each write transaction short. SKIP LOCKED: rows a
         // request (or another node's cleaner) holds are left for the next
         // run, so the cleaner never waits on, or deadlocks with, anyone.
-        const SQL: [&str; 9] = [
+        const SQL: [&str; 10] = [
             "DELETE FROM tokens WHERE hash IN
              (SELECT hash FROM tokens WHERE expires_at < $1 LIMIT $2 FOR UPDATE SKIP LOCKED)",
             "DELETE FROM authorization_codes WHERE hash IN
@@ -26,6 +26,8 @@ impl Cleanup for PostgresStore {
              (SELECT id FROM one_time_codes WHERE expires_at < $1 LIMIT $2 FOR UPDATE SKIP LOCKED)",
             "DELETE FROM device_codes WHERE id IN
              (SELECT id FROM device_codes WHERE expires_at < $1 LIMIT $2 FOR UPDATE SKIP LOCKED)",
+            "DELETE FROM webauthn_ceremonies WHERE id IN
+             (SELECT id FROM webauthn_ceremonies WHERE expires_at < $1 LIMIT $2 FOR UPDATE SKIP LOCKED)",
             // Sent and abandoned messages are kept a week for the operator.
             "DELETE FROM courier_messages WHERE id IN
              (SELECT id FROM courier_messages WHERE status <> 'queued' AND created_at < $1 - 604800

@@ -8,7 +8,7 @@ impl Cleanup for SqliteStore {
         let mut deleted = 0;
         // Batches keep each write short, so logins and token requests never
         // wait long behind the cleaner; each batch is a write of its own.
-        const SQL: [&str; 9] = [
+        const SQL: [&str; 10] = [
             "DELETE FROM tokens WHERE rowid IN (SELECT rowid FROM tokens WHERE expires_at < $1 LIMIT $2)",
             "DELETE FROM authorization_codes WHERE rowid IN (SELECT rowid FROM authorization_codes WHERE expires_at < $1 LIMIT $2)",
             "DELETE FROM flows WHERE rowid IN (SELECT rowid FROM flows WHERE expires_at < $1 LIMIT $2)",
@@ -17,6 +17,7 @@ impl Cleanup for SqliteStore {
             "DELETE FROM budgets WHERE rowid IN (SELECT rowid FROM budgets WHERE expires_at < $1 LIMIT $2)",
             "DELETE FROM one_time_codes WHERE rowid IN (SELECT rowid FROM one_time_codes WHERE expires_at < $1 LIMIT $2)",
             "DELETE FROM device_codes WHERE rowid IN (SELECT rowid FROM device_codes WHERE expires_at < $1 LIMIT $2)",
+            "DELETE FROM webauthn_ceremonies WHERE rowid IN (SELECT rowid FROM webauthn_ceremonies WHERE expires_at < $1 LIMIT $2)",
             // Sent and abandoned messages are kept a week for the operator.
             "DELETE FROM courier_messages WHERE rowid IN (SELECT rowid FROM courier_messages
                WHERE status <> 'queued' AND created_at < $1 - 604800 LIMIT $2)",

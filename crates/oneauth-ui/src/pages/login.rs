@@ -38,8 +38,43 @@ struct LoginPage<'a> {
     error: Option<String>,
     errors: Errors,
     social: Vec<SocialButton>,
+    passkey: Option<PasskeySignIn>,
+    /// `login_methods=passkey`: no form with fields.
+    passkey_only: bool,
 }
 page!(LoginPage, "login.html");
+
+/// Passkeys (issue 17): the "Sign in with a passkey" button's calls, for
+/// `assets/passkey.js`.
+#[derive(Serialize)]
+struct PasskeySignIn {
+    options: String,
+    finish: String,
+    /// More fields of the finish, as JSON: the login challenge.
+    body: String,
+    /// Where the browser goes after a login without a challenge.
+    done: String,
+    /// `default_method=passkey`: above the form.
+    first: bool,
+}
+
+async fn passkey_sign_in(state: &UiState, params: &Params) -> Option<PasskeySignIn> {
+    if !state.identities.passkey_login_enabled() || !params.offers_passkey() {
+        return None;
+    }
+    let api = state.config.issuer.origin().ascii_serialization();
+    let done = state
+        .server
+        .page_after_login(params.return_to.as_deref())
+        .await;
+    Some(PasskeySignIn {
+        options: format!("{api}/api/identity/passkeys/login/options"),
+        finish: format!("{api}/api/identity/passkeys/login"),
+        body: serde_json::json!({ "login_challenge": params.login_challenge }).to_string(),
+        done,
+        first: params.passkey_first(),
+    })
+}
 
 fn tab_label(t: &crate::i18n::Strings, m: &str) -> &'static str {
     match m {
@@ -50,7 +85,7 @@ fn tab_label(t: &crate::i18n::Strings, m: &str) -> &'static str {
 }
 
 #[allow(clippy::too_many_arguments)]
-fn login_page<'a>(
+async fn login_page<'a>(
     state: &'a UiState,
     t: &'static crate::i18n::Strings,
     params: Params,
@@ -59,8 +94,11 @@ fn login_page<'a>(
     asked: Option<&str>,
     identifier: String,
 ) -> LoginPage<'a> {
-    let methods = params.methods(&state.identities.method_names());
+    let configured = state.identities.method_names();
+    let methods = params.methods(&configured);
     let method = params.active_method(asked, &methods);
+    let passkey = passkey_sign_in(state, &params).await;
+    let passkey_only = passkey.is_some() && params.passkey_only(&configured);
     let tabs = methods
         .iter()
         .map(|m| Tab {
@@ -82,6 +120,8 @@ fn login_page<'a>(
         notice: None,
         error: None,
         errors: Errors::new(),
+        passkey,
+        passkey_only,
     }
 }
 
@@ -132,7 +172,8 @@ pub async fn login_get(
         client_name,
         q.method.as_deref(),
         identifier,
-    );
+    )
+    .await;
     if page.method == "sms_code" {
         page.identifier = page.params.phone.clone().unwrap_or_default();
     }
@@ -153,7 +194,8 @@ pub async fn login_post(State(state): State<UiState>, ctx: FormCtx<LoginForm>) -
         ctx.client_name,
         asked,
         identifier,
-    );
+    )
+    .await;
     // A method that is not offered here is refused like an unknown one.
     if asked.and_then(method_name) != Some(page.method) {
         page.error = Some(t.wrong_credentials.into());

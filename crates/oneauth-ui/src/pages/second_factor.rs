@@ -23,12 +23,15 @@ use time::OffsetDateTime;
 
 type Errors = super::Errors;
 
-/// Where the page's passkey button fetches its ceremony and sends the
-/// answer (the identity API, on the public origin).
+/// The page's passkey button (`assets/passkey.js`): where it fetches its
+/// ceremony and sends the answer (the identity API, on the public origin),
+/// what it adds to the answer, and where it goes without a `redirect_to`.
 #[derive(Serialize)]
-struct PasskeyUrls {
+struct PasskeyButton {
     options: String,
     finish: String,
+    body: String,
+    done: String,
 }
 
 #[derive(Template, Serialize)]
@@ -38,7 +41,7 @@ struct SecondFactorPage<'a> {
     params: Params,
     csrf_token: String,
     totp: bool,
-    passkey: Option<PasskeyUrls>,
+    passkey: Option<PasskeyButton>,
     recovery_code: bool,
     enrol: Option<EnrolmentView>,
     /// New recovery codes, shown once after an enrolment, then a link on.
@@ -69,14 +72,20 @@ async fn step_page<'a>(
         };
         Some(view(e))
     };
-    let passkey = (factors.passkeys > 0).then(|| {
-        let q = params.query();
-        let api = |path: &str| format!("{}?{q}", state.server.endpoint(path));
-        PasskeyUrls {
+    let passkey = if factors.passkeys > 0 {
+        let api = |path: &str| state.server.endpoint(path);
+        Some(PasskeyButton {
             options: api("/api/identity/login/second-factor/passkey/options"),
             finish: api("/api/identity/login/second-factor/passkey"),
-        }
-    });
+            body: serde_json::json!({ "login_challenge": params.login_challenge }).to_string(),
+            done: state
+                .server
+                .page_after_login(params.return_to.as_deref())
+                .await,
+        })
+    } else {
+        None
+    };
     Ok(SecondFactorPage {
         c: state.chrome(t, params.popup()),
         params,

@@ -51,6 +51,57 @@ fn minute(unix: i64) -> String {
         .unwrap_or_default()
 }
 
+/// Passkeys (issue 17): the settings page's section, driven by
+/// `assets/passkey.js` through the identity JSON API.
+#[derive(Serialize)]
+struct PasskeySection {
+    /// The public listener's origin, where the API is.
+    api: String,
+    rows: Vec<PasskeyRow>,
+    /// Adding or removing needs a new sign-in first (`reauth_url`).
+    reauth: bool,
+    reauth_url: String,
+}
+
+#[derive(Serialize)]
+struct PasskeyRow {
+    id: String,
+    name: String,
+    created: String,
+    last_used: Option<String>,
+    synced: bool,
+}
+
+async fn passkey_section(
+    state: &UiState,
+    session: &Session,
+    now: OffsetDateTime,
+) -> Result<Option<PasskeySection>, Error> {
+    let ids = &state.identities;
+    // Shown where passkeys can be used: for sign-in, or as a second factor.
+    if !ids.passkeys_enabled() {
+        return Ok(None);
+    }
+    let rows = ids
+        .passkeys(&session.identity_id)
+        .await?
+        .into_iter()
+        .map(|p| PasskeyRow {
+            id: p.id,
+            name: p.name,
+            created: minute(p.created_at),
+            last_used: p.last_used_at.map(minute),
+            synced: p.backup_eligible,
+        })
+        .collect();
+    Ok(Some(PasskeySection {
+        api: state.config.issuer.origin().ascii_serialization(),
+        rows,
+        reauth: !ids.passkey_change_allowed(session, now).await?,
+        reauth_url: login_for_settings(state),
+    }))
+}
+
 #[derive(Template, Serialize)]
 #[template(path = "settings.html", blocks = ["title", "head", "content"])]
 struct SettingsPage<'a> {
@@ -76,6 +127,7 @@ struct SettingsPage<'a> {
     errors: Errors,
     /// TOTP and recovery codes (issue 17); `None` when `mfa.policy` is off.
     totp: Option<totp::TotpSection>,
+    passkeys: Option<PasskeySection>,
 }
 page!(SettingsPage, "settings.html");
 
@@ -147,6 +199,7 @@ async fn settings_page<'a>(
         error: None,
         errors: Errors::new(),
         totp: totp::section(state, t, session).await?,
+        passkeys: passkey_section(state, session, now).await?,
     })
 }
 
@@ -178,6 +231,9 @@ pub async fn settings_get(
         Some("sessions") => Some(t.other_sessions_ended.into()),
         Some("totp") => Some(t.totp_confirmed.into()),
         Some("totp_removed") => Some(t.totp_removed.into()),
+        Some("passkey") => Some(t.passkey_saved.into()),
+        Some("passkey_renamed") => Some(t.passkey_renamed.into()),
+        Some("passkey_removed") => Some(t.passkey_removed.into()),
         _ => None,
     };
     (jar, render(StatusCode::OK, page)).into_response()

@@ -26,6 +26,7 @@ mod no_secrets_in_logs;
 mod oidc_acr;
 mod openidconnect_client;
 mod ops;
+mod passkeys;
 mod recent_login;
 mod rfc6749_authorize;
 mod rfc6749_client_credentials;
