@@ -34,6 +34,8 @@ import {
 
 const PASSWORD = 'correct horse battery staple';
 const EMAIL = 'pat@example.com';
+/** Signs in with a password, then a passkey as the second factor. */
+const SAM = 'sam@example.com';
 const STEP = 10_000;
 const SCREENSHOT_DIR = process.env.ONEAUTH_SCREENSHOT_DIR
   ? path.resolve(process.env.ONEAUTH_SCREENSHOT_DIR)
@@ -71,8 +73,8 @@ async function newPage(locale = 'en-US', credentials = [], browser = S.browser) 
   return { context, page, events: watchPage(page), authenticator };
 }
 
-async function passwordLogin(page) {
-  await page.fill('#identifier', EMAIL);
+async function passwordLogin(page, email = EMAIL) {
+  await page.fill('#identifier', email);
   await page.fill('#password', PASSWORD);
   await Promise.all([page.waitForNavigation({ timeout: STEP }), page.click('button[name=step][value=login]')]);
 }
@@ -114,6 +116,7 @@ describe('Passkeys in Chromium with a virtual authenticator', () => {
         '--skip-consent',
       ]);
       await runCli(['--data-dir', S.dataDir, 'identities', 'create', '--email', EMAIL, '--password', PASSWORD, '--name', 'Pat Passkey']);
+      await runCli(['--data-dir', S.dataDir, 'identities', 'create', '--email', SAM, '--password', PASSWORD, '--name', 'Sam Second']);
       S.app = http.createServer((req, res) => {
         res.writeHead(200, { 'content-type': 'text/html; charset=utf-8' });
         res.end('<!doctype html><html lang="en"><title>Callback</title><h1>Callback</h1></html>');
@@ -266,6 +269,41 @@ describe('Passkeys in Chromium with a virtual authenticator', () => {
         page.click('[data-passkey-remove]'),
       ]);
       assert.match(await page.textContent('.passkeys-none'), /No passkeys yet/);
+    });
+    await context.close();
+  });
+
+  test('a passkey as the second factor after a password', { timeout: 60_000 }, async (t) => {
+    // Password only on the login page: no passkey autofill there.
+    const login = `${S.server.uiUrl}/login?login_methods=password&return_to=${encodeURIComponent(`${S.server.uiUrl}/settings`)}`;
+    const reg = await newPage();
+    await withDiagnostics(t, reg.page, reg.events, async () => {
+      await reg.page.goto(login);
+      await passwordLogin(reg.page, SAM);
+      assert.equal(new URL(reg.page.url()).pathname, '/settings', 'no second factor yet');
+      await reg.page.fill('#passkey-new-name', 'Phone');
+      await Promise.all([
+        reg.page.waitForURL((u) => u.searchParams.get('saved') === 'passkey', { timeout: STEP }),
+        reg.page.click('form[data-passkey-register] button'),
+      ]);
+    });
+    const credentials = await reg.authenticator.credentials();
+    await reg.context.close();
+
+    const { context, page, events } = await newPage('en-US', credentials);
+    await withDiagnostics(t, page, events, async () => {
+      await page.goto(login);
+      await passwordLogin(page, SAM);
+      assert.equal(new URL(page.url()).pathname, '/login/second-factor', 'the passkey is asked for');
+      await axeClean(page, 'second factor with a passkey');
+      await Promise.all([
+        page.waitForURL((u) => u.pathname === '/settings', { timeout: STEP }),
+        page.click('#passkey-second-factor'),
+      ]);
+      // The session proved a second factor: it may change passkeys now.
+      assert.equal(await page.locator('#passkey-reauth').count(), 0);
+      assert.equal(await page.locator('[data-passkey-remove]').count(), 1);
+      assert.doesNotMatch(await page.textContent('.passkey-last-used'), /never/);
     });
     await context.close();
   });
