@@ -27,6 +27,8 @@ pub(crate) struct EnrolmentView {
 #[derive(Serialize, Default)]
 pub(super) struct TotpSection {
     pub(super) enrolled: bool,
+    /// Any second factor (an app or a passkey): recovery codes back it up.
+    pub(super) any_factor: bool,
     /// A set-up in progress: its QR code, key and confirm form.
     pub(super) enrolment: Option<EnrolmentView>,
     /// "n of 10 recovery codes left".
@@ -61,9 +63,11 @@ pub(super) async fn section(
     if !ids.second_factors_enabled() {
         return Ok(None);
     }
-    let left = ids.recovery_codes_left(&session.identity_id).await?;
+    let factors = ids.second_factors(&session.identity_id).await?;
+    let left = factors.recovery_codes;
     Ok(Some(TotpSection {
-        enrolled: ids.has_totp(&session.identity_id).await?,
+        enrolled: factors.totp,
+        any_factor: factors.any(),
         codes_left_text: t
             .recovery_left
             .replace("{n}", &left.to_string())
