@@ -512,3 +512,35 @@ export async function freshCode(secret) {
   if (left < 3) await sleep(left * 1000 + 200);
   return totp(secret, Date.now() / 1000);
 }
+
+/** Where checked screenshots live: docs/screenshots, or ONEAUTH_SCREENSHOT_DIR. */
+export const SCREENSHOT_DIR = process.env.ONEAUTH_SCREENSHOT_DIR
+  ? path.resolve(process.env.ONEAUTH_SCREENSHOT_DIR)
+  : path.join(REPO_ROOT, 'docs', 'screenshots');
+
+/** Whether a font with Chinese glyphs is installed (else Chinese screenshots would show boxes). */
+export function hasCjkFont() {
+  return new Promise((resolve) => {
+    execFile('fc-list', [':lang=zh', 'family'], { timeout: 5000 }, (err, stdout) => resolve(!err && stdout.trim().length > 0));
+  });
+}
+
+/**
+ * A checked screenshot in SCREENSHOT_DIR; a Chinese one (`-zh` in its name)
+ * only with a CJK font installed (`cjkFont`), else said as a diagnostic.
+ */
+export async function languageScreenshot(t, page, file, cjkFont, textFile) {
+  if (file.includes('-zh') && !cjkFont) {
+    t.diagnostic(`no CJK font installed (apt-get install fonts-wqy-microhei): not checking ${file}`);
+    return;
+  }
+  await checkedScreenshot(page, SCREENSHOT_DIR, file, textFile);
+}
+
+/** axe-core finds nothing serious or critical on the page (the rest as diagnostics). */
+export async function axeClean(t, page, name) {
+  const violations = await axeViolations(page);
+  for (const v of violations) t.diagnostic(`${name} axe ${v.impact}: ${v.id} (${v.help})`);
+  const bad = violations.filter((v) => v.impact === 'serious' || v.impact === 'critical');
+  assert.deepEqual(bad, [], `${name}: serious or critical accessibility violations`);
+}

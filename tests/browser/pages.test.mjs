@@ -15,15 +15,17 @@
 
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { execFile } from 'node:child_process';
 import fs from 'node:fs/promises';
 import http from 'node:http';
 import path from 'node:path';
 import {
-  REPO_ROOT,
+  SCREENSHOT_DIR,
   assertPrerequisites,
   authorizationRequest,
+  axeClean,
   freePorts,
+  hasCjkFont,
+  languageScreenshot,
   launchChromium,
   makeDataDir,
   removeDataDir,
@@ -31,13 +33,8 @@ import {
   startOneAuth,
   watchPage,
   withDiagnostics as withDiagnosticsOf,
-  axeViolations,
-  checkedScreenshot,
 } from './helpers.mjs';
 
-const SCREENSHOT_DIR = process.env.ONEAUTH_SCREENSHOT_DIR
-  ? path.resolve(process.env.ONEAUTH_SCREENSHOT_DIR)
-  : path.join(REPO_ROOT, 'docs', 'screenshots');
 const PASSWORD = 'correct horse battery staple';
 const STEP = 8_000;
 const DESKTOP = { width: 1280, height: 800 };
@@ -90,13 +87,6 @@ const S = {
 };
 
 const withDiagnostics = (t, page, events, fn) => withDiagnosticsOf(t, page, events, () => S.server?.out ?? '', fn);
-
-/** Whether a font with Chinese glyphs is installed (else Chinese screenshots would show boxes). */
-function hasCjkFont() {
-  return new Promise((resolve) => {
-    execFile('fc-list', [':lang=zh', 'family'], { timeout: 5000 }, (err, stdout) => resolve(!err && stdout.trim().length > 0));
-  });
-}
 
 async function startApp(port) {
   const server = http.createServer((req, res) => {
@@ -244,13 +234,7 @@ async function horizontalOverflow(page) {
   });
 }
 
-async function screenshot(t, page, file, textFile) {
-  if (file.includes('-zh') && !S.cjkFont) {
-    t.diagnostic(`no CJK font installed (apt-get install fonts-wqy-microhei): not checking ${file}`);
-    return;
-  }
-  await checkedScreenshot(page, SCREENSHOT_DIR, file, textFile);
-}
+const screenshot = (t, page, file, textFile) => languageScreenshot(t, page, file, S.cjkFont, textFile);
 
 // ------------------------------------------------------------------ suite
 
@@ -437,10 +421,7 @@ describe('OneAuth UI pages: languages, accessibility, phone layout, screenshots'
 
             // Desktop screenshot, then axe-core.
             await screenshot(t, page, `${name}-${lang}.png`);
-            const violations = await axeViolations(page);
-            for (const v of violations) t.diagnostic(`${name}-${lang} axe ${v.impact}: ${v.id} (${v.help})`);
-            const bad = violations.filter((v) => v.impact === 'serious' || v.impact === 'critical');
-            assert.deepEqual(bad, [], `${name}-${lang}: serious or critical accessibility violations`);
+            await axeClean(t, page, `${name}-${lang}`);
 
             // A phone: no horizontal scroll.
             await page.setViewportSize(PHONE);

@@ -13,16 +13,16 @@
 
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { execFile } from 'node:child_process';
 import fs from 'node:fs/promises';
 import path from 'node:path';
 import {
-  REPO_ROOT,
+  SCREENSHOT_DIR,
   assertPrerequisites,
-  axeViolations,
-  checkedScreenshot,
-  freshCode,
+  axeClean,
   freePorts,
+  freshCode,
+  hasCjkFont,
+  languageScreenshot,
   launchChromium,
   makeDataDir,
   removeDataDir,
@@ -32,9 +32,6 @@ import {
   withDiagnostics as withDiagnosticsOf,
 } from './helpers.mjs';
 
-const SCREENSHOT_DIR = process.env.ONEAUTH_SCREENSHOT_DIR
-  ? path.resolve(process.env.ONEAUTH_SCREENSHOT_DIR)
-  : path.join(REPO_ROOT, 'docs', 'screenshots');
 const PASSWORD = 'correct horse battery staple';
 const STEP = 8_000;
 /** The browser of pages.test.mjs: the session list names it. */
@@ -47,26 +44,7 @@ const LANGS = {
 const S = {};
 const withDiagnostics = (t, page, events, fn) => withDiagnosticsOf(t, page, events, () => S.server?.out ?? '', fn);
 
-function hasCjkFont() {
-  return new Promise((resolve) => {
-    execFile('fc-list', [':lang=zh', 'family'], { timeout: 5000 }, (err, stdout) => resolve(!err && stdout.trim().length > 0));
-  });
-}
-
-async function screenshot(t, page, file) {
-  if (file.includes('-zh') && !S.cjkFont) {
-    t.diagnostic(`no CJK font installed (apt-get install fonts-wqy-microhei): not checking ${file}`);
-    return;
-  }
-  await checkedScreenshot(page, SCREENSHOT_DIR, file);
-}
-
-async function axeClean(t, page, name) {
-  const violations = await axeViolations(page);
-  for (const v of violations) t.diagnostic(`${name} axe ${v.impact}: ${v.id} (${v.help})`);
-  const bad = violations.filter((v) => v.impact === 'serious' || v.impact === 'critical');
-  assert.deepEqual(bad, [], `${name}: serious or critical accessibility violations`);
-}
+const screenshot = (t, page, file) => languageScreenshot(t, page, file, S.cjkFont);
 
 /** On a 390-px phone the page does not scroll sideways (the QR code, the key and the codes fit). */
 async function fitsAPhone(page, name) {

@@ -40,6 +40,27 @@ impl AppState {
     }
 }
 
+/// Checks `proof` for the session's identity; on success the session is
+/// replaced by a complete one and the login goes on.
+async fn proven(
+    app: &AppState,
+    jar: CookieJar,
+    (session, identity): (&Session, &Identity),
+    proof: Proof<'_>,
+    login_challenge: Option<&str>,
+) -> ApiResult<Response> {
+    let now = app.clock.now();
+    let amr = app
+        .identities
+        .prove_second_factor(session, proof, now)
+        .await?;
+    let done = app
+        .server
+        .complete_second_factor(session, identity, amr, login_challenge, None, now)
+        .await?;
+    Ok(landed(app, jar, identity, done))
+}
+
 /// Proves a second factor typed in (an authenticator app's code or a
 /// recovery code) for the session's login, which then goes on as a login
 /// does.
@@ -63,28 +84,19 @@ pub async fn second_factor_post(
     jar: CookieJar,
     ApiJson(body): ApiJson<SecondFactorRequest>,
 ) -> ApiResult<Response> {
-    let now = app.clock.now();
     let (session, identity) = app.second_factor_session(&jar).await?;
     let proof = match body.method {
         SecondFactorMethod::Totp => Proof::Totp(&body.code),
         SecondFactorMethod::RecoveryCode => Proof::RecoveryCode(&body.code),
     };
-    let amr = app
-        .identities
-        .prove_second_factor(&session, proof, now)
-        .await?;
-    let done = app
-        .server
-        .complete_second_factor(
-            &session,
-            &identity,
-            amr,
-            body.login_challenge.as_deref(),
-            None,
-            now,
-        )
-        .await?;
-    Ok(landed(&app, jar, &identity, done))
+    proven(
+        &app,
+        jar,
+        (&session, &identity),
+        proof,
+        body.login_challenge.as_deref(),
+    )
+    .await
 }
 
 /// Starts a passkey as the second factor: options for
@@ -135,26 +147,17 @@ pub async fn passkey_post(
     jar: CookieJar,
     ApiJson(body): ApiJson<PasskeyLoginRequest>,
 ) -> ApiResult<Response> {
-    let now = app.clock.now();
     let (session, identity) = app.second_factor_session(&jar).await?;
     let proof = Proof::Passkey {
         ceremony: &body.ceremony_id,
         credential: body.credential,
     };
-    let amr = app
-        .identities
-        .prove_second_factor(&session, proof, now)
-        .await?;
-    let done = app
-        .server
-        .complete_second_factor(
-            &session,
-            &identity,
-            amr,
-            body.login_challenge.as_deref(),
-            None,
-            now,
-        )
-        .await?;
-    Ok(landed(&app, jar, &identity, done))
+    proven(
+        &app,
+        jar,
+        (&session, &identity),
+        proof,
+        body.login_challenge.as_deref(),
+    )
+    .await
 }
