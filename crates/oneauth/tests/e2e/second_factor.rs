@@ -426,3 +426,48 @@ async fn a_recovery_by_email_code_still_needs_the_second_factor() {
     let done: Value = res.json().await.unwrap();
     assert_eq!(done["session"]["amr"], json!(["otp", "mfa"]), "{done}");
 }
+
+/// `prompt=login` and `max_age` need both factors again: a second factor
+/// alone on top of an old session does not make a fresh login.
+#[tokio::test]
+async fn prompt_login_and_max_age_need_both_factors_again() {
+    use crate::totp::{enrol, logged_in, totp};
+    let srv = TestServer::start().await;
+    let (secret, _) = enrol(&srv, &logged_in(&srv).await).await;
+    let (b, ch) = pending_login(&srv).await;
+    srv.clock.advance(time::Duration::seconds(30));
+    let res = second_factor(&srv, &b, "totp", &totp(&srv, &secret), &ch).await;
+    assert_eq!(res.status(), 200);
+    srv.clock.advance(time::Duration::seconds(120));
+    for fresh in [("prompt", "login"), ("max_age", "60")] {
+        let res = b.get(srv.authorize_url(&[fresh])).send().await.unwrap();
+        let to = location(&res);
+        assert!(
+            to.starts_with(&format!("{}/login?", srv.ui)),
+            "{fresh:?}: a new login, not the second-factor step: {to}"
+        );
+        let ch = query_param(&to, "login_challenge").unwrap();
+        // The live multi-factor session is too old for this request.
+        let progress = login_request(&srv, &b, &ch).await["authentication"].clone();
+        assert_eq!(progress["needed"], json!(["first_factor"]), "{fresh:?}");
+        let res = b
+            .put(format!(
+                "{}/api/hydra/login/accept?login_challenge={}",
+                srv.public,
+                urlencode(&ch)
+            ))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(error_code(res, 401, "login_required").await, 2004);
+    }
+    // The password again leaves the new session pending: both factors.
+    let ch = challenge(&srv, &b, &[("prompt", "login")]).await;
+    let login = json!({ "identifier": EMAIL, "password": PASSWORD, "login_challenge": ch });
+    let body: Value = identity_post(&b, &srv, "login/password", login)
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(body["second_factor_required"], true, "{body}");
+}
