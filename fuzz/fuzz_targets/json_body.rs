@@ -40,7 +40,7 @@ fuzz_target!(|data: &[u8]| {
     let Some((which, body)) = data.split_first() else {
         return;
     };
-    match which % 13 {
+    match which % 17 {
         0 => check::<AddressRequest>(body),
         1 => check::<CodeLoginRequest>(body),
         2 => check::<LoginCodeSendRequest>(body),
@@ -54,6 +54,11 @@ fuzz_target!(|data: &[u8]| {
         10 => parse_only::<oneauth_oauth2::exchange::SilentExchange>(body),
         // TOTP and recovery codes (issue 17).
         11 => check::<oneauth_proto::totp::TotpCodeRequest>(body),
+        // The second-factor step and passkeys (issue 17).
+        12 => check::<oneauth_proto::identity::SecondFactorRequest>(body),
+        13 => check::<oneauth_proto::passkey::PasskeyLoginRequest>(body),
+        14 => check::<oneauth_proto::passkey::PasskeyRegistrationRequest>(body),
+        15 => check::<oneauth_proto::passkey::PasskeyRenameRequest>(body),
         _ => parse_only::<oneauth_oauth2::native::NativeLogin>(body),
     }
 });
