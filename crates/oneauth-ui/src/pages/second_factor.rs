@@ -133,8 +133,11 @@ pub async fn second_factor_get(
     };
     let (jar, csrf_token) = csrf::ensure(&state, jar);
     let c = state.chrome(t, params.popup());
-    match step_page(&state, t, params, csrf_token, &session, now).await {
+    match step_page(&state, t, params.clone(), csrf_token, &session, now).await {
         Ok(page) => (jar, render(StatusCode::OK, page)).into_response(),
+        // Enrolling needs a recent login: a step-up of an old session
+        // signs in again first, then comes back here with a fresh one.
+        Err(Error::ReauthenticationRequired) => (jar, start_over(&params)).into_response(),
         Err(e) => (jar, error_page(c, &e)).into_response(),
     }
 }

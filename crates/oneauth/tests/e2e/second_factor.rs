@@ -471,3 +471,30 @@ async fn prompt_login_and_max_age_need_both_factors_again() {
         .unwrap();
     assert_eq!(body["second_factor_required"], true, "{body}");
 }
+
+/// A step-up that has to enrol a first factor needs a recent login: an old
+/// session is sent to sign in again (then comes back with a fresh one).
+#[tokio::test]
+async fn a_step_up_of_an_old_session_without_factors_signs_in_again_first() {
+    let srv = TestServer::start().await;
+    strict_client(&srv).await;
+    let b = signed_in(&srv).await;
+    srv.clock.advance(time::Duration::seconds(3600));
+    let res = b
+        .get(srv.authorize_url(&[("client_id", "strict-app")]))
+        .send()
+        .await
+        .unwrap();
+    let step = location(&res);
+    assert!(step.contains("/login/second-factor?"), "{step}");
+    let res = b.get(&step).send().await.unwrap();
+    assert_eq!(res.status(), 303);
+    let again = location(&res);
+    assert!(again.starts_with("/login?login_challenge="), "{again}");
+    // The password again: a fresh session, and the enrolment is offered.
+    let res = submit_login(&b, &format!("{}{again}", srv.ui), PASSWORD).await;
+    let to = location(&res);
+    assert!(to.starts_with("/login/second-factor?"), "{to}");
+    let html = page_text(&b, format!("{}{to}", srv.ui)).await;
+    assert!(html.contains("totp-secret"), "the enrolment: {html}");
+}
