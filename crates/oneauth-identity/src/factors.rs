@@ -52,16 +52,17 @@ pub enum Proof<'a> {
     },
 }
 
-/// Whether a login of someone with `factors` that proved `amr` must still
-/// prove a second factor under `policy`. A passkey with user verification
-/// is multi-factor by itself (its amr has `mfa`).
-pub fn second_factor_needed(policy: MfaPolicy, factors: &Factors, amr: &[&str]) -> bool {
+/// Whether a login that proved `amr`, of someone who `enrolled` a factor
+/// ([`Factors::any`]), must still prove a second factor under `policy`. A
+/// passkey with user verification is multi-factor by itself (its amr has
+/// `mfa`).
+pub fn second_factor_needed(policy: MfaPolicy, enrolled: bool, amr: &[&str]) -> bool {
     if amr.contains(&MFA) {
         return false;
     }
     match policy {
         MfaPolicy::Off => false,
-        MfaPolicy::Optional => factors.any(),
+        MfaPolicy::Optional => enrolled,
         MfaPolicy::Required => true,
     }
 }
@@ -80,6 +81,12 @@ impl Identities {
         })
     }
 
+    /// [`Factors::any`] without counting: the question every login asks.
+    pub(crate) async fn has_second_factor(&self, identity_id: &str) -> Result<bool> {
+        Ok(self.has_totp(identity_id).await?
+            || !self.store.list_passkeys(identity_id).await?.is_empty())
+    }
+
     /// The rule for adding, replacing or removing a second factor: a
     /// recent login (`session.privileged_max_age_secs`) which, when the
     /// identity has a factor already, proved one: a stolen cookie or a
@@ -88,7 +95,7 @@ impl Identities {
     pub(crate) async fn check_factor_change(&self, session: &Session, now: i64) -> Result<()> {
         let proved = session.amr.iter().any(|a| a == MFA);
         if !self.is_recent(session, now)
-            || (!proved && self.second_factors(&session.identity_id).await?.any())
+            || (!proved && self.has_second_factor(&session.identity_id).await?)
         {
             return Err(Error::ReauthenticationRequired);
         }
@@ -102,11 +109,13 @@ impl Identities {
         amr: &[&str],
     ) -> Result<bool> {
         // Under `off` and `required` the answer needs no lookup.
-        let factors = match self.mfa_policy {
-            MfaPolicy::Optional if !amr.contains(&MFA) => self.second_factors(identity_id).await?,
-            _ => Factors::default(),
+        let enrolled = match self.mfa_policy {
+            MfaPolicy::Optional if !amr.contains(&MFA) => {
+                self.has_second_factor(identity_id).await?
+            }
+            _ => false,
         };
-        Ok(second_factor_needed(self.mfa_policy, &factors, amr))
+        Ok(second_factor_needed(self.mfa_policy, enrolled, amr))
     }
 
     /// A login without a browser (a CLI's password, a mini-program) has
@@ -224,13 +233,13 @@ mod tests {
             ..Factors::default()
         };
         use MfaPolicy::*;
-        assert!(!second_factor_needed(Off, &totp, &["pwd"]));
-        assert!(!second_factor_needed(Optional, &none, &["pwd"]));
-        assert!(!second_factor_needed(Optional, &only_codes, &["pwd"]));
-        assert!(second_factor_needed(Optional, &totp, &["pwd"]));
-        assert!(second_factor_needed(Optional, &passkey, &["otp"]));
-        assert!(second_factor_needed(Required, &none, &["pwd"]));
+        assert!(!second_factor_needed(Off, totp.any(), &["pwd"]));
+        assert!(!second_factor_needed(Optional, none.any(), &["pwd"]));
+        assert!(!second_factor_needed(Optional, only_codes.any(), &["pwd"]));
+        assert!(second_factor_needed(Optional, totp.any(), &["pwd"]));
+        assert!(second_factor_needed(Optional, passkey.any(), &["otp"]));
+        assert!(second_factor_needed(Required, none.any(), &["pwd"]));
         // A passkey with user verification is both factors at once.
-        assert!(!second_factor_needed(Required, &totp, &["hwk", "mfa"]));
+        assert!(!second_factor_needed(Required, totp.any(), &["hwk", "mfa"]));
     }
 }

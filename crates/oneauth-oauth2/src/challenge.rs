@@ -147,7 +147,7 @@ impl AuthorizationServer {
         Ok(LoginRequest {
             authentication,
             challenge: challenge.to_owned(),
-            client: self.client_summary(&flow.request.client_id).await?,
+            client: client.into(),
             requested_scope: flow.request.scope,
             skip: false,
             subject: String::new(),

@@ -21,6 +21,9 @@ pub mod second_factor;
 pub mod token;
 pub mod userinfo;
 
+#[cfg(test)]
+mod test_server;
+
 use bytes::Bytes;
 use oneauth_core::{Config, Error, Result};
 use oneauth_crypto::{Keyring, SystemKeys, TokenMinter};

@@ -175,22 +175,7 @@ impl AuthorizationServer {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use oneauth_core::Config;
-    use oneauth_crypto::{SystemKeys, TokenMinter};
-    use oneauth_identity::Identities;
-    use std::sync::Arc;
-
-    /// A server on a fresh SQLite file, removed on drop.
-    struct Fixture {
-        server: AuthorizationServer,
-        dir: std::path::PathBuf,
-    }
-
-    impl Drop for Fixture {
-        fn drop(&mut self) {
-            let _ = std::fs::remove_dir_all(&self.dir);
-        }
-    }
+    use crate::test_server::fixture;
 
     /// A browser without a session, of which nothing was seen.
     fn fresh() -> LoginFrom<'static> {
@@ -202,28 +187,6 @@ mod tests {
             previous: None,
             seen_from: &NOTHING,
         }
-    }
-
-    async fn fixture(config: impl FnOnce(&mut Config)) -> Fixture {
-        let dir = std::env::temp_dir().join(format!("oneauth-login-{}", uuid::Uuid::new_v4()));
-        std::fs::create_dir_all(&dir).unwrap();
-        let store = oneauth_store::open(&format!("sqlite://{}", dir.join("t.db").display()))
-            .await
-            .unwrap();
-        let mut cfg = Config::default();
-        cfg.password.argon2_memory_kib = 64;
-        cfg.password.argon2_iterations = 1;
-        config(&mut cfg);
-        let keys = Arc::new(SystemKeys::derive(b"test secret test secret test secret"));
-        let minter = Arc::new(TokenMinter::new(keys.token_tag.clone()));
-        let keyring = crate::keys::load_or_generate(store.as_ref(), &keys, 0, 3600)
-            .await
-            .unwrap();
-        let identities =
-            Arc::new(Identities::new(store.clone(), minter.clone(), keys.clone(), &cfg).unwrap());
-        let server =
-            AuthorizationServer::new(store, Arc::new(cfg), keys, minter, identities, keyring);
-        Fixture { server, dir }
     }
 
     fn now() -> OffsetDateTime {

@@ -54,12 +54,9 @@ impl AuthorizationServer {
 mod tests {
     use super::*;
     use crate::client::ClientRegistration;
+    use crate::test_server::{self, Fixture};
     use crate::token::Grant;
-    use oneauth_core::Config;
-    use oneauth_crypto::{SystemKeys, TokenMinter};
-    use oneauth_identity::Identities;
     use oneauth_store::AuthorizeRequest;
-    use std::sync::Arc;
     use time::OffsetDateTime;
 
     fn request(acr_values: &[&str]) -> AuthorizeRequest {
@@ -133,38 +130,9 @@ mod tests {
         assert_eq!(acr_for(&amr(&["hwk", "mfa"])), ACR_MFA);
     }
 
-    /// A server on a fresh SQLite file (removed on drop) with `policy`.
-    struct Fixture {
-        server: AuthorizationServer,
-        dir: std::path::PathBuf,
-    }
-
-    impl Drop for Fixture {
-        fn drop(&mut self) {
-            let _ = std::fs::remove_dir_all(&self.dir);
-        }
-    }
-
+    /// A server with `policy`.
     async fn fixture(policy: MfaPolicy) -> Fixture {
-        let dir = std::env::temp_dir().join(format!("oneauth-mfa-{}", uuid::Uuid::new_v4()));
-        std::fs::create_dir_all(&dir).unwrap();
-        let store = oneauth_store::open(&format!("sqlite://{}", dir.join("t.db").display()))
-            .await
-            .unwrap();
-        let mut cfg = Config::default();
-        cfg.password.argon2_memory_kib = 64;
-        cfg.password.argon2_iterations = 1;
-        cfg.mfa.policy = policy;
-        let keys = Arc::new(SystemKeys::derive(b"test secret test secret test secret"));
-        let minter = Arc::new(TokenMinter::new(keys.token_tag.clone()));
-        let keyring = crate::keys::load_or_generate(store.as_ref(), &keys, 0, 3600)
-            .await
-            .unwrap();
-        let identities =
-            Arc::new(Identities::new(store.clone(), minter.clone(), keys.clone(), &cfg).unwrap());
-        let server =
-            AuthorizationServer::new(store, Arc::new(cfg), keys, minter, identities, keyring);
-        Fixture { server, dir }
+        test_server::fixture(|c| c.mfa.policy = policy).await
     }
 
     fn now() -> OffsetDateTime {

@@ -6,9 +6,7 @@
 //! button posts the same form. Where the browser goes after is the
 //! authorization server's sealed `target` (see `oneauth_oauth2::logout`).
 
-use crate::{
-    Chrome, PageQuery, UiState, cookie, csrf, current_identity, error_page, lang, page, render,
-};
+use crate::{Chrome, PageQuery, UiState, cookie, csrf, error_page, lang, page, render};
 use askama::Template;
 use axum::extract::{Form, State};
 use axum::http::{HeaderMap, StatusCode};
@@ -41,10 +39,20 @@ pub async fn logout_get(
     headers: HeaderMap,
     jar: CookieJar,
 ) -> Response {
-    if current_identity(&state, &jar).await.is_none() {
-        let to = state
-            .server
-            .logout_destination(q.target.as_deref(), state.clock.now());
+    // Any session, one still waiting for its second factor too: signing
+    // out ends it as well.
+    let now = state.clock.now();
+    let live = match jar.get(&state.config.session.cookie_name) {
+        Some(c) => state
+            .identities
+            .any_session(c.value(), now)
+            .await
+            .ok()
+            .flatten(),
+        None => None,
+    };
+    if live.is_none() {
+        let to = state.server.logout_destination(q.target.as_deref(), now);
         return Redirect::to(&to).into_response();
     }
     let (jar, csrf_token) = csrf::ensure(&state, jar);

@@ -76,7 +76,7 @@ impl Identities {
         if !self.is_recent(session, now) {
             return Err(Error::ReauthenticationRequired);
         }
-        if !self.second_factors(&session.identity_id).await?.any() {
+        if !self.has_second_factor(&session.identity_id).await? {
             return Err(Error::InvalidRequest(
                 "Recovery codes stand in for a second factor: set one up first.".into(),
             ));

@@ -20,6 +20,18 @@ async fn challenge(srv: &TestServer, b: &reqwest::Client, extra: &[(&str, &str)]
     query_param(&login, "login_challenge").unwrap_or_else(|| panic!("no challenge in {login}"))
 }
 
+/// `PUT /api/hydra/login/accept` for `challenge` with `b`'s session.
+async fn accept(srv: &TestServer, b: &reqwest::Client, challenge: &str) -> reqwest::Response {
+    b.put(format!(
+        "{}/api/hydra/login/accept?login_challenge={}",
+        srv.public,
+        urlencode(challenge)
+    ))
+    .send()
+    .await
+    .unwrap()
+}
+
 async fn login_request(srv: &TestServer, b: &reqwest::Client, challenge: &str) -> Value {
     let res = b
         .get(format!(
@@ -61,15 +73,7 @@ async fn under_the_required_policy_a_password_leaves_the_session_pending() {
         .await
         .unwrap();
     assert_eq!(error_code(res, 401, "login_required").await, 2004);
-    let res = b
-        .put(format!(
-            "{}/api/hydra/login/accept?login_challenge={}",
-            srv.public,
-            urlencode(&ch)
-        ))
-        .send()
-        .await
-        .unwrap();
+    let res = accept(&srv, &b, &ch).await;
     assert_eq!(res.status(), 401);
     let res = b.get(srv.authorize_url(&[])).send().await.unwrap();
     assert!(
@@ -139,20 +143,25 @@ async fn under_the_required_policy_the_ui_sends_a_password_login_to_the_second_f
     );
 }
 
-#[tokio::test]
-async fn a_cli_password_login_is_refused_when_a_second_factor_is_due() {
-    let srv = TestServer::start_with(required).await;
-    let res = post_json(
+/// The guide's CLI password login (`/oauth/native/cli`) as `client_id`.
+async fn cli_password_login(srv: &TestServer, client_id: &str) -> reqwest::Response {
+    post_json(
         format!("{}/oauth/native/cli", srv.public),
         json!({
-            "client_id": "web-app",
+            "client_id": client_id,
             "username": EMAIL,
             "password": PASSWORD,
             "code_verifier": VERIFIER,
-            "scope": "openid offline"
+            "scope": "openid"
         }),
     )
-    .await;
+    .await
+}
+
+#[tokio::test]
+async fn a_cli_password_login_is_refused_when_a_second_factor_is_due() {
+    let srv = TestServer::start_with(required).await;
+    let res = cli_password_login(&srv, "web-app").await;
     assert_eq!(error_code(res, 401, "second_factor_required").await, 2010);
 }
 
@@ -200,15 +209,7 @@ async fn a_client_with_require_mfa_steps_a_live_session_up() {
     assert_eq!(progress["done"], json!(["pwd"]));
     assert_eq!(progress["needed"], json!(["enrol_second_factor"]));
     // Accepting it without the factor is refused with its own error.
-    let res = b
-        .put(format!(
-            "{}/api/hydra/login/accept?login_challenge={}",
-            srv.public,
-            urlencode(&ch)
-        ))
-        .send()
-        .await
-        .unwrap();
+    let res = accept(&srv, &b, &ch).await;
     assert_eq!(error_code(res, 401, "second_factor_required").await, 2010);
     // prompt=none cannot ask: the client hears login_required.
     let res = b
@@ -270,17 +271,7 @@ async fn acr_values_asking_for_mfa_step_a_live_session_up() {
 async fn a_cli_login_for_a_client_with_require_mfa_is_refused() {
     let srv = TestServer::start().await;
     strict_client(&srv).await;
-    let res = post_json(
-        format!("{}/oauth/native/cli", srv.public),
-        json!({
-            "client_id": "strict-app",
-            "username": EMAIL,
-            "password": PASSWORD,
-            "code_verifier": VERIFIER,
-            "scope": "openid"
-        }),
-    )
-    .await;
+    let res = cli_password_login(&srv, "strict-app").await;
     assert_eq!(error_code(res, 401, "second_factor_required").await, 2010);
 }
 
@@ -450,15 +441,7 @@ async fn prompt_login_and_max_age_need_both_factors_again() {
         // The live multi-factor session is too old for this request.
         let progress = login_request(&srv, &b, &ch).await["authentication"].clone();
         assert_eq!(progress["needed"], json!(["first_factor"]), "{fresh:?}");
-        let res = b
-            .put(format!(
-                "{}/api/hydra/login/accept?login_challenge={}",
-                srv.public,
-                urlencode(&ch)
-            ))
-            .send()
-            .await
-            .unwrap();
+        let res = accept(&srv, &b, &ch).await;
         assert_eq!(error_code(res, 401, "login_required").await, 2004);
     }
     // The password again leaves the new session pending: both factors.
@@ -497,4 +480,84 @@ async fn a_step_up_of_an_old_session_without_factors_signs_in_again_first() {
     assert!(to.starts_with("/login/second-factor?"), "{to}");
     let html = page_text(&b, format!("{}{to}", srv.ui)).await;
     assert!(html.contains("totp-secret"), "the enrolment: {html}");
+}
+
+/// Who may not use the step: another site's page (the Origin check, even
+/// with the pending session's cookie), a form without its CSRF token, and
+/// a browser without a session (the passkey pair too).
+#[tokio::test]
+async fn the_second_factor_step_refuses_other_sites_forged_forms_and_no_session() {
+    use crate::totp::{enrol, logged_in, totp};
+    let srv = TestServer::start().await;
+    let (secret, _) = enrol(&srv, &logged_in(&srv).await).await;
+    let (b, ch) = pending_login(&srv).await;
+    srv.clock.advance(time::Duration::seconds(30));
+    let code = totp(&srv, &secret);
+    let api = |path: &str| format!("{}/api/identity/login/{path}", srv.public);
+    for (path, body) in [
+        (
+            "second-factor",
+            json!({ "method": "totp", "code": code, "login_challenge": ch }),
+        ),
+        ("second-factor/passkey/options", json!({})),
+        (
+            "second-factor/passkey",
+            json!({ "ceremony_id": "x", "credential": {} }),
+        ),
+    ] {
+        let res = b
+            .post(api(path))
+            .header("Origin", "https://evil.example")
+            .json(&body)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(res.status(), 403, "{path} from another site");
+        let res = browser().post(api(path)).json(&body).send().await.unwrap();
+        assert_eq!(
+            error_code(res, 401, "login_required").await,
+            2004,
+            "{path} without a session"
+        );
+    }
+    // The UI form without its CSRF token.
+    let res = b
+        .post(format!("{}/login/second-factor", srv.ui))
+        .form(&[
+            ("method", "totp"),
+            ("code", code.as_str()),
+            ("login_challenge", ch.as_str()),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 403, "a forged form");
+    // None of it spent the code: the right one still completes the login.
+    let res = second_factor(&srv, &b, "totp", &code, &ch).await;
+    assert_eq!(res.status(), 200);
+}
+
+/// Signing out ends a session still waiting for its second factor: the
+/// step cannot be finished with it afterwards.
+#[tokio::test]
+async fn logout_ends_a_pending_session() {
+    use crate::totp::{enrol, logged_in, totp};
+    let srv = TestServer::start().await;
+    let (secret, _) = enrol(&srv, &logged_in(&srv).await).await;
+    let (b, ch) = pending_login(&srv).await;
+    let res = b
+        .get(format!(
+            "{}/api/auth/logout?post_logout_redirect_uri={}",
+            srv.public,
+            urlencode("http://127.0.0.1:3000")
+        ))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 303);
+    let res = confirm_logout(&srv, &b, &location(&res)).await;
+    assert_eq!(res.status(), 303);
+    srv.clock.advance(time::Duration::seconds(30));
+    let res = second_factor(&srv, &b, "totp", &totp(&srv, &secret), &ch).await;
+    assert_eq!(error_code(res, 401, "login_required").await, 2004);
 }
